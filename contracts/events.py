@@ -1,0 +1,112 @@
+"""Public events of the first flow: intake ⇄ coordination (seed 002, pp.14-15).
+
+No field here may hold personal data. People appear only as `subject_ref`, a pseudonym the
+owning service derives; attributes are coarse (age band, district code, issue tags).
+"""
+
+from datetime import date
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import Field
+
+from contracts.envelope import CODE_PATTERN, ContractModel, PublicEvent
+from contracts.glossary import (
+    AgeBand,
+    Channel,
+    IssueTag,
+    MeetingType,
+    ReturnReason,
+    RoleResponsibility,
+    Urgency,
+)
+from contracts.topics import COORDINATION_EVENTS, INTAKE_EVENTS
+
+SUBJECT_REF_PATTERN = r"^subj_[0-9a-f]{32}$"
+DISTRICT_PATTERN = r"^[a-z0-9-]{1,32}$"
+
+IssueTags = list[IssueTag]
+
+
+class CaseReceived(PublicEvent):
+    """A consultation was received by intake (包括的相談支援の受付)."""
+
+    event_type: ClassVar[str] = "CaseReceived"
+    topic: ClassVar[str] = INTAKE_EVENTS
+
+    subject_ref: str = Field(pattern=SUBJECT_REF_PATTERN)
+    channel: Channel
+    issue_tags: IssueTags = Field(min_length=1, max_length=14)
+    age_band: AgeBand
+    household_size: int = Field(ge=1, le=20)
+    district: str = Field(pattern=DISTRICT_PATTERN)
+    received_on: date
+
+
+class ReferredToCoordination(PublicEvent):
+    """Intake asked multi-agency coordination to take a complex case (支援依頼)."""
+
+    event_type: ClassVar[str] = "ReferredToCoordination"
+    topic: ClassVar[str] = INTAKE_EVENTS
+
+    referral_id: UUID
+    subject_ref: str = Field(pattern=SUBJECT_REF_PATTERN)
+    referring_organisation: str = Field(pattern=CODE_PATTERN)
+    issue_tags: IssueTags = Field(min_length=1, max_length=14)
+    age_band: AgeBand
+    district: str = Field(pattern=DISTRICT_PATTERN)
+    urgency: Urgency
+    consent_to_share: bool = Field(description="Whether the person consented to sharing with coordination.")
+    referred_on: date
+
+
+class ReferralAccepted(PublicEvent):
+    """Coordination opened its own case for a referral."""
+
+    event_type: ClassVar[str] = "ReferralAccepted"
+    topic: ClassVar[str] = COORDINATION_EVENTS
+
+    referral_id: UUID
+    coordination_case_id: UUID
+    accepted_on: date
+
+
+class PlanRole(ContractModel):
+    """One agency's part in a plan; the responsibility is a category, never free text."""
+
+    organisation: str = Field(pattern=CODE_PATTERN)
+    responsibility: RoleResponsibility
+    review_on: date
+
+
+class PlanAgreed(PublicEvent):
+    """A support plan version was agreed at a meeting (プラン決定)."""
+
+    event_type: ClassVar[str] = "PlanAgreed"
+    topic: ClassVar[str] = COORDINATION_EVENTS
+
+    coordination_case_id: UUID
+    plan_version: int = Field(ge=1)
+    meeting_type: MeetingType
+    goal_count: int = Field(ge=1, le=50)
+    roles: list[PlanRole] = Field(min_length=1, max_length=50)
+    agreed_on: date
+
+
+class ReturnedToOrigin(PublicEvent):
+    """Coordination sent the case back to the organisation that referred it (つなぎもどし)."""
+
+    event_type: ClassVar[str] = "ReturnedToOrigin"
+    topic: ClassVar[str] = COORDINATION_EVENTS
+
+    referral_id: UUID
+    coordination_case_id: UUID | None = None
+    returned_to: str = Field(pattern=CODE_PATTERN)
+    reason: ReturnReason
+    returned_on: date
+
+
+EVENT_TYPES: dict[str, type[PublicEvent]] = {
+    cls.event_type: cls
+    for cls in (CaseReceived, ReferredToCoordination, ReferralAccepted, PlanAgreed, ReturnedToOrigin)
+}

@@ -1,0 +1,136 @@
+"""Domain vocabulary: every code used in events and APIs, with its Japanese label.
+
+One module so that the UI, the services and the reports agree on words. Codes are English
+(identifiers), labels are what municipal staff read.
+"""
+
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    """How a consultation reached intake (相談経路)."""
+
+    COUNTER = "counter"
+    PHONE = "phone"
+    HOME_VISIT = "home_visit"
+    AGENCY = "agency"
+    SCHOOL = "school"
+    COMMUNITY_PLACE = "community_place"
+    OUTREACH = "outreach"
+
+
+class IssueTag(StrEnum):
+    """One taxonomy of problems shared by all five programs (課題分類)."""
+
+    ELDERLY_CARE = "elderly_care"
+    DISABILITY = "disability"
+    CHILD_REARING = "child_rearing"
+    POVERTY_DEBT = "poverty_debt"
+    HIKIKOMORI = "hikikomori"
+    EIGHTY_FIFTY = "8050"
+    DOUBLE_CARE = "double_care"
+    YOUNG_CARER = "young_carer"
+    HOUSING = "housing"
+    ABUSE = "abuse"
+    SELF_NEGLECT = "self_neglect"
+    EMPLOYMENT = "employment"
+    HEALTH = "health"
+    ISOLATION = "isolation"
+
+
+class AgeBand(StrEnum):
+    """Coarse age of the person; exact birth dates never leave the owning service."""
+
+    CHILD = "0-17"
+    YOUNG_ADULT = "18-39"
+    MIDDLE = "40-64"
+    YOUNG_OLD = "65-74"
+    OLD_OLD = "75+"
+
+
+class MeetingType(StrEnum):
+    """The two legal kinds of case meeting."""
+
+    SUPPORT_PLAN_MEETING = "support_plan_meeting"
+    CONFIDENTIAL_SUPPORT_MEETING = "confidential_support_meeting"
+
+
+class ReturnReason(StrEnum):
+    """Why a case goes back to the organisation that referred it (つなぎもどし)."""
+
+    MEETING_DECISION = "meeting_decision"
+    SUPPORT_CONCLUDED = "support_concluded"
+    REFERRAL_DECLINED = "referral_declined"
+
+
+class Urgency(StrEnum):
+    ROUTINE = "routine"
+    URGENT = "urgent"
+
+
+class RoleResponsibility(StrEnum):
+    """What an agency takes on in a support plan (役割分担)."""
+
+    MAIN_CONTACT = "main_contact"
+    CARE_SERVICES = "care_services"
+    DISABILITY_SERVICES = "disability_services"
+    CHILD_SERVICES = "child_services"
+    FINANCIAL_SUPPORT = "financial_support"
+    HOUSING_SUPPORT = "housing_support"
+    EMPLOYMENT_SUPPORT = "employment_support"
+    HEALTH_CARE = "health_care"
+    WATCHING_OVER = "watching_over"
+    PARTICIPATION = "participation"
+
+
+LABELS_JA: dict[str, str] = {
+    # channels
+    Channel.COUNTER: "窓口",
+    Channel.PHONE: "電話",
+    Channel.HOME_VISIT: "訪問",
+    Channel.AGENCY: "関係機関から",
+    Channel.SCHOOL: "学校から",
+    Channel.COMMUNITY_PLACE: "地域の居場所から",
+    Channel.OUTREACH: "アウトリーチから",
+    # issue tags
+    IssueTag.ELDERLY_CARE: "高齢・介護",
+    IssueTag.DISABILITY: "障害",
+    IssueTag.CHILD_REARING: "子育て",
+    IssueTag.POVERTY_DEBT: "生活困窮・債務",
+    IssueTag.HIKIKOMORI: "ひきこもり",
+    IssueTag.EIGHTY_FIFTY: "8050",
+    IssueTag.DOUBLE_CARE: "ダブルケア",
+    IssueTag.YOUNG_CARER: "ヤングケアラー",
+    IssueTag.HOUSING: "住まい",
+    IssueTag.ABUSE: "虐待",
+    IssueTag.SELF_NEGLECT: "セルフネグレクト",
+    IssueTag.EMPLOYMENT: "就労",
+    IssueTag.HEALTH: "健康・医療",
+    IssueTag.ISOLATION: "社会的孤立",
+    # meetings
+    MeetingType.SUPPORT_PLAN_MEETING: "重層的支援会議",
+    MeetingType.CONFIDENTIAL_SUPPORT_MEETING: "支援会議",
+    # return reasons
+    ReturnReason.MEETING_DECISION: "会議の決定によるつなぎもどし",
+    ReturnReason.SUPPORT_CONCLUDED: "支援終結によるつなぎもどし",
+    ReturnReason.REFERRAL_DECLINED: "支援依頼の不受理",
+    # urgency
+    Urgency.ROUTINE: "通常",
+    Urgency.URGENT: "緊急",
+    # plan roles
+    RoleResponsibility.MAIN_CONTACT: "主担当",
+    RoleResponsibility.CARE_SERVICES: "介護サービス",
+    RoleResponsibility.DISABILITY_SERVICES: "障害福祉サービス",
+    RoleResponsibility.CHILD_SERVICES: "子ども・子育て支援",
+    RoleResponsibility.FINANCIAL_SUPPORT: "家計・経済的支援",
+    RoleResponsibility.HOUSING_SUPPORT: "住まいの支援",
+    RoleResponsibility.EMPLOYMENT_SUPPORT: "就労支援",
+    RoleResponsibility.HEALTH_CARE: "保健・医療",
+    RoleResponsibility.WATCHING_OVER: "見守り",
+    RoleResponsibility.PARTICIPATION: "参加支援",
+}
+
+
+def label_ja(code: str) -> str:
+    """Japanese label for a code; the code itself if none is defined (never fails a page)."""
+    return LABELS_JA.get(code, code)

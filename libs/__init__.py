@@ -1,0 +1,1 @@
+"""Shared runtime of every Kasane service: one way to append, publish, consume and project."""

@@ -1,0 +1,149 @@
+"""The one write path: load a stream, decide, append, and put public events in the outbox.
+
+Everything happens in the caller's transaction. The append is the first write of that
+transaction (reads come first), which keeps the relay's per-case order sound (ADR 0002).
+"""
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from contracts.envelope import Envelope, PublicEvent
+from libs import eventstore, outbox
+from libs.domain import Aggregate, DomainEvent
+from libs.eventstore import ConcurrencyError, NewEvent
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who asks and in which flow: stored in event metadata and copied into envelopes."""
+
+    organisation: str
+    actor: str
+    correlation_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    causation_id: uuid.UUID | None = None
+    traceparent: str | None = None
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "organisation": self.organisation,
+            "actor": self.actor,
+            "correlation_id": str(self.correlation_id),
+            "causation_id": str(self.causation_id) if self.causation_id else None,
+            "traceparent": self.traceparent,
+        }
+
+
+@dataclass(frozen=True)
+class Loaded(Generic[S]):
+    state: S
+    version: int
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[S]):
+    """The state after the command, its stream version and what was recorded."""
+
+    state: S
+    version: int
+    events: list[DomainEvent]
+
+
+Decide = Callable[[S], Sequence[DomainEvent]]
+Publish = Callable[[S, DomainEvent], Sequence[PublicEvent]]
+
+
+async def load(conn: AsyncConnection, aggregate: Aggregate[S], stream_id: str) -> Loaded[S]:
+    """Rebuild one aggregate from its stream."""
+    recorded = await eventstore.read_stream(conn, stream_id)
+    state = aggregate.fold(aggregate.decode(r.event_type, r.data) for r in recorded)
+    return Loaded(state, recorded[-1].version if recorded else 0)
+
+
+def envelope_for(event: PublicEvent, ctx: Context, occurred_at: datetime) -> Envelope:
+    now = datetime.now(UTC)
+    return Envelope(
+        event_id=uuid.uuid4(),
+        event_type=event.event_type,
+        schema_version=event.schema_version,
+        case_key=event.case_key,
+        occurred_at=occurred_at,
+        recorded_at=now,
+        organisation=ctx.organisation,
+        actor=ctx.actor,
+        correlation_id=ctx.correlation_id,
+        causation_id=ctx.causation_id,
+        traceparent=ctx.traceparent,
+        payload=event.model_dump(mode="json"),
+    )
+
+
+async def execute(
+    conn: AsyncConnection,
+    aggregate: Aggregate[S],
+    stream_id: str,
+    decide: Decide[S],
+    publish: Publish[S],
+    ctx: Context,
+    *,
+    expected_version: int | None = None,
+) -> Outcome[S]:
+    """Run one command against one stream inside `conn`'s transaction.
+
+    `expected_version` comes from the client (If-Match) when a person decided on what they
+    saw; a mismatch is a ConcurrencyError (HTTP 409) rather than a silent overwrite.
+    """
+    loaded = await load(conn, aggregate, stream_id)
+    if expected_version is not None and expected_version != loaded.version:
+        raise ConcurrencyError(stream_id, expected_version)
+    new_events = list(decide(loaded.state))
+    state = loaded.state
+    messages: list[outbox.OutgoingMessage] = []
+    now = datetime.now(UTC)
+    for event in new_events:
+        state = aggregate.evolve(state, event)
+        messages.extend(
+            outbox.OutgoingMessage(p.topic, envelope_for(p, ctx, now)) for p in publish(state, event)
+        )
+    version = await eventstore.append(
+        conn,
+        stream_id,
+        aggregate.stream_type,
+        loaded.version,
+        [
+            NewEvent(e.event_type(), e.model_dump(mode="json"), e.schema_version, ctx.metadata())
+            for e in new_events
+        ],
+    )
+    await outbox.write(conn, messages)
+    return Outcome(state, version, new_events)
+
+
+async def run(
+    engine: AsyncEngine,
+    aggregate: Aggregate[S],
+    stream_id: str,
+    decide: Decide[S],
+    publish: Publish[S],
+    ctx: Context,
+    *,
+    expected_version: int | None = None,
+    attempts: int = 3,
+) -> Outcome[S]:
+    """`execute` in its own transaction; re-decides on a conflict unless the client pinned a version."""
+    for attempt in range(1, attempts + 1):
+        try:
+            async with engine.begin() as conn:
+                return await execute(
+                    conn, aggregate, stream_id, decide, publish, ctx, expected_version=expected_version
+                )
+        except ConcurrencyError:
+            if expected_version is not None or attempt == attempts:
+                raise
+    raise AssertionError("unreachable")

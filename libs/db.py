@@ -1,0 +1,81 @@
+"""Database engines and the tables every service database holds.
+
+The DDL is plain SQL because the pieces that matter (xid8 columns, identity, defaults) are
+PostgreSQL-specific and must read exactly as they behave.
+"""
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+SERVICE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    global_position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    stream_id       text        NOT NULL,
+    stream_type     text        NOT NULL,
+    version         bigint      NOT NULL CHECK (version >= 1),
+    event_id        uuid        NOT NULL UNIQUE,
+    event_type      text        NOT NULL,
+    schema_version  smallint    NOT NULL,
+    data            jsonb       NOT NULL,
+    metadata        jsonb       NOT NULL,
+    prev_hash       bytea       NOT NULL,
+    hash            bytea       NOT NULL,
+    transaction_id  xid8        NOT NULL DEFAULT pg_current_xact_id(),
+    recorded_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    UNIQUE (stream_id, version)
+);
+CREATE INDEX IF NOT EXISTS events_tx_position ON events (transaction_id, global_position);
+
+CREATE TABLE IF NOT EXISTS outbox (
+    position        bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    transaction_id  xid8        NOT NULL DEFAULT pg_current_xact_id(),
+    message_id      uuid        NOT NULL UNIQUE,
+    topic           text        NOT NULL,
+    key             text        NOT NULL,
+    event_type      text        NOT NULL,
+    schema_version  smallint    NOT NULL,
+    envelope        jsonb       NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX IF NOT EXISTS outbox_tx_position ON outbox (transaction_id, position);
+
+CREATE TABLE IF NOT EXISTS relay_checkpoint (
+    name            text   PRIMARY KEY,
+    transaction_id  xid8   NOT NULL,
+    position        bigint NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS inbox (
+    consumer        text        NOT NULL,
+    message_id      uuid        NOT NULL,
+    topic           text        NOT NULL,
+    partition       integer     NOT NULL,
+    "offset"        bigint      NOT NULL,
+    processed_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (consumer, message_id)
+);
+"""
+
+PROJECTION_SCHEMA = """
+CREATE TABLE IF NOT EXISTS projection_checkpoint (
+    projection  text    NOT NULL,
+    topic       text    NOT NULL,
+    partition   integer NOT NULL,
+    next_offset bigint  NOT NULL,
+    PRIMARY KEY (projection, topic, partition)
+);
+"""
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """An asyncpg engine; `pool_pre_ping` so a PostgreSQL restart costs one retry, not a crash."""
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+async def install(engine: AsyncEngine, ddl: str) -> None:
+    """Create tables if missing; safe to run at every start and from several processes."""
+    async with engine.begin() as conn:
+        # Serialise concurrent installers (a service and its relay starting together).
+        await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('kasane.schema'))"))
+        for statement in filter(str.strip, ddl.split(";")):
+            await conn.execute(text(statement))

@@ -1,0 +1,76 @@
+"""Building blocks for pure domain models: events, errors, and folding a stream into state.
+
+Nothing here does I/O. A service's aggregate is a state class, an `evolve(state, event)`
+function and command functions `decide(state, ...) -> list[DomainEvent]`.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+S = TypeVar("S")
+
+
+class DomainEvent(BaseModel):
+    """A private event of one service; stored in its event store, never published as is."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    schema_version: ClassVar[int] = 1
+
+    @classmethod
+    def event_type(cls) -> str:
+        return cls.__name__
+
+
+class DomainError(Exception):
+    """A command that makes no sense in the current state (HTTP 409).
+
+    `message` is shown to the welfare worker, so it is written in Japanese and says what
+    to do; `code` is stable for programs.
+    """
+
+    status = 409
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class InvalidCommand(DomainError):
+    """A command whose content is wrong whatever the state (HTTP 422)."""
+
+    status = 422
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist, or the caller may not know it exists (HTTP 404)."""
+
+    status = 404
+
+
+@dataclass(frozen=True)
+class Aggregate(Generic[S]):
+    """How to rebuild one kind of stream: its private event types and its fold."""
+
+    stream_type: str
+    initial: Callable[[], S]
+    evolve: Callable[[S, DomainEvent], S]
+    events: tuple[type[DomainEvent], ...]
+
+    def event_class(self, event_type: str) -> type[DomainEvent]:
+        for cls in self.events:
+            if cls.event_type() == event_type:
+                return cls
+        raise KeyError(f"{self.stream_type} has no event type {event_type!r}")
+
+    def fold(self, events: Iterable[DomainEvent], state: S | None = None) -> S:
+        current = self.initial() if state is None else state
+        for event in events:
+            current = self.evolve(current, event)
+        return current
+
+    def decode(self, event_type: str, data: dict[str, Any]) -> DomainEvent:
+        return self.event_class(event_type).model_validate(data)

@@ -1,0 +1,160 @@
+"""Running a service: settings from the environment, its database, relay and consumer.
+
+`python -m services.<name>` runs the HTTP API, the outbox relay and the inbox consumer in
+one process (the default); `... relay` or `... consumer` runs one worker alone, which is
+how a deployment scales them apart and how fault tests kill one without the others.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+
+import uvicorn
+from aiokafka.client import AIOKafkaClient
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from libs import db
+from libs.http import install_error_handlers
+from libs.inbox import Handler, InboxConsumer
+from libs.outbox import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+WORKERS = ("relay", "consumer")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where a service finds its database and the broker, and who runs it.
+
+    Environment: KASANE_<NAME>_DATABASE_URL, KASANE_KAFKA_BOOTSTRAP,
+    KASANE_<NAME>_ORGANISATION, KASANE_<NAME>_PORT, KASANE_WORKERS (comma list or "none").
+    """
+
+    name: str
+    database_url: str
+    kafka_bootstrap: str
+    organisation: str
+    port: int
+    host: str = "127.0.0.1"
+    workers: tuple[str, ...] = field(default=WORKERS)
+
+    @classmethod
+    def from_env(cls, name: str, default_port: int, default_organisation: str) -> "Settings":
+        prefix = f"KASANE_{name.upper()}_"
+        workers = os.environ.get("KASANE_WORKERS", ",".join(WORKERS))
+        return cls(
+            name=name,
+            database_url=os.environ.get(
+                prefix + "DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+            ),
+            kafka_bootstrap=os.environ.get("KASANE_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+            organisation=os.environ.get(prefix + "ORGANISATION", default_organisation),
+            port=int(os.environ.get(prefix + "PORT", default_port)),
+            workers=tuple(w for w in workers.split(",") if w and w != "none"),
+        )
+
+
+class Runtime:
+    """The infrastructure of one service process; built once in bootstrap, closed on shutdown."""
+
+    def __init__(self, settings: Settings, handlers: Mapping[str, Handler]) -> None:
+        self.settings = settings
+        self.engine: AsyncEngine = db.create_engine(settings.database_url)
+        self.relay = OutboxRelay(self.engine, settings.kafka_bootstrap, settings.name)
+        self.consumer = InboxConsumer(self.engine, settings.kafka_bootstrap, settings.name, handlers)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._kafka: AIOKafkaClient | None = None
+
+    async def start(self, workers: tuple[str, ...] | None = None) -> None:
+        await db.install(self.engine, db.SERVICE_SCHEMA)
+        self._kafka = AIOKafkaClient(bootstrap_servers=self.settings.kafka_bootstrap)
+        with contextlib.suppress(Exception):  # /health reports the broker; startup need not wait
+            await self._kafka.bootstrap()
+        for worker in self.settings.workers if workers is None else workers:
+            job = {"relay": self.relay.run, "consumer": self.consumer.run}[worker]
+            self._tasks.append(asyncio.create_task(job(), name=f"{self.settings.name}.{worker}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self._kafka is not None:
+            await self._kafka.close()
+        await self.engine.dispose()
+
+    async def run_alone(self, worker: str) -> None:
+        """Run one worker in the foreground until cancelled."""
+        await self.start(workers=(worker,))
+        try:
+            await asyncio.gather(*self._tasks)
+        finally:
+            await self.stop()
+
+    async def health(self) -> dict[str, bool]:
+        status = {"database": False, "broker": False}
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2):
+                async with self.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+                status["database"] = True
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2):
+                assert self._kafka is not None
+                status["broker"] = bool(await self._kafka.force_metadata_update())
+        return status
+
+
+def create_app(
+    runtime: Runtime, title: str, description: str, routers: list[Callable[[FastAPI], None]]
+) -> FastAPI:
+    """A FastAPI app with the shared error handlers, /health and the runtime's lifecycle."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
+    app.state.runtime = runtime
+    install_error_handlers(app)
+
+    @app.get("/health", tags=["operations"], summary="稼働確認（データベースとブローカーへの接続）")
+    async def health() -> JSONResponse:
+        status = await runtime.health()
+        return JSONResponse(
+            {"status": "ok" if all(status.values()) else "degraded", **status},
+            status_code=200 if all(status.values()) else 503,
+        )
+
+    for add_routes in routers:
+        add_routes(app)
+    return app
+
+
+def main(build: Callable[[Settings], tuple[Runtime, FastAPI]], settings: Settings) -> None:
+    """Command line of every service: serve (default), or run one worker alone."""
+    parser = argparse.ArgumentParser(prog=f"python -m services.{settings.name}")
+    parser.add_argument("role", nargs="?", default="serve", choices=("serve", *WORKERS))
+    role = parser.parse_args().role
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    runtime, app = build(settings)
+    if role == "serve":
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+        return
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(runtime.run_alone(role))
