@@ -134,3 +134,16 @@ LABELS_JA: dict[str, str] = {
 def label_ja(code: str) -> str:
     """Japanese label for a code; the code itself if none is defined (never fails a page)."""
     return LABELS_JA.get(code, code)
+
+
+def age_band_for(age: int) -> AgeBand:
+    """The published age band of someone `age` years old."""
+    if age < 18:
+        return AgeBand.CHILD
+    if age < 40:
+        return AgeBand.YOUNG_ADULT
+    if age < 65:
+        return AgeBand.MIDDLE
+    if age < 75:
+        return AgeBand.YOUNG_OLD
+    return AgeBand.OLD_OLD

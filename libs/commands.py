@@ -30,6 +30,17 @@ class Context:
     causation_id: uuid.UUID | None = None
     traceparent: str | None = None
 
+    @classmethod
+    def reacting_to(cls, envelope: Envelope, organisation: str, actor: str) -> "Context":
+        """Context of a command caused by another service's event: same flow, causation linked."""
+        return cls(
+            organisation=organisation,
+            actor=actor,
+            correlation_id=envelope.correlation_id,
+            causation_id=envelope.event_id,
+            traceparent=envelope.traceparent,
+        )
+
     def metadata(self) -> dict[str, Any]:
         return {
             "organisation": self.organisation,

@@ -25,13 +25,15 @@ from contracts.envelope import Envelope, PublicEvent
 from contracts.events import EVENT_TYPES
 from contracts.topics import Header, dlq
 from libs import kafka
+from libs.domain import DomainError
 
 log = logging.getLogger(__name__)
 
 
 class PermanentError(Exception):
-    """The message can never be processed as it is (undecodable, unknown type or version,
-    refused by the domain): retrying is pointless, so it goes straight to the DLQ."""
+    """The message can never be processed as it is (undecodable, unknown type or version):
+    retrying is pointless, so it goes straight to the DLQ. A DomainError raised by a handler
+    (the domain refused it) is treated the same way."""
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,7 @@ class InboxConsumer:
             try:
                 await self._handle_once(handler, delivery)
                 return
-            except PermanentError as exc:
+            except (PermanentError, DomainError) as exc:
                 await self._dead_letter(record, exc, attempt, producer)
                 return
             except Exception as exc:

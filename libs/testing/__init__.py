@@ -1,0 +1,1 @@
+"""Reusable test classes that every storage adapter of Kasane must pass."""

@@ -1,0 +1,29 @@
+"""Composition root of coordination: settings, runtime, consumers and the HTTP app."""
+
+from functools import partial
+
+from fastapi import FastAPI
+
+from libs.runtime import Runtime, Settings, create_app
+from services.coordination.entrypoints import http
+from services.coordination.service_layer import handlers
+
+NAME = "coordination"
+DEFAULT_PORT = 8002
+DEFAULT_ORGANISATION = "shakyo-tagikan"
+
+
+def settings() -> Settings:
+    return Settings.from_env(NAME, DEFAULT_PORT, DEFAULT_ORGANISATION)
+
+
+def build(config: Settings) -> tuple[Runtime, FastAPI]:
+    consumers = {"ReferredToCoordination": partial(handlers.on_referred, organisation=config.organisation)}
+    runtime = Runtime(config, consumers)
+    app = create_app(
+        runtime,
+        title="Kasane coordination — 多機関協働事業",
+        description="支援依頼の受付、支援プランの合意（重層的支援会議・支援会議）、つなぎもどし。",
+        routers=[http.routes],
+    )
+    return runtime, app

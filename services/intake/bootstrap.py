@@ -1,0 +1,32 @@
+"""Composition root of intake: settings, runtime, consumers and the HTTP app."""
+
+from functools import partial
+
+from fastapi import FastAPI
+
+from libs.runtime import Runtime, Settings, create_app
+from services.intake.entrypoints import http
+from services.intake.service_layer import handlers
+
+NAME = "intake"
+DEFAULT_PORT = 8001
+DEFAULT_ORGANISATION = "city-soudan"
+
+
+def settings() -> Settings:
+    return Settings.from_env(NAME, DEFAULT_PORT, DEFAULT_ORGANISATION)
+
+
+def build(config: Settings) -> tuple[Runtime, FastAPI]:
+    consumers = {
+        "ReferralAccepted": partial(handlers.on_referral_accepted, organisation=config.organisation),
+        "ReturnedToOrigin": partial(handlers.on_returned_to_origin, organisation=config.organisation),
+    }
+    runtime = Runtime(config, consumers)
+    app = create_app(
+        runtime,
+        title="Kasane intake — 包括的相談支援事業",
+        description="属性を問わない相談の受付、多機関協働事業への支援依頼、つなぎもどしの受け取り。",
+        routers=[http.routes],
+    )
+    return runtime, app
