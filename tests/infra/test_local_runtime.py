@@ -1,0 +1,128 @@
+"""Self-check of deploy.local: real PostgreSQL and Kafka start, serve, restart, crash and stop cleanly."""
+
+import asyncio
+import subprocess
+import uuid
+from pathlib import Path
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from deploy.local import LocalKafka, LocalPostgres, free_port
+from deploy.local.kafka import process_running
+
+TOPIC = "infra-check"
+
+
+def alive(pid: int) -> bool:
+    return process_running(pid, "")
+
+
+def postgres_pids(pg: LocalPostgres) -> list[int]:
+    """The postmaster and its worker processes."""
+    assert pg.pid is not None
+    children = subprocess.run(["pgrep", "-P", str(pg.pid)], capture_output=True, text=True).stdout.split()
+    return [pg.pid, *map(int, children)]
+
+
+def leftovers(tmp_path: Path) -> str:
+    """Any process whose command line names the test folder (broker and postmaster both do)."""
+    return subprocess.run(["pgrep", "-af", str(tmp_path)], capture_output=True, text=True).stdout
+
+
+async def select_one(url: str) -> int:
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        return await conn.fetchval("select 1")
+    finally:
+        await conn.close()
+
+
+async def create_topic(kafka: LocalKafka) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(TOPIC, num_partitions=1, replication_factor=1)])
+    finally:
+        await admin.close()
+
+
+async def topics(kafka: LocalKafka) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    await admin.start()
+    try:
+        return await admin.list_topics()
+    finally:
+        await admin.close()
+
+
+async def first_message(kafka: LocalKafka) -> bytes:
+    consumer = AIOKafkaConsumer(
+        TOPIC,
+        bootstrap_servers=kafka.bootstrap_servers,
+        group_id=f"check-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        message = await asyncio.wait_for(consumer.getone(), timeout=30)
+        return message.value
+    finally:
+        await consumer.stop()
+
+
+async def test_round_trip_then_processes_are_gone(tmp_path: Path) -> None:
+    pg = LocalPostgres(tmp_path / "postgres", port=free_port())
+    kafka = LocalKafka(tmp_path / "kafka", port=free_port(), controller_port=free_port())
+    with pg, kafka:
+        url = pg.create_database("infra_check")
+        assert pg.create_database("infra_check") == url
+        assert await select_one(url) == 1
+
+        await create_topic(kafka)
+        producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
+        await producer.start()
+        try:
+            await producer.send_and_wait(TOPIC, b"hello")
+        finally:
+            await producer.stop()
+        assert await first_message(kafka) == b"hello"
+
+        pids = [*postgres_pids(pg), kafka.pid]
+        pg.drop_database("infra_check")
+    assert pg.pid is None
+    assert kafka.pid is None
+    assert not [pid for pid in pids if pid is not None and alive(pid)]
+    assert leftovers(tmp_path) == ""
+
+
+async def test_restart_and_crash_recovery_keep_data(tmp_path: Path) -> None:
+    pg = LocalPostgres(tmp_path / "postgres", port=free_port())
+    kafka = LocalKafka(tmp_path / "kafka", port=free_port(), controller_port=free_port())
+    pg.start()
+    kafka.start()
+    try:
+        url = pg.create_database("infra_check")
+        await create_topic(kafka)
+        first_pids = [*postgres_pids(pg), kafka.pid]
+
+        pg.start()  # starting again while running is a clean restart
+        kafka.start()
+        assert not [pid for pid in first_pids if pid is not None and alive(pid)]
+
+        crashed_pids = [*postgres_pids(pg), kafka.pid]
+        pg.kill()
+        kafka.kill()
+        assert pg.pid is None
+        assert kafka.pid is None
+        assert not [pid for pid in crashed_pids if pid is not None and alive(pid)]
+
+        pg.start()  # recovers after the crash
+        kafka.start()
+        assert await select_one(url) == 1
+        assert TOPIC in await topics(kafka)
+    finally:
+        kafka.stop()
+        pg.stop()
+    assert leftovers(tmp_path) == ""
