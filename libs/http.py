@@ -7,16 +7,21 @@ stale writes are 409 (the client sends the version it saw in `If-Match`, taken f
 
 import logging
 import re
+import uuid
+from collections.abc import Callable
 
 from fastapi import FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from contracts.envelope import TRACEPARENT_PATTERN
+from libs.commands import Context
 from libs.domain import DomainError
 from libs.eventstore import ConcurrencyError
 
 log = logging.getLogger(__name__)
 
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,12})"?$')
+_TRACEPARENT = re.compile(TRACEPARENT_PATTERN)
 
 
 def etag(version: int) -> str:
@@ -31,6 +36,31 @@ def if_match(value: str | None = Header(default=None, alias="If-Match")) -> int 
     if not match:
         raise HTTPException(422, detail='If-Match は "<版数>" の形式で指定してください（例: "3"）。')
     return int(match.group(1))
+
+
+def request_context(organisation: str) -> Callable[[Request], Context]:
+    """FastAPI dependency: the Context of one request.
+
+    A caller may continue a flow with `X-Correlation-ID` and a trace with `traceparent`
+    (W3C); anything malformed is ignored rather than trusted.
+    """
+
+    def dependency(request: Request) -> Context:
+        correlation = request.headers.get("X-Correlation-ID", "")
+        traceparent = request.headers.get("traceparent")
+        try:
+            correlation_id = uuid.UUID(correlation)
+        except ValueError:
+            correlation_id = uuid.uuid4()
+        return Context(
+            organisation=organisation,
+            # Until authentication lands (privacy issue), the actor is recorded as unauthenticated.
+            actor="unauthenticated",
+            correlation_id=correlation_id,
+            traceparent=traceparent if traceparent and _TRACEPARENT.match(traceparent) else None,
+        )
+
+    return dependency
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -55,8 +55,8 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, ValidationError):
         fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['type']}" for e in exc.errors()[:10])
         return f"ValidationError: {fields}"
-    if isinstance(exc, PermanentError | DBAPIError) and exc.__cause__ is not None:
-        return f"{type(exc).__name__}: {describe_error(exc.__cause__)}"
+    if isinstance(exc, PermanentError) and exc.__cause__ is not None:
+        return f"{exc}: {describe_error(exc.__cause__)}"
     if isinstance(exc, DBAPIError):
         return f"{type(exc).__name__}: {type(exc.orig).__name__}"
     return f"{type(exc).__name__}: {str(exc)[:500]}"
@@ -65,6 +65,8 @@ def describe_error(exc: BaseException) -> str:
 def decode(record: ConsumerRecord) -> Delivery:
     """Bytes from Kafka → a validated public event, or PermanentError."""
     headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+    if not record.value:
+        raise PermanentError("message has no value")
     try:
         envelope = Envelope.model_validate_json(record.value)
         model = EVENT_TYPES.get(envelope.event_type)

@@ -72,14 +72,12 @@ def headers_for(envelope: Envelope) -> list[tuple[str, bytes]]:
 
 
 _BATCH = text(
-    "SELECT transaction_id::text AS tx, position, topic, key, envelope::text AS envelope FROM outbox "
+    "SELECT transaction_id AS tx, position, topic, key, envelope::text AS envelope FROM outbox "
     "WHERE (transaction_id, position) > (CAST(:tx AS xid8), :pos) "
     "AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) "
     "ORDER BY transaction_id, position LIMIT :limit"
 )
-_LOAD_CHECKPOINT = text(
-    "SELECT transaction_id::text AS tx, position FROM relay_checkpoint WHERE name = :name"
-)
+_LOAD_CHECKPOINT = text("SELECT transaction_id AS tx, position FROM relay_checkpoint WHERE name = :name")
 _SAVE_CHECKPOINT = text(
     "INSERT INTO relay_checkpoint (name, transaction_id, position) VALUES (:name, CAST(:tx AS xid8), :pos) "
     "ON CONFLICT (name) DO UPDATE SET transaction_id = excluded.transaction_id, position = excluded.position"
@@ -147,25 +145,20 @@ class OutboxRelay:
         await producer.start()
         try:
             async with self.engine.connect() as conn:
-                row = (await conn.execute(_LOAD_CHECKPOINT, {"name": self.name})).first()
-                await conn.commit()
-                checkpoint = (row.tx, row.position) if row else ("0", 0)
                 while True:
-                    checkpoint, sent = await self._relay_batch(conn, producer, checkpoint)
-                    if sent < self.batch_size:
+                    if await self.relay_once(conn, producer) < self.batch_size:
                         await self._idle()
         finally:
             await producer.stop()
 
-    async def _relay_batch(
-        self, conn: AsyncConnection, producer: AIOKafkaProducer, checkpoint: tuple[str, int]
-    ) -> tuple[tuple[str, int], int]:
-        rows = (
-            await conn.execute(_BATCH, {"tx": checkpoint[0], "pos": checkpoint[1], "limit": self.batch_size})
-        ).all()
+    async def relay_once(self, conn: AsyncConnection, producer: AIOKafkaProducer) -> int:
+        """Publish one batch after the checkpoint and below the horizon; return how many."""
+        row = (await conn.execute(_LOAD_CHECKPOINT, {"name": self.name})).first()
+        tx, position = (row.tx, row.position) if row else (0, 0)
+        rows = (await conn.execute(_BATCH, {"tx": tx, "pos": position, "limit": self.batch_size})).all()
         await conn.commit()
         if not rows:
-            return checkpoint, 0
+            return 0
         deliveries = []
         for row in rows:
             envelope = Envelope.model_validate_json(row.envelope)
@@ -179,11 +172,10 @@ class OutboxRelay:
             )
         await asyncio.gather(*deliveries)
         last = rows[-1]
-        checkpoint = (last.tx, last.position)
-        await conn.execute(_SAVE_CHECKPOINT, {"name": self.name, "tx": checkpoint[0], "pos": checkpoint[1]})
+        await conn.execute(_SAVE_CHECKPOINT, {"name": self.name, "tx": last.tx, "pos": last.position})
         await conn.commit()
         self.published += len(rows)
-        return checkpoint, len(rows)
+        return len(rows)
 
     async def _idle(self) -> None:
         with contextlib.suppress(TimeoutError):

@@ -32,8 +32,12 @@ def _note(value: str) -> str:
     return _clean(value, _ALLOWED_IN_NOTES)
 
 
-Line = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_line)]
-"""One line: a name, an address, a phone number."""
+def line(max_length: int) -> type[str]:
+    """One line of at most `max_length` characters: a name, an address, a phone number."""
+    return Annotated[str, Field(min_length=1, max_length=max_length), AfterValidator(_line)]  # type: ignore[return-value]
+
+
+Line = line(300)
 
 Note = Annotated[str, Field(min_length=1, max_length=4000), AfterValidator(_note)]
 """Free text written by a worker; may span lines."""

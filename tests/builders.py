@@ -30,13 +30,19 @@ def case_received(case_key: uuid.UUID | None = None) -> Envelope:
     return envelope_for(event, Context(organisation="test-org", actor="tester"), datetime.now(UTC))
 
 
-async def produce(bootstrap: str, topic: str, messages: list[tuple[bytes, list[tuple[str, bytes]]]]) -> None:
-    """Send raw (value, headers) pairs, keyed by a fresh key each, and wait for acks."""
+async def produce(
+    bootstrap: str, topic: str, messages: list[tuple[bytes, list[tuple[str, bytes]]]]
+) -> list[str]:
+    """Send raw (value, headers) pairs in order on one key; return each one's "topic:partition:offset"."""
     producer = kafka.producer(bootstrap)
     await producer.start()
+    key = uuid.uuid4().bytes
     try:
+        sent = []
         for value, headers in messages:
-            await (await producer.send(topic, value=value, key=uuid.uuid4().bytes, headers=headers))
+            meta = await (await producer.send(topic, value=value, key=key, headers=headers))
+            sent.append(f"{meta.topic}:{meta.partition}:{meta.offset}")
+        return sent
     finally:
         await producer.stop()
 

@@ -52,7 +52,9 @@ class EventStoreContract:
         async with engine.connect() as conn:
             assert len(await eventstore.read_stream(conn, "s-2")) == 2
 
-    async def test_concurrent_appends_at_the_same_version_let_exactly_one_win(self, engine: AsyncEngine) -> None:
+    async def test_concurrent_appends_at_the_same_version_let_exactly_one_win(
+        self, engine: AsyncEngine
+    ) -> None:
         async with engine.begin() as conn:
             await eventstore.append(conn, "s-3", "Thing", 0, _events(1))
         # Both writers hold an open transaction at version 1 before either commits.
@@ -112,7 +114,9 @@ class EventStoreContract:
         async with engine.begin() as conn:
             await eventstore.append(conn, "s-8", "Thing", 0, _events(3))
             await conn.execute(
-                text("UPDATE events SET data = jsonb_set(data, '{n}', '99') WHERE stream_id = 's-8' AND version = 2")
+                text(
+                    "UPDATE events SET data = jsonb_set(data, '{n}', '99') WHERE stream_id = 's-8' AND version = 2"
+                )
             )
         async with engine.connect() as conn:
             report = await eventstore.verify_chain(conn)

@@ -4,12 +4,12 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.glossary import AgeBand, IssueTag, MeetingType, ReturnReason, Urgency, label_ja
 from libs.commands import Context
-from libs.http import etag, if_match
+from libs.http import etag, if_match, request_context
 from libs.runtime import Runtime
 from libs.text import Note
 from services.coordination.domain import model
@@ -88,9 +88,7 @@ def routes(app: FastAPI) -> None:
     runtime: Runtime = app.state.runtime
     engine = runtime.engine
 
-    def context(request: Request) -> Context:
-        # Until authentication lands (privacy issue), the actor is recorded as unauthenticated.
-        return Context(organisation=runtime.settings.organisation, actor="unauthenticated")
+    context = request_context(runtime.settings.organisation)
 
     @app.get("/cases/{case_id}", response_model=CaseView, tags=["cases"], summary="ケースを見る")
     async def read(case_id: uuid.UUID, response: Response) -> CaseView:

@@ -12,8 +12,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.glossary import Channel, IssueTag, ReturnReason, Urgency
-from libs.domain import Aggregate, DomainError, DomainEvent
-from libs.text import Line
+from libs.domain import Aggregate, DomainError, DomainEvent, InvalidCommand
+from libs.text import Line, line
 
 STREAM_TYPE = "IntakeCase"
 
@@ -23,11 +23,11 @@ class Person(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: Line = Field(max_length=100)
-    name_kana: Line | None = Field(default=None, max_length=100)
+    name: line(100)  # type: ignore[valid-type]
+    name_kana: line(100) | None = None  # type: ignore[valid-type]
     birth_date: date
     address: Line | None = None
-    phone: Line | None = Field(default=None, max_length=30)
+    phone: line(30) | None = None  # type: ignore[valid-type]
 
 
 class HouseholdMember(BaseModel):
@@ -35,9 +35,9 @@ class HouseholdMember(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    relation: Line = Field(max_length=30, description="続柄（例: 母、長男）")
+    relation: line(30) = Field(description="続柄（例: 母、長男）")  # type: ignore[valid-type]
     age: int = Field(ge=0, le=130)
-    name: Line | None = Field(default=None, max_length=100)
+    name: line(100) | None = None  # type: ignore[valid-type]
 
 
 # --- private events -------------------------------------------------------------------
@@ -154,6 +154,8 @@ INTAKE_CASE = Aggregate[Case](
 def receive(case: Case, event: ConsultationReceived) -> list[DomainEvent]:
     if case.status is not Status.NEW:
         raise DomainError("case_exists", "この相談はすでに受け付けられています。")
+    if event.person.birth_date > event.received_on:
+        raise InvalidCommand("birth_after_receipt", "生年月日が相談受付日より後になっています。")
     return [event]
 
 

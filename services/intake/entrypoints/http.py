@@ -4,13 +4,13 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events import DISTRICT_PATTERN
 from contracts.glossary import Channel, IssueTag, ReturnReason, Urgency, label_ja
 from libs.commands import Context
-from libs.http import etag, if_match
+from libs.http import etag, if_match, request_context
 from libs.runtime import Runtime
 from libs.text import Note
 from services.intake.domain import model
@@ -109,9 +109,7 @@ def routes(app: FastAPI) -> None:
     runtime: Runtime = app.state.runtime
     engine = runtime.engine
 
-    def context(request: Request) -> Context:
-        # Until authentication lands (privacy issue), the actor is recorded as unauthenticated.
-        return Context(organisation=runtime.settings.organisation, actor="unauthenticated")
+    context = request_context(runtime.settings.organisation)
 
     @app.post("/cases", status_code=201, response_model=Created, tags=["cases"], summary="相談を受け付ける")
     async def receive(

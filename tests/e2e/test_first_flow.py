@@ -1,0 +1,264 @@
+"""The first flow end to end over real HTTP, PostgreSQL and Kafka (seed 002, pp.14-15):
+
+intake receives → refers → coordination opens its case → agrees a plan → returns the case →
+intake shows the return. Then: no personal data ever reached Kafka.
+"""
+
+import uuid
+
+import httpx
+
+from contracts.topics import COORDINATION_EVENTS, INTAKE_EVENTS, Header
+from tests.builders import collect, header
+from tests.polling import eventually
+
+PERSON = {
+    "name": "架空　花子",
+    "name_kana": "カクウ ハナコ",
+    "birth_date": "1974-05-06",
+    "address": "架空市中央一丁目2-3",
+    "phone": "090-0000-1234",
+}
+SUMMARY = "母（82歳）の介護と本人のひきこもり。家計も逼迫。"
+
+
+def consultation(**overrides) -> dict:
+    return {
+        "channel": "phone",
+        "person": PERSON,
+        "household": [{"relation": "母", "age": 82, "name": "架空　ウメ"}],
+        "issue_tags": ["8050", "hikikomori", "elderly_care", "poverty_debt"],
+        "district": "chuo-1",
+        "summary": SUMMARY,
+        "received_on": "2026-04-01",
+    } | overrides
+
+
+def plan(meeting_type: str = "support_plan_meeting", **overrides) -> dict:
+    return {
+        "meeting_type": meeting_type,
+        "goals": ["母の介護サービス利用を開始する", "本人が週1回外出できる"],
+        "roles": [
+            {"organisation": "houkatsu-chuo", "responsibility": "care_services", "review_on": "2026-07-01"},
+            {"organisation": "kikan-soudan", "responsibility": "main_contact", "review_on": "2026-07-01"},
+        ],
+        "agreed_on": "2026-04-10",
+    } | overrides
+
+
+async def _get_json(client: httpx.AsyncClient, url: str, ok=lambda body: True):
+    response = await client.get(url)
+    if response.status_code == 200 and ok(response.json()):
+        return response.json()
+    return None
+
+
+async def refer_new_case(client: httpx.AsyncClient, urls: dict, consent: bool = True) -> tuple[str, dict]:
+    created = await client.post(f"{urls['intake']}/cases", json=consultation())
+    assert created.status_code == 201, created.text
+    case_id = created.json()["case_id"]
+    referral = await client.post(
+        f"{urls['intake']}/cases/{case_id}/referrals",
+        json={"consent_to_share": consent, "reason": "複合課題のため", "referred_on": "2026-04-02"},
+    )
+    assert referral.status_code == 201, referral.text
+    referral_id = referral.json()["referral_id"]
+    opened = await eventually(
+        lambda: _get_json(client, f"{urls['coordination']}/referrals/{referral_id}"),
+        what="coordination opened the referral",
+    )
+    return case_id, opened
+
+
+async def test_a_case_goes_from_intake_to_coordination_and_back(services, infra):
+    urls = services.urls
+    async with httpx.AsyncClient(timeout=10) as client:
+        created = await client.post(f"{urls['intake']}/cases", json=consultation())
+        assert created.status_code == 201, created.text
+        assert created.headers["ETag"] == '"1"'
+        case_id = created.json()["case_id"]
+        assert created.headers["Location"] == f"/cases/{case_id}"
+
+        seen = (await client.get(f"{urls['intake']}/cases/{case_id}")).json()
+        assert seen["status"] == "open" and seen["person"]["name"] == PERSON["name"]
+
+        referral = await client.post(
+            f"{urls['intake']}/cases/{case_id}/referrals",
+            headers={"If-Match": '"1"'},
+            json={
+                "urgency": "urgent",
+                "consent_to_share": True,
+                "reason": "8050と家計の複合課題",
+                "referred_on": "2026-04-02",
+            },
+        )
+        assert referral.status_code == 201, referral.text
+        referral_id = referral.json()["referral_id"]
+
+        opened = await eventually(
+            lambda: _get_json(client, f"{urls['coordination']}/referrals/{referral_id}"),
+            what="coordination opened the referral",
+        )
+        coordination_case = opened["coordination_case_id"]
+        assert opened["case_key"] == case_id
+        assert opened["referring_organisation"] == services.organisations["intake"]
+        assert opened["age_band"] == "40-64" and opened["consent_to_share"] is True
+        assert PERSON["name"] not in str(opened)
+
+        accepted = await eventually(
+            lambda: _get_json(
+                client, f"{urls['intake']}/cases/{case_id}", lambda b: b["status"] == "in_coordination"
+            ),
+            what="intake saw the acceptance",
+        )
+        assert accepted["referrals"][0]["coordination_case_id"] == coordination_case
+
+        agreed = await client.post(f"{urls['coordination']}/cases/{coordination_case}/plans", json=plan())
+        assert agreed.status_code == 201, agreed.text
+        returned = await client.post(
+            f"{urls['coordination']}/cases/{coordination_case}/return",
+            json={"reason": "meeting_decision", "note": "包括が主担当で継続", "returned_on": "2026-04-10"},
+        )
+        assert returned.status_code == 201, returned.text
+
+        back = await eventually(
+            lambda: _get_json(
+                client, f"{urls['intake']}/cases/{case_id}", lambda b: b["status"] == "returned"
+            ),
+            what="intake shows the return",
+        )
+        shown = back["referrals"][0]
+        assert shown["return_reason"] == "meeting_decision"
+        assert shown["return_reason_label"] == "会議の決定によるつなぎもどし"
+        assert shown["returned_by"] == services.organisations["coordination"]
+        assert shown["returned_on"] == "2026-04-10"
+
+    # Every public event of the case is on Kafka, keyed by the case, in order, with no personal data.
+    flow: list = []
+    for topic, expected in (
+        (INTAKE_EVENTS, ["CaseReceived", "ReferredToCoordination"]),
+        (COORDINATION_EVENTS, ["ReferralAccepted", "PlanAgreed", "ReturnedToOrigin"]),
+    ):
+        records = await collect(
+            infra.bootstrap,
+            topic,
+            lambda r: r.key == case_id.encode(),
+            lambda kept, n=len(expected): len(kept) >= n,  # noqa: B008
+        )
+        assert [header(r, Header.EVENT_TYPE) for r in records] == expected
+        flow.extend(records)
+    referred, accepted = flow[1], flow[2]
+    # Coordination's acceptance was caused by intake's referral and continues its flow.
+    assert header(accepted, Header.CAUSATION_ID) == header(referred, Header.MESSAGE_ID)
+    assert header(accepted, Header.CORRELATION_ID) == header(referred, Header.CORRELATION_ID)
+    raw = b"".join(r.value for r in flow)
+    for secret in (*PERSON.values(), SUMMARY, "架空　ウメ", "複合課題", "介護サービス利用", "包括が主担当"):
+        assert secret.encode() not in raw, f"personal data on Kafka: {secret}"
+
+
+async def test_bad_requests_get_clear_4xx_never_500(services):
+    urls = services.urls
+    async with httpx.AsyncClient(timeout=10) as client:
+        missing = await client.get(f"{urls['intake']}/cases/{uuid.uuid4()}")
+        assert missing.status_code == 404 and missing.json()["code"] == "case_not_found"
+        assert (await client.get(f"{urls['intake']}/cases/not-a-uuid")).status_code == 422
+
+        no_name = consultation(person={k: v for k, v in PERSON.items() if k != "name"})
+        invalid = await client.post(f"{urls['intake']}/cases", json=no_name)
+        assert invalid.status_code == 422
+        assert ["body", "person", "name"] in [e["loc"] for e in invalid.json()["detail"]]
+
+        for bad in (
+            consultation(channel="carrier-pigeon"),
+            consultation(issue_tags=[]),
+            consultation(person=PERSON | {"name": "架空\x00花子"}),
+            consultation(person=PERSON | {"name": "   "}),
+            consultation(person=PERSON | {"name": "花" * 101}),
+            consultation(district="中央"),
+            consultation(unexpected="field"),
+        ):
+            response = await client.post(f"{urls['intake']}/cases", json=bad)
+            assert response.status_code == 422, (bad, response.text)
+
+        unknown = await client.post(
+            f"{urls['intake']}/cases/{uuid.uuid4()}/referrals",
+            json={"consent_to_share": True, "reason": "x", "referred_on": "2026-04-02"},
+        )
+        assert unknown.status_code == 404
+
+        case_id = (await client.post(f"{urls['intake']}/cases", json=consultation())).json()["case_id"]
+        refer = {"consent_to_share": False, "reason": "理由", "referred_on": "2026-04-02"}
+        stale = await client.post(
+            f"{urls['intake']}/cases/{case_id}/referrals", headers={"If-Match": '"0"'}, json=refer
+        )
+        assert stale.status_code == 409 and stale.json()["code"] == "version_conflict"
+        garbled = await client.post(
+            f"{urls['intake']}/cases/{case_id}/referrals", headers={"If-Match": "yesterday"}, json=refer
+        )
+        assert garbled.status_code == 422
+        early = await client.post(
+            f"{urls['intake']}/cases/{case_id}/referrals", json=refer | {"referred_on": "2026-03-01"}
+        )
+        assert early.status_code == 409 and early.json()["code"] == "referral_before_receipt"
+
+        # Two workers refer the same case having both seen version 1: exactly one wins.
+        first, second = (
+            await client.post(
+                f"{urls['intake']}/cases/{case_id}/referrals", headers={"If-Match": '"1"'}, json=refer
+            ),
+            await client.post(
+                f"{urls['intake']}/cases/{case_id}/referrals", headers={"If-Match": '"1"'}, json=refer
+            ),
+        )
+        assert (first.status_code, second.status_code) == (201, 409)
+        again = await client.post(f"{urls['intake']}/cases/{case_id}/referrals", json=refer)
+        assert again.status_code == 409 and again.json()["code"] == "already_referred"
+
+
+async def test_coordination_refuses_plans_and_returns_that_make_no_sense(services):
+    urls = services.urls
+    async with httpx.AsyncClient(timeout=10) as client:
+        _, without_consent = await refer_new_case(client, urls, consent=False)
+        case = f"{urls['coordination']}/cases/{without_consent['coordination_case_id']}"
+
+        refused = await client.post(f"{case}/plans", json=plan("support_plan_meeting"))
+        assert refused.status_code == 409 and refused.json()["code"] == "consent_required"
+        assert "支援会議" in refused.json()["detail"]
+        assert (await client.post(f"{case}/plans", json=plan(roles=[]))).status_code == 422
+        assert (await client.post(f"{case}/plans", json=plan(goals=[]))).status_code == 422
+        too_early = await client.post(
+            f"{case}/plans", json=plan("confidential_support_meeting", agreed_on="2026-01-01")
+        )
+        assert too_early.status_code == 409 and too_early.json()["code"] == "plan_before_opening"
+        concluded_without_plan = await client.post(
+            f"{case}/return", json={"reason": "support_concluded", "returned_on": "2026-04-20"}
+        )
+        assert concluded_without_plan.status_code == 409
+
+        allowed = await client.post(f"{case}/plans", json=plan("confidential_support_meeting"))
+        assert allowed.status_code == 201, allowed.text
+        done = await client.post(
+            f"{case}/return", json={"reason": "support_concluded", "returned_on": "2026-04-20"}
+        )
+        assert done.status_code == 201, done.text
+        twice = await client.post(
+            f"{case}/return", json={"reason": "support_concluded", "returned_on": "2026-04-21"}
+        )
+        assert twice.status_code == 409 and twice.json()["code"] == "case_returned"
+        after = await client.post(f"{case}/plans", json=plan("confidential_support_meeting"))
+        assert after.status_code == 409
+
+        assert (await client.get(f"{urls['coordination']}/cases/{uuid.uuid4()}")).status_code == 404
+
+
+async def test_health_and_openapi_are_served(services):
+    async with httpx.AsyncClient(timeout=10) as client:
+        for url in services.urls.values():
+            health = await client.get(f"{url}/health")
+            assert health.status_code == 200 and health.json() == {
+                "status": "ok",
+                "database": True,
+                "broker": True,
+            }
+            spec = (await client.get(f"{url}/openapi.json")).json()
+            assert spec["openapi"].startswith("3.") and "/cases/{case_id}" in spec["paths"]
