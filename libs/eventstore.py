@@ -2,7 +2,7 @@
 
 Each row carries the hash of the previous row *of its stream* and its own hash. A global
 chain would need every writer to know the previous global row, which serialises all
-writers (see docs/adr/0002); per-stream chains ride on the optimistic-concurrency
+writers (docs/adr/0001); per-stream chains ride on the optimistic-concurrency
 guarantee that a stream already has exactly one writer per version.
 """
 

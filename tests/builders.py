@@ -16,7 +16,7 @@ from libs.commands import Context, envelope_for
 from libs.outbox import headers_for
 
 
-def case_received(case_key: uuid.UUID | None = None) -> Envelope:
+def case_received(case_key: uuid.UUID | None = None, district: str = "chuo-1") -> Envelope:
     event = CaseReceived(
         case_key=case_key or uuid.uuid4(),
         subject_ref=f"subj_{uuid.uuid4().hex}",
@@ -24,7 +24,7 @@ def case_received(case_key: uuid.UUID | None = None) -> Envelope:
         issue_tags=[IssueTag.EIGHTY_FIFTY, IssueTag.HIKIKOMORI],
         age_band=AgeBand.MIDDLE,
         household_size=2,
-        district="chuo-1",
+        district=district,
         received_on=date(2026, 4, 1),
     )
     return envelope_for(event, Context(organisation="test-org", actor="tester"), datetime.now(UTC))
