@@ -1,0 +1,66 @@
+# Kasane: everything a developer or CI runs. `make` alone lists the targets.
+# Needs only python3.11, java 17 and maven on the machine; the rest lands in .venv and deploy/kafka/target.
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+KAFKA_JARS := deploy/kafka/target/.installed
+CODE := contracts libs services projections deploy tests
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint format schemas schemas-check clean
+
+help:
+	@echo "Kasane — make targets"
+	@echo "  make install        .venv with the project and its dev tools, Kafka jars (quick when done)"
+	@echo "  make run            PostgreSQL, Kafka, the services and demo cases in the foreground; Ctrl-C stops"
+	@echo "  make test           lint, then the whole test suite (real Kafka and PostgreSQL)"
+	@echo "  make lint           ruff check and ruff format --check"
+	@echo "  make format         ruff check --fix and ruff format"
+	@echo "  make schemas        regenerate contracts/schemas from the event models"
+	@echo "  make schemas-check  fail if contracts/schemas differs from the event models"
+	@echo "  make clean          remove .kasane/ (local data and logs); keeps .venv and the jars"
+
+install: $(INSTALLED) $(KAFKA_JARS)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Re-installs when pyproject.toml changes; the stamp makes a repeated `make install` a no-op.
+$(INSTALLED): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+# Kafka and its logging binding from Maven; fetched again (from scratch) when the pom changes.
+$(KAFKA_JARS): deploy/kafka/pom.xml | $(INSTALLED)
+	@if [ -f $@ ]; then echo "deploy/kafka/pom.xml changed: fetching the jars again"; rm -rf deploy/kafka/target/dependency; fi
+	$(PY) -c 'from pathlib import Path; from deploy.local.kafka import LocalKafka; LocalKafka(Path(".kasane/run/kafka")).ensure_jars()'
+	@touch $@
+
+run: install
+	$(PY) -m deploy.run
+
+test: install lint
+	$(PY) -m pytest
+
+lint: install
+	$(PY) -m ruff check $(CODE)
+	$(PY) -m ruff format --check $(CODE)
+
+format: install
+	$(PY) -m ruff check --fix $(CODE)
+	$(PY) -m ruff format $(CODE)
+
+schemas: install
+	$(PY) -m contracts.schemas
+
+# The same check the test suite runs, on its own for a quick answer.
+schemas-check: install
+	$(PY) -m pytest -q tests/contracts/test_contracts.py::test_committed_json_schemas_match_the_models
+
+clean:
+	@if command -v pgrep >/dev/null && pgrep -f "$(CURDIR)/.kasane/" >/dev/null; then \
+		echo "Processes still use .kasane/ (a running make run or test?); stop them first:"; \
+		pgrep -af "$(CURDIR)/.kasane/"; exit 1; fi
+	rm -rf .kasane
