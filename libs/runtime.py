@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -20,7 +21,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs import db
+from libs import db, eventstore
 from libs.http import install_error_handlers
 from libs.inbox import Handler, InboxConsumer
 from libs.outbox import OutboxRelay
@@ -145,16 +146,33 @@ def create_app(
     return app
 
 
+async def verify(engine: AsyncEngine) -> bool:
+    """Check the service's hash-chained event log and print what was found."""
+    try:
+        async with engine.connect() as conn:
+            report = await eventstore.verify_chain(conn)
+    finally:
+        await engine.dispose()
+    print(
+        f"{report.events} events in {report.streams} streams: " + ("chain intact" if report.ok else "BROKEN")
+    )
+    for problem in report.problems:
+        print(f"  {problem}")
+    return report.ok
+
+
 def main(build: Callable[[Settings], tuple[Runtime, FastAPI]], settings: Settings) -> None:
     """Command line of every service: serve (default), or run one worker alone."""
     parser = argparse.ArgumentParser(prog=f"python -m services.{settings.name}")
-    parser.add_argument("role", nargs="?", default="serve", choices=("serve", *WORKERS))
+    parser.add_argument("role", nargs="?", default="serve", choices=("serve", "verify", *WORKERS))
     role = parser.parse_args().role
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     runtime, app = build(settings)
     if role == "serve":
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
         return
+    if role == "verify":
+        sys.exit(0 if asyncio.run(verify(runtime.engine)) else 1)
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(runtime.run_alone(role))
