@@ -1,5 +1,5 @@
 # Kasane: everything a developer or CI runs. `make` alone lists the targets.
-# Needs only python3.11, java 17 and maven on the machine; the rest lands in .venv and deploy/kafka/target.
+# Needs only python3.11, java 17 (a JDK), maven and openssl on the machine; the rest lands in .venv and deploy/kafka/target.
 
 PYTHON ?= python3.11
 VENV := .venv

@@ -5,7 +5,7 @@ owning service derives; attributes are coarse (age band, district code, issue ta
 """
 
 from datetime import date
-from typing import ClassVar
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import Field
@@ -14,8 +14,10 @@ from contracts.envelope import CODE_PATTERN, ContractModel, PublicEvent
 from contracts.glossary import (
     AgeBand,
     Channel,
+    ConsentPurpose,
     IssueTag,
     MeetingType,
+    Program,
     ReturnReason,
     RoleResponsibility,
     Urgency,
@@ -56,7 +58,6 @@ class ReferredToCoordination(PublicEvent):
     age_band: AgeBand
     district: str = Field(pattern=DISTRICT_PATTERN)
     urgency: Urgency
-    consent_to_share: bool = Field(description="Whether the person consented to sharing with coordination.")
     referred_on: date
 
 
@@ -90,6 +91,9 @@ class PlanAgreed(PublicEvent):
     meeting_type: MeetingType
     goal_count: int = Field(ge=1, le=50)
     roles: list[PlanRole] = Field(min_length=1, max_length=50)
+    meeting_members: list[Annotated[str, Field(pattern=CODE_PATTERN)]] = Field(
+        min_length=1, max_length=50, description="Organisations that sat in the meeting."
+    )
     agreed_on: date
 
 
@@ -106,7 +110,44 @@ class ReturnedToOrigin(PublicEvent):
     returned_on: date
 
 
+class ConsentChanged(PublicEvent):
+    """The person's consent to information sharing as it now stands (granted, narrowed, withdrawn).
+
+    Services that act on consent (a 重層的支援会議 needs it) keep this state; `programs` is
+    empty once withdrawn.
+    """
+
+    event_type: ClassVar[str] = "ConsentChanged"
+    topic: ClassVar[str] = INTAKE_EVENTS
+
+    consent_id: UUID
+    subject_ref: str = Field(pattern=SUBJECT_REF_PATTERN)
+    status: Literal["active", "withdrawn"]
+    programs: list[Program] = Field(max_length=5)
+    purpose: ConsentPurpose
+    expires_on: date
+    changed_on: date
+
+
+class SubjectErased(PublicEvent):
+    """A person's details were erased at intake: every service destroys its key for them too."""
+
+    event_type: ClassVar[str] = "SubjectErased"
+    topic: ClassVar[str] = INTAKE_EVENTS
+
+    subject_ref: str = Field(pattern=SUBJECT_REF_PATTERN)
+    erased_on: date
+
+
 EVENT_TYPES: dict[str, type[PublicEvent]] = {
     cls.event_type: cls
-    for cls in (CaseReceived, ReferredToCoordination, ReferralAccepted, PlanAgreed, ReturnedToOrigin)
+    for cls in (
+        CaseReceived,
+        ReferredToCoordination,
+        ReferralAccepted,
+        PlanAgreed,
+        ReturnedToOrigin,
+        ConsentChanged,
+        SubjectErased,
+    )
 }

@@ -147,3 +147,65 @@ def age_band_for(age: int) -> AgeBand:
     if age < 75:
         return AgeBand.YOUNG_OLD
     return AgeBand.OLD_OLD
+
+
+class Program(StrEnum):
+    """The five programs of the business (法106条の4第2項); also the scope of a consent."""
+
+    INTAKE = "intake"
+    COORDINATION = "coordination"
+    OUTREACH = "outreach"
+    PARTICIPATION = "participation"
+    COMMUNITY = "community"
+
+
+class Role(StrEnum):
+    """What a user may do; carried in the bearer token."""
+
+    INTAKE_WORKER = "intake_worker"
+    COORDINATOR = "coordinator"
+    OUTREACH_WORKER = "outreach_worker"
+    PARTICIPATION_COORDINATOR = "participation_coordinator"
+    COMMUNITY_COORDINATOR = "community_coordinator"
+    MUNICIPAL_ADMINISTRATOR = "municipal_administrator"
+    AUDITOR = "auditor"
+
+
+class ConsentPurpose(StrEnum):
+    """What the person agreed their information may be shared for."""
+
+    SUPPORT_COORDINATION = "support_coordination"
+    SUPPORT_PROVISION = "support_provision"
+
+
+class LegalBasis(StrEnum):
+    """Why one organisation may see another's information about a person."""
+
+    HOLDER = "holder"
+    CONSENT = "consent"
+    SUPPORT_MEETING = "support_meeting"
+    EMERGENCY = "emergency"
+
+
+LABELS_JA.update(
+    {
+        Program.INTAKE: "包括的相談支援事業",
+        Program.COORDINATION: "多機関協働事業",
+        Program.OUTREACH: "アウトリーチ等を通じた継続的支援事業",
+        Program.PARTICIPATION: "参加支援事業",
+        Program.COMMUNITY: "地域づくり事業",
+        Role.INTAKE_WORKER: "相談支援員",
+        Role.COORDINATOR: "相談支援包括化推進員",
+        Role.OUTREACH_WORKER: "アウトリーチ支援員",
+        Role.PARTICIPATION_COORDINATOR: "参加支援員",
+        Role.COMMUNITY_COORDINATOR: "地域づくりコーディネーター",
+        Role.MUNICIPAL_ADMINISTRATOR: "市町村担当課",
+        Role.AUDITOR: "監査担当",
+        ConsentPurpose.SUPPORT_COORDINATION: "支援の調整のための情報共有",
+        ConsentPurpose.SUPPORT_PROVISION: "支援の提供のための情報共有",
+        LegalBasis.HOLDER: "保有機関",
+        LegalBasis.CONSENT: "本人同意",
+        LegalBasis.SUPPORT_MEETING: "支援会議（法106条の6）",
+        LegalBasis.EMERGENCY: "緊急・法令上の義務",
+    }
+)

@@ -29,6 +29,8 @@ from contracts.glossary import (
     RoleResponsibility,
     Urgency,
 )
+from deploy.local.issuer import LocalIssuer
+from libs.directory import Directory
 
 SEED = 2026
 
@@ -199,6 +201,15 @@ ARCHETYPES = [
 ]
 
 # Which archetypes' first case gets a plan, and which go back to intake (and why).
+# Demo users (deploy/demo-municipality.json): consultations arrive at three intake organisations.
+INTAKE_WORKERS = ("soudan-sato", "chuo-suzuki", "kita-takahashi")
+WORKER_ORGANISATIONS = {
+    "soudan-sato": "city-soudan",
+    "chuo-suzuki": "houkatsu-chuo",
+    "kita-takahashi": "houkatsu-kita",
+}
+COORDINATOR = "tagikan-tanaka"
+COORDINATION_ORGANISATION = "shakyo-tagikan"
 WITH_PLAN = {"8050", "young_carer", "care_and_disability", "poverty"}
 RETURNED = {"poverty": ReturnReason.SUPPORT_CONCLUDED, "double_care": ReturnReason.MEETING_DECISION}
 
@@ -208,7 +219,9 @@ class DemoCase:
     """One consultation and the steps it goes through; payloads are exactly what the APIs take."""
 
     archetype: str
+    worker: str
     consultation: dict[str, Any]
+    consent: dict[str, Any] | None = None
     referral: dict[str, Any] | None = None
     plan: dict[str, Any] | None = None
     return_: dict[str, Any] | None = None
@@ -254,16 +267,25 @@ def cases(seed: int = SEED) -> list[DemoCase]:
     rng.shuffle(kinds)
     seen: set[str] = set()
     out: list[DemoCase] = []
-    for kind in kinds:
+    for index, kind in enumerate(kinds):
         received_on = date(2026, 4, 1) + timedelta(days=rng.randint(0, 45))
-        case = DemoCase(kind.key, _consultation(rng, kind, received_on, rng.choice(sorted(DISTRICTS))))
+        worker = INTAKE_WORKERS[index % len(INTAKE_WORKERS)]
+        case = DemoCase(
+            kind.key, worker, _consultation(rng, kind, received_on, rng.choice(sorted(DISTRICTS)))
+        )
+        if kind.consent_to_share:
+            case.consent = {
+                "programs": ["intake", "coordination", "participation"],
+                "purpose": "support_coordination",
+                "granted_on": received_on.isoformat(),
+                "expires_on": date(2027, 3, 31).isoformat(),
+            }
         first = kind.key not in seen
         seen.add(kind.key)
         if first:
             referred_on = received_on + timedelta(days=rng.randint(2, 10))
             case.referral = {
                 "urgency": kind.urgency.value,
-                "consent_to_share": kind.consent_to_share,
                 "reason": kind.referral_reason,
                 "referred_on": referred_on.isoformat(),
             }
@@ -274,8 +296,11 @@ def cases(seed: int = SEED) -> list[DemoCase]:
                     if kind.consent_to_share
                     else MeetingType.CONFIDENTIAL_SUPPORT_MEETING
                 )
+                members = {COORDINATION_ORGANISATION, WORKER_ORGANISATIONS[worker]}
+                members |= {organisation for organisation, _ in kind.roles}
                 case.plan = {
                     "meeting_type": meeting.value,
+                    "members": sorted(members),
                     "goals": kind.goals,
                     "roles": [
                         {
@@ -319,21 +344,37 @@ def _poll(probe: Callable[[], bool], deadline: float, what: str) -> None:
         time.sleep(0.2)  # poll interval: the services work asynchronously through Kafka
 
 
-def load(intake_url: str, coordination_url: str, timeout: float = 90.0) -> list[DemoCase]:
-    """Take every demo case through the APIs; return them with their ids filled in."""
+def load(
+    intake_url: str, coordination_url: str, issuer: LocalIssuer, timeout: float = 90.0
+) -> list[DemoCase]:
+    """Take every demo case through the APIs, as the demo users; return them with their ids filled in."""
     demo = cases()
+    directory = Directory.load()
+    tokens = {user: issuer.token_for(user, directory) for user in (*INTAKE_WORKERS, COORDINATOR)}
+
+    def as_user(user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {tokens[user]}"}
+
     deadline = time.monotonic() + timeout
     with (
         httpx.Client(base_url=intake_url, timeout=10) as intake,
-        httpx.Client(base_url=coordination_url, timeout=10) as coordination,
+        httpx.Client(base_url=coordination_url, timeout=10, headers=as_user(COORDINATOR)) as coordination,
     ):
         for case in demo:
-            created = _expect(intake.post("/cases", json=case.consultation), 201, "POST /cases")
+            created = _expect(
+                intake.post("/cases", json=case.consultation, headers=as_user(case.worker)),
+                201,
+                "POST /cases",
+            )
             case.case_id = created["case_id"]
+            if case.consent is not None:
+                path = f"/cases/{case.case_id}/consents"
+                _expect(intake.post(path, json=case.consent, headers=as_user(case.worker)), 201, path)
         for case in demo:
             if case.referral is not None:
                 path = f"/cases/{case.case_id}/referrals"
-                case.referral_id = _expect(intake.post(path, json=case.referral), 201, path)["referral_id"]
+                response = intake.post(path, json=case.referral, headers=as_user(case.worker))
+                case.referral_id = _expect(response, 201, path)["referral_id"]
 
         referred = [case for case in demo if case.referral_id is not None]
 
@@ -358,8 +399,10 @@ def load(intake_url: str, coordination_url: str, timeout: float = 90.0) -> list[
 
         def intake_settled() -> bool:
             for case in referred:
-                status = intake.get(f"/cases/{case.case_id}").json().get("status")
-                if status != ("returned" if case.return_ is not None else "in_coordination"):
+                response = intake.get(f"/cases/{case.case_id}", headers=as_user(case.worker))
+                if response.json().get("status") != (
+                    "returned" if case.return_ is not None else "in_coordination"
+                ):
                     return False
             return True
 

@@ -35,7 +35,9 @@ from typing import IO
 import httpx
 
 from deploy import demo
+from deploy.local.issuer import LocalIssuer
 from deploy.local.kafka import LocalKafka, log_tail
+from deploy.local.keys import kek_env
 from deploy.local.ports import free_port
 from deploy.local.postgres import LocalPostgres
 from libs.kafka import ensure_topics
@@ -186,6 +188,7 @@ class Stack:
         self.logs = home / "logs"
         self.postgres = LocalPostgres(home / "postgres", port=ports.postgres)
         self.kafka = LocalKafka(home / "kafka", port=ports.kafka, controller_port=ports.controller)
+        self.issuer = LocalIssuer(home / "issuer")
         self.database_urls: dict[str, str] = {}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self._lock: IO[str] | None = None
@@ -223,7 +226,7 @@ class Stack:
         self.database_urls = {name: self.postgres.create_database(name) for name in DATABASES}
         step(f"Kafka を起動 / starting Kafka on {self.kafka.bootstrap_servers}")
         self.kafka.start()
-        asyncio.run(ensure_topics(self.kafka.bootstrap_servers))
+        asyncio.run(ensure_topics(self.kafka.connection()))
         step("サービスを起動 / starting services: " + ", ".join(s.name for s in SERVICES))
         for service in SERVICES:
             self._spawn(service)
@@ -254,10 +257,14 @@ class Stack:
         env = {
             **os.environ,
             "PYTHONUNBUFFERED": "1",
-            "KASANE_KAFKA_BOOTSTRAP": self.kafka.bootstrap_servers,
+            # Each service logs in to Kafka as its own principal (contracts/kafka_access.py).
+            **self.kafka.connection(service.name).to_env(),
             prefix + "DATABASE_URL": self.database_urls[service.name],
             prefix + "PORT": str(port),
             prefix + "ORGANISATION": service.organisation,
+            "KASANE_AUTH_JWKS": str(self.issuer.jwks_file),
+            "KASANE_AUTH_ISSUER": self.issuer.issuer,
+            **kek_env(self.home, service.name),
         }
         with self.log_file(service.name).open("ab") as log:
             stamp = datetime.now().isoformat(timespec="seconds")
@@ -319,14 +326,20 @@ class Stack:
         marker = self.home / "demo-loaded"
         with contextlib.suppress(OSError, ValueError, KeyError, IndexError, httpx.HTTPError):
             loaded: dict[str, object] = json.loads(marker.read_text())
-            first = loaded["cases"][0]  # type: ignore[index]
-            if httpx.get(f"{self.url('intake')}/cases/{first}", timeout=5).status_code == 200:
+            first, worker = loaded["cases"][0], loaded["first_worker"]  # type: ignore[index]
+            token = self.issuer.token_for(str(worker))
+            headers = {"Authorization": f"Bearer {token}"}
+            if (
+                httpx.get(f"{self.url('intake')}/cases/{first}", headers=headers, timeout=5).status_code
+                == 200
+            ):
                 step("デモデータは読み込み済み / demo cases already loaded")
                 return loaded
         step("デモデータを読み込み / loading demo cases")
-        cases = demo.load(self.url("intake"), self.url("coordination"), timeout=DEMO_TIMEOUT)
+        cases = demo.load(self.url("intake"), self.url("coordination"), self.issuer, timeout=DEMO_TIMEOUT)
         loaded = {
             "cases": [case.case_id for case in cases],
+            "first_worker": cases[0].worker,
             "referred": sum(case.referral is not None for case in cases),
             "planned": sum(case.plan is not None for case in cases),
             "returned": sum(case.return_ is not None for case in cases),
@@ -400,7 +413,8 @@ def banner(stack: Stack, loaded: dict[str, object] | None, elapsed: float) -> st
         f"      API ドキュメント / docs  {intake}/docs   OpenAPI {intake}/openapi.json",
         f"  多機関協働 coordination    {coordination}",
         f"      API ドキュメント / docs  {coordination}/docs",
-        f"  Kafka                      127.0.0.1:{ports.kafka}",
+        f"  Kafka                      127.0.0.1:{ports.kafka}  (SASL_SSL, SCRAM-SHA-512; passwords "
+        f"{shown(stack.kafka.credentials_file)}, CA {shown(stack.kafka.ca_file)})",
         f"  PostgreSQL                 127.0.0.1:{ports.postgres}  (user postgres; "
         f"databases {', '.join(DATABASES)})",
         f"  ログ / logs                {shown(stack.logs)}/  (Kafka: {shown(stack.kafka.log_file)}, "
@@ -416,7 +430,14 @@ def banner(stack: Stack, loaded: dict[str, object] | None, elapsed: float) -> st
         )
         if cases:
             lines.append(f"      例 / e.g.              {intake}/cases/{cases[0]}")
-    lines += [rule, " Ctrl-C で停止 / Ctrl-C to stop", rule]
+    lines += [
+        "  ログイン / sign in          トークン / token: python -m deploy.local.issuer token <利用者 / user>",
+        "      利用者 / users          soudan-sato, chuo-suzuki, tagikan-tanaka, kansa-kobayashi, …"
+        " (deploy/demo-municipality.json)",
+        rule,
+        " Ctrl-C で停止 / Ctrl-C to stop",
+        rule,
+    ]
     return "\n".join(lines)
 
 

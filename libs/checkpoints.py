@@ -70,10 +70,15 @@ class Projector:
     """Runs one projection over Kafka topics, checkpointing in its own database."""
 
     def __init__(
-        self, engine: AsyncEngine, bootstrap_servers: str, name: str, topics: Sequence[str], apply: Apply
+        self,
+        engine: AsyncEngine,
+        connection: kafka.KafkaConnection,
+        name: str,
+        topics: Sequence[str],
+        apply: Apply,
     ) -> None:
         self.engine = engine
-        self.bootstrap_servers = bootstrap_servers
+        self.connection = connection
         self.name = name
         self.topics = list(topics)
         self.apply = apply
@@ -102,7 +107,7 @@ class Projector:
 
     async def _consume(self) -> None:
         # Offsets live in PostgreSQL, so Kafka commits are disabled and never consulted.
-        self._consumer = kafka.consumer(self.bootstrap_servers, f"projection.{self.name}")
+        self._consumer = kafka.consumer(self.connection, f"projection.{self.name}")
         self._consumer.subscribe(self.topics, listener=_SeekToCheckpoints(self))
         await self._consumer.start()
         try:

@@ -1,7 +1,8 @@
 """The one write path: load a stream, decide, append, and put public events in the outbox.
 
-Everything happens in the caller's transaction. The append is the first write of that
-transaction (reads come first), which keeps the relay's per-case order sound (ADR 0002).
+Everything happens in the caller's transaction. Reads come first; the first write (a new
+person's key, or the append) follows them, which keeps the relay's per-case order sound
+(ADR 0002). Personal fields are sealed under the person's key before they are stored.
 """
 
 import uuid
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.envelope import Envelope, PublicEvent
 from libs import eventstore, outbox
+from libs.crypto import PersonalDataCipher
 from libs.domain import Aggregate, DomainEvent
 from libs.eventstore import ConcurrencyError, NewEvent
 
@@ -70,11 +72,61 @@ Decide = Callable[[S], Sequence[DomainEvent]]
 Publish = Callable[[S, DomainEvent], Sequence[PublicEvent]]
 
 
+_cipher: PersonalDataCipher | None = None
+
+
+def use_cipher(cipher: PersonalDataCipher | None) -> None:
+    """Set the process's cipher for personal fields (one service per process; set at start-up)."""
+    global _cipher
+    _cipher = cipher
+
+
+def cipher() -> PersonalDataCipher:
+    """The process's cipher (for erasure); fails if none is configured."""
+    return _required_cipher()
+
+
+def _required_cipher() -> PersonalDataCipher:
+    if _cipher is None:
+        raise RuntimeError("personal data needs a cipher: configure the service's key-encryption key")
+    return _cipher
+
+
 async def load(conn: AsyncConnection, aggregate: Aggregate[S], stream_id: str) -> Loaded[S]:
-    """Rebuild one aggregate from its stream."""
+    """Rebuild one aggregate from its stream; sealed personal fields are opened (None if erased)."""
     recorded = await eventstore.read_stream(conn, stream_id)
-    state = aggregate.fold(aggregate.decode(r.event_type, r.data) for r in recorded)
+    events = []
+    for r in recorded:
+        data = r.data
+        if aggregate.event_class(r.event_type).personal_fields:
+            data = await _required_cipher().open_fields(conn, data, erased=None)
+        events.append(aggregate.decode(r.event_type, data))
+    state = aggregate.fold(events)
     return Loaded(state, recorded[-1].version if recorded else 0)
+
+
+async def _stored_form(
+    conn: AsyncConnection, aggregate: Aggregate[S], state: S, event: DomainEvent
+) -> dict[str, Any]:
+    """The event as stored: personal fields sealed under the person's key."""
+    data = event.model_dump(mode="json")
+    fields = [f for f in event.personal_fields if _present(data, f)]
+    if not fields:
+        return data
+    subject = aggregate.subject_of(state)
+    if subject is None:
+        raise RuntimeError(f"{aggregate.stream_type} has personal data but no subject to seal it under")
+    return await _required_cipher().seal_fields(conn, subject, data, fields)
+
+
+def _present(data: dict[str, Any], path: str) -> bool:
+    """Whether a dotted path holds a value (None and missing optional fields have nothing to seal)."""
+    value: Any = data
+    for part in path.split("."):
+        if not isinstance(value, dict) or value.get(part) is None:
+            return False
+        value = value[part]
+    return True
 
 
 def envelope_for(event: PublicEvent, ctx: Context, occurred_at: datetime) -> Envelope:
@@ -116,22 +168,16 @@ async def execute(
     new_events = list(decide(loaded.state))
     state = loaded.state
     messages: list[outbox.OutgoingMessage] = []
+    stored: list[NewEvent] = []
     now = datetime.now(UTC)
     for event in new_events:
         state = aggregate.evolve(state, event)
         messages.extend(
             outbox.OutgoingMessage(p.topic, envelope_for(p, ctx, now)) for p in publish(state, event)
         )
-    version = await eventstore.append(
-        conn,
-        stream_id,
-        aggregate.stream_type,
-        loaded.version,
-        [
-            NewEvent(e.event_type(), e.model_dump(mode="json"), e.schema_version, ctx.metadata())
-            for e in new_events
-        ],
-    )
+        data = await _stored_form(conn, aggregate, state, event)
+        stored.append(NewEvent(event.event_type(), data, event.schema_version, ctx.metadata()))
+    version = await eventstore.append(conn, stream_id, aggregate.stream_type, loaded.version, stored)
     await outbox.write(conn, messages)
     return Outcome(state, version, new_events)
 

@@ -54,6 +54,20 @@ CREATE TABLE IF NOT EXISTS inbox (
     processed_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
     PRIMARY KEY (consumer, message_id)
 );
+
+-- One data key per person, stored only wrapped by the KEK (libs/crypto.py). Erasure keeps the
+-- row as a tombstone (erased_at set, key columns NULL).
+CREATE TABLE IF NOT EXISTS subject_keys (
+    subject_ref     text        PRIMARY KEY,
+    kek_id          text,
+    wrapped_dek     bytea,
+    created_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    erased_at       timestamptz,
+    CONSTRAINT subject_keys_live_or_erased CHECK (
+        (erased_at IS NULL AND kek_id IS NOT NULL AND wrapped_dek IS NOT NULL)
+        OR (erased_at IS NOT NULL AND kek_id IS NULL AND wrapped_dek IS NULL)
+    )
+);
 """
 
 PROJECTION_SCHEMA = """

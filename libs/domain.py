@@ -18,6 +18,9 @@ class DomainEvent(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     schema_version: ClassVar[int] = 1
+    # Dotted paths of fields holding personal data: stored sealed under the person's key
+    # (libs/crypto.py) and read back as None once that key is erased, so such fields are Optional.
+    personal_fields: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def event_type(cls) -> str:
@@ -59,6 +62,8 @@ class Aggregate(Generic[S]):
     initial: Callable[[], S]
     evolve: Callable[[S, DomainEvent], S]
     events: tuple[type[DomainEvent], ...]
+    # The person whose key seals this stream's personal fields (read from the state).
+    subject_of: Callable[[S], str | None] = lambda _: None
 
     def event_class(self, event_type: str) -> type[DomainEvent]:
         for cls in self.events:

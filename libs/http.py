@@ -6,14 +6,20 @@ stale writes are 409 (the client sends the version it saw in `If-Match`, taken f
 """
 
 import logging
+import os
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import unquote
 
 from fastapi import FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.envelope import TRACEPARENT_PATTERN
+from contracts.glossary import LegalBasis
+from libs.auth import Principal, TokenVerifier, authenticate
 from libs.commands import Context
 from libs.domain import DomainError
 from libs.eventstore import ConcurrencyError
@@ -38,27 +44,47 @@ def if_match(value: str | None = Header(default=None, alias="If-Match")) -> int 
     return int(match.group(1))
 
 
-def request_context(organisation: str) -> Callable[[Request], Context]:
-    """FastAPI dependency: the Context of one request.
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling (authenticated), the command context their writes carry, and any legal
+    basis they declare for seeing another organisation's information."""
+
+    principal: Principal
+    context: Context
+    declared_basis: LegalBasis | None = None
+    declared_reason: str | None = None
+
+
+def caller_dependency(verifier: TokenVerifier) -> Callable[[Request], Caller]:
+    """FastAPI dependency: authenticate the request and build its Caller.
 
     A caller may continue a flow with `X-Correlation-ID` and a trace with `traceparent`
-    (W3C); anything malformed is ignored rather than trusted.
+    (W3C); anything malformed is ignored rather than trusted. `X-Legal-Basis: emergency`
+    with `X-Legal-Basis-Reason` declares a statutory duty or emergency (recorded, reviewed).
     """
 
-    def dependency(request: Request) -> Context:
-        correlation = request.headers.get("X-Correlation-ID", "")
-        traceparent = request.headers.get("traceparent")
+    def dependency(request: Request) -> Caller:
+        principal = authenticate(verifier, request)
         try:
-            correlation_id = uuid.UUID(correlation)
+            correlation_id = uuid.UUID(request.headers.get("X-Correlation-ID", ""))
         except ValueError:
             correlation_id = uuid.uuid4()
-        return Context(
-            organisation=organisation,
-            # Until authentication lands (privacy issue), the actor is recorded as unauthenticated.
-            actor="unauthenticated",
+        traceparent = request.headers.get("traceparent")
+        context = Context(
+            organisation=principal.organisation,
+            actor=principal.user,
             correlation_id=correlation_id,
             traceparent=traceparent if traceparent and _TRACEPARENT.match(traceparent) else None,
         )
+        declared, reason = request.headers.get("X-Legal-Basis"), request.headers.get("X-Legal-Basis-Reason")
+        if declared is None:
+            return Caller(principal, context)
+        if declared != LegalBasis.EMERGENCY or not reason or not reason.strip():
+            raise HTTPException(
+                422,
+                detail="X-Legal-Basis は emergency のみ指定でき、X-Legal-Basis-Reason に理由が必要です。",
+            )
+        return Caller(principal, context, LegalBasis.EMERGENCY, unquote(reason.strip())[:500])
 
     return dependency
 
@@ -81,14 +107,43 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=409,
         )
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Type only: the message of an arbitrary exception may quote personal data.
-        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
-        return JSONResponse(
-            {
-                "detail": "内部エラーが発生しました。時間をおいて再度お試しください。",
-                "code": "internal_error",
-            },
-            status_code=500,
-        )
+    app.add_middleware(ContainUnexpectedErrors)
+
+
+class ContainUnexpectedErrors:
+    """Turn any unhandled exception into a plain 500 and log only its type.
+
+    Starlette's own error handling re-raises to the server, which then prints the exception
+    message and traceback; messages can quote input values, i.e. personal data.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            log.error("unhandled %s on %s %s", type(exc).__name__, scope.get("method"), scope.get("path"))
+            if os.environ.get("KASANE_DEBUG_TRACEBACKS") == "1":  # development only: may print personal data
+                log.exception("traceback")
+            if started:
+                return
+            response = JSONResponse(
+                {
+                    "detail": "内部エラーが発生しました。時間をおいて再度お試しください。",
+                    "code": "internal_error",
+                },
+                status_code=500,
+            )
+            await response(scope, receive, send)

@@ -107,7 +107,7 @@ class InboxConsumer:
     def __init__(
         self,
         engine: AsyncEngine,
-        bootstrap_servers: str,
+        connection: kafka.KafkaConnection,
         name: str,
         handlers: Mapping[str, Handler],
         *,
@@ -115,7 +115,7 @@ class InboxConsumer:
         retry_backoff: float = 0.1,
     ) -> None:
         self.engine = engine
-        self.bootstrap_servers = bootstrap_servers
+        self.connection = connection
         self.name = name
         self.handlers = dict(handlers)
         self.topics = sorted({EVENT_TYPES[t].topic for t in self.handlers})
@@ -137,8 +137,8 @@ class InboxConsumer:
                 await asyncio.sleep(1.0)
 
     async def _consume(self) -> None:
-        consumer = kafka.consumer(self.bootstrap_servers, self.name, *self.topics)
-        producer = kafka.producer(self.bootstrap_servers)
+        consumer = kafka.consumer(self.connection, self.name, *self.topics)
+        producer = kafka.producer(self.connection)
         await producer.start()
         try:
             await consumer.start()

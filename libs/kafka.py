@@ -14,10 +14,16 @@ otherwise inherit is overridden here on purpose:
   idempotent through the inbox table; duplicates are expected, not exceptional.
 * Kafka transactions are not used: they cannot cover PostgreSQL, and exactly-once effects
   come from the database (outbox + inbox) instead.
+* Every client authenticates (SASL/SCRAM-SHA-512) over TLS as its own principal, through one
+  `KafkaConnection`; the broker grants each principal only what contracts/kafka_access.py lists
+  (docs/security-kafka.md).
 """
 
 import asyncio
 import logging
+import os
+import ssl
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -48,25 +54,97 @@ CONSUMER_SETTINGS: dict[str, Any] = {
 }
 
 
-def producer(bootstrap_servers: str, **overrides: Any) -> AIOKafkaProducer:
+SASL_MECHANISM = "SCRAM-SHA-512"
+
+
+def _tls(ca_file: str | None) -> ssl.SSLContext:
+    """Certificate and host name checked against `ca_file`, or the system's CAs when it is None.
+
+    Built per client, not cached: a local installation may replace its CA under the same path.
+    """
+    return ssl.create_default_context(cafile=ca_file)
+
+
+@dataclass(frozen=True)
+class KafkaConnection:
+    """Where the broker is and who this client is to it: every Kafka client is built from one.
+
+    The connection is always TLS. `username` None means no SASL at all, which the broker refuses;
+    it exists so tests can prove that. `ca_file` is the CA that signed the broker's certificate
+    (the local broker makes its own); None trusts the system's CAs, as a production cluster would.
+    """
+
+    bootstrap_servers: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_file: str | None = None
+
+    @classmethod
+    def from_env(cls, default_username: str) -> "KafkaConnection":
+        """KASANE_KAFKA_BOOTSTRAP, KASANE_KAFKA_USERNAME (default: the service's name),
+        KASANE_KAFKA_PASSWORD and KASANE_KAFKA_CA_FILE."""
+        return cls(
+            bootstrap_servers=os.environ.get("KASANE_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+            username=os.environ.get("KASANE_KAFKA_USERNAME") or default_username,
+            password=os.environ.get("KASANE_KAFKA_PASSWORD"),
+            ca_file=os.environ.get("KASANE_KAFKA_CA_FILE") or None,
+        )
+
+    def to_env(self) -> dict[str, str]:
+        """The environment a child process needs to connect like this (the inverse of from_env)."""
+        env = {"KASANE_KAFKA_BOOTSTRAP": self.bootstrap_servers}
+        if self.username is not None:
+            env["KASANE_KAFKA_USERNAME"] = self.username
+        if self.password is not None:
+            env["KASANE_KAFKA_PASSWORD"] = self.password
+        if self.ca_file is not None:
+            env["KASANE_KAFKA_CA_FILE"] = self.ca_file
+        return env
+
+    def client_settings(self) -> dict[str, Any]:
+        """Keyword arguments every aiokafka client (producer, consumer, admin, client) accepts."""
+        settings: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap_servers,
+            "security_protocol": "SSL",
+            "ssl_context": _tls(self.ca_file),
+        }
+        if self.username is None:
+            return settings
+        if self.password is None:
+            # Fail where the cause is visible rather than as an authentication error from the broker.
+            raise ValueError(f"no Kafka password for user {self.username!r}: set KASANE_KAFKA_PASSWORD")
+        return settings | {
+            "security_protocol": "SASL_SSL",
+            "sasl_mechanism": SASL_MECHANISM,
+            "sasl_plain_username": self.username,
+            "sasl_plain_password": self.password,
+        }
+
+
+def producer(connection: KafkaConnection, **overrides: Any) -> AIOKafkaProducer:
     """The one producer configuration: idempotent, acks=all."""
-    return AIOKafkaProducer(bootstrap_servers=bootstrap_servers, **{**PRODUCER_SETTINGS, **overrides})
+    return AIOKafkaProducer(**connection.client_settings(), **{**PRODUCER_SETTINGS, **overrides})
 
 
 def consumer(
-    bootstrap_servers: str, group_id: str | None, *topics: str, **overrides: Any
+    connection: KafkaConnection, group_id: str | None, *topics: str, **overrides: Any
 ) -> AIOKafkaConsumer:
     """The one consumer configuration: manual commits after the database commit."""
     return AIOKafkaConsumer(
-        *topics, bootstrap_servers=bootstrap_servers, group_id=group_id, **{**CONSUMER_SETTINGS, **overrides}
+        *topics, **connection.client_settings(), group_id=group_id, **{**CONSUMER_SETTINGS, **overrides}
     )
 
 
-async def ensure_topics(bootstrap_servers: str, timeout: float = 60.0) -> None:
+def admin_client(connection: KafkaConnection, **overrides: Any) -> AIOKafkaAdminClient:
+    """An admin client; only the admin principal may create topics or see every topic."""
+    return AIOKafkaAdminClient(**connection.client_settings(), **overrides)
+
+
+async def ensure_topics(connection: KafkaConnection, timeout: float = 60.0) -> None:
     """Create every Kasane topic with explicit settings; existing topics are left alone."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+        admin = admin_client(connection)
         try:
             await admin.start()
             break

@@ -101,14 +101,14 @@ class OutboxRelay:
     def __init__(
         self,
         engine: AsyncEngine,
-        bootstrap_servers: str,
+        connection: kafka.KafkaConnection,
         name: str,
         *,
         batch_size: int = 500,
         idle_wait: float = 0.05,
     ) -> None:
         self.engine = engine
-        self.bootstrap_servers = bootstrap_servers
+        self.connection = connection
         self.name = name
         self.batch_size = batch_size
         self.idle_wait = idle_wait
@@ -141,7 +141,7 @@ class OutboxRelay:
         log.info("outbox relay %s is the leader", self.name)
 
     async def _relay_as_leader(self) -> None:
-        producer = kafka.producer(self.bootstrap_servers)
+        producer = kafka.producer(self.connection)
         await producer.start()
         try:
             async with self.engine.connect() as conn:

@@ -21,9 +21,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs import db, eventstore
-from libs.http import install_error_handlers
+from libs import commands, db, eventstore
+from libs.auth import AuthSettings, TokenVerifier
+from libs.crypto import PersonalDataCipher
+from libs.directory import Directory
+from libs.http import caller_dependency, install_error_handlers
 from libs.inbox import Handler, InboxConsumer
+from libs.kafka import KafkaConnection
 from libs.outbox import OutboxRelay
 
 log = logging.getLogger(__name__)
@@ -35,13 +39,14 @@ WORKERS = ("relay", "consumer")
 class Settings:
     """Where a service finds its database and the broker, and who runs it.
 
-    Environment: KASANE_<NAME>_DATABASE_URL, KASANE_KAFKA_BOOTSTRAP,
+    Environment: KASANE_<NAME>_DATABASE_URL, KASANE_KAFKA_BOOTSTRAP, KASANE_KAFKA_USERNAME
+    (default: the service's name, its Kafka principal), KASANE_KAFKA_PASSWORD, KASANE_KAFKA_CA_FILE,
     KASANE_<NAME>_ORGANISATION, KASANE_<NAME>_PORT, KASANE_WORKERS (comma list or "none").
     """
 
     name: str
     database_url: str
-    kafka_bootstrap: str
+    kafka: KafkaConnection
     organisation: str
     port: int
     host: str = "127.0.0.1"
@@ -56,7 +61,7 @@ class Settings:
             database_url=os.environ.get(
                 prefix + "DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
             ),
-            kafka_bootstrap=os.environ.get("KASANE_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+            kafka=KafkaConnection.from_env(default_username=name),
             organisation=os.environ.get(prefix + "ORGANISATION", default_organisation),
             port=int(os.environ.get(prefix + "PORT", default_port)),
             workers=tuple(w for w in workers.split(",") if w and w != "none"),
@@ -69,14 +74,18 @@ class Runtime:
     def __init__(self, settings: Settings, handlers: Mapping[str, Handler]) -> None:
         self.settings = settings
         self.engine: AsyncEngine = db.create_engine(settings.database_url)
-        self.relay = OutboxRelay(self.engine, settings.kafka_bootstrap, settings.name)
-        self.consumer = InboxConsumer(self.engine, settings.kafka_bootstrap, settings.name, handlers)
+        self.relay = OutboxRelay(self.engine, settings.kafka, settings.name)
+        self.consumer = InboxConsumer(self.engine, settings.kafka, settings.name, handlers)
+        self.verifier = TokenVerifier(AuthSettings.from_env(settings.name))
+        self.directory = Directory.load()
+        # Fails at start-up, with the variable to set, when the service has no key-encryption key.
+        commands.use_cipher(PersonalDataCipher.from_env(f"KASANE_{settings.name.upper()}"))
         self._tasks: list[asyncio.Task[None]] = []
         self._kafka: AIOKafkaClient | None = None
 
     async def start(self, workers: tuple[str, ...] | None = None) -> None:
         await db.install(self.engine, db.SERVICE_SCHEMA)
-        self._kafka = AIOKafkaClient(bootstrap_servers=self.settings.kafka_bootstrap)
+        self._kafka = AIOKafkaClient(**self.settings.kafka.client_settings())
         with contextlib.suppress(Exception):  # /health reports the broker; startup need not wait
             await self._kafka.bootstrap()
         for worker in self.settings.workers if workers is None else workers:
@@ -131,6 +140,7 @@ def create_app(
 
     app = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.caller = caller_dependency(runtime.verifier)
     install_error_handlers(app)
 
     @app.get("/health", tags=["operations"], summary="稼働確認（データベースとブローカーへの接続）")

@@ -13,6 +13,7 @@ from contracts.events import CaseReceived
 from contracts.glossary import AgeBand, Channel, IssueTag
 from libs import kafka
 from libs.commands import Context, envelope_for
+from libs.kafka import KafkaConnection
 from libs.outbox import headers_for
 
 
@@ -31,10 +32,10 @@ def case_received(case_key: uuid.UUID | None = None, district: str = "chuo-1") -
 
 
 async def produce(
-    bootstrap: str, topic: str, messages: list[tuple[bytes, list[tuple[str, bytes]]]]
+    connection: KafkaConnection, topic: str, messages: list[tuple[bytes, list[tuple[str, bytes]]]]
 ) -> list[str]:
     """Send raw (value, headers) pairs in order on one key; return each one's "topic:partition:offset"."""
-    producer = kafka.producer(bootstrap)
+    producer = kafka.producer(connection)
     await producer.start()
     key = uuid.uuid4().bytes
     try:
@@ -52,14 +53,14 @@ def wire(envelope: Envelope) -> tuple[bytes, list[tuple[str, bytes]]]:
 
 
 async def collect(
-    bootstrap: str,
+    connection: KafkaConnection,
     topic: str,
     keep: Callable[[ConsumerRecord], bool],
     until: Callable[[list], bool],
     timeout: float = 60,
 ) -> list[ConsumerRecord]:
     """Read `topic` from the beginning (no group) and return records `keep` accepts, once `until` holds."""
-    consumer = kafka.consumer(bootstrap, None, topic)
+    consumer = kafka.consumer(connection, None, topic)
     await consumer.start()
     kept: list[ConsumerRecord] = []
     deadline = time.monotonic() + timeout

@@ -16,10 +16,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from contracts.kafka_access import ADMIN
+from deploy.local.issuer import LocalIssuer
 from deploy.local.kafka import LocalKafka
 from deploy.local.ports import free_port
 from deploy.local.postgres import LocalPostgres
 from libs import db, kafka
+from libs.directory import Directory
+from libs.kafka import KafkaConnection
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,6 +36,11 @@ class Infra:
     @property
     def bootstrap(self) -> str:
         return self.kafka.bootstrap_servers
+
+    @property
+    def kafka_admin(self) -> KafkaConnection:
+        """The admin principal (a super user): tests produce and consume anything with it."""
+        return self.kafka.connection(ADMIN)
 
 
 @pytest.fixture(scope="session")
@@ -52,12 +61,25 @@ def infra(infra_home: Path) -> Iterator[Infra]:
     try:
         broker.start()
         try:
-            asyncio.run(kafka.ensure_topics(broker.bootstrap_servers))
+            asyncio.run(kafka.ensure_topics(broker.connection(ADMIN)))
             yield Infra(postgres, broker)
         finally:
             broker.stop()
     finally:
         postgres.stop()
+
+
+@pytest.fixture(scope="session")
+def issuer(infra_home: Path) -> LocalIssuer:
+    """The local token issuer; services started by tests trust its JWKS."""
+    return LocalIssuer(infra_home / "issuer")
+
+
+@pytest.fixture(scope="session")
+def tokens(issuer: LocalIssuer) -> dict[str, str]:
+    """A bearer token for every demo user of the directory, by user id."""
+    directory = Directory.load()
+    return {user: issuer.token_for(user, directory) for user in directory.users}
 
 
 @pytest.fixture

@@ -18,7 +18,11 @@ def settings() -> Settings:
 
 
 def build(config: Settings) -> tuple[Runtime, FastAPI]:
-    consumers = {"ReferredToCoordination": partial(handlers.on_referred, organisation=config.organisation)}
+    consumers = {
+        "ReferredToCoordination": partial(handlers.on_referred, organisation=config.organisation),
+        "ConsentChanged": partial(handlers.on_consent_changed, organisation=config.organisation),
+        "SubjectErased": partial(handlers.on_subject_erased, organisation=config.organisation),
+    }
     runtime = Runtime(config, consumers)
     app = create_app(
         runtime,

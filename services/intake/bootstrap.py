@@ -21,6 +21,7 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
     consumers = {
         "ReferralAccepted": partial(handlers.on_referral_accepted, organisation=config.organisation),
         "ReturnedToOrigin": partial(handlers.on_returned_to_origin, organisation=config.organisation),
+        "PlanAgreed": partial(handlers.on_plan_agreed, organisation=config.organisation),
     }
     runtime = Runtime(config, consumers)
     app = create_app(

@@ -11,10 +11,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from deploy.local.issuer import LocalIssuer
+from deploy.local.keys import kek_env
 from deploy.local.ports import free_port
 from tests.conftest import ROOT, Infra
 
 SERVICES = ("intake", "coordination")
+# The organisations that run each service in the demo municipality (deploy/demo-municipality.json).
+SERVICE_ORGANISATIONS = {"intake": "city-soudan", "coordination": "shakyo-tagikan"}
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,7 @@ class Running:
     urls: dict[str, str]
     database_urls: dict[str, str]
     organisations: dict[str, str]
+    logs: dict[str, Path]
 
 
 def _wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
@@ -39,29 +44,36 @@ def _wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float
 
 
 @pytest.fixture(scope="session")
-def services(infra: Infra, infra_home: Path) -> Iterator[Running]:
+def services(infra: Infra, infra_home: Path, issuer: LocalIssuer) -> Iterator[Running]:
     urls, dbs, orgs, processes = {}, {}, {}, []
-    env = {**os.environ, "KASANE_KAFKA_BOOTSTRAP": infra.bootstrap}
+    env = {
+        **os.environ,
+        "KASANE_AUTH_JWKS": str(issuer.jwks_file),
+        "KASANE_AUTH_ISSUER": issuer.issuer,
+    }
     for name in SERVICES:
         port = free_port()
         dbs[name] = infra.postgres.create_database(f"e2e_{name}")
-        orgs[name] = f"e2e-{name}"
+        orgs[name] = SERVICE_ORGANISATIONS[name]
         env |= {
             f"KASANE_{name.upper()}_DATABASE_URL": dbs[name],
             f"KASANE_{name.upper()}_PORT": str(port),
             f"KASANE_{name.upper()}_ORGANISATION": orgs[name],
+            **kek_env(infra_home, name),
         }
         urls[name] = f"http://127.0.0.1:{port}"
     try:
         for name in SERVICES:
             log = infra_home / f"{name}.log"
             with log.open("wb") as out:
+                # Each service logs in to Kafka as its own principal: the flow proves its ACLs suffice.
+                own = {**env, **infra.kafka.connection(name).to_env()}
                 process = subprocess.Popen(
-                    [sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=env, stdout=out, stderr=out
+                    [sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=own, stdout=out, stderr=out
                 )
             processes.append(process)
             _wait_healthy(urls[name], process, log)
-        yield Running(urls, dbs, orgs)
+        yield Running(urls, dbs, orgs, {name: infra_home / f"{name}.log" for name in SERVICES})
     finally:
         for process in processes:
             process.terminate()

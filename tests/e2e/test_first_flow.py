@@ -34,9 +34,24 @@ def consultation(**overrides) -> dict:
     } | overrides
 
 
+CONSENT = {
+    "programs": ["intake", "coordination"],
+    "purpose": "support_coordination",
+    "granted_on": "2026-04-01",
+    "expires_on": "2027-03-31",
+}
+WORKER = "chuo-suzuki"  # intake worker of 中央地域包括支援センター (houkatsu-chuo)
+COORDINATOR = "tagikan-tanaka"  # coordinator of 社協 多機関協働 (shakyo-tagikan)
+
+
+def as_user(tokens: dict, user: str) -> dict:
+    return {"Authorization": f"Bearer {tokens[user]}"}
+
+
 def plan(meeting_type: str = "support_plan_meeting", **overrides) -> dict:
     return {
         "meeting_type": meeting_type,
+        "members": ["shakyo-tagikan", "houkatsu-chuo", "kikan-soudan"],
         "goals": ["母の介護サービス利用を開始する", "本人が週1回外出できる"],
         "roles": [
             {"organisation": "houkatsu-chuo", "responsibility": "care_services", "review_on": "2026-07-01"},
@@ -46,85 +61,93 @@ def plan(meeting_type: str = "support_plan_meeting", **overrides) -> dict:
     } | overrides
 
 
-async def _get_json(client: httpx.AsyncClient, url: str, ok=lambda body: True):
-    response = await client.get(url)
+def clients(services, tokens, worker: str = WORKER, coordinator: str = COORDINATOR):
+    """An intake client acting as `worker` and a coordination client acting as `coordinator`."""
+    return (
+        httpx.AsyncClient(base_url=services.urls["intake"], headers=as_user(tokens, worker), timeout=10),
+        httpx.AsyncClient(
+            base_url=services.urls["coordination"], headers=as_user(tokens, coordinator), timeout=10
+        ),
+    )
+
+
+async def _get_json(client: httpx.AsyncClient, url: str, ok=lambda body: True, headers=None):
+    response = await client.get(url, headers=headers)
     if response.status_code == 200 and ok(response.json()):
         return response.json()
     return None
 
 
-async def refer_new_case(client: httpx.AsyncClient, urls: dict, consent: bool = True) -> tuple[str, dict]:
-    created = await client.post(f"{urls['intake']}/cases", json=consultation())
+async def refer_new_case(
+    intake: httpx.AsyncClient, coord: httpx.AsyncClient, consent: bool = True, person: dict = PERSON
+) -> tuple[str, dict]:
+    """A case received (and, with `consent`, consented) and referred, as coordination opened it."""
+    created = await intake.post("/cases", json=consultation(person=person))
     assert created.status_code == 201, created.text
     case_id = created.json()["case_id"]
-    referral = await client.post(
-        f"{urls['intake']}/cases/{case_id}/referrals",
-        json={"consent_to_share": consent, "reason": "複合課題のため", "referred_on": "2026-04-02"},
+    if consent:
+        granted = await intake.post(f"/cases/{case_id}/consents", json=CONSENT)
+        assert granted.status_code == 201, granted.text
+    referral = await intake.post(
+        f"/cases/{case_id}/referrals", json={"reason": "複合課題のため", "referred_on": "2026-04-02"}
     )
     assert referral.status_code == 201, referral.text
     referral_id = referral.json()["referral_id"]
     opened = await eventually(
-        lambda: _get_json(client, f"{urls['coordination']}/referrals/{referral_id}"),
-        what="coordination opened the referral",
+        lambda: _get_json(coord, f"/referrals/{referral_id}"), what="coordination opened the referral"
     )
     return case_id, opened
 
 
-async def test_a_case_goes_from_intake_to_coordination_and_back(services, infra):
-    urls = services.urls
-    async with httpx.AsyncClient(timeout=10) as client:
-        created = await client.post(f"{urls['intake']}/cases", json=consultation())
+async def test_a_case_goes_from_intake_to_coordination_and_back(services, tokens, infra):
+    intake, coord = clients(services, tokens)
+    async with intake, coord:
+        created = await intake.post("/cases", json=consultation())
         assert created.status_code == 201, created.text
         assert created.headers["ETag"] == '"1"'
         case_id = created.json()["case_id"]
         assert created.headers["Location"] == f"/cases/{case_id}"
 
-        seen = (await client.get(f"{urls['intake']}/cases/{case_id}")).json()
+        seen = (await intake.get(f"/cases/{case_id}")).json()
         assert seen["status"] == "open" and seen["person"]["name"] == PERSON["name"]
+        assert seen["holder_organisation"] == "houkatsu-chuo" and seen["access_basis"] == "holder"
 
-        referral = await client.post(
-            f"{urls['intake']}/cases/{case_id}/referrals",
+        consent = await intake.post(f"/cases/{case_id}/consents", json=CONSENT)
+        assert consent.status_code == 201, consent.text
+        referral = await intake.post(
+            f"/cases/{case_id}/referrals",
             headers={"If-Match": '"1"'},
-            json={
-                "urgency": "urgent",
-                "consent_to_share": True,
-                "reason": "8050と家計の複合課題",
-                "referred_on": "2026-04-02",
-            },
+            json={"urgency": "urgent", "reason": "8050と家計の複合課題", "referred_on": "2026-04-02"},
         )
         assert referral.status_code == 201, referral.text
         referral_id = referral.json()["referral_id"]
 
         opened = await eventually(
-            lambda: _get_json(client, f"{urls['coordination']}/referrals/{referral_id}"),
-            what="coordination opened the referral",
+            lambda: _get_json(coord, f"/referrals/{referral_id}"), what="coordination opened the referral"
         )
         coordination_case = opened["coordination_case_id"]
         assert opened["case_key"] == case_id
-        assert opened["referring_organisation"] == services.organisations["intake"]
-        assert opened["age_band"] == "40-64" and opened["consent_to_share"] is True
+        assert opened["referring_organisation"] == "houkatsu-chuo"
+        assert opened["holder_organisation"] == services.organisations["coordination"]
+        assert opened["age_band"] == "40-64"
         assert PERSON["name"] not in str(opened)
 
         accepted = await eventually(
-            lambda: _get_json(
-                client, f"{urls['intake']}/cases/{case_id}", lambda b: b["status"] == "in_coordination"
-            ),
+            lambda: _get_json(intake, f"/cases/{case_id}", lambda b: b["status"] == "in_coordination"),
             what="intake saw the acceptance",
         )
         assert accepted["referrals"][0]["coordination_case_id"] == coordination_case
 
-        agreed = await client.post(f"{urls['coordination']}/cases/{coordination_case}/plans", json=plan())
+        agreed = await coord.post(f"/cases/{coordination_case}/plans", json=plan())
         assert agreed.status_code == 201, agreed.text
-        returned = await client.post(
-            f"{urls['coordination']}/cases/{coordination_case}/return",
+        returned = await coord.post(
+            f"/cases/{coordination_case}/return",
             json={"reason": "meeting_decision", "note": "包括が主担当で継続", "returned_on": "2026-04-10"},
         )
         assert returned.status_code == 201, returned.text
 
         back = await eventually(
-            lambda: _get_json(
-                client, f"{urls['intake']}/cases/{case_id}", lambda b: b["status"] == "returned"
-            ),
+            lambda: _get_json(intake, f"/cases/{case_id}", lambda b: b["status"] == "returned"),
             what="intake shows the return",
         )
         shown = back["referrals"][0]
@@ -132,39 +155,40 @@ async def test_a_case_goes_from_intake_to_coordination_and_back(services, infra)
         assert shown["return_reason_label"] == "会議の決定によるつなぎもどし"
         assert shown["returned_by"] == services.organisations["coordination"]
         assert shown["returned_on"] == "2026-04-10"
+        assert back["meetings"][0]["meeting_type_label"] == "重層的支援会議"
 
     # Every public event of the case is on Kafka, keyed by the case, in order, with no personal data.
     flow: list = []
     for topic, expected in (
-        (INTAKE_EVENTS, ["CaseReceived", "ReferredToCoordination"]),
+        (INTAKE_EVENTS, ["CaseReceived", "ConsentChanged", "ReferredToCoordination"]),
         (COORDINATION_EVENTS, ["ReferralAccepted", "PlanAgreed", "ReturnedToOrigin"]),
     ):
         records = await collect(
-            infra.bootstrap,
+            infra.kafka_admin,
             topic,
             lambda r: r.key == case_id.encode(),
             lambda kept, n=len(expected): len(kept) >= n,  # noqa: B008
         )
         assert [header(r, Header.EVENT_TYPE) for r in records] == expected
         flow.extend(records)
-    referred, accepted = flow[1], flow[2]
+    referred, accepted_record = flow[2], flow[3]
     # Coordination's acceptance was caused by intake's referral and continues its flow.
-    assert header(accepted, Header.CAUSATION_ID) == header(referred, Header.MESSAGE_ID)
-    assert header(accepted, Header.CORRELATION_ID) == header(referred, Header.CORRELATION_ID)
+    assert header(accepted_record, Header.CAUSATION_ID) == header(referred, Header.MESSAGE_ID)
+    assert header(accepted_record, Header.CORRELATION_ID) == header(referred, Header.CORRELATION_ID)
     raw = b"".join(r.value for r in flow)
     for secret in (*PERSON.values(), SUMMARY, "架空　ウメ", "複合課題", "介護サービス利用", "包括が主担当"):
         assert secret.encode() not in raw, f"personal data on Kafka: {secret}"
 
 
-async def test_bad_requests_get_clear_4xx_never_500(services):
-    urls = services.urls
-    async with httpx.AsyncClient(timeout=10) as client:
-        missing = await client.get(f"{urls['intake']}/cases/{uuid.uuid4()}")
-        assert missing.status_code == 404 and missing.json()["code"] == "case_not_found"
-        assert (await client.get(f"{urls['intake']}/cases/not-a-uuid")).status_code == 422
+async def test_bad_requests_get_clear_4xx_never_500(services, tokens):
+    intake, _ = clients(services, tokens)
+    async with intake:
+        missing = await intake.get(f"/cases/{uuid.uuid4()}")
+        assert missing.status_code == 404 and missing.json()["detail"]
+        assert (await intake.get("/cases/not-a-uuid")).status_code == 422
 
         no_name = consultation(person={k: v for k, v in PERSON.items() if k != "name"})
-        invalid = await client.post(f"{urls['intake']}/cases", json=no_name)
+        invalid = await intake.post("/cases", json=no_name)
         assert invalid.status_code == 422
         assert ["body", "person", "name"] in [e["loc"] for e in invalid.json()["detail"]]
 
@@ -174,84 +198,81 @@ async def test_bad_requests_get_clear_4xx_never_500(services):
             consultation(person=PERSON | {"name": "架空\x00花子"}),
             consultation(person=PERSON | {"name": "   "}),
             consultation(person=PERSON | {"name": "花" * 101}),
+            consultation(person=PERSON | {"birth_date": "2027-01-01"}),
             consultation(district="中央"),
             consultation(unexpected="field"),
         ):
-            response = await client.post(f"{urls['intake']}/cases", json=bad)
+            response = await intake.post("/cases", json=bad)
             assert response.status_code == 422, (bad, response.text)
 
-        unknown = await client.post(
-            f"{urls['intake']}/cases/{uuid.uuid4()}/referrals",
-            json={"consent_to_share": True, "reason": "x", "referred_on": "2026-04-02"},
-        )
+        refer = {"reason": "理由", "referred_on": "2026-04-02"}
+        unknown = await intake.post(f"/cases/{uuid.uuid4()}/referrals", json=refer)
         assert unknown.status_code == 404
 
-        case_id = (await client.post(f"{urls['intake']}/cases", json=consultation())).json()["case_id"]
-        refer = {"consent_to_share": False, "reason": "理由", "referred_on": "2026-04-02"}
-        stale = await client.post(
-            f"{urls['intake']}/cases/{case_id}/referrals", headers={"If-Match": '"0"'}, json=refer
-        )
+        case_id = (await intake.post("/cases", json=consultation())).json()["case_id"]
+        stale = await intake.post(f"/cases/{case_id}/referrals", headers={"If-Match": '"0"'}, json=refer)
         assert stale.status_code == 409 and stale.json()["code"] == "version_conflict"
-        garbled = await client.post(
-            f"{urls['intake']}/cases/{case_id}/referrals", headers={"If-Match": "yesterday"}, json=refer
+        garbled = await intake.post(
+            f"/cases/{case_id}/referrals", headers={"If-Match": "yesterday"}, json=refer
         )
         assert garbled.status_code == 422
-        early = await client.post(
-            f"{urls['intake']}/cases/{case_id}/referrals", json=refer | {"referred_on": "2026-03-01"}
-        )
+        early = await intake.post(f"/cases/{case_id}/referrals", json=refer | {"referred_on": "2026-03-01"})
         assert early.status_code == 409 and early.json()["code"] == "referral_before_receipt"
 
         # Two workers refer the same case having both seen version 1: exactly one wins.
-        first, second = (
-            await client.post(
-                f"{urls['intake']}/cases/{case_id}/referrals", headers={"If-Match": '"1"'}, json=refer
-            ),
-            await client.post(
-                f"{urls['intake']}/cases/{case_id}/referrals", headers={"If-Match": '"1"'}, json=refer
-            ),
-        )
+        first = await intake.post(f"/cases/{case_id}/referrals", headers={"If-Match": '"1"'}, json=refer)
+        second = await intake.post(f"/cases/{case_id}/referrals", headers={"If-Match": '"1"'}, json=refer)
         assert (first.status_code, second.status_code) == (201, 409)
-        again = await client.post(f"{urls['intake']}/cases/{case_id}/referrals", json=refer)
+        again = await intake.post(f"/cases/{case_id}/referrals", json=refer)
         assert again.status_code == 409 and again.json()["code"] == "already_referred"
 
+        for bad_consent in (
+            CONSENT | {"programs": []},
+            CONSENT | {"programs": ["elsewhere"]},
+            CONSENT | {"expires_on": "2026-03-01"},
+        ):
+            response = await intake.post(f"/cases/{case_id}/consents", json=bad_consent)
+            assert response.status_code == 422, (bad_consent, response.text)
 
-async def test_coordination_refuses_plans_and_returns_that_make_no_sense(services):
-    urls = services.urls
-    async with httpx.AsyncClient(timeout=10) as client:
-        _, without_consent = await refer_new_case(client, urls, consent=False)
-        case = f"{urls['coordination']}/cases/{without_consent['coordination_case_id']}"
 
-        refused = await client.post(f"{case}/plans", json=plan("support_plan_meeting"))
+async def test_coordination_refuses_plans_and_returns_that_make_no_sense(services, tokens):
+    intake, coord = clients(services, tokens)
+    async with intake, coord:
+        _, without_consent = await refer_new_case(intake, coord, consent=False)
+        case = f"/cases/{without_consent['coordination_case_id']}"
+
+        refused = await coord.post(f"{case}/plans", json=plan("support_plan_meeting"))
         assert refused.status_code == 409 and refused.json()["code"] == "consent_required"
         assert "支援会議" in refused.json()["detail"]
-        assert (await client.post(f"{case}/plans", json=plan(roles=[]))).status_code == 422
-        assert (await client.post(f"{case}/plans", json=plan(goals=[]))).status_code == 422
-        too_early = await client.post(
+        assert (await coord.post(f"{case}/plans", json=plan(roles=[]))).status_code == 422
+        assert (await coord.post(f"{case}/plans", json=plan(goals=[]))).status_code == 422
+        assert (await coord.post(f"{case}/plans", json=plan(members=[]))).status_code == 422
+        too_early = await coord.post(
             f"{case}/plans", json=plan("confidential_support_meeting", agreed_on="2026-01-01")
         )
         assert too_early.status_code == 409 and too_early.json()["code"] == "plan_before_opening"
-        concluded_without_plan = await client.post(
+        concluded_without_plan = await coord.post(
             f"{case}/return", json={"reason": "support_concluded", "returned_on": "2026-04-20"}
         )
         assert concluded_without_plan.status_code == 409
 
-        allowed = await client.post(f"{case}/plans", json=plan("confidential_support_meeting"))
+        allowed = await coord.post(f"{case}/plans", json=plan("confidential_support_meeting"))
         assert allowed.status_code == 201, allowed.text
-        done = await client.post(
+        done = await coord.post(
             f"{case}/return", json={"reason": "support_concluded", "returned_on": "2026-04-20"}
         )
         assert done.status_code == 201, done.text
-        twice = await client.post(
+        twice = await coord.post(
             f"{case}/return", json={"reason": "support_concluded", "returned_on": "2026-04-21"}
         )
         assert twice.status_code == 409 and twice.json()["code"] == "case_returned"
-        after = await client.post(f"{case}/plans", json=plan("confidential_support_meeting"))
+        after = await coord.post(f"{case}/plans", json=plan("confidential_support_meeting"))
         assert after.status_code == 409
 
-        assert (await client.get(f"{urls['coordination']}/cases/{uuid.uuid4()}")).status_code == 404
+        assert (await coord.get(f"/cases/{uuid.uuid4()}")).status_code == 404
 
 
-async def test_health_and_openapi_are_served(services):
+async def test_health_and_openapi_are_served_without_a_token(services):
     async with httpx.AsyncClient(timeout=10) as client:
         for url in services.urls.values():
             health = await client.get(f"{url}/health")

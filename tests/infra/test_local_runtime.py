@@ -40,7 +40,7 @@ async def select_one(url: str) -> int:
 
 
 async def create_topic(kafka: LocalKafka) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka.connection().client_settings())
     await admin.start()
     try:
         await admin.create_topics([NewTopic(TOPIC, num_partitions=1, replication_factor=1)])
@@ -49,7 +49,7 @@ async def create_topic(kafka: LocalKafka) -> None:
 
 
 async def topics(kafka: LocalKafka) -> list[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka.connection().client_settings())
     await admin.start()
     try:
         return await admin.list_topics()
@@ -60,7 +60,7 @@ async def topics(kafka: LocalKafka) -> list[str]:
 async def first_message(kafka: LocalKafka) -> bytes:
     consumer = AIOKafkaConsumer(
         TOPIC,
-        bootstrap_servers=kafka.bootstrap_servers,
+        **kafka.connection().client_settings(),
         group_id=f"check-{uuid.uuid4()}",
         auto_offset_reset="earliest",
     )
@@ -81,7 +81,7 @@ async def test_round_trip_then_processes_are_gone(tmp_path: Path) -> None:
         assert await select_one(url) == 1
 
         await create_topic(kafka)
-        producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
+        producer = AIOKafkaProducer(**kafka.connection().client_settings(), acks="all")
         await producer.start()
         try:
             await producer.send_and_wait(TOPIC, b"hello")
@@ -106,6 +106,7 @@ async def test_restart_and_crash_recovery_keep_data(tmp_path: Path) -> None:
         url = pg.create_database("infra_check")
         await create_topic(kafka)
         first_pids = [*postgres_pids(pg), kafka.pid]
+        passwords, ca = kafka.credentials(), kafka.ca_file.read_bytes()
 
         pg.start()  # starting again while running is a clean restart
         kafka.start()
@@ -122,6 +123,8 @@ async def test_restart_and_crash_recovery_keep_data(tmp_path: Path) -> None:
         kafka.start()
         assert await select_one(url) == 1
         assert TOPIC in await topics(kafka)
+        # Same passwords and CA after restarts: clients configured earlier keep working.
+        assert (kafka.credentials(), kafka.ca_file.read_bytes()) == (passwords, ca)
     finally:
         kafka.stop()
         pg.stop()

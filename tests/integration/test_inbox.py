@@ -48,8 +48,8 @@ def group() -> str:
 
 async def test_a_duplicate_delivery_has_one_effect(effects_engine, infra):
     envelope = case_received()
-    await produce(infra.bootstrap, INTAKE_EVENTS, [wire(envelope), wire(envelope)])
-    consumer = InboxConsumer(effects_engine, infra.bootstrap, group(), {"CaseReceived": record_effect})
+    await produce(infra.kafka_admin, INTAKE_EVENTS, [wire(envelope), wire(envelope)])
+    consumer = InboxConsumer(effects_engine, infra.kafka_admin, group(), {"CaseReceived": record_effect})
     ids = {str(envelope.event_id)}
     async with running(consumer):
         await eventually(lambda: _seen_duplicate(consumer, effects_engine, ids), what="duplicate dropped")
@@ -79,12 +79,12 @@ async def test_poison_messages_go_to_the_dlq_and_later_messages_are_processed(ef
         wire(future_version),
         (json.dumps(bad_payload).encode(), []),
     ]
-    origins = await produce(infra.bootstrap, INTAKE_EVENTS, [*poison, wire(good)])
-    consumer = InboxConsumer(effects_engine, infra.bootstrap, group(), {"CaseReceived": record_effect})
+    origins = await produce(infra.kafka_admin, INTAKE_EVENTS, [*poison, wire(good)])
+    consumer = InboxConsumer(effects_engine, infra.kafka_admin, group(), {"CaseReceived": record_effect})
     async with running(consumer):
         await eventually(lambda: _effect_of(effects_engine, good), what="the good message processed")
     parked = await collect(
-        infra.bootstrap,
+        infra.kafka_admin,
         dlq(INTAKE_EVENTS),
         lambda r: header(r, Header.DLQ_ORIGIN) in origins and header(r, Header.DLQ_CONSUMER) == consumer.name,
         lambda kept: len(kept) >= len(poison),
@@ -113,10 +113,10 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_after_bounded_attem
             raise RuntimeError("the handler cannot cope")
         await record_effect(conn, delivery)
 
-    origins = await produce(infra.bootstrap, INTAKE_EVENTS, [wire(doomed), wire(fine)])
+    origins = await produce(infra.kafka_admin, INTAKE_EVENTS, [wire(doomed), wire(fine)])
     consumer = InboxConsumer(
         effects_engine,
-        infra.bootstrap,
+        infra.kafka_admin,
         group(),
         {"CaseReceived": handler},
         max_attempts=3,
@@ -127,7 +127,7 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_after_bounded_attem
     assert calls.count(doomed.event_id) == 3
     assert await effect_counts(effects_engine, {str(doomed.event_id)}) == (0, 0)
     parked = await collect(
-        infra.bootstrap,
+        infra.kafka_admin,
         dlq(INTAKE_EVENTS),
         lambda r: header(r, Header.DLQ_ORIGIN) == origins[0],
         lambda kept: len(kept) >= 1,

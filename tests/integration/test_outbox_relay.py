@@ -11,6 +11,7 @@ import uuid
 from sqlalchemy import text
 
 from contracts.topics import INTAKE_EVENTS, Header
+from deploy.local.keys import kek_env
 from libs import kafka, outbox
 from libs.inbox import InboxConsumer
 from libs.outbox import OutboxRelay, OutgoingMessage
@@ -21,8 +22,8 @@ from tests.polling import eventually
 
 async def test_overlapping_transactions_committing_out_of_order_are_both_published(engine, infra):
     early, late = case_received(), case_received()
-    relay = OutboxRelay(engine, infra.bootstrap, "test-relay")
-    producer = kafka.producer(infra.bootstrap)
+    relay = OutboxRelay(engine, infra.kafka_admin, "test-relay")
+    producer = kafka.producer(infra.kafka_admin)
     await producer.start()
     try:
         async with engine.connect() as first, engine.connect() as second, engine.connect() as relay_conn:
@@ -40,7 +41,7 @@ async def test_overlapping_transactions_committing_out_of_order_are_both_publish
         await producer.stop()
     ids = {str(early.event_id), str(late.event_id)}
     records = await collect(
-        infra.bootstrap,
+        infra.kafka_admin,
         INTAKE_EVENTS,
         lambda r: header(r, Header.MESSAGE_ID) in ids,
         lambda kept: len(kept) >= 2,
@@ -53,7 +54,7 @@ async def test_overlapping_transactions_committing_out_of_order_are_both_publish
 
 
 async def test_relay_killed_mid_batch_publishes_every_event_exactly_once_downstream(
-    engine, database_url, infra
+    engine, database_url, infra, infra_home
 ):
     total = 4000
     envelopes = [case_received() for _ in range(total)]
@@ -63,7 +64,9 @@ async def test_relay_killed_mid_batch_publishes_every_event_exactly_once_downstr
     env = {
         **os.environ,
         "KASANE_INTAKE_DATABASE_URL": database_url,
-        "KASANE_KAFKA_BOOTSTRAP": infra.bootstrap,
+        **kek_env(infra_home, "intake"),
+        # The relay runs as intake's own principal, which may write intake's topic and nothing else.
+        **infra.kafka.connection("intake").to_env(),
     }
 
     def start_relay() -> subprocess.Popen:
@@ -95,7 +98,7 @@ async def test_relay_killed_mid_batch_publishes_every_event_exactly_once_downstr
 
     ids = {str(e.event_id) for e in envelopes}
     records = await collect(
-        infra.bootstrap,
+        infra.kafka_admin,
         INTAKE_EVENTS,
         lambda r: header(r, Header.MESSAGE_ID) in ids,
         lambda kept: len({header(r, Header.MESSAGE_ID) for r in kept}) == total,
@@ -114,7 +117,7 @@ async def test_relay_killed_mid_batch_publishes_every_event_exactly_once_downstr
     async with engine.begin() as conn:
         await conn.execute(text(EFFECTS_DDL))
     consumer = InboxConsumer(
-        engine, infra.bootstrap, f"test-{uuid.uuid4().hex[:8]}", {"CaseReceived": record_effect}
+        engine, infra.kafka_admin, f"test-{uuid.uuid4().hex[:8]}", {"CaseReceived": record_effect}
     )
     task = asyncio.create_task(consumer.run())
     try:

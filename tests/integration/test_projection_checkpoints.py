@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import text
 
 from contracts.events import CaseReceived
+from contracts.kafka_access import PROJECTIONS
 from contracts.topics import INTAKE_EVENTS
 from libs import db
 from libs.checkpoints import Projector
@@ -64,15 +65,16 @@ async def test_a_restarted_projector_resumes_without_double_counting(database_ur
     district = f"d-{uuid.uuid4().hex[:8]}"
     envelopes = [case_received(district=district) for _ in range(5)]
     name = f"test-{uuid.uuid4().hex[:8]}"
+    reader = infra.kafka.connection(PROJECTIONS)  # read-only, groups `projection.*`: enough for a projector
 
-    first = await produce(infra.bootstrap, INTAKE_EVENTS, [wire(e) for e in envelopes])
-    async with running(Projector(engine, infra.bootstrap, name, [INTAKE_EVENTS], count_cases)):
+    first = await produce(infra.kafka_admin, INTAKE_EVENTS, [wire(e) for e in envelopes])
+    async with running(Projector(engine, reader, name, [INTAKE_EVENTS], count_cases)):
         await eventually(lambda: _past(engine, name, first[-1]), what="checkpoint past the first five")
     assert await _count(engine, district) == 5
 
     # Three more arrive while no projector runs; a new one resumes from the stored positions.
-    second = await produce(infra.bootstrap, INTAKE_EVENTS, [wire(e) for e in envelopes[:3]])
-    async with running(Projector(engine, infra.bootstrap, name, [INTAKE_EVENTS], count_cases)):
+    second = await produce(infra.kafka_admin, INTAKE_EVENTS, [wire(e) for e in envelopes[:3]])
+    async with running(Projector(engine, reader, name, [INTAKE_EVENTS], count_cases)):
         await eventually(lambda: _past(engine, name, second[-1]), what="checkpoint past the next three")
     assert await _count(engine, district) == 8
     await engine.dispose()

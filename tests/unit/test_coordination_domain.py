@@ -13,9 +13,10 @@ from services.coordination.service_layer.public_events import to_public
 REFERRAL = uuid.uuid4()
 
 
-def opened(consent: bool) -> model.CaseOpened:
+def opened() -> model.CaseOpened:
     return model.CaseOpened(
         coordination_case_id=model.case_id_for(REFERRAL),
+        holder_organisation="shakyo-tagikan",
         case_key=uuid.uuid4(),
         referral_id=REFERRAL,
         referring_organisation="houkatsu-chuo",
@@ -24,7 +25,6 @@ def opened(consent: bool) -> model.CaseOpened:
         age_band=AgeBand.YOUNG_ADULT,
         district="chuo-1",
         urgency=Urgency.ROUTINE,
-        consent_to_share=consent,
         opened_on=date(2026, 4, 2),
     )
 
@@ -37,8 +37,10 @@ ROLE = model.Role(
 )
 
 
-def plan(case: model.Case, meeting: MeetingType, **overrides):
+def plan(case: model.Case, meeting: MeetingType, consented: bool = True, **overrides):
     args = {
+        "consented": consented,
+        "members": ["shakyo-tagikan", "kikan-soudan"],
         "meeting_type": meeting,
         "goals": ["子の保育先を確保する"],
         "roles": [ROLE],
@@ -53,22 +55,31 @@ def test_the_case_id_is_derived_from_the_referral():
 
 
 def test_a_redelivered_referral_opens_nothing_new():
-    event = opened(True)
+    event = opened()
     assert model.open_case(model.Case(), event) == [event]
     assert model.open_case(model.COORDINATION_CASE.fold([event]), event) == []
 
 
 def test_a_support_plan_meeting_needs_consent_but_a_confidential_support_meeting_does_not():
-    without_consent = model.COORDINATION_CASE.fold([opened(False)])
+    case = model.COORDINATION_CASE.fold([opened()])
     with pytest.raises(DomainError) as refused:
-        plan(without_consent, MeetingType.SUPPORT_PLAN_MEETING)
+        plan(case, MeetingType.SUPPORT_PLAN_MEETING, consented=False)
     assert refused.value.code == "consent_required"
-    assert plan(without_consent, MeetingType.CONFIDENTIAL_SUPPORT_MEETING)[0].plan_version == 1
-    assert plan(model.COORDINATION_CASE.fold([opened(True)]), MeetingType.SUPPORT_PLAN_MEETING)
+    assert plan(case, MeetingType.CONFIDENTIAL_SUPPORT_MEETING, consented=False)[0].plan_version == 1
+    assert plan(case, MeetingType.SUPPORT_PLAN_MEETING, consented=True)
+
+
+def test_a_meeting_needs_members_and_records_them_once():
+    case = model.COORDINATION_CASE.fold([opened()])
+    with pytest.raises(DomainError) as refused:
+        plan(case, MeetingType.CONFIDENTIAL_SUPPORT_MEETING, members=[])
+    assert refused.value.code == "meeting_without_members"
+    agreed = plan(case, MeetingType.CONFIDENTIAL_SUPPORT_MEETING, members=["b-org", "a-org", "b-org"])
+    assert agreed[0].members == ["a-org", "b-org"]
 
 
 def test_plans_need_goals_roles_and_sensible_dates():
-    case = model.COORDINATION_CASE.fold([opened(True)])
+    case = model.COORDINATION_CASE.fold([opened()])
     for overrides, code in (
         ({"roles": []}, "plan_without_roles"),
         ({"goals": []}, "plan_without_goals"),
@@ -81,7 +92,7 @@ def test_plans_need_goals_roles_and_sensible_dates():
 
 
 def test_plan_versions_count_up_and_a_returned_case_takes_no_more():
-    case = model.COORDINATION_CASE.fold([opened(True)])
+    case = model.COORDINATION_CASE.fold([opened()])
     first = plan(case, MeetingType.SUPPORT_PLAN_MEETING)
     case = model.COORDINATION_CASE.fold(first, case)
     second = plan(case, MeetingType.SUPPORT_PLAN_MEETING)
@@ -100,7 +111,7 @@ def test_plan_versions_count_up_and_a_returned_case_takes_no_more():
 
 
 def test_conclusion_needs_a_plan_and_unknown_cases_are_not_found():
-    case = model.COORDINATION_CASE.fold([opened(True)])
+    case = model.COORDINATION_CASE.fold([opened()])
     with pytest.raises(DomainError) as refused:
         model.return_to_origin(
             case, reason=ReturnReason.SUPPORT_CONCLUDED, note=None, returned_on=date(2026, 5, 1)
@@ -116,7 +127,7 @@ def test_conclusion_needs_a_plan_and_unknown_cases_are_not_found():
 
 
 def test_goals_and_role_notes_stay_private():
-    case = model.COORDINATION_CASE.fold([opened(True)])
+    case = model.COORDINATION_CASE.fold([opened()])
     agreed = plan(case, MeetingType.SUPPORT_PLAN_MEETING)
     published = to_public(model.COORDINATION_CASE.fold(agreed, case), agreed[0])
     text = published[0].model_dump_json()

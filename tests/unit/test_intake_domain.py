@@ -13,6 +13,7 @@ from services.intake.service_layer.public_events import age_on, to_public
 CASE = uuid.uuid4()
 RECEIVED = model.ConsultationReceived(
     case_id=CASE,
+    holder_organisation="houkatsu-chuo",
     subject_ref=f"subj_{uuid.uuid4().hex}",
     channel=Channel.COUNTER,
     person=model.Person(name="架空　太郎", birth_date=date(1975, 4, 2), phone="090-0000-0000"),
@@ -25,7 +26,6 @@ RECEIVED = model.ConsultationReceived(
 REFERRAL = model.ReferredToCoordination(
     referral_id=uuid.uuid4(),
     urgency=Urgency.ROUTINE,
-    consent_to_share=True,
     reason="複合課題",
     referred_on=date(2026, 4, 2),
 )

@@ -15,6 +15,7 @@ from libs.domain import Aggregate, DomainError, DomainEvent, NotFound
 from libs.text import Note
 
 STREAM_TYPE = "CoordinationCase"
+CODE = r"^[a-z0-9][a-z0-9_.-]{1,63}$"
 _CASE_NAMESPACE = UUID("6f1c3f1e-2b8e-4e55-9d7e-4b0c1a9e7c21")
 
 
@@ -28,7 +29,7 @@ class Role(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    organisation: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{1,63}$")
+    organisation: str = Field(pattern=CODE)
     responsibility: RoleResponsibility
     review_on: date
     note: Note | None = None
@@ -39,6 +40,7 @@ class Role(BaseModel):
 
 class CaseOpened(DomainEvent):
     coordination_case_id: UUID
+    holder_organisation: str
     case_key: UUID
     referral_id: UUID
     referring_organisation: str
@@ -47,19 +49,23 @@ class CaseOpened(DomainEvent):
     age_band: AgeBand
     district: str
     urgency: Urgency
-    consent_to_share: bool
     opened_on: date
 
 
 class PlanAgreed(DomainEvent):
+    personal_fields = ("goals", "roles")
+
     plan_version: int
     meeting_type: MeetingType
-    goals: list[str]
-    roles: list[Role]
+    members: list[str]
+    goals: list[str] | None  # None: erased
+    roles: list[Role] | None
     agreed_on: date
 
 
 class ReturnedToOrigin(DomainEvent):
+    personal_fields = ("note",)
+
     reason: ReturnReason
     note: str | None
     returned_on: date
@@ -99,7 +105,32 @@ COORDINATION_CASE = Aggregate[Case](
     initial=Case,
     evolve=evolve,
     events=(CaseOpened, PlanAgreed, ReturnedToOrigin),
+    subject_of=lambda case: case.opened.subject_ref if case.opened else None,
 )
+
+
+class PersonalDataErased(DomainEvent):
+    """Intake erased the person; coordination destroyed its own key for them."""
+
+    subject_ref: str
+    erased_on: date
+
+
+@dataclass(frozen=True)
+class Erasure:
+    erased: PersonalDataErased | None = None
+
+
+ERASURE = Aggregate[Erasure](
+    stream_type="CoordinationErasure",
+    initial=Erasure,
+    evolve=lambda _, event: Erasure(event),  # type: ignore[arg-type]
+    events=(PersonalDataErased,),
+)
+
+
+def note_erasure(state: Erasure, erased: PersonalDataErased) -> list[DomainEvent]:
+    return [] if state.erased else [erased]
 
 
 # --- decisions --------------------------------------------------------------------------
@@ -121,14 +152,24 @@ def _require_active(case: Case) -> CaseOpened:
 
 
 def agree_plan(
-    case: Case, *, meeting_type: MeetingType, goals: list[str], roles: list[Role], agreed_on: date
+    case: Case,
+    *,
+    meeting_type: MeetingType,
+    members: list[str],
+    goals: list[str],
+    roles: list[Role],
+    agreed_on: date,
+    consented: bool,
 ) -> list[DomainEvent]:
+    """`consented`: an active consent covering coordination exists on `agreed_on` (see consent.py)."""
     opened = _require_active(case)
+    if not members:
+        raise DomainError("meeting_without_members", "会議の出席機関を1つ以上記録してください。")
     if not goals:
         raise DomainError("plan_without_goals", "支援プランには目標が1つ以上必要です。")
     if not roles:
         raise DomainError("plan_without_roles", "支援プランには役割分担が1つ以上必要です。")
-    if meeting_type is MeetingType.SUPPORT_PLAN_MEETING and not opened.consent_to_share:
+    if meeting_type is MeetingType.SUPPORT_PLAN_MEETING and not consented:
         raise DomainError(
             "consent_required",
             "本人の同意がないケースは重層的支援会議で扱えません。同意を得るか、支援会議（社会福祉法第106条の6）で検討してください。",
@@ -141,6 +182,7 @@ def agree_plan(
         PlanAgreed(
             plan_version=len(case.plans) + 1,
             meeting_type=meeting_type,
+            members=sorted(set(members)),
             goals=goals,
             roles=roles,
             agreed_on=agreed_on,

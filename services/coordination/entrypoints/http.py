@@ -8,8 +8,7 @@ from fastapi import Depends, FastAPI, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.glossary import AgeBand, IssueTag, MeetingType, ReturnReason, Urgency, label_ja
-from libs.commands import Context
-from libs.http import etag, if_match, request_context
+from libs.http import Caller, etag, if_match
 from libs.runtime import Runtime
 from libs.text import Note
 from services.coordination.domain import model
@@ -22,6 +21,11 @@ class PlanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     meeting_type: MeetingType
+    members: list[Annotated[str, Field(pattern=model.CODE)]] = Field(
+        min_length=1,
+        max_length=50,
+        description="会議に出席した機関（支援会議では構成員のみが情報を見られます）",
+    )
     goals: list[Note] = Field(min_length=1, max_length=50, description="支援目標")
     roles: list[model.Role] = Field(min_length=1, max_length=50, description="役割分担")
     agreed_on: date
@@ -41,8 +45,9 @@ class PlanView(BaseModel):
     plan_version: int
     meeting_type: MeetingType
     meeting_type_label: str
-    goals: list[str]
-    roles: list[model.Role]
+    members: list[str]
+    goals: list[str] | None = Field(description="消去済みの場合は null")
+    roles: list[model.Role] | None
     agreed_on: date
 
 
@@ -50,6 +55,7 @@ class CaseView(BaseModel):
     coordination_case_id: uuid.UUID
     version: int
     status: model.Status
+    holder_organisation: str
     case_key: uuid.UUID
     referral_id: uuid.UUID
     referring_organisation: str
@@ -58,7 +64,6 @@ class CaseView(BaseModel):
     age_band: AgeBand
     district: str
     urgency: Urgency
-    consent_to_share: bool
     opened_on: date
     plans: list[PlanView]
     returned_on: date | None
@@ -87,13 +92,19 @@ def _view(case: model.Case, version: int) -> CaseView:
 def routes(app: FastAPI) -> None:
     runtime: Runtime = app.state.runtime
     engine = runtime.engine
+    CallerDep = Annotated[Caller, Depends(app.state.caller)]
+    VersionDep = Annotated[int | None, Depends(if_match)]
 
-    context = request_context(runtime.settings.organisation)
-
-    @app.get("/cases/{case_id}", response_model=CaseView, tags=["cases"], summary="ケースを見る")
-    async def read(case_id: uuid.UUID, response: Response) -> CaseView:
-        loaded = await handlers.get_case(engine, case_id)
+    @app.get(
+        "/cases/{case_id}",
+        response_model=CaseView,
+        tags=["cases"],
+        summary="ケースを見る（閲覧は記録されます）",
+    )
+    async def read(case_id: uuid.UUID, response: Response, caller: CallerDep) -> CaseView:
+        loaded = await handlers.read_case(engine, caller, case_id)
         response.headers["ETag"] = etag(loaded.version)
+        response.headers["Cache-Control"] = "no-store"
         return _view(loaded.state, loaded.version)
 
     @app.get(
@@ -102,8 +113,8 @@ def routes(app: FastAPI) -> None:
         tags=["cases"],
         summary="支援依頼からケースを見る",
     )
-    async def read_by_referral(referral_id: uuid.UUID, response: Response) -> CaseView:
-        return await read(model.case_id_for(referral_id), response)
+    async def read_by_referral(referral_id: uuid.UUID, response: Response, caller: CallerDep) -> CaseView:
+        return await read(model.case_id_for(referral_id), response, caller)
 
     @app.post(
         "/cases/{case_id}/plans",
@@ -113,14 +124,10 @@ def routes(app: FastAPI) -> None:
         summary="会議で合意した支援プランを記録する",
     )
     async def agree_plan(
-        case_id: uuid.UUID,
-        body: PlanIn,
-        response: Response,
-        expected_version: Annotated[int | None, Depends(if_match)],
-        ctx: Annotated[Context, Depends(context)],
+        case_id: uuid.UUID, body: PlanIn, response: Response, expected_version: VersionDep, caller: CallerDep
     ) -> Changed:
         outcome = await handlers.agree_plan(
-            engine, ctx, case_id, expected_version=expected_version, **dict(body)
+            engine, caller, case_id, expected_version=expected_version, **dict(body)
         )
         runtime.relay.wake()
         response.headers["ETag"] = etag(outcome.version)
@@ -137,11 +144,11 @@ def routes(app: FastAPI) -> None:
         case_id: uuid.UUID,
         body: ReturnIn,
         response: Response,
-        expected_version: Annotated[int | None, Depends(if_match)],
-        ctx: Annotated[Context, Depends(context)],
+        expected_version: VersionDep,
+        caller: CallerDep,
     ) -> Changed:
         outcome = await handlers.return_to_origin(
-            engine, ctx, case_id, expected_version=expected_version, **dict(body)
+            engine, caller, case_id, expected_version=expected_version, **dict(body)
         )
         runtime.relay.wake()
         response.headers["ETag"] = etag(outcome.version)

@@ -26,6 +26,7 @@ def to_public(case: model.Case, event: DomainEvent) -> Sequence[PublicEvent]:
                 )
             ]
         case model.PlanAgreed():
+            assert event.roles is not None and event.goals is not None
             return [
                 public.PlanAgreed(
                     case_key=opened.case_key,
@@ -41,6 +42,7 @@ def to_public(case: model.Case, event: DomainEvent) -> Sequence[PublicEvent]:
                         )
                         for r in event.roles
                     ],
+                    meeting_members=event.members,
                     agreed_on=event.agreed_on,
                 )
             ]

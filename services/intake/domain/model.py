@@ -11,7 +11,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.glossary import Channel, IssueTag, ReturnReason, Urgency
+from contracts.glossary import Channel, IssueTag, MeetingType, ReturnReason, Urgency
 from libs.domain import Aggregate, DomainError, DomainEvent, InvalidCommand
 from libs.text import Line, line
 
@@ -44,22 +44,26 @@ class HouseholdMember(BaseModel):
 
 
 class ConsultationReceived(DomainEvent):
+    personal_fields = ("person", "household", "summary")
+
     case_id: UUID
+    holder_organisation: str
     subject_ref: str
     channel: Channel
-    person: Person
-    household: list[HouseholdMember]
+    person: Person | None  # None: erased
+    household: list[HouseholdMember] | None
     issue_tags: list[IssueTag]
     district: str
-    summary: str
+    summary: str | None
     received_on: date
 
 
 class ReferredToCoordination(DomainEvent):
+    personal_fields = ("reason",)
+
     referral_id: UUID
     urgency: Urgency
-    consent_to_share: bool
-    reason: str
+    reason: str | None
     referred_on: date
 
 
@@ -74,6 +78,23 @@ class ReturnedToOrigin(DomainEvent):
     reason: ReturnReason
     returned_by: str
     returned_on: date
+
+
+class SupportMeetingRecorded(DomainEvent):
+    """Coordination agreed a plan for this case at a meeting; its members are a legal basis."""
+
+    coordination_case_id: UUID
+    plan_version: int
+    meeting_type: MeetingType
+    members: list[str]
+    held_on: date
+
+
+class PersonErased(DomainEvent):
+    """The person's key was destroyed: their details are gone from every copy of this log."""
+
+    erased_on: date
+    requested_by: str
 
 
 # --- state ----------------------------------------------------------------------------
@@ -104,6 +125,23 @@ class Case:
     status: Status = Status.NEW
     received: ConsultationReceived | None = None
     referrals: tuple[Referral, ...] = field(default_factory=tuple)
+    meetings: tuple[SupportMeetingRecorded, ...] = field(default_factory=tuple)
+    erased_on: date | None = None
+
+    @property
+    def holder(self) -> str | None:
+        return self.received.holder_organisation if self.received else None
+
+    def confidential_meeting_of(self, organisation: str) -> SupportMeetingRecorded | None:
+        """The 支援会議 (法106条の6) on this case that `organisation` sat in, if any."""
+        return next(
+            (
+                m
+                for m in self.meetings
+                if m.meeting_type is MeetingType.CONFIDENTIAL_SUPPORT_MEETING and organisation in m.members
+            ),
+            None,
+        )
 
     def referral(self, referral_id: UUID) -> Referral | None:
         return next((r for r in self.referrals if r.referral_id == referral_id), None)
@@ -137,6 +175,10 @@ def evolve(case: Case, event: DomainEvent) -> Case:
                 returned_by=event.returned_by,
             )
             return replace(case, status=Status.RETURNED, referrals=referrals)
+        case SupportMeetingRecorded():
+            return replace(case, meetings=(*case.meetings, event))
+        case PersonErased():
+            return replace(case, erased_on=event.erased_on)
     raise TypeError(f"unknown event {type(event).__name__}")
 
 
@@ -144,7 +186,15 @@ INTAKE_CASE = Aggregate[Case](
     stream_type=STREAM_TYPE,
     initial=Case,
     evolve=evolve,
-    events=(ConsultationReceived, ReferredToCoordination, ReferralAccepted, ReturnedToOrigin),
+    events=(
+        ConsultationReceived,
+        ReferredToCoordination,
+        ReferralAccepted,
+        ReturnedToOrigin,
+        SupportMeetingRecorded,
+        PersonErased,
+    ),
+    subject_of=lambda case: case.received.subject_ref if case.received else None,
 )
 
 
@@ -154,7 +204,7 @@ INTAKE_CASE = Aggregate[Case](
 def receive(case: Case, event: ConsultationReceived) -> list[DomainEvent]:
     if case.status is not Status.NEW:
         raise DomainError("case_exists", "この相談はすでに受け付けられています。")
-    if event.person.birth_date > event.received_on:
+    if event.person is None or event.person.birth_date > event.received_on:
         raise InvalidCommand("birth_after_receipt", "生年月日が相談受付日より後になっています。")
     return [event]
 
@@ -191,3 +241,22 @@ def take_back(case: Case, returned: ReturnedToOrigin) -> list[DomainEvent]:
     if referral.returned_on is not None:
         return []
     return [returned]
+
+
+def record_meeting(case: Case, meeting: SupportMeetingRecorded) -> list[DomainEvent]:
+    """Remember who sat in a meeting on this case. Re-deliveries change nothing."""
+    if case.status is Status.NEW:
+        raise DomainError("case_not_found", "相談が見つかりません。")
+    known = {(m.coordination_case_id, m.plan_version) for m in case.meetings}
+    if (meeting.coordination_case_id, meeting.plan_version) in known:
+        return []
+    return [meeting]
+
+
+def erase(case: Case, erased: PersonErased) -> list[DomainEvent]:
+    """Record the erasure (the key itself is destroyed by the service layer in the same transaction)."""
+    if case.status is Status.NEW:
+        raise DomainError("case_not_found", "相談が見つかりません。")
+    if case.erased_on is not None:
+        return []
+    return [erased]

@@ -1,0 +1,94 @@
+"""Who may do what on Kafka: the one table the broker's ACLs are made from (docs/security-kafka.md).
+
+Every program runs as its own Kafka principal, named like the program. A principal may write
+only the topic it owns and read only the topics it consumes, so a leaked password or a bug in
+one service cannot publish in another organisation's name nor read a program it has no business
+with. Extending the system means adding a line to `CONSUMES`; the broker (deploy/local) and the
+documentation follow from `grants()`.
+"""
+
+from dataclasses import dataclass
+from typing import Literal
+
+from contracts.topics import COORDINATION_EVENTS, INTAKE_EVENTS, dlq
+
+ADMIN = "admin"
+"""The broker's own principal and the only super user: creates topics, users and ACLs."""
+
+SERVICES: tuple[str, ...] = ("intake", "coordination", "outreach", "participation", "community")
+
+PROJECTIONS = "projections"
+"""Read models across programs: may read every event topic, may write nothing."""
+
+PROJECTION_GROUP_PREFIX = "projection."
+"""Projectors name their consumer groups `projection.<name>` (libs/checkpoints.py)."""
+
+CONSUMES: dict[str, tuple[str, ...]] = {
+    "intake": (COORDINATION_EVENTS,),
+    "coordination": (INTAKE_EVENTS,),
+    # Not consuming yet; granted now so the next programs start with the access they will need.
+    "outreach": (INTAKE_EVENTS, COORDINATION_EVENTS),
+    "participation": (INTAKE_EVENTS, COORDINATION_EVENTS),
+    "community": (INTAKE_EVENTS, COORDINATION_EVENTS),
+}
+"""Which other programs' event topics each service's inbox subscribes to."""
+
+
+def events_topic(service: str) -> str:
+    """The one topic a service publishes on (contracts/topics.py names them the same way)."""
+    return f"kasane.{service}.events.v1"
+
+
+def principals() -> tuple[str, ...]:
+    """Every principal an installation has a password for."""
+    return (ADMIN, *SERVICES, PROJECTIONS)
+
+
+@dataclass(frozen=True, order=True)
+class Grant:
+    """One ALLOW ACL: `principal` may do `operation` on the resource named by `pattern` and `name`.
+
+    READ and WRITE each imply DESCRIBE, so no DESCRIBE grants are needed; WRITE on any topic also
+    implies the cluster's IDEMPOTENT_WRITE (KIP-679), which the idempotent producer needs.
+    """
+
+    principal: str
+    resource: Literal["TOPIC", "GROUP"]
+    pattern: Literal["LITERAL", "PREFIXED"]
+    name: str
+    operation: Literal["READ", "WRITE"]
+
+
+def grants() -> list[Grant]:
+    """Every ACL of the broker; anything not granted here is denied (allow.everyone.if.no.acl.found=false).
+
+    A consumer also writes the dead-letter topic of each topic it consumes, because its inbox parks
+    messages it cannot process in `<topic>.dlq` (libs/inbox.py). Consumer groups are named after the
+    service, so one service cannot join, read or reset another's group.
+    """
+    granted: list[Grant] = []
+    for service in SERVICES:
+        granted.append(Grant(service, "TOPIC", "LITERAL", events_topic(service), "WRITE"))
+        for topic in CONSUMES.get(service, ()):
+            granted.append(Grant(service, "TOPIC", "LITERAL", topic, "READ"))
+            granted.append(Grant(service, "TOPIC", "LITERAL", dlq(topic), "WRITE"))
+        if CONSUMES.get(service):
+            granted.append(Grant(service, "GROUP", "LITERAL", service, "READ"))
+    for service in SERVICES:
+        granted.append(Grant(PROJECTIONS, "TOPIC", "LITERAL", events_topic(service), "READ"))
+    granted.append(Grant(PROJECTIONS, "GROUP", "PREFIXED", PROJECTION_GROUP_PREFIX, "READ"))
+    return granted
+
+
+def table() -> str:
+    """The grants as the Markdown table in docs/security-kafka.md (a test keeps the two equal)."""
+    rows = ["| principal | operation | resource | pattern | name |", "|---|---|---|---|---|"]
+    rows += [
+        f"| `User:{g.principal}` | {g.operation} | {g.resource} | {g.pattern} | `{g.name}` |"
+        for g in grants()
+    ]
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(table())

@@ -1,0 +1,58 @@
+"""Authorisation decisions: made by each service's policy, enforced and logged here.
+
+Every decision is logged (ASVS 16.3.2 at level 3: all authorisation decisions, without the
+sensitive data itself). A refusal to reach an object answers 404 so that it reveals nothing
+about whether the object exists; a refusal of a whole function answers 403.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from contracts.glossary import LegalBasis
+from libs.auth import Principal
+from libs.domain import DomainError, NotFound
+
+log = logging.getLogger("kasane.authz")
+
+
+class Forbidden(DomainError):
+    status = 403
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Allowed or not, on which legal basis, and why (for the log)."""
+
+    allowed: bool
+    reason: str
+    basis: LegalBasis | None = None
+    basis_ref: str | None = None
+
+    @classmethod
+    def allow(cls, basis: LegalBasis, reason: str, basis_ref: str | None = None) -> "Decision":
+        return cls(True, reason, basis, basis_ref)
+
+    @classmethod
+    def deny(cls, reason: str) -> "Decision":
+        return cls(False, reason)
+
+
+def enforce(
+    decision: Decision, principal: Principal, action: str, resource: str, *, hide: bool = True
+) -> Decision:
+    """Log the decision; raise 404 (hide=True, object access) or 403 when it refuses."""
+    log.info(
+        "authz %s user=%s org=%s action=%s resource=%s basis=%s reason=%s",
+        "allow" if decision.allowed else "deny",
+        principal.user,
+        principal.organisation,
+        action,
+        resource,
+        decision.basis.value if decision.basis else "-",
+        decision.reason,
+    )
+    if decision.allowed:
+        return decision
+    if hide:
+        raise NotFound("not_found", "見つかりません。")
+    raise Forbidden("forbidden", "この操作を行う権限がありません。")

@@ -1,0 +1,51 @@
+"""What coordination knows of the person's consent: intake's public ConsentChanged, kept per case.
+
+Coordination never records consent itself (intake does, with the person); it keeps the
+latest state of each consent so that a 重層的支援会議 is refused the moment consent lapses.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+from uuid import UUID
+
+from contracts.glossary import Program
+from libs.domain import Aggregate, DomainEvent
+
+STREAM_TYPE = "CoordinationConsent"
+
+
+class ConsentNoted(DomainEvent):
+    consent_id: UUID
+    status: Literal["active", "withdrawn"]
+    programs: list[Program]
+    expires_on: date
+    changed_on: date
+
+
+@dataclass(frozen=True)
+class ConsentState:
+    latest: dict[UUID, ConsentNoted] = field(default_factory=dict)
+
+    def covers(self, program: Program, on: date) -> bool:
+        return any(
+            c.status == "active" and program in c.programs and on <= c.expires_on
+            for c in self.latest.values()
+        )
+
+
+def evolve(state: ConsentState, event: DomainEvent) -> ConsentState:
+    assert isinstance(event, ConsentNoted)
+    return ConsentState({**state.latest, event.consent_id: event})
+
+
+CONSENT_STATE = Aggregate[ConsentState](
+    stream_type=STREAM_TYPE, initial=ConsentState, evolve=evolve, events=(ConsentNoted,)
+)
+
+
+def note(state: ConsentState, noted: ConsentNoted) -> list[DomainEvent]:
+    """Keep the newest state; a re-delivered or older change adds nothing."""
+    if state.latest.get(noted.consent_id) == noted:
+        return []
+    return [noted]

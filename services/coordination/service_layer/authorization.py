@@ -1,0 +1,55 @@
+"""Who may do what with coordination's cases: the one place coordination decides it.
+
+- Acting on a case (plan, return): a coordinator of the organisation that holds it.
+- Reading a case (its plans hold free text about the person): the holder's coordinators;
+  organisations that sat in a meeting on the case (a 支援会議's members are bound by
+  法106条の6 confidentiality; a 重層的支援会議 only discusses consented cases); the referring
+  organisation while a consent covering intake is active.
+"""
+
+from datetime import date
+
+from contracts.glossary import LegalBasis, MeetingType, Program, Role
+from libs.auth import Principal
+from libs.authz import Decision
+from services.coordination.domain.consent import ConsentState
+from services.coordination.domain.model import Case
+
+WORKER_ROLES = (
+    Role.INTAKE_WORKER,
+    Role.COORDINATOR,
+    Role.OUTREACH_WORKER,
+    Role.PARTICIPATION_COORDINATOR,
+    Role.COMMUNITY_COORDINATOR,
+)
+
+
+def may_act(principal: Principal, case: Case) -> Decision:
+    if (
+        case.opened
+        and case.opened.holder_organisation == principal.organisation
+        and principal.has_any(Role.COORDINATOR)
+    ):
+        return Decision.allow(LegalBasis.HOLDER, "coordinator of the holding organisation")
+    return Decision.deny("not a coordinator of the holding organisation")
+
+
+def may_read(principal: Principal, case: Case, consent: ConsentState, today: date) -> Decision:
+    if case.opened is None:
+        return Decision.deny("no such case")
+    if may_act(principal, case).allowed:
+        return Decision.allow(LegalBasis.HOLDER, "holding organisation")
+    if not principal.has_any(*WORKER_ROLES):
+        return Decision.deny("role may not see case details")
+    meeting = next((p for p in case.plans if principal.organisation in p.members), None)
+    if meeting is not None:
+        # A 支援会議's members share under 法106条の6; a 重層的支援会議 only sat on consent.
+        basis = (
+            LegalBasis.SUPPORT_MEETING
+            if meeting.meeting_type is MeetingType.CONFIDENTIAL_SUPPORT_MEETING
+            else LegalBasis.CONSENT
+        )
+        return Decision.allow(basis, "member of a meeting on this case", f"plan-{meeting.plan_version}")
+    if principal.organisation == case.opened.referring_organisation and consent.covers(Program.INTAKE, today):
+        return Decision.allow(LegalBasis.CONSENT, "referring organisation under consent covering intake")
+    return Decision.deny("no legal basis")

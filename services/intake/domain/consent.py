@@ -1,0 +1,135 @@
+"""Consent to information sharing (同意): its own record, per case, apart from the case itself.
+
+A consent names the programs that may receive the person's information, the purpose and
+an expiry; it can be narrowed or withdrawn, never silently widened (a wider scope is a new
+consent). Withdrawal ends every disclosure based on it at once.
+"""
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from uuid import UUID
+
+from contracts.glossary import ConsentPurpose, Program
+from libs.domain import Aggregate, DomainError, DomainEvent, InvalidCommand, NotFound
+
+STREAM_TYPE = "IntakeConsent"
+
+
+class ConsentGranted(DomainEvent):
+    consent_id: UUID
+    programs: list[Program]
+    purpose: ConsentPurpose
+    granted_on: date
+    expires_on: date
+
+
+class ConsentNarrowed(DomainEvent):
+    consent_id: UUID
+    programs: list[Program]
+    narrowed_on: date
+
+
+class ConsentWithdrawn(DomainEvent):
+    consent_id: UUID
+    withdrawn_on: date
+
+
+@dataclass(frozen=True)
+class Consent:
+    consent_id: UUID
+    programs: frozenset[Program]
+    purpose: ConsentPurpose
+    granted_on: date
+    expires_on: date
+    withdrawn_on: date | None = None
+
+    def covers(self, program: Program, on: date) -> bool:
+        return (
+            self.withdrawn_on is None
+            and self.granted_on <= on <= self.expires_on
+            and program in self.programs
+        )
+
+    @property
+    def status(self) -> str:
+        return "withdrawn" if self.withdrawn_on else "active"
+
+
+@dataclass(frozen=True)
+class Consents:
+    records: tuple[Consent, ...] = field(default_factory=tuple)
+
+    def get(self, consent_id: UUID) -> Consent | None:
+        return next((c for c in self.records if c.consent_id == consent_id), None)
+
+    def covering(self, program: Program, on: date) -> Consent | None:
+        return next((c for c in self.records if c.covers(program, on)), None)
+
+
+def _replace(consents: Consents, consent_id: UUID, **changes: object) -> Consents:
+    return Consents(
+        tuple(replace(c, **changes) if c.consent_id == consent_id else c for c in consents.records)
+    )
+
+
+def evolve(consents: Consents, event: DomainEvent) -> Consents:
+    match event:
+        case ConsentGranted():
+            consent = Consent(
+                event.consent_id, frozenset(event.programs), event.purpose, event.granted_on, event.expires_on
+            )
+            return Consents((*consents.records, consent))
+        case ConsentNarrowed():
+            return _replace(consents, event.consent_id, programs=frozenset(event.programs))
+        case ConsentWithdrawn():
+            return _replace(consents, event.consent_id, withdrawn_on=event.withdrawn_on)
+    raise TypeError(f"unknown event {type(event).__name__}")
+
+
+CONSENTS = Aggregate[Consents](
+    stream_type=STREAM_TYPE,
+    initial=Consents,
+    evolve=evolve,
+    events=(ConsentGranted, ConsentNarrowed, ConsentWithdrawn),
+)
+
+
+def grant(consents: Consents, granted: ConsentGranted, received_on: date) -> list[DomainEvent]:
+    if not granted.programs:
+        raise InvalidCommand("consent_without_scope", "同意の範囲（共有先の事業）を1つ以上選んでください。")
+    if granted.expires_on <= granted.granted_on:
+        raise InvalidCommand("consent_expiry", "同意の有効期限は同意日より後にしてください。")
+    if granted.granted_on < received_on:
+        raise DomainError("consent_before_receipt", "同意日が相談受付日より前になっています。")
+    if consents.get(granted.consent_id):
+        return []
+    return [granted]
+
+
+def _active(consents: Consents, consent_id: UUID) -> Consent:
+    consent = consents.get(consent_id)
+    if consent is None:
+        raise NotFound("consent_not_found", "同意の記録が見つかりません。")
+    if consent.withdrawn_on is not None:
+        raise DomainError("consent_withdrawn", "この同意はすでに撤回されています。")
+    return consent
+
+
+def narrow(consents: Consents, narrowed: ConsentNarrowed) -> list[DomainEvent]:
+    consent = _active(consents, narrowed.consent_id)
+    scope = frozenset(narrowed.programs)
+    if not scope:
+        raise InvalidCommand("consent_without_scope", "範囲をすべて外す場合は同意の撤回を記録してください。")
+    if not scope < consent.programs:
+        raise DomainError(
+            "consent_not_narrower",
+            "同意の範囲は狭めることのみできます。範囲を広げるには新しい同意を記録してください。",
+        )
+    return [narrowed]
+
+
+def withdraw(consents: Consents, withdrawn: ConsentWithdrawn) -> list[DomainEvent]:
+    consent = _active(consents, withdrawn.consent_id)
+    if withdrawn.withdrawn_on < consent.granted_on:
+        raise DomainError("withdrawal_before_grant", "撤回日が同意日より前になっています。")
+    return [withdrawn]

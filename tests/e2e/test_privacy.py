@@ -1,0 +1,368 @@
+"""Privacy by construction, proven against the running services: tokens, object-level access by
+organisation and role, consent, 支援会議 membership, declared emergencies, and access records."""
+
+import time
+import uuid
+from urllib.parse import quote
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from deploy.local.issuer import LocalIssuer
+from libs.directory import Directory
+from tests.e2e.test_first_flow import (
+    CONSENT,
+    COORDINATOR,
+    WORKER,
+    _get_json,
+    as_user,
+    clients,
+    consultation,
+    plan,
+    refer_new_case,
+)
+from tests.polling import eventually
+
+DIRECTORY = Directory.load()
+
+
+async def _status(client: httpx.AsyncClient, method: str, url: str, token: str | None, **kwargs) -> int:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return (await client.request(method, url, headers=headers, **kwargs)).status_code
+
+
+async def test_every_endpoint_but_health_and_docs_refuses_a_request_without_a_token(services):
+    async with httpx.AsyncClient(timeout=10) as client:
+        for url in services.urls.values():
+            spec = (await client.get(f"{url}/openapi.json")).json()
+            for path, operations in spec["paths"].items():
+                concrete = path.replace("{case_id}", str(uuid.uuid4())).replace(
+                    "{consent_id}", str(uuid.uuid4())
+                )
+                concrete = concrete.replace("{referral_id}", str(uuid.uuid4()))
+                for method in operations:
+                    status = await _status(client, method, f"{url}{concrete}", None, json={})
+                    expected = 200 if path == "/health" else 401
+                    assert status == expected, (method, path, status)
+
+
+async def test_tokens_that_are_expired_unsigned_foreign_or_misaddressed_are_refused(
+    services, issuer: LocalIssuer
+):
+    url = f"{services.urls['intake']}/cases/{uuid.uuid4()}"
+    user = DIRECTORY.users[WORKER]
+    claims = {"sub": user.id, "org": user.organisation, "roles": sorted(user.roles)}
+    now = time.time()
+    stranger = ec.generate_private_key(ec.SECP256R1())
+    bad_tokens = {
+        "expired": issuer.token(**claims_for(claims), now=now - 10 * 3600, lifetime=3600),
+        "wrong audience": issuer.token(**claims_for(claims), audience="kasane-elsewhere"),
+        "wrong issuer": issuer.token(**claims_for(claims), issuer="https://evil.invalid"),
+        "unsigned": jwt.encode(
+            {**claims, "iss": issuer.issuer, "aud": "kasane-intake", "iat": int(now), "exp": int(now) + 600},
+            key=None,
+            algorithm="none",
+        ),
+        "foreign key": jwt.encode(
+            {**claims, "iss": issuer.issuer, "aud": "kasane-intake", "iat": int(now), "exp": int(now) + 600},
+            stranger,
+            algorithm="ES256",
+            headers={"kid": issuer.kid},
+        ),
+        "symmetric": jwt.encode(
+            {**claims, "iss": issuer.issuer, "aud": "kasane-intake", "iat": int(now), "exp": int(now) + 600},
+            "secret-that-is-at-least-32-bytes-long!!",
+            algorithm="HS256",
+            headers={"kid": issuer.kid},
+        ),
+        "unknown role": issuer.token(user.id, user.organisation, ["superuser"]),
+        "garbage": "not.a.token",
+    }
+    async with httpx.AsyncClient(timeout=10) as client:
+        good = await _status(client, "GET", url, issuer.token(**claims_for(claims)))
+        assert good == 404  # authenticated; the case does not exist
+        for name, token in bad_tokens.items():
+            response = await client.get(url, headers={"Authorization": f"Bearer {token}"})
+            assert response.status_code == 401, name
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def claims_for(claims: dict) -> dict:
+    return {"user": claims["sub"], "organisation": claims["org"], "roles": claims["roles"]}
+
+
+@pytest.fixture(scope="module")
+async def held_case(services, tokens):
+    """A consented case of houkatsu-chuo, referred and planned at a 重層的支援会議."""
+    intake, coord = clients(services, tokens)
+    async with intake, coord:
+        case_id, opened = await refer_new_case(intake, coord, consent=True)
+    return case_id, opened["coordination_case_id"]
+
+
+# Expected status per (user, endpoint) on a case held by houkatsu-chuo whose consent covers
+# intake and coordination, planned at a meeting of shakyo-tagikan, houkatsu-chuo and kikan-soudan.
+READ_INTAKE = {
+    "chuo-suzuki": 200,  # holder
+    "kita-takahashi": 200,  # another intake organisation: the consent covers the intake program
+    "soudan-sato": 200,
+    "tagikan-tanaka": 200,  # consent covers coordination
+    "tsunagari-ito": 404,  # outreach: not in the consent
+    "sanka-watanabe": 404,
+    "chiiki-yamamoto": 404,
+    "kikan-kato": 404,  # consent-based meetings give no basis on intake's record; only 支援会議 do
+    "city-nakamura": 404,  # municipal administrator: aggregates only
+    "kansa-kobayashi": 404,  # auditor: access records, not details
+}
+
+
+async def test_object_level_access_matrix(services, tokens, held_case):
+    case_id, coordination_case = held_case
+    intake_url, coord_url = services.urls["intake"], services.urls["coordination"]
+    async with httpx.AsyncClient(timeout=10) as client:
+        coordinated = await client.post(
+            f"{coord_url}/cases/{coordination_case}/plans", json=plan(), headers=as_user(tokens, COORDINATOR)
+        )
+        assert coordinated.status_code == 201, coordinated.text
+        refer = {"reason": "再依頼", "referred_on": "2026-04-02"}
+        for user in DIRECTORY.users:
+            token = tokens[user]
+            got = {
+                "read intake": await _status(client, "GET", f"{intake_url}/cases/{case_id}", token),
+                "consents": await _status(client, "GET", f"{intake_url}/cases/{case_id}/consents", token),
+                "refer": await _status(
+                    client, "POST", f"{intake_url}/cases/{case_id}/referrals", token, json=refer
+                ),
+                "grant consent": await _status(
+                    client, "POST", f"{intake_url}/cases/{case_id}/consents", token, json=CONSENT
+                ),
+                "read coordination": await _status(
+                    client, "GET", f"{coord_url}/cases/{coordination_case}", token
+                ),
+                "plan": await _status(
+                    client,
+                    "POST",
+                    f"{coord_url}/cases/{coordination_case}/plans",
+                    token,
+                    json=plan(agreed_on="2026-03-01"),  # always refused by the domain if authorised: no write
+                ),
+                "audit": await _status(client, "GET", f"{intake_url}/audit/access?case_id={case_id}", token),
+            }
+            holder = user == WORKER
+            coordinator = user == COORDINATOR
+            member = DIRECTORY.users[user].organisation in {"shakyo-tagikan", "houkatsu-chuo", "kikan-soudan"}
+            is_worker = bool(DIRECTORY.users[user].roles - {"municipal_administrator", "auditor"})
+            expected = {
+                "read intake": READ_INTAKE[user],
+                "consents": 200 if holder else 404,
+                "refer": 409 if holder else 404,  # holder: already referred
+                "grant consent": 201 if holder else 404,
+                "read coordination": 200 if coordinator or (member and is_worker) else 404,
+                "plan": 409 if coordinator else 404,
+                "audit": 200 if user == "kansa-kobayashi" else 403,
+            }
+            assert got == expected, user
+
+
+async def test_receiving_is_refused_to_organisations_outside_the_intake_program(services, tokens):
+    async with httpx.AsyncClient(base_url=services.urls["intake"], timeout=10) as client:
+        for user in ("tagikan-tanaka", "tsunagari-ito", "city-nakamura", "kansa-kobayashi", "kikan-kato"):
+            response = await client.post("/cases", json=consultation(), headers=as_user(tokens, user))
+            assert response.status_code == 403, user
+        ok = await client.post("/cases", json=consultation(), headers=as_user(tokens, "kita-takahashi"))
+        assert ok.status_code == 201
+
+
+async def test_withdrawn_consent_ends_the_other_organisations_access_at_once(services, tokens):
+    intake, coord = clients(services, tokens)
+    async with intake, coord:
+        case_id, opened = await refer_new_case(intake, coord, consent=True)
+        url = f"/cases/{case_id}"
+        as_coordinator = as_user(tokens, COORDINATOR)
+        seen = await intake.get(url, headers=as_coordinator)
+        assert seen.status_code == 200 and seen.json()["access_basis"] == "consent"
+
+        consent_id = (await intake.get(f"{url}/consents")).json()[0]["consent_id"]
+        narrowed = await intake.post(
+            f"{url}/consents/{consent_id}/narrow", json={"programs": ["intake"], "narrowed_on": "2026-05-01"}
+        )
+        assert narrowed.status_code == 200, narrowed.text
+        assert (await intake.get(url, headers=as_coordinator)).status_code == 404
+        wider = await intake.post(
+            f"{url}/consents/{consent_id}/narrow",
+            json={"programs": ["intake", "coordination"], "narrowed_on": "2026-05-02"},
+        )
+        assert wider.status_code == 409 and wider.json()["code"] == "consent_not_narrower"
+        withdrawn = await intake.post(
+            f"{url}/consents/{consent_id}/withdraw", json={"withdrawn_on": "2026-05-03"}
+        )
+        assert withdrawn.status_code == 200
+        assert (await intake.get(url, headers=as_user(tokens, "kita-takahashi"))).status_code == 404
+        assert (await intake.get(url)).status_code == 200  # the holder keeps its own record
+
+        # Coordination learns of it too: a 重層的支援会議 is now refused.
+        async def refused():
+            response = await coord.post(f"/cases/{opened['coordination_case_id']}/plans", json=plan())
+            return response.status_code == 409 and response.json()["code"] == "consent_required"
+
+        await eventually(refused, what="coordination refusing a 重層的支援会議 after withdrawal")
+
+
+async def test_support_meeting_information_reaches_its_members_only(services, tokens):
+    intake, coord = clients(services, tokens)
+    async with intake, coord:
+        case_id, opened = await refer_new_case(intake, coord, consent=False)
+        coordination_case = f"/cases/{opened['coordination_case_id']}"
+        members = ["shakyo-tagikan", "kikan-soudan"]
+        held = await coord.post(
+            f"{coordination_case}/plans", json=plan("confidential_support_meeting", members=members)
+        )
+        assert held.status_code == 201, held.text
+
+        member = as_user(tokens, "kikan-kato")
+        seen = await eventually(
+            lambda: _get_json(intake, f"/cases/{case_id}", lambda b: True, headers=member),
+            what="the member seeing the case under 法106条の6",
+        )
+        assert seen["access_basis"] == "support_meeting"
+        assert (await coord.get(coordination_case, headers=member)).status_code == 200
+        for outsider in ("kita-takahashi", "soudan-sato", "tsunagari-ito", "city-nakamura"):
+            assert (
+                await intake.get(f"/cases/{case_id}", headers=as_user(tokens, outsider))
+            ).status_code == 404
+            assert (await coord.get(coordination_case, headers=as_user(tokens, outsider))).status_code == 404
+
+
+async def test_a_declared_emergency_is_allowed_recorded_and_flagged_and_auditors_see_every_read(
+    services, tokens
+):
+    intake, coord = clients(services, tokens)
+    async with intake, coord:
+        case_id, _ = await refer_new_case(intake, coord, consent=False)
+        outsider = as_user(tokens, "kita-takahashi")
+        assert (await intake.get(f"/cases/{case_id}", headers=outsider)).status_code == 404
+        no_reason = await intake.get(f"/cases/{case_id}", headers=outsider | {"X-Legal-Basis": "emergency"})
+        assert no_reason.status_code == 422
+        reason = "本人の安否確認（警察からの照会）"
+        emergency = await intake.get(
+            f"/cases/{case_id}",
+            headers=outsider | {"X-Legal-Basis": "emergency", "X-Legal-Basis-Reason": quote(reason)},
+        )
+        assert emergency.status_code == 200 and emergency.json()["access_basis"] == "emergency"
+
+        auditor = as_user(tokens, "kansa-kobayashi")
+        records = (await intake.get(f"/audit/access?case_id={case_id}", headers=auditor)).json()
+        assert [(r["user"], r["basis"]) for r in records] == [("kita-takahashi", "emergency")]
+        assert records[0]["review_required"] is True and records[0]["reason"] == reason
+        assert records[0]["basis_label"] == "緊急・法令上の義務"
+
+        await intake.get(f"/cases/{case_id}")  # the holder reads: recorded too
+        by_user = (await intake.get(f"/audit/access?user={WORKER}&case_id={case_id}", headers=auditor)).json()
+        assert [r["basis"] for r in by_user] == ["holder"]
+        assert (await intake.get(f"/audit/access?case_id={case_id}")).status_code == 403
+
+
+async def test_logs_never_contain_personal_data(services, tokens, infra):
+    """Plant a canary person, drive every path that handles them (including errors), scan the logs."""
+    canary = {
+        "name": "カナリア　ログ子",
+        "name_kana": "カナリア ログコ",
+        "birth_date": "1969-02-03",
+        "address": "架空市カナリア町9-9-9",
+        "phone": "000-9999-4242",
+    }
+    summary = "カナリア要旨：ログに出てはならない文"
+    intake, coord = clients(services, tokens)
+    async with intake, coord:
+        created = await intake.post("/cases", json=consultation(person=canary, summary=summary))
+        case_id = created.json()["case_id"]
+        await intake.post(f"/cases/{case_id}/consents", json=CONSENT)
+        await intake.post(
+            f"/cases/{case_id}/referrals", json={"reason": summary, "referred_on": "2026-04-02"}
+        )
+        await intake.get(f"/cases/{case_id}")
+        await intake.get(f"/cases/{case_id}", headers=as_user(tokens, "kita-takahashi"))
+        emergency = {"X-Legal-Basis": "emergency", "X-Legal-Basis-Reason": quote(canary["name"])}
+        await intake.get(f"/cases/{case_id}", headers=as_user(tokens, "tsunagari-ito") | emergency)
+        bad = consultation(person=canary | {"birth_date": "2999-01-01"}, summary=summary)
+        assert (await intake.post("/cases", json=bad)).status_code == 422
+        await intake.post("/cases", json=consultation(person=canary | {"name": canary["name"] + "\x00"}))
+        await eventually(
+            lambda: _get_json(intake, f"/cases/{case_id}", lambda b: b["status"] == "in_coordination"),
+            what="the canary case accepted by coordination",
+        )
+    secrets = [*canary.values(), summary]
+    logs = [*services.logs.values(), infra.kafka.log_file]
+    for log in logs:
+        content = log.read_text(encoding="utf-8", errors="replace")
+        leaked = [s for s in secrets if s in content]
+        assert not leaked, f"{log.name} contains personal data: {leaked}"
+
+
+def _files_containing(root, needles: list[bytes]) -> dict[str, list[bytes]]:
+    """Every file under `root` holding any of `needles` (a byte scan of what is on disk)."""
+    found: dict[str, list[bytes]] = {}
+    for path in root.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            hits = [n for n in needles if n in data]
+            if hits:
+                found[str(path.relative_to(root))] = hits
+    return found
+
+
+async def test_erasure_leaves_no_plaintext_of_the_person_anywhere(services, tokens, infra, infra_home):
+    canary = {
+        "name": "消去　カナリ子",
+        "name_kana": "ショウキョ カナリコ",
+        "birth_date": "1958-07-08",
+        "address": "架空市消去町1-2-3",
+        "phone": "000-1234-0042",
+    }
+    goal = "消去カナリア目標：週に一度の外出"
+    intake, coord = clients(services, tokens)
+    async with intake, coord:
+        case_id, opened = await refer_new_case(intake, coord, consent=True, person=canary)
+        coordination_case = f"/cases/{opened['coordination_case_id']}"
+        planned = await coord.post(f"{coordination_case}/plans", json=plan(goals=[goal]))
+        assert planned.status_code == 201, planned.text
+        assert (await coord.get(coordination_case)).json()["plans"][0]["goals"] == [goal]
+
+        admin = as_user(tokens, "city-nakamura")
+        assert (
+            await intake.post(f"/cases/{case_id}/erasure", json={"erased_on": "2026-06-01"})
+        ).status_code == 403
+        erased = await intake.post(
+            f"/cases/{case_id}/erasure", json={"erased_on": "2026-06-01"}, headers=admin
+        )
+        assert erased.status_code == 200, erased.text
+
+        after = (await intake.get(f"/cases/{case_id}")).json()
+        assert after["person"] is None and after["summary"] is None and after["erased_on"] == "2026-06-01"
+        assert after["issue_tags"] and after["district"] == "chuo-1"  # de-identified facts remain
+        await eventually(
+            lambda: _get_json(coord, coordination_case, lambda b: b["plans"][0]["goals"] is None),
+            what="coordination destroying its key too",
+        )
+        again = await intake.post(
+            f"/cases/{case_id}/erasure", json={"erased_on": "2026-06-02"}, headers=admin
+        )
+        assert again.status_code == 200  # idempotent
+
+    # The hash chains still verify: they cover ciphertext.
+    for name, url in services.database_urls.items():
+        from libs import db, eventstore
+
+        engine = db.create_engine(url)
+        async with engine.connect() as conn:
+            report = await eventstore.verify_chain(conn)
+        await engine.dispose()
+        assert report.ok, (name, report.problems[:3])
+
+    # Byte scan: PostgreSQL's files, Kafka's log segments and every log, for any of the canary values.
+    needles = [v.encode() for v in (*canary.values(), goal)]
+    for root in (infra_home / "postgres", infra_home / "kafka", infra_home):
+        leaked = _files_containing(root, needles)
+        assert not leaked, f"plaintext of the erased person under {root.name}: {leaked}"
