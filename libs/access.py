@@ -6,16 +6,21 @@ are returned: no unrecorded read. An auditor can then answer "what did user X se
 person P, when, and why" from the log itself.
 """
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
+from typing import Annotated
 
+from fastapi import Depends, FastAPI, Query
+from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from contracts.glossary import LegalBasis
+from contracts.envelope import CODE_PATTERN
+from contracts.glossary import LegalBasis, Role, label_ja
 from libs import commands
-from libs.authz import Decision
+from libs.authz import Decision, enforce
 from libs.domain import Aggregate, DomainEvent
 from libs.http import Caller
 
@@ -76,6 +81,44 @@ async def record(
     await commands.run(
         engine, ACCESS_LOG, f"access-{resource}", partial(_record, viewed=viewed), _no_public, caller.context
     )
+
+
+class AccessRecordView(BaseModel):
+    resource: str
+    user: str
+    organisation: str
+    basis: LegalBasis
+    basis_label: str
+    basis_ref: str | None
+    reason: str | None
+    fields: list[str]
+    viewed_at: datetime
+    review_required: bool
+
+
+def routes(app: FastAPI) -> None:
+    """`GET /audit/access` on every service: its access records, for auditors only."""
+    engine: AsyncEngine = app.state.runtime.engine
+    CallerDep = Annotated[Caller, Depends(app.state.caller)]
+
+    @app.get(
+        "/audit/access",
+        response_model=list[AccessRecordView],
+        tags=["audit"],
+        summary="個人情報の閲覧記録（監査担当のみ）",
+    )
+    async def access_records(
+        caller: CallerDep,
+        case_id: Annotated[uuid.UUID | None, Query()] = None,
+        user: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
+    ) -> list[AccessRecordView]:
+        allowed = caller.principal.has_any(Role.AUDITOR)
+        decision = (
+            Decision.allow(LegalBasis.HOLDER, "auditor") if allowed else Decision.deny("not an auditor")
+        )
+        enforce(decision, caller.principal, "read_access_records", "audit", hide=False)
+        found = await records(engine, resource=f"case:{case_id}" if case_id else None, user=user)
+        return [AccessRecordView(basis_label=label_ja(r.basis), **r.model_dump()) for r in found]
 
 
 async def records(engine: AsyncEngine, *, resource: str | None, user: str | None) -> list[PersonalDataViewed]:

@@ -228,6 +228,11 @@ async def test_support_meeting_information_reaches_its_members_only(services, to
         )
         assert seen["access_basis"] == "support_meeting"
         assert (await coord.get(coordination_case, headers=member)).status_code == 200
+        audited = await coord.get(
+            f"/audit/access?case_id={opened['coordination_case_id']}&user=kikan-kato",
+            headers=as_user(tokens, "kansa-kobayashi"),
+        )
+        assert [(r["organisation"], r["basis"]) for r in audited.json()] == [("kikan-soudan", "support_meeting")]
         for outsider in ("kita-takahashi", "soudan-sato", "tsunagari-ito", "city-nakamura"):
             assert (
                 await intake.get(f"/cases/{case_id}", headers=as_user(tokens, outsider))

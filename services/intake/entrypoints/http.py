@@ -1,10 +1,10 @@
 """Intake's HTTP API (FastAPI): receive consultations, record consent, refer, see what came back."""
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import Depends, FastAPI, Query, Response
+from fastapi import Depends, FastAPI, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events import DISTRICT_PATTERN
@@ -146,19 +146,6 @@ class ConsentChanged(BaseModel):
     case_id: uuid.UUID
     consent_id: uuid.UUID
     status: Literal["active", "withdrawn"]
-
-
-class AccessRecordView(BaseModel):
-    resource: str
-    user: str
-    organisation: str
-    basis: LegalBasis
-    basis_label: str
-    basis_ref: str | None
-    reason: str | None
-    fields: list[str]
-    viewed_at: datetime
-    review_required: bool
 
 
 def _consent_views(consents: consent.Consents) -> list[ConsentView]:
@@ -329,17 +316,3 @@ def routes(app: FastAPI) -> None:
         outcome = await handlers.erase_person(engine, caller, case_id, body.erased_on)
         runtime.relay.wake()
         return Created(case_id=case_id, version=outcome.version)
-
-    @app.get(
-        "/audit/access",
-        response_model=list[AccessRecordView],
-        tags=["audit"],
-        summary="個人情報の閲覧記録（監査担当のみ）",
-    )
-    async def access_records(
-        caller: CallerDep,
-        case_id: Annotated[uuid.UUID | None, Query()] = None,
-        user: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_.-]{1,63}$")] = None,
-    ) -> list[AccessRecordView]:
-        records = await handlers.access_records(engine, caller, case_id=case_id, user=user)
-        return [AccessRecordView(basis_label=label_ja(r.basis), **r.model_dump()) for r in records]

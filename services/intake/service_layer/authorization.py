@@ -5,7 +5,7 @@
 - Seeing a person's details: the holder; another organisation only under a consent that
   covers a program it runs, as a member of a 支援会議 (法106条の6) on the case, or on a
   declared statutory duty / emergency with a reason (recorded and flagged for review).
-- Reading access records: auditors. Erasing a person: the municipal administrator.
+- Erasing a person: the municipal administrator. (Access records: libs/access.py, auditors.)
 Municipal administrators see aggregates on the dashboard, never a person's details here.
 """
 
@@ -66,12 +66,6 @@ def may_see_details(
     if declared is LegalBasis.EMERGENCY:
         return Decision.allow(LegalBasis.EMERGENCY, "declared statutory duty or emergency")
     return Decision.deny("no legal basis")
-
-
-def may_audit(principal: Principal) -> Decision:
-    if principal.has_any(Role.AUDITOR):
-        return Decision.allow(LegalBasis.HOLDER, "auditor")
-    return Decision.deny("not an auditor")
 
 
 def may_erase(principal: Principal) -> Decision:

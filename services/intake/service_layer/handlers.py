@@ -213,20 +213,6 @@ async def read_consents(engine: AsyncEngine, caller: Caller, case_id: uuid.UUID)
         return (await commands.load(conn, consent.CONSENTS, consent_stream(case_id))).state
 
 
-async def access_records(
-    engine: AsyncEngine, caller: Caller, *, case_id: uuid.UUID | None, user: str | None
-) -> list[access.PersonalDataViewed]:
-    """For auditors: who saw which case's personal details, when and why."""
-    enforce(
-        authorization.may_audit(caller.principal),
-        caller.principal,
-        "read_access_records",
-        "audit",
-        hide=False,
-    )
-    return await access.records(engine, resource=f"case:{case_id}" if case_id else None, user=user)
-
-
 # --- reactions to coordination's public events (run by the inbox consumer) -------------
 
 
