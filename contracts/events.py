@@ -14,15 +14,18 @@ from contracts.envelope import CODE_PATTERN, ContractModel, PublicEvent
 from contracts.glossary import (
     AgeBand,
     Channel,
+    ConclusionOutcome,
+    ConnectionTarget,
     ConsentPurpose,
     IssueTag,
     MeetingType,
+    ParticipationNeed,
     Program,
     ReturnReason,
     RoleResponsibility,
     Urgency,
 )
-from contracts.topics import COORDINATION_EVENTS, INTAKE_EVENTS
+from contracts.topics import COMMUNITY_EVENTS, COORDINATION_EVENTS, INTAKE_EVENTS, OUTREACH_EVENTS
 
 SUBJECT_REF_PATTERN = r"^subj_[0-9a-f]{32}$"
 DISTRICT_PATTERN = r"^[a-z0-9-]{1,32}$"
@@ -139,6 +142,91 @@ class SubjectErased(PublicEvent):
     erased_on: date
 
 
+class ReferredToOutreach(PublicEvent):
+    """Coordination asked outreach to build contact with a person who does not come forward."""
+
+    event_type: ClassVar[str] = "ReferredToOutreach"
+    topic: ClassVar[str] = COORDINATION_EVENTS
+
+    referral_id: UUID
+    coordination_case_id: UUID
+    subject_ref: str = Field(pattern=SUBJECT_REF_PATTERN)
+    issue_tags: IssueTags = Field(min_length=1, max_length=14)
+    age_band: AgeBand
+    district: str = Field(pattern=DISTRICT_PATTERN)
+    urgency: Urgency
+    referred_on: date
+
+
+class ReferredToParticipation(PublicEvent):
+    """Coordination asked participation support to find the person a place (参加支援への依頼)."""
+
+    event_type: ClassVar[str] = "ReferredToParticipation"
+    topic: ClassVar[str] = COORDINATION_EVENTS
+
+    referral_id: UUID
+    coordination_case_id: UUID
+    subject_ref: str = Field(pattern=SUBJECT_REF_PATTERN)
+    needs: list[ParticipationNeed] = Field(min_length=1, max_length=5)
+    issue_tags: IssueTags = Field(min_length=1, max_length=14)
+    age_band: AgeBand
+    district: str = Field(pattern=DISTRICT_PATTERN)
+    referred_on: date
+
+
+class SupportConcluded(PublicEvent):
+    """Coordination's part ended, with its evaluation (終結)."""
+
+    event_type: ClassVar[str] = "SupportConcluded"
+    topic: ClassVar[str] = COORDINATION_EVENTS
+
+    coordination_case_id: UUID
+    outcome: ConclusionOutcome
+    goals_met: int = Field(ge=0, le=50)
+    goals_total: int = Field(ge=0, le=50)
+    concluded_on: date
+
+
+class ConnectedToSupport(PublicEvent):
+    """Outreach connected a person to intake, coordination or an agency (つなぎ).
+
+    `case_key` is the case it belongs to: the referring case when coordination asked for
+    outreach, otherwise a new key that intake opens its case under.
+    """
+
+    event_type: ClassVar[str] = "ConnectedToSupport"
+    topic: ClassVar[str] = OUTREACH_EVENTS
+
+    outreach_case_id: UUID
+    subject_ref: str = Field(pattern=SUBJECT_REF_PATTERN)
+    connected_to: ConnectionTarget
+    organisation: str = Field(
+        pattern=CODE_PATTERN, description="The organisation the person was connected to."
+    )
+    issue_tags: IssueTags = Field(min_length=1, max_length=14)
+    age_band: AgeBand
+    district: str = Field(pattern=DISTRICT_PATTERN)
+    connected_on: date
+
+
+class ConcernRaised(PublicEvent):
+    """Someone at a community place noticed a person in trouble and passed it on (気づき・つなぎ).
+
+    `case_key` is new: intake opens its case under it, or outreach its potential client.
+    """
+
+    event_type: ClassVar[str] = "ConcernRaised"
+    topic: ClassVar[str] = COMMUNITY_EVENTS
+
+    concern_id: UUID
+    place_id: UUID
+    raised_to: Literal["intake", "outreach"]
+    issue_tags: IssueTags = Field(min_length=1, max_length=14)
+    age_band: AgeBand
+    district: str = Field(pattern=DISTRICT_PATTERN)
+    raised_on: date
+
+
 EVENT_TYPES: dict[str, type[PublicEvent]] = {
     cls.event_type: cls
     for cls in (
@@ -149,5 +237,10 @@ EVENT_TYPES: dict[str, type[PublicEvent]] = {
         ReturnedToOrigin,
         ConsentChanged,
         SubjectErased,
+        ReferredToOutreach,
+        ReferredToParticipation,
+        SupportConcluded,
+        ConnectedToSupport,
+        ConcernRaised,
     )
 }

@@ -209,3 +209,48 @@ LABELS_JA.update(
         LegalBasis.EMERGENCY: "緊急・法令上の義務",
     }
 )
+
+
+class ParticipationNeed(StrEnum):
+    """What a person needs from participation support (参加支援のニーズ)."""
+
+    WORK_EXPERIENCE = "work_experience"
+    PLACE_TO_BE = "place_to_be"
+    VOLUNTEERING = "volunteering"
+    SOCIAL_CONTACT = "social_contact"
+    LEARNING = "learning"
+
+
+class ConclusionOutcome(StrEnum):
+    """How coordination's part ended (終結時の評価)."""
+
+    RESOLVED = "resolved"
+    IMPROVED = "improved"
+    UNCHANGED = "unchanged"
+    TRANSFERRED = "transferred"
+
+
+class ConnectionTarget(StrEnum):
+    """Where an outreach client was connected to (つなぎ先)."""
+
+    INTAKE = "intake"
+    COORDINATION = "coordination"
+    AGENCY = "agency"
+
+
+LABELS_JA.update(
+    {
+        ParticipationNeed.WORK_EXPERIENCE: "就労体験",
+        ParticipationNeed.PLACE_TO_BE: "居場所",
+        ParticipationNeed.VOLUNTEERING: "ボランティア",
+        ParticipationNeed.SOCIAL_CONTACT: "人とのつながり",
+        ParticipationNeed.LEARNING: "学び",
+        ConclusionOutcome.RESOLVED: "課題解決",
+        ConclusionOutcome.IMPROVED: "改善",
+        ConclusionOutcome.UNCHANGED: "変化なし",
+        ConclusionOutcome.TRANSFERRED: "他機関へ移行",
+        ConnectionTarget.INTAKE: "包括的相談支援へ",
+        ConnectionTarget.COORDINATION: "多機関協働へ",
+        ConnectionTarget.AGENCY: "関係機関へ",
+    }
+)

@@ -10,7 +10,14 @@ documentation follow from `grants()`.
 from dataclasses import dataclass
 from typing import Literal
 
-from contracts.topics import COORDINATION_EVENTS, INTAKE_EVENTS, dlq
+from contracts.topics import (
+    COMMUNITY_EVENTS,
+    COORDINATION_EVENTS,
+    INTAKE_EVENTS,
+    OUTREACH_EVENTS,
+    PARTICIPATION_EVENTS,
+    dlq,
+)
 
 ADMIN = "admin"
 """The broker's own principal and the only super user: creates topics, users and ACLs."""
@@ -24,12 +31,11 @@ PROJECTION_GROUP_PREFIX = "projection."
 """Projectors name their consumer groups `projection.<name>` (libs/checkpoints.py)."""
 
 CONSUMES: dict[str, tuple[str, ...]] = {
-    "intake": (COORDINATION_EVENTS,),
-    "coordination": (INTAKE_EVENTS,),
-    # Not consuming yet; granted now so the next programs start with the access they will need.
-    "outreach": (INTAKE_EVENTS, COORDINATION_EVENTS),
-    "participation": (INTAKE_EVENTS, COORDINATION_EVENTS),
-    "community": (INTAKE_EVENTS, COORDINATION_EVENTS),
+    "intake": (COORDINATION_EVENTS, OUTREACH_EVENTS, COMMUNITY_EVENTS),
+    "coordination": (INTAKE_EVENTS, OUTREACH_EVENTS, PARTICIPATION_EVENTS),
+    "outreach": (INTAKE_EVENTS, COORDINATION_EVENTS, COMMUNITY_EVENTS),
+    "participation": (INTAKE_EVENTS, COORDINATION_EVENTS, COMMUNITY_EVENTS),
+    "community": (INTAKE_EVENTS, COORDINATION_EVENTS, PARTICIPATION_EVENTS),
 }
 """Which other programs' event topics each service's inbox subscribes to."""
 
