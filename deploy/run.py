@@ -60,14 +60,17 @@ class Ports:
     controller: int = 9093
     intake: int = 8001
     coordination: int = 8002
+    outreach: int = 8003
+    participation: int = 8004
+    community: int = 8005
 
     @classmethod
     def starting_at(cls, base: int) -> Ports:
-        """Five consecutive ports from `base`; `0` lets the OS pick five free ones."""
+        """Eight consecutive ports from `base`; `0` lets the OS pick eight free ones."""
         if base:
-            return cls(base, base + 1, base + 2, base + 3, base + 4)
+            return cls(*range(base, base + 8))
         chosen: list[int] = []
-        while len(chosen) < 5:
+        while len(chosen) < 8:
             port = free_port()
             if port not in chosen:
                 chosen.append(port)
@@ -81,10 +84,15 @@ class Service:
     organisation: str
 
 
-SERVICES = (
+PROGRAMS = (
     Service("intake", "相談受付 intake", "city-soudan"),
     Service("coordination", "多機関協働 coordination", "shakyo-tagikan"),
+    Service("outreach", "アウトリーチ outreach", "npo-tsunagari"),
+    Service("participation", "参加支援 participation", "shakyo-sanka"),
+    Service("community", "地域づくり community", "shakyo-chiiki"),
 )
+# A program runs once its package is built (services/<name>/bootstrap.py).
+SERVICES = tuple(s for s in PROGRAMS if (ROOT / "services" / s.name / "bootstrap.py").exists())
 
 
 class Failure(Exception):
@@ -413,6 +421,7 @@ def banner(stack: Stack, loaded: dict[str, object] | None, elapsed: float) -> st
         f"      API ドキュメント / docs  {intake}/docs   OpenAPI {intake}/openapi.json",
         f"  多機関協働 coordination    {coordination}",
         f"      API ドキュメント / docs  {coordination}/docs",
+        *(f"  {s.label:<26} {stack.url(s.name)}/docs" for s in SERVICES[2:]),
         f"  Kafka                      127.0.0.1:{ports.kafka}  (SASL_SSL, SCRAM-SHA-512; passwords "
         f"{shown(stack.kafka.credentials_file)}, CA {shown(stack.kafka.ca_file)})",
         f"  PostgreSQL                 127.0.0.1:{ports.postgres}  (user postgres; "
@@ -462,7 +471,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--base-port",
         type=int,
         metavar="PORT",
-        help="use PORT..PORT+4 for PostgreSQL, Kafka, Kafka's controller, intake and coordination "
+        help="use PORT..PORT+7 for PostgreSQL, Kafka, Kafka's controller and the five services "
         "instead of 5432, 9092, 9093, 8001, 8002; 0 picks free ports",
     )
     return parser.parse_args(argv)

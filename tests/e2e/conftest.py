@@ -16,9 +16,16 @@ from deploy.local.keys import kek_env
 from deploy.local.ports import free_port
 from tests.conftest import ROOT, Infra
 
-SERVICES = ("intake", "coordination")
 # The organisations that run each service in the demo municipality (deploy/demo-municipality.json).
-SERVICE_ORGANISATIONS = {"intake": "city-soudan", "coordination": "shakyo-tagikan"}
+SERVICE_ORGANISATIONS = {
+    "intake": "city-soudan",
+    "coordination": "shakyo-tagikan",
+    "outreach": "npo-tsunagari",
+    "participation": "shakyo-sanka",
+    "community": "shakyo-chiiki",
+}
+# A program runs once its package is built.
+SERVICES = tuple(s for s in SERVICE_ORGANISATIONS if (ROOT / "services" / s / "bootstrap.py").exists())
 
 
 @dataclass(frozen=True)
