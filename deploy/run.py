@@ -47,7 +47,7 @@ DEFAULT_HOME = ROOT / ".kasane" / "run"
 # One database per program, so each service owns its tables from day one.
 DATABASES = ("intake", "coordination", "outreach", "participation", "community", "projections")
 HEALTH_TIMEOUT = 60.0
-DEMO_TIMEOUT = 90.0
+DEMO_TIMEOUT = 300.0
 STOP_TIMEOUT = 15.0
 
 
@@ -344,14 +344,9 @@ class Stack:
                 step("デモデータは読み込み済み / demo cases already loaded")
                 return loaded
         step("デモデータを読み込み / loading demo cases")
-        cases = demo.load(self.url("intake"), self.url("coordination"), self.issuer, timeout=DEMO_TIMEOUT)
-        loaded = {
-            "cases": [case.case_id for case in cases],
-            "first_worker": cases[0].worker,
-            "referred": sum(case.referral is not None for case in cases),
-            "planned": sum(case.plan is not None for case in cases),
-            "returned": sum(case.return_ is not None for case in cases),
-        }
+        urls = {service.name: self.url(service.name) for service in SERVICES}
+        town = demo.load(urls, self.issuer, timeout=DEMO_TIMEOUT)
+        loaded = {"cases": town.cases, "first_worker": town.first_worker, **town.counts}
         marker.write_text(json.dumps(loaded, indent=2) + "\n")
         return loaded
 
@@ -431,12 +426,8 @@ def banner(stack: Stack, loaded: dict[str, object] | None, elapsed: float) -> st
     ]
     if loaded is not None:
         cases: list[str] = loaded.get("cases", [])  # type: ignore[assignment]
-        lines.append(
-            f"  デモ / demo                相談 {len(cases)} 件 / {len(cases)} consultations, "
-            f"支援依頼 {loaded.get('referred')} / referred {loaded.get('referred')}, "
-            f"プラン {loaded.get('planned')} / planned {loaded.get('planned')}, "
-            f"つなぎもどし {loaded.get('returned')} / returned {loaded.get('returned')}"
-        )
+        counts = ", ".join(f"{key} {value}" for key, value in loaded.items() if isinstance(value, int))
+        lines.append(f"  デモ / demo                架空市（人口 {demo.SMALL_TOWN:,}）の1年: {counts}")
         if cases:
             lines.append(f"      例 / e.g.              {intake}/cases/{cases[0]}")
     lines += [
