@@ -14,18 +14,40 @@ from contracts.envelope import CODE_PATTERN, ContractModel, PublicEvent
 from contracts.glossary import (
     AgeBand,
     Channel,
+    ClosureReason,
     ConclusionOutcome,
     ConnectionTarget,
     ConsentPurpose,
+    ContactMethod,
+    ContactOutcome,
+    FollowUpStatus,
+    HostConcern,
+    IdentifiedBy,
     IssueTag,
+    LocalResourceKind,
     MeetingType,
+    MenuKind,
+    MenuStatus,
+    Milestone,
+    OutreachConclusionReason,
     ParticipationNeed,
+    PlaceKind,
+    PlacementOutcome,
+    PlatformTheme,
     Program,
     ReturnReason,
     RoleResponsibility,
+    Sector,
+    TargetGroup,
     Urgency,
 )
-from contracts.topics import COMMUNITY_EVENTS, COORDINATION_EVENTS, INTAKE_EVENTS, OUTREACH_EVENTS
+from contracts.topics import (
+    COMMUNITY_EVENTS,
+    COORDINATION_EVENTS,
+    INTAKE_EVENTS,
+    OUTREACH_EVENTS,
+    PARTICIPATION_EVENTS,
+)
 
 SUBJECT_REF_PATTERN = r"^subj_[0-9a-f]{32}$"
 DISTRICT_PATTERN = r"^[a-z0-9-]{1,32}$"
@@ -227,6 +249,290 @@ class ConcernRaised(PublicEvent):
     raised_on: date
 
 
+class PotentialClientIdentified(PublicEvent):
+    """Outreach opened a case for someone who has not asked for help (潜在的な相談者の把握).
+
+    `case_key` is the referring case when coordination asked for outreach, the concern's key when
+    a community place passed the person on, otherwise a new key minted by outreach. Who noticed
+    the person is a category; what they said stays in outreach's private record.
+    """
+
+    event_type: ClassVar[str] = "PotentialClientIdentified"
+    topic: ClassVar[str] = OUTREACH_EVENTS
+
+    outreach_case_id: UUID
+    subject_ref: str = Field(pattern=SUBJECT_REF_PATTERN)
+    identified_by: IdentifiedBy
+    referral_id: UUID | None = Field(default=None, description="Coordination's ReferredToOutreach, if any.")
+    concern_id: UUID | None = Field(default=None, description="Community's ConcernRaised, if any.")
+    issue_tags: IssueTags = Field(min_length=1, max_length=14)
+    age_band: AgeBand
+    district: str = Field(pattern=DISTRICT_PATTERN)
+    identified_on: date
+
+
+class ContactAttempted(PublicEvent):
+    """One attempt to reach the person (訪問・手紙・電話・家族を通じて) and what came of it."""
+
+    event_type: ClassVar[str] = "ContactAttempted"
+    topic: ClassVar[str] = OUTREACH_EVENTS
+
+    outreach_case_id: UUID
+    attempt_number: int = Field(ge=1)
+    method: ContactMethod
+    outcome: ContactOutcome
+    attempted_on: date
+
+
+class RelationshipMilestoneReached(PublicEvent):
+    """A step in the relationship with the person (初回接触、初回会話、初めての外出、支援の受け入れ)."""
+
+    event_type: ClassVar[str] = "RelationshipMilestoneReached"
+    topic: ClassVar[str] = OUTREACH_EVENTS
+
+    outreach_case_id: UUID
+    milestone: Milestone
+    reached_on: date
+
+
+class OutreachConcluded(PublicEvent):
+    """Outreach ended its involvement with the person (アウトリーチの終結)."""
+
+    event_type: ClassVar[str] = "OutreachConcluded"
+    topic: ClassVar[str] = OUTREACH_EVENTS
+
+    outreach_case_id: UUID
+    reason: OutreachConclusionReason
+    concluded_on: date
+
+
+class Attendance(ContractModel):
+    """Who came to a community activity, by generation: counts only, never who."""
+
+    children: int = Field(ge=0, le=10000, description="0-17歳")
+    youth: int = Field(ge=0, le=10000, description="18-39歳")
+    working_age: int = Field(ge=0, le=10000, description="40-64歳")
+    older: int = Field(ge=0, le=10000, description="65歳以上")
+
+
+class PlaceRegistered(PublicEvent):
+    """Community registered a place (居場所: 子ども食堂、サロン、コミュニティカフェ、共生型拠点).
+
+    Places are not cases: `case_key` is the place id, so one place's events stay in order. The
+    place's name, address and schedule are a public directory entry served by community's API
+    (`/directory/hsds`), not carried here, because contracts allow no free text.
+    """
+
+    event_type: ClassVar[str] = "PlaceRegistered"
+    topic: ClassVar[str] = COMMUNITY_EVENTS
+
+    place_id: UUID
+    kind: PlaceKind
+    district: str = Field(pattern=DISTRICT_PATTERN)
+    school_district: str = Field(pattern=DISTRICT_PATTERN, description="小学校区コード")
+    target_groups: list[TargetGroup] = Field(min_length=1, max_length=8)
+    multi_generational: bool
+    opened_on: date
+
+
+class PlaceClosed(PublicEvent):
+    """A place stopped running (閉所). `case_key` is the place id."""
+
+    event_type: ClassVar[str] = "PlaceClosed"
+    topic: ClassVar[str] = COMMUNITY_EVENTS
+
+    place_id: UUID
+    closed_on: date
+
+
+class ActivityHeld(PublicEvent):
+    """An activity took place at a place, with attendance by generation. `case_key` is the place id.
+
+    `new_resident_led`: a new activity started and run by residents (住民主体の新たな活動), the
+    KPI counted per 100,000 people.
+    """
+
+    event_type: ClassVar[str] = "ActivityHeld"
+    topic: ClassVar[str] = COMMUNITY_EVENTS
+
+    place_id: UUID
+    activity_id: UUID
+    kind: PlaceKind
+    district: str = Field(pattern=DISTRICT_PATTERN)
+    school_district: str = Field(pattern=DISTRICT_PATTERN)
+    held_on: date
+    attendance: Attendance
+    volunteer_count: int = Field(ge=0, le=10000)
+    new_resident_led: bool
+
+
+class PlatformMeetingHeld(PublicEvent):
+    """A multi-sector platform met (多分野のプラットフォーム). `case_key` is the meeting id.
+
+    Sectors and themes are codes; who said what and the decisions stay in community's record.
+    """
+
+    event_type: ClassVar[str] = "PlatformMeetingHeld"
+    topic: ClassVar[str] = COMMUNITY_EVENTS
+
+    meeting_id: UUID
+    held_on: date
+    district: str | None = Field(default=None, pattern=DISTRICT_PATTERN, description="None: 市全域")
+    sectors: list[Sector] = Field(min_length=2, max_length=14)
+    sector_count: int = Field(ge=2, le=14)
+    organisation_count: int = Field(ge=0, le=200)
+    themes: list[PlatformTheme] = Field(min_length=1, max_length=8)
+
+
+class ParticipationAccepted(PublicEvent):
+    """Participation support opened its case for coordination's referral (参加支援の受付)."""
+
+    event_type: ClassVar[str] = "ParticipationAccepted"
+    topic: ClassVar[str] = PARTICIPATION_EVENTS
+
+    referral_id: UUID
+    coordination_case_id: UUID
+    participation_case_id: UUID
+    subject_ref: str = Field(pattern=SUBJECT_REF_PATTERN)
+    accepted_on: date
+
+
+class ParticipationAssessed(PublicEvent):
+    """The person's needs were assessed (アセスメント); their wishes in their own words stay private."""
+
+    event_type: ClassVar[str] = "ParticipationAssessed"
+    topic: ClassVar[str] = PARTICIPATION_EVENTS
+
+    participation_case_id: UUID
+    subject_ref: str = Field(pattern=SUBJECT_REF_PATTERN)
+    assessment_version: int = Field(ge=1)
+    needs: list[ParticipationNeed] = Field(min_length=1, max_length=5)
+    assessed_on: date
+
+
+class PlacementStarted(PublicEvent):
+    """The person started taking part in a menu (マッチング・参加開始). `district` is the menu's."""
+
+    event_type: ClassVar[str] = "PlacementStarted"
+    topic: ClassVar[str] = PARTICIPATION_EVENTS
+
+    participation_case_id: UUID
+    placement_id: UUID
+    subject_ref: str = Field(pattern=SUBJECT_REF_PATTERN)
+    menu_id: UUID
+    menu_kind: MenuKind
+    host_organisation: str = Field(pattern=CODE_PATTERN)
+    district: str = Field(pattern=DISTRICT_PATTERN)
+    started_on: date
+
+
+class PlacementFollowedUp(PublicEvent):
+    """A follow-up after placement (定着支援): how it is going, as a category."""
+
+    event_type: ClassVar[str] = "PlacementFollowedUp"
+    topic: ClassVar[str] = PARTICIPATION_EVENTS
+
+    participation_case_id: UUID
+    placement_id: UUID
+    status: FollowUpStatus
+    days_since_start: int = Field(ge=0)
+    followed_up_on: date
+
+
+class PlacementEnded(PublicEvent):
+    """A placement ended, with its outcome; `days_placed` lets a report count 3- and 6-month stays."""
+
+    event_type: ClassVar[str] = "PlacementEnded"
+    topic: ClassVar[str] = PARTICIPATION_EVENTS
+
+    participation_case_id: UUID
+    placement_id: UUID
+    menu_id: UUID
+    outcome: PlacementOutcome
+    started_on: date
+    ended_on: date
+    days_placed: int = Field(ge=0)
+
+
+class HostSupported(PublicEvent):
+    """Participation support helped a host organisation with a placement (受け入れ先の支援)."""
+
+    event_type: ClassVar[str] = "HostSupported"
+    topic: ClassVar[str] = PARTICIPATION_EVENTS
+
+    participation_case_id: UUID
+    placement_id: UUID
+    menu_id: UUID
+    host_organisation: str = Field(pattern=CODE_PATTERN)
+    concern: HostConcern
+    supported_on: date
+
+
+class MenuPublished(PublicEvent):
+    """A participation menu was added to the catalogue (参加支援メニューの開拓).
+
+    A menu is about a place, not a person, but its title and description are free text: they
+    are served by participation's API (`GET /menus/{menu_id}`), not carried here. `case_key`
+    is the menu id: a menu is no case, and keying by it keeps one menu's events in order.
+    """
+
+    event_type: ClassVar[str] = "MenuPublished"
+    topic: ClassVar[str] = PARTICIPATION_EVENTS
+
+    menu_id: UUID
+    kind: MenuKind
+    host_organisation: str = Field(pattern=CODE_PATTERN)
+    district: str = Field(pattern=DISTRICT_PATTERN)
+    capacity: int = Field(ge=1, le=1000)
+    target_groups: IssueTags = Field(max_length=14, description="Empty: open to anyone.")
+    status: MenuStatus
+    published_on: date
+
+
+class MenuUpdated(PublicEvent):
+    """A menu changed (capacity, status, details): its coded fields as they now stand; `case_key` = menu id."""
+
+    event_type: ClassVar[str] = "MenuUpdated"
+    topic: ClassVar[str] = PARTICIPATION_EVENTS
+
+    menu_id: UUID
+    kind: MenuKind
+    host_organisation: str = Field(pattern=CODE_PATTERN)
+    district: str = Field(pattern=DISTRICT_PATTERN)
+    capacity: int = Field(ge=1, le=1000)
+    target_groups: IssueTags = Field(max_length=14, description="Empty: open to anyone.")
+    status: MenuStatus
+    updated_on: date
+
+
+class CaseClosed(PublicEvent):
+    """Intake closed a case (終結); the reason is a code, the worker's note stays at intake."""
+
+    event_type: ClassVar[str] = "CaseClosed"
+    topic: ClassVar[str] = INTAKE_EVENTS
+
+    subject_ref: str = Field(pattern=SUBJECT_REF_PATTERN)
+    reason: ClosureReason
+    closed_on: date
+
+
+class MissingResourceNoted(PublicEvent):
+    """A case meeting found a local resource missing (不足する地域資源): input to community building.
+
+    A gap belongs to the area, not to one person: `case_key` is the meeting's id, and only the
+    kind of resource and the district are published.
+    """
+
+    event_type: ClassVar[str] = "MissingResourceNoted"
+    topic: ClassVar[str] = COORDINATION_EVENTS
+
+    meeting_id: UUID
+    meeting_type: MeetingType
+    resource_kind: LocalResourceKind
+    district: str = Field(pattern=DISTRICT_PATTERN)
+    held_on: date = Field(description="The day of the meeting that found the gap.")
+
+
 EVENT_TYPES: dict[str, type[PublicEvent]] = {
     cls.event_type: cls
     for cls in (
@@ -239,8 +545,26 @@ EVENT_TYPES: dict[str, type[PublicEvent]] = {
         SubjectErased,
         ReferredToOutreach,
         ReferredToParticipation,
+        ParticipationAccepted,
+        ParticipationAssessed,
+        PlacementStarted,
+        PlacementFollowedUp,
+        PlacementEnded,
+        HostSupported,
+        MenuPublished,
+        MenuUpdated,
         SupportConcluded,
         ConnectedToSupport,
+        PotentialClientIdentified,
+        ContactAttempted,
+        RelationshipMilestoneReached,
+        OutreachConcluded,
         ConcernRaised,
+        CaseClosed,
+        MissingResourceNoted,
+        PlaceRegistered,
+        PlaceClosed,
+        ActivityHeld,
+        PlatformMeetingHeld,
     )
 }

@@ -221,6 +221,80 @@ class ParticipationNeed(StrEnum):
     LEARNING = "learning"
 
 
+class MenuKind(StrEnum):
+    """What a participation menu offers (参加支援メニューの種類). Codes shared with
+    ParticipationNeed mean the same thing and carry the same label."""
+
+    WORK_EXPERIENCE = "work_experience"  # 農家・商店などでの就労体験
+    PLACE_TO_BE = "place_to_be"
+    VOLUNTEERING = "volunteering"
+    LEARNING = "learning"
+    SOCIAL_ACTIVITY = "social_activity"
+
+
+class MenuStatus(StrEnum):
+    """Whether a menu takes new participants; a closed menu keeps its current placements."""
+
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class FollowUpStatus(StrEnum):
+    """How a placement is going at a follow-up (定着支援での定着状況)."""
+
+    SETTLED = "settled"
+    NEEDS_SUPPORT = "needs_support"
+    AT_RISK = "at_risk"
+    NOT_ATTENDING = "not_attending"
+
+
+class PlacementOutcome(StrEnum):
+    """How a placement ended (参加の終了理由)."""
+
+    MOVED_TO_EMPLOYMENT = "moved_to_employment"
+    MOVED_TO_OTHER_ACTIVITY = "moved_to_other_activity"
+    TERM_COMPLETED = "term_completed"
+    PERSON_WITHDREW = "person_withdrew"
+    HOST_ENDED = "host_ended"
+    LOST_CONTACT = "lost_contact"
+
+
+class HostConcern(StrEnum):
+    """What a host organisation (受け入れ先) needed support with: a category, the details stay private."""
+
+    COMMUNICATION_WITH_PERSON = "communication_with_person"
+    ATTENDANCE = "attendance"
+    HOST_WORKLOAD = "host_workload"
+    HEALTH_AND_SAFETY = "health_and_safety"
+    TASK_ADJUSTMENT = "task_adjustment"
+    OTHER_HOST_CONCERN = "other_host_concern"
+
+
+LABELS_JA.update(
+    {
+        MenuKind.SOCIAL_ACTIVITY: "交流活動",
+        MenuStatus.ACTIVE: "実施中",
+        MenuStatus.CLOSED: "終了",
+        FollowUpStatus.SETTLED: "定着している",
+        FollowUpStatus.NEEDS_SUPPORT: "支援が必要",
+        FollowUpStatus.AT_RISK: "中断のおそれ",
+        FollowUpStatus.NOT_ATTENDING: "参加できていない",
+        PlacementOutcome.MOVED_TO_EMPLOYMENT: "一般就労へ移行",
+        PlacementOutcome.MOVED_TO_OTHER_ACTIVITY: "他の活動・居場所へ移行",
+        PlacementOutcome.TERM_COMPLETED: "予定期間を終えて終了",
+        PlacementOutcome.PERSON_WITHDREW: "本人の希望で中止",
+        PlacementOutcome.HOST_ENDED: "受け入れ先の事情で終了",
+        PlacementOutcome.LOST_CONTACT: "連絡が取れなくなった",
+        HostConcern.COMMUNICATION_WITH_PERSON: "本人とのコミュニケーション",
+        HostConcern.ATTENDANCE: "出欠・遅刻",
+        HostConcern.HOST_WORKLOAD: "受け入れの負担",
+        HostConcern.HEALTH_AND_SAFETY: "健康・安全",
+        HostConcern.TASK_ADJUSTMENT: "作業内容の調整",
+        HostConcern.OTHER_HOST_CONCERN: "その他",
+    }
+)
+
+
 class ConclusionOutcome(StrEnum):
     """How coordination's part ended (終結時の評価)."""
 
@@ -252,5 +326,301 @@ LABELS_JA.update(
         ConnectionTarget.INTAKE: "包括的相談支援へ",
         ConnectionTarget.COORDINATION: "多機関協働へ",
         ConnectionTarget.AGENCY: "関係機関へ",
+    }
+)
+
+
+class IdentifiedBy(StrEnum):
+    """Who noticed a potential outreach client (把握の経路): a category, never a person's name.
+
+    Codes are distinct from every other code here: LABELS_JA is keyed by the code string.
+    """
+
+    MINSEI_IIN = "minsei_iin"
+    NEIGHBOUR = "neighbour"
+    RELATIVE = "relative"
+    CASE_MEETING = "case_meeting"
+    RELATED_AGENCY = "related_agency"
+    COMMUNITY_PLACE = "community_place"  # same code and label as Channel.COMMUNITY_PLACE
+    COORDINATION_REFERRAL = "coordination_referral"
+    OUTREACH_ACTIVITY = "outreach_activity"
+
+
+class ContactMethod(StrEnum):
+    """How outreach tried to reach the person (働きかけの方法)."""
+
+    HOME_VISIT = "home_visit"  # same code and label as Channel.HOME_VISIT
+    LETTER = "letter"
+    PHONE = "phone"  # same code and label as Channel.PHONE
+    VIA_FAMILY = "via_family"
+    MESSAGE = "message"
+
+
+class ContactOutcome(StrEnum):
+    """What came of one contact attempt; brief contact and conversation reach the person."""
+
+    NO_ANSWER = "no_answer"
+    REFUSED = "refused"
+    FAMILY_ONLY = "family_only"
+    BRIEF_CONTACT = "brief_contact"
+    CONVERSATION = "conversation"
+
+
+class Milestone(StrEnum):
+    """Steps of the relationship outreach builds with the person (関係づくりの節目)."""
+
+    FIRST_CONTACT = "first_contact"
+    FIRST_CONVERSATION = "first_conversation"
+    FIRST_OUTING = "first_outing"
+    SUPPORT_ACCEPTED = "support_accepted"
+
+
+class OutreachConclusionReason(StrEnum):
+    """Why outreach ended its involvement (アウトリーチの終結理由)."""
+
+    CONNECTED = "connected"
+    NO_LONGER_NEEDED = "no_longer_needed"
+    DECLINED = "declined"
+    UNREACHABLE = "unreachable"
+    MOVED_AWAY = "moved_away"
+    DECEASED = "deceased"
+
+
+LABELS_JA.update(
+    {
+        IdentifiedBy.MINSEI_IIN: "民生委員・児童委員",
+        IdentifiedBy.NEIGHBOUR: "近隣住民",
+        IdentifiedBy.RELATIVE: "家族・親族",
+        IdentifiedBy.CASE_MEETING: "会議（支援会議・地域ケア会議など）",
+        IdentifiedBy.RELATED_AGENCY: "関係機関",
+        IdentifiedBy.COORDINATION_REFERRAL: "多機関協働事業からの依頼",
+        IdentifiedBy.OUTREACH_ACTIVITY: "アウトリーチ活動の中で把握",
+        ContactMethod.LETTER: "手紙",
+        ContactMethod.VIA_FAMILY: "家族を通じて",
+        ContactMethod.MESSAGE: "メール・SNS",
+        ContactOutcome.NO_ANSWER: "不在・応答なし",
+        ContactOutcome.REFUSED: "拒否",
+        ContactOutcome.FAMILY_ONLY: "家族とのみ接触",
+        ContactOutcome.BRIEF_CONTACT: "本人と短時間の接触",
+        ContactOutcome.CONVERSATION: "本人と会話できた",
+        Milestone.FIRST_CONTACT: "本人との初回接触",
+        Milestone.FIRST_CONVERSATION: "本人との初回会話",
+        Milestone.FIRST_OUTING: "初めての外出（自宅外での面会）",
+        Milestone.SUPPORT_ACCEPTED: "支援の受け入れ",
+        OutreachConclusionReason.CONNECTED: "支援機関につながった",
+        OutreachConclusionReason.NO_LONGER_NEEDED: "支援の必要がなくなった",
+        OutreachConclusionReason.DECLINED: "本人が支援を望まない",
+        OutreachConclusionReason.UNREACHABLE: "接触できないまま終了",
+        OutreachConclusionReason.MOVED_AWAY: "転居",
+        OutreachConclusionReason.DECEASED: "死亡",
+    }
+)
+
+
+class PlaceKind(StrEnum):
+    """Kinds of community place (居場所の種別; seed 002, 地域づくり事業)."""
+
+    KODOMO_SHOKUDO = "kodomo_shokudo"
+    SALON = "salon"
+    COMMUNITY_CAFE = "community_cafe"
+    COMMUNITY_DINING = "community_dining"
+    KYOSEI_HUB = "kyosei_hub"
+    CHILDCARE_HUB = "childcare_hub"
+    OTHER_PLACE = "other_place"
+
+
+class Generation(StrEnum):
+    """Generations counted at community activities; the same bands as AgeBand, coarser at the top."""
+
+    CHILDREN = "children"  # 0-17
+    YOUTH = "youth"  # 18-39
+    WORKING_AGE = "working_age"  # 40-64
+    OLDER = "older"  # 65+
+
+
+class TargetGroup(StrEnum):
+    """Whom a place is for (対象者). Generation codes mean the same here as in Generation."""
+
+    EVERYONE = "everyone"
+    CHILDREN = "children"
+    YOUTH = "youth"
+    WORKING_AGE = "working_age"
+    OLDER = "older"
+    PARENTS_WITH_CHILDREN = "parents_with_children"
+    PEOPLE_WITH_DISABILITIES = "people_with_disabilities"
+    PEOPLE_IN_HARDSHIP = "people_in_hardship"
+
+
+class Sector(StrEnum):
+    """Sectors that sit at a multi-sector platform (多分野のプラットフォーム; seed 002)."""
+
+    WELFARE = "welfare"
+    MEDICAL_HEALTH = "medical_health"
+    EDUCATION = "education"
+    CHILDCARE = "childcare"
+    COMMERCE = "commerce"
+    AGRICULTURE = "agriculture"
+    REAL_ESTATE = "real_estate"
+    TRANSPORT = "transport"
+    DISASTER_PREVENTION = "disaster_prevention"
+    RESIDENTS_ASSOCIATION = "residents_association"
+    NPO_VOLUNTEER = "npo_volunteer"
+    ENTERPRISE = "enterprise"
+    CULTURE_SPORTS = "culture_sports"
+    GOVERNMENT = "government"
+
+
+class PlatformTheme(StrEnum):
+    """What a platform meeting worked on (協議のテーマ)."""
+
+    ISOLATION_PREVENTION = "isolation_prevention"
+    PLACE_MAKING = "place_making"
+    VOLUNTEER_COORDINATION = "volunteer_coordination"
+    RESOURCE_MAPPING = "resource_mapping"
+    CHILDREN_AND_YOUTH = "children_and_youth"
+    MUTUAL_AID_OLDER = "mutual_aid_older"
+    DISASTER_PREPAREDNESS = "disaster_preparedness"
+    LOCAL_ECONOMY = "local_economy"
+
+
+LABELS_JA.update(
+    {
+        PlaceKind.KODOMO_SHOKUDO: "子ども食堂",
+        PlaceKind.SALON: "ふれあい・いきいきサロン",
+        PlaceKind.COMMUNITY_CAFE: "コミュニティカフェ",
+        PlaceKind.COMMUNITY_DINING: "地域食堂",
+        PlaceKind.KYOSEI_HUB: "共生型拠点",
+        PlaceKind.CHILDCARE_HUB: "地域子育て支援拠点",
+        PlaceKind.OTHER_PLACE: "その他の居場所",
+        TargetGroup.EVERYONE: "誰でも（世代・属性を問わない）",
+        TargetGroup.CHILDREN: "子ども（18歳未満）",
+        TargetGroup.YOUTH: "若者（18〜39歳）",
+        TargetGroup.WORKING_AGE: "現役世代（40〜64歳）",
+        TargetGroup.OLDER: "高齢者（65歳以上）",
+        TargetGroup.PARENTS_WITH_CHILDREN: "子育て中の親子",
+        TargetGroup.PEOPLE_WITH_DISABILITIES: "障害のある人",
+        TargetGroup.PEOPLE_IN_HARDSHIP: "生活に困りごとのある人",
+        Sector.WELFARE: "福祉",
+        Sector.MEDICAL_HEALTH: "保健・医療",
+        Sector.EDUCATION: "教育・学校",
+        Sector.CHILDCARE: "子育て支援",
+        Sector.COMMERCE: "商工・商店街",
+        Sector.AGRICULTURE: "農林水産業",
+        Sector.REAL_ESTATE: "住まい・不動産",
+        Sector.TRANSPORT: "交通",
+        Sector.DISASTER_PREVENTION: "防災",
+        Sector.RESIDENTS_ASSOCIATION: "自治会・町内会",
+        Sector.NPO_VOLUNTEER: "NPO・ボランティア団体",
+        Sector.ENTERPRISE: "企業",
+        Sector.CULTURE_SPORTS: "文化・スポーツ",
+        Sector.GOVERNMENT: "行政",
+        PlatformTheme.ISOLATION_PREVENTION: "社会的孤立の防止",
+        PlatformTheme.PLACE_MAKING: "居場所づくり",
+        PlatformTheme.VOLUNTEER_COORDINATION: "ボランティアのコーディネート",
+        PlatformTheme.RESOURCE_MAPPING: "地域資源の把握",
+        PlatformTheme.CHILDREN_AND_YOUTH: "子ども・若者",
+        PlatformTheme.MUTUAL_AID_OLDER: "高齢者の支え合い",
+        PlatformTheme.DISASTER_PREPAREDNESS: "災害への備え",
+        PlatformTheme.LOCAL_ECONOMY: "地域経済・まちづくり",
+    }
+)
+
+
+class SimpleSupportKind(StrEnum):
+    """What intake did itself for a consultation it can handle alone (簡易な支援)."""
+
+    INFORMATION_PROVIDED = "information_provided"
+    LISTENING_ADVICE = "listening_advice"
+    APPLICATION_HELP = "application_help"
+    SERVICE_ARRANGEMENT = "service_arrangement"
+    ACCOMPANIMENT = "accompaniment"
+
+
+class ClosureReason(StrEnum):
+    """Why intake closed a case (終結の理由). Shared codes carry the same label as elsewhere."""
+
+    RESOLVED = "resolved"  # same code and label as ConclusionOutcome.RESOLVED
+    SIMPLE_SUPPORT_COMPLETED = "simple_support_completed"
+    CONNECTED_TO_AGENCY = "connected_to_agency"
+    SUPPORT_DECLINED = "support_declined"
+    CONTACT_LOST = "contact_lost"
+    MOVED_AWAY = "moved_away"  # same code and label as OutreachConclusionReason.MOVED_AWAY
+    DECEASED = "deceased"  # same code and label as OutreachConclusionReason.DECEASED
+
+
+class AttendeeRole(StrEnum):
+    """What an organisation was at a case meeting (会議での立場)."""
+
+    CONVENER = "convener"
+    REFERRING_AGENCY = "referring_agency"
+    SUPPORT_AGENCY = "support_agency"
+    MUNICIPALITY = "municipality"
+    ADVISER = "adviser"
+
+
+class MeetingDecision(StrEnum):
+    """What a case meeting decided for one case (会議での決定事項)."""
+
+    PLAN_AGREED = "plan_agreed"
+    PLAN_REVISED = "plan_revised"
+    CONTINUE_SUPPORT = "continue_support"
+    RETURN_TO_ORIGIN = "return_to_origin"
+    REFER_TO_OUTREACH = "refer_to_outreach"
+    REFER_TO_PARTICIPATION = "refer_to_participation"
+    CONCLUDE_SUPPORT = "conclude_support"
+
+
+class LocalResourceKind(StrEnum):
+    """A kind of local resource a case meeting found missing (不足している地域資源).
+
+    Published to community building (地域づくり事業), which develops what the area lacks.
+    """
+
+    PLACE_TO_BE = "place_to_be"  # same code and label as ParticipationNeed.PLACE_TO_BE
+    WORK_EXPERIENCE_HOST = "work_experience_host"
+    PEER_GROUP = "peer_group"
+    RESPITE_CARE = "respite_care"
+    CHILD_MINDING = "child_minding"
+    TRANSPORT = "transport"
+    HOUSING_OPTION = "housing_option"
+    STUDY_SUPPORT = "study_support"
+    FOOD_SUPPORT = "food_support"
+    OUT_OF_HOURS_CONSULTATION = "out_of_hours_consultation"
+    EVERYDAY_HELPERS = "everyday_helpers"
+
+
+LABELS_JA.update(
+    {
+        SimpleSupportKind.INFORMATION_PROVIDED: "情報提供",
+        SimpleSupportKind.LISTENING_ADVICE: "傾聴・助言",
+        SimpleSupportKind.APPLICATION_HELP: "申請手続きの支援",
+        SimpleSupportKind.SERVICE_ARRANGEMENT: "サービス利用の調整",
+        SimpleSupportKind.ACCOMPANIMENT: "同行支援",
+        ClosureReason.SIMPLE_SUPPORT_COMPLETED: "簡易な支援で対応を終えた",
+        ClosureReason.CONNECTED_TO_AGENCY: "関係機関につないだ",
+        ClosureReason.SUPPORT_DECLINED: "本人が支援を望まない",
+        ClosureReason.CONTACT_LOST: "連絡が取れなくなった",
+        AttendeeRole.CONVENER: "主催（多機関協働事業）",
+        AttendeeRole.REFERRING_AGENCY: "紹介元の相談支援機関",
+        AttendeeRole.SUPPORT_AGENCY: "支援関係機関",
+        AttendeeRole.MUNICIPALITY: "市町村（行政職員）",
+        AttendeeRole.ADVISER: "助言者",
+        MeetingDecision.PLAN_AGREED: "支援プランの決定",
+        MeetingDecision.PLAN_REVISED: "支援プランの見直し",
+        MeetingDecision.CONTINUE_SUPPORT: "現在のプランで支援を継続",
+        MeetingDecision.RETURN_TO_ORIGIN: "紹介元へのつなぎもどし",
+        MeetingDecision.REFER_TO_OUTREACH: "アウトリーチ等事業へつなぐ",
+        MeetingDecision.REFER_TO_PARTICIPATION: "参加支援事業へつなぐ",
+        MeetingDecision.CONCLUDE_SUPPORT: "支援の終結",
+        LocalResourceKind.WORK_EXPERIENCE_HOST: "就労体験の受け入れ先",
+        LocalResourceKind.PEER_GROUP: "当事者・家族の集い",
+        LocalResourceKind.RESPITE_CARE: "介護者の休息（レスパイト）",
+        LocalResourceKind.CHILD_MINDING: "子どもの一時預かり",
+        LocalResourceKind.TRANSPORT: "移動・外出の支援",
+        LocalResourceKind.HOUSING_OPTION: "住まいの選択肢",
+        LocalResourceKind.STUDY_SUPPORT: "学習支援",
+        LocalResourceKind.FOOD_SUPPORT: "食の支援（フードバンク等）",
+        LocalResourceKind.OUT_OF_HOURS_CONSULTATION: "夜間・休日の相談先",
+        LocalResourceKind.EVERYDAY_HELPERS: "見守り・生活支援の担い手",
     }
 )

@@ -19,7 +19,7 @@ import httpx
 
 from contracts.glossary import RoleResponsibility
 from deploy.local.issuer import LocalIssuer
-from deploy.town import SMALL_TOWN, YEAR_START, Consultation, Town, plan
+from deploy.town import PEOPLE_PER_PLACE, SMALL_TOWN, YEAR_START, Consultation, Town, plan
 from libs.directory import Directory
 
 # Which intake organisation a district's residents go to (deploy/demo-municipality.json).
@@ -72,6 +72,12 @@ class Api:
             raise DemoError(f"{service} {method} {path}: HTTP {response.status_code} {response.text[:300]}")
         return response.json() if response.content else {}
 
+    async def exists(self, service: str, user: str, path: str) -> bool:
+        """Whether `path` answers 200 yet (what another service's consumer creates appears later)."""
+        headers = {"Authorization": f"Bearer {self.tokens[user]}"}
+        async with self.limit:
+            return (await self.clients[service].get(path, headers=headers)).status_code == 200
+
     async def eventually(self, probe: Callable[[], Awaitable[bool]], deadline: float, what: str) -> None:
         while not await probe():
             if time.monotonic() > deadline:
@@ -122,46 +128,201 @@ async def _consult(
     loaded.count("consultations")
 
 
-def _plan_body(c: Consultation, holder: str) -> dict[str, Any]:
-    review_on = (c.plan_on + timedelta(days=90)).isoformat() if c.plan_on else None
-    roles = [
+def _roles(holder: str, review_on: date) -> list[dict[str, Any]]:
+    return [
         {
             "organisation": holder,
             "responsibility": RoleResponsibility.MAIN_CONTACT.value,
-            "review_on": review_on,
+            "review_on": review_on.isoformat(),
         },
         {
             "organisation": "kikan-soudan",
             "responsibility": RoleResponsibility.WATCHING_OVER.value,
-            "review_on": review_on,
+            "review_on": review_on.isoformat(),
         },
     ]
-    return {
-        "meeting_type": "support_plan_meeting" if c.consent else "confidential_support_meeting",
-        "members": sorted({"shakyo-tagikan", holder, "kikan-soudan"}),
-        "goals": ["生活の安定に向けて関係機関で役割を分担する", "本人と家族の負担を減らす"],
-        "roles": roles,
-        "agreed_on": c.plan_on.isoformat() if c.plan_on else None,
-    }
+
+
+async def _open_coordination_case(api: Api, ids: dict[str, str]) -> str:
+    opened = await api.call("coordination", COORDINATOR, "GET", f"/referrals/{ids['referral_id']}", 200)
+    ids["coordination_case_id"] = opened["coordination_case_id"]
+    return opened["coordination_case_id"]
+
+
+async def _meetings(
+    api: Api, planned: list[tuple[Consultation, dict[str, str]]], rng: random.Random, loaded: Loaded
+) -> None:
+    """One meeting a month of each kind, discussing that month's cases; plans cite their meeting.
+
+    A 重層的支援会議 discusses consented cases; the others go to a 支援会議 (法106条の6).
+    """
+    by_meeting: dict[tuple[str, str], list[tuple[Consultation, dict[str, str]]]] = {}
+    for c, ids in planned:
+        assert c.plan_on is not None
+        kind = "support_plan_meeting" if c.consent else "confidential_support_meeting"
+        by_meeting.setdefault((c.plan_on.strftime("%Y-%m"), kind), []).append((c, ids))
+    for (_, kind), cases in sorted(by_meeting.items()):
+        held_on = max(c.plan_on for c, _ in cases if c.plan_on)
+        holders = sorted({_organisation(ids["worker"]) for _, ids in cases})
+        attendees = [
+            {"organisation": "shakyo-tagikan", "role": "convener"},
+            *({"organisation": h, "role": "referring_agency"} for h in holders),
+            {"organisation": "kikan-soudan", "role": "support_agency"},
+            {"organisation": "city-fukushi", "role": "municipality"},
+        ]
+        meeting = {
+            "meeting_type": kind,
+            "held_on": held_on.isoformat(),
+            "attendees": attendees,
+            "cases": [ids["coordination_case_id"] for _, ids in cases],
+            "decisions": [
+                {"coordination_case_id": ids["coordination_case_id"], "decision": "plan_agreed"}
+                for _, ids in cases
+            ],
+            "missing_resources": (
+                [
+                    {
+                        "resource_kind": rng.choice(["place_to_be", "work_experience_host", "transport"]),
+                        "district": cases[0][0].district,
+                    }
+                ]
+                if rng.random() < 0.4
+                else []
+            ),
+        }
+        created = await api.call("coordination", COORDINATOR, "POST", "/meetings", 201, meeting)
+        loaded.count("meetings")
+        for _, ids in cases:
+            ids["meeting_id"] = created["meeting_id"]
+            ids["meeting_on"] = held_on.isoformat()
 
 
 async def _coordinate(api: Api, c: Consultation, ids: dict[str, str], loaded: Loaded) -> None:
-    opened = await api.call("coordination", COORDINATOR, "GET", f"/referrals/{ids['referral_id']}", 200)
-    case = f"/cases/{opened['coordination_case_id']}"
-    if c.plan_on is None:
-        return
-    await api.call(
-        "coordination", COORDINATOR, "POST", f"{case}/plans", 201, _plan_body(c, _organisation(ids["worker"]))
-    )
+    """Assessment, the plan agreed at its meeting, role acceptance, referrals, conclusion, return."""
+    case = f"/cases/{ids['coordination_case_id']}"
+    agreed_on = date.fromisoformat(ids["meeting_on"])
+    assessment = {
+        "assessed_on": (agreed_on - timedelta(days=1)).isoformat(),
+        "members": [
+            {
+                "relation": "本人",
+                "issue_tags": [t.value for t in c.issue_tags],
+                "findings": "複数の課題が重なっている。",
+            }
+        ],
+    }
+    await api.call("coordination", COORDINATOR, "POST", f"{case}/assessments", 201, assessment)
+    plan_body = {
+        "meeting_id": ids["meeting_id"],
+        "goals": ["生活の安定に向けて関係機関で役割を分担する", "本人と家族の負担を減らす"],
+        "roles": _roles(_organisation(ids["worker"]), agreed_on + timedelta(days=90)),
+    }
+    await api.call("coordination", COORDINATOR, "POST", f"{case}/plans", 201, plan_body)
     loaded.count("planned")
+    for index in (0, 1):
+        acceptance = {"accepted_on": agreed_on.isoformat()}
+        await api.call(
+            "coordination", COORDINATOR, "POST", f"{case}/plans/1/roles/{index}/acceptance", 201, acceptance
+        )
+    if c.participation and "participation" in api.clients:
+        body = {
+            "needs": ["work_experience", "place_to_be"],
+            "reason": "日中の活動の場が必要",
+            "referred_on": agreed_on.isoformat(),
+        }
+        created = await api.call(
+            "coordination", COORDINATOR, "POST", f"{case}/referrals/participation", 201, body
+        )
+        ids["participation_referral_id"] = created["referral_id"]
+        loaded.count("referred_to_participation")
+    if c.outreach and "outreach" in api.clients:
+        body = {"reason": "本人と会えていないため継続的な訪問を依頼", "referred_on": agreed_on.isoformat()}
+        await api.call("coordination", COORDINATOR, "POST", f"{case}/referrals/outreach", 201, body)
+        loaded.count("referred_to_outreach")
+    monitoring = {
+        "monitored_on": (agreed_on + timedelta(days=30)).isoformat(),
+        "note": "役割分担どおりに支援が進んでいる。",
+    }
+    await api.call("coordination", COORDINATOR, "POST", f"{case}/monitoring", 201, monitoring)
     if c.concluded_on is not None:
+        conclusion = {
+            "outcome": "improved",
+            "goals_met": 1,
+            "evaluation": "家族の負担が軽くなり、見守り体制ができた。",
+            "concluded_on": c.concluded_on.isoformat(),
+        }
+        await api.call("coordination", COORDINATOR, "POST", f"{case}/conclusion", 201, conclusion)
         body = {
             "reason": "support_concluded",
-            "note": "目標を達成し見守りに移行",
+            "note": "相談支援機関での見守りに移行",
             "returned_on": c.concluded_on.isoformat(),
         }
         await api.call("coordination", COORDINATOR, "POST", f"{case}/return", 201, body)
-        loaded.count("returned")
+        loaded.count("concluded")
+
+
+MENUS = (
+    ("あおぞら農園での農作業体験", "work_experience", "farm-aozora", "あおぞら農園", "minami-1", 3),
+    ("商店街の店番体験", "work_experience", "shoten-kai", "中央商店街振興組合", "chuo-1", 2),
+    ("まちかどカフェの居場所", "place_to_be", "cafe-machikado", "まちかどカフェ", "kita-2", 6),
+    ("図書館の配架ボランティア", "volunteering", "city-library", "架空市立図書館", "chuo-2", 4),
+)
+
+
+async def _participation(
+    api: Api, referred: list[tuple[Consultation, dict[str, str]]], deadline: float, loaded: Loaded
+) -> None:
+    """Menus with hosts; each referred person assessed, placed and followed up (定着支援)."""
+    if "participation" not in api.clients:
+        return
+    user = PARTICIPATION_COORDINATOR
+    menus = []
+    for title, kind, host, host_name, district, capacity in MENUS:
+        body = {
+            "title": title,
+            "description": "受け入れ先と相談しながら、無理のない範囲で参加します。",
+            "kind": kind,
+            "host_organisation": host,
+            "host_name": host_name,
+            "district": district,
+            "capacity": capacity,
+            "schedule": "毎週火・木 10時〜12時",
+        }
+        menus.append((await api.call("participation", user, "POST", "/menus", 201, body))["menu_id"])
+        loaded.count("menus")
+    seats = {menu: capacity for menu, (*_, capacity) in zip(menus, MENUS, strict=True)}
+    for _, ids in referred:
+        referral_id = ids["participation_referral_id"]
+        await api.eventually(
+            lambda path=f"/referrals/{referral_id}": api.exists("participation", user, path),
+            deadline,
+            "participation to accept a referral",
+        )
+        case = (await api.call("participation", user, "GET", f"/referrals/{referral_id}", 200))[
+            "participation_case_id"
+        ]
+        start = date.fromisoformat(ids["meeting_on"]) + timedelta(days=7)
+        assessment = {
+            "needs": ["work_experience"],
+            "wishes": "人の少ない時間帯なら参加したい。",
+            "assessed_on": start.isoformat(),
+        }
+        await api.call("participation", user, "POST", f"/cases/{case}/assessments", 201, assessment)
+        menu = next((m for m, free in seats.items() if free > 0), None)
+        if menu is None:
+            continue
+        seats[menu] -= 1
+        placement = {"menu_id": menu, "started_on": (start + timedelta(days=7)).isoformat()}
+        placed = await api.call("participation", user, "POST", f"/cases/{case}/placements", 201, placement)
+        loaded.count("placements")
+        for days in (30, 90, 180):
+            on = start + timedelta(days=7 + days)
+            if on > YEAR_START + timedelta(days=364):
+                break
+            follow_up = {"status": "settled", "followed_up_on": on.isoformat()}
+            path = f"/cases/{case}/placements/{placed['placement_id']}/follow-ups"
+            await api.call("participation", user, "POST", path, 201, follow_up)
+            loaded.count("follow_ups")
 
 
 async def _outreach(api: Api, town: Town, rng: random.Random, loaded: Loaded) -> None:
@@ -209,6 +370,81 @@ async def _outreach(api: Api, town: Town, rng: random.Random, loaded: Loaded) ->
         loaded.count("outreach_clients")
 
 
+PLACE_KINDS = (
+    ("kodomo_shokudo", "こども食堂", ["children", "parents_with_children"], False),
+    ("salon", "ふれあいサロン", ["older"], False),
+    ("community_cafe", "まちかどカフェ", ["everyone"], True),
+    ("kyosei_hub", "共生型拠点", ["everyone", "people_with_disabilities"], True),
+)
+
+
+async def _community(api: Api, town: Town, rng: random.Random, loaded: Loaded) -> None:
+    """Places to be, a year of their activities, platform meetings, and concerns passed on."""
+    if "community" not in api.clients:
+        return
+    user = COMMUNITY_COORDINATOR
+    districts = ["chuo-1", "chuo-2", "kita-1", "kita-2", "minami-1", "higashi-3", "nishi-2"]
+    places = max(4, town.population // PEOPLE_PER_PLACE)
+    resident_led = set(rng.sample(range(places), min(places, town.new_resident_led)))
+
+    async def place_year(n: int) -> None:
+        # One place's records are one stream: its activities go in one after another.
+        kind, label, targets, multi = PLACE_KINDS[n % len(PLACE_KINDS)]
+        district = districts[n % len(districts)]
+        body = {
+            "kind": kind,
+            "name": f"{label}{n + 1}号（架空市）",
+            "district": district,
+            "school_district": f"{district.split('-')[0]}-es",
+            "target_groups": targets,
+            "multi_generational": multi,
+            "schedule": [{"freq": "MONTHLY", "byday": ["2SA"], "opens_at": "10:00", "closes_at": "14:00"}],
+            "opened_on": YEAR_START.isoformat(),
+        }
+        place = (await api.call("community", user, "POST", "/places", 201, body))["place_id"]
+        loaded.count("places")
+        for month in range(12):
+            held_on = YEAR_START + timedelta(days=30 * month + rng.randint(0, 20))
+            activity = {
+                "held_on": held_on.isoformat(),
+                "attendance": {
+                    "children": rng.randint(0, 15) if "children" in targets or multi else 0,
+                    "youth": rng.randint(0, 3),
+                    "working_age": rng.randint(1, 8),
+                    "older": rng.randint(2, 20) if "older" in targets or multi else rng.randint(0, 3),
+                },
+                "volunteer_count": rng.randint(2, 6),
+                "new_resident_led": month == 6 and n in resident_led,
+            }
+            await api.call("community", user, "POST", f"/places/{place}/activities", 201, activity)
+            loaded.count("activities")
+        if n < town.concerns:
+            noticed = YEAR_START + timedelta(days=rng.randint(30, 300))
+            concern = {
+                "issue_tags": ["isolation", "self_neglect"],
+                "age_band": "75+",
+                "description": "常連の方が最近来なくなり、服装の乱れも気になる。",
+                "noticed_on": noticed.isoformat(),
+            }
+            created = await api.call("community", user, "POST", f"/places/{place}/concerns", 201, concern)
+            raise_to = {"raised_to": "intake" if n % 2 else "outreach", "raised_on": noticed.isoformat()}
+            await api.call(
+                "community", user, "POST", f"/concerns/{created['concern_id']}/raise", 200, raise_to
+            )
+            loaded.count("concerns")
+
+    await asyncio.gather(*(place_year(n) for n in range(places)))
+    for quarter in range(4):
+        meeting = {
+            "held_on": (YEAR_START + timedelta(days=90 * quarter + 20)).isoformat(),
+            "sectors": ["welfare", "education", "commerce"],
+            "organisations": ["shakyo-chiiki", "city-fukushi", "kikan-soudan"],
+            "themes": ["isolation_prevention", "place_making"],
+        }
+        await api.call("community", user, "POST", "/platform-meetings", 201, meeting)
+        loaded.count("platform_meetings")
+
+
 def town_day(rng: random.Random, start: int, span: int) -> date:
     return YEAR_START + timedelta(days=start + rng.randrange(span))
 
@@ -231,18 +467,20 @@ async def load_town(
         async def all_opened() -> bool:
             for _, case in referred:
                 if "opened" not in case:
-                    client = api.clients["coordination"]
-                    headers = {"Authorization": f"Bearer {api.tokens[COORDINATOR]}"}
-                    if (
-                        await client.get(f"/referrals/{case['referral_id']}", headers=headers)
-                    ).status_code != 200:
+                    if not await api.exists("coordination", COORDINATOR, f"/referrals/{case['referral_id']}"):
                         return False
                     case["opened"] = "yes"
             return True
 
         await api.eventually(all_opened, deadline, "coordination to open every referral")
-        await asyncio.gather(*(_coordinate(api, c, case, loaded) for c, case in referred))
+        await asyncio.gather(*(_open_coordination_case(api, case) for _, case in referred))
+        planned = [(c, case) for c, case in referred if c.plan_on is not None]
+        await _meetings(api, planned, random.Random(town.seed + 3), loaded)
+        await asyncio.gather(*(_coordinate(api, c, case, loaded) for c, case in planned))
+        to_participation = [(c, case) for c, case in planned if "participation_referral_id" in case]
+        await _participation(api, to_participation, deadline, loaded)
         await _outreach(api, town, random.Random(town.seed + 1), loaded)
+        await _community(api, town, random.Random(town.seed + 2), loaded)
     finally:
         await api.close()
     return loaded

@@ -83,7 +83,7 @@ public class KasaneAccess {
 
     /**
      * Creates missing users and deletes users no longer named. An existing user keeps its
-     * credential: passwords are made once per installation, and re-salting seven of them on every
+     * credential: passwords are made once per installation, and re-salting all of them on every
      * start would only slow the start down.
      */
     private static int[] syncUsers(Admin admin, Map<String, String> users) throws Exception {

@@ -7,6 +7,7 @@ installation, and the StandardAuthorizer denies whatever contracts/kafka_access.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hashlib
@@ -14,15 +15,19 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 
+from aiokafka.errors import KafkaError
+
 from contracts import kafka_access
-from libs.kafka import SASL_MECHANISM, KafkaConnection
+from libs.kafka import SASL_MECHANISM, KafkaConnection, admin_client
 
 KAFKA_DIR = Path(__file__).resolve().parents[2] / "deploy" / "kafka"
 JARS_DIR = KAFKA_DIR / "target" / "dependency"
@@ -80,6 +85,7 @@ class LocalKafka:
         self.ca_file = self.tls_dir / "ca.pem"
         self.keystore_file = self.tls_dir / "broker.pem"
         self.access_log = self.home / "logs" / "access.log"
+        self.access_applied = self.home / "access.applied"
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -133,9 +139,10 @@ class LocalKafka:
         """Start a fresh broker process and return once every principal can use it.
 
         Whatever still runs from `home` (an earlier run that was not stopped) is stopped first, so
-        calling `start()` twice is a restart. Passwords, TLS material and storage are made only on
-        the very first start; users and ACLs are brought in line with contracts/kafka_access.py on
-        every start, by a tool that runs while the broker boots (it waits for the broker itself).
+        calling `start()` twice is a restart. Passwords, TLS material and storage (with every SCRAM
+        user) are made only on the very first start. When the users or ACLs of
+        contracts/kafka_access.py differ from what this home last applied, a tool brings the broker
+        in line while it boots; otherwise the broker already holds them in its metadata log.
         """
         self.stop()
         self.ensure_jars()
@@ -155,31 +162,42 @@ class LocalKafka:
                 start_new_session=True,
             )
         self.pid_file.write_text(f"{self._proc.pid}\n")
-        access = self._start_access_tool()
+        spec = self._access_spec()
+        fingerprint = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+        applied = self.access_applied.read_text().strip() if self.access_applied.exists() else None
+        access = None if applied == fingerprint else self._start_access_tool(spec)
         try:
-            deadline = time.monotonic() + timeout
-            while True:
-                if self._proc.poll() is not None:
-                    raise RuntimeError(
-                        f"Kafka exited with {self._proc.returncode}:\n{log_tail(self.log_file)}"
-                    )
-                done = access.poll()
-                if done not in (None, 0):
-                    raise RuntimeError(
-                        f"setting up Kafka users and ACLs failed:\n{log_tail(self.access_log)}"
-                    )
-                if done == 0:
-                    return  # the tool got its answers from the broker: clients can use it
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"Kafka did not answer within {timeout}s:\n{log_tail(self.log_file)}")
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    access.wait(timeout=0.2)  # returns the moment the tool is done; else check the broker
+            self._await_ready(access, time.monotonic() + timeout)
         except BaseException:
-            if access.poll() is None:
+            if access is not None and access.poll() is None:
                 access.kill()
                 access.wait()
             self.kill()
             raise
+        if access is not None:
+            write_private(self.access_applied, fingerprint + "\n")
+
+    def _await_ready(self, access: subprocess.Popen[bytes] | None, deadline: float) -> None:
+        """Until the access tool is done (it got its answers from the broker), or without one,
+        until the broker answers the admin; fail as soon as the broker or the tool fails."""
+        assert self._proc is not None
+        while True:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"Kafka exited with {self._proc.returncode}:\n{log_tail(self.log_file)}")
+            if access is None:
+                if self._answers():
+                    return
+            elif (done := access.poll()) == 0:
+                return
+            elif done is not None:
+                raise RuntimeError(f"setting up Kafka users and ACLs failed:\n{log_tail(self.access_log)}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Kafka was not ready in time:\n{log_tail(self.log_file)}")
+            if access is None:
+                time.sleep(0.2)  # poll interval, not synchronisation: the loop waits for a real answer
+            else:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    access.wait(timeout=0.2)  # returns the moment the tool is done
 
     def stop(self, timeout: float = 30) -> None:
         """SIGTERM (a clean shutdown flushes logs), then SIGKILL after `timeout`. Safe to call anytime."""
@@ -277,57 +295,30 @@ class LocalKafka:
             os.replace(ca_pem, self.ca_file)
 
     def _format(self) -> None:
-        """Format storage with the admin's SCRAM credential (KIP-900), so the broker can log in to
-        itself and the access tool can log in, before any user could be created over the network.
+        """Format storage with every principal's SCRAM credential (KIP-900): the broker can log in
+        to itself and the access tool as admin before any user could be made over the network, and
+        the tool has no users left to make.
 
-        Only the salted password goes on the command line, never the password itself.
+        Only salted passwords go on the command line, never the passwords themselves.
         """
-        salt = secrets.token_bytes(32)
-        salted = hashlib.pbkdf2_hmac(
-            "sha512", self.credentials()[kafka_access.ADMIN].encode(), salt, SCRAM_ITERATIONS
-        )
-        scram = (
-            f"{SASL_MECHANISM}=[name={kafka_access.ADMIN},iterations={SCRAM_ITERATIONS},"
-            f'salt="{base64.b64encode(salt).decode()}",saltedpassword="{base64.b64encode(salted).decode()}"]'
-        )
-        cluster_id = _cluster_id()
+        users: list[str] = []
+        for name, password in self.credentials().items():
+            salt = secrets.token_bytes(32)
+            salted = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, SCRAM_ITERATIONS)
+            encoded = {"salt": base64.b64encode(salt).decode(), "salted": base64.b64encode(salted).decode()}
+            users += [
+                "--add-scram",
+                f"{SASL_MECHANISM}=[name={name},iterations={SCRAM_ITERATIONS},"
+                f'salt="{encoded["salt"]}",saltedpassword="{encoded["salted"]}"]',
+            ]
         self._java(
-            "kafka.tools.StorageTool",
-            "format",
-            "-t",
-            cluster_id,
-            "-c",
-            str(self.props_file),
-            "--add-scram",
-            scram,
+            "kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(self.props_file), *users
         )
+        self.access_applied.unlink(missing_ok=True)  # a new cluster has no ACLs yet
 
-    def _start_access_tool(self) -> subprocess.Popen[bytes]:
-        """Start deploy/kafka/KasaneAccess.java with the users and ACLs on its stdin.
-
-        It runs beside the booting broker and connects once the broker listens, so its JVM start-up
-        overlaps the broker's instead of adding to it.
-        """
-        admin = self.connection()
-        assert admin.password is not None
-        spec = {
-            "client": {
-                "bootstrap.servers": self.bootstrap_servers,
-                "security.protocol": "SASL_SSL",
-                "sasl.mechanism": SASL_MECHANISM,
-                "sasl.jaas.config": _jaas(
-                    "org.apache.kafka.common.security.scram.ScramLoginModule",
-                    username=kafka_access.ADMIN,
-                    password=admin.password,
-                ),
-                "ssl.truststore.type": "PEM",
-                "ssl.truststore.location": str(self.ca_file),
-                # It starts before the broker listens: retry connecting every 200 ms at most, and
-                # do not "re-bootstrap", which 4.1's admin client does in a tight loop meanwhile.
-                "reconnect.backoff.max.ms": "200",
-                "metadata.recovery.strategy": "none",
-                "default.api.timeout.ms": "90000",
-            },
+    def _access_spec(self) -> dict[str, object]:
+        """What the broker must hold: every principal's SCRAM user and every grant as an ACL."""
+        return {
             "users": self.credentials(),
             "acls": [
                 {
@@ -340,6 +331,30 @@ class LocalKafka:
                 for grant in kafka_access.grants()
             ],
         }
+
+    def _start_access_tool(self, spec: dict[str, object]) -> subprocess.Popen[bytes]:
+        """Start deploy/kafka/KasaneAccess.java with `spec` and the admin's client settings on stdin.
+
+        It runs beside the booting broker and connects once the broker listens, so its JVM start-up
+        overlaps the broker's instead of adding to it.
+        """
+        client = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "security.protocol": "SASL_SSL",
+            "sasl.mechanism": SASL_MECHANISM,
+            "sasl.jaas.config": _jaas(
+                "org.apache.kafka.common.security.scram.ScramLoginModule",
+                username=kafka_access.ADMIN,
+                password=self.credentials()[kafka_access.ADMIN],
+            ),
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": str(self.ca_file),
+            # It starts before the broker listens: retry connecting every 200 ms at most, and do
+            # not "re-bootstrap", which 4.1's admin client does in a tight loop meanwhile.
+            "reconnect.backoff.max.ms": "200",
+            "metadata.recovery.strategy": "none",
+            "default.api.timeout.ms": "90000",
+        }
         # A short-lived client: C1 only, one compiler thread, serial GC, so it leaves the CPU to the broker.
         quiet = ["-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:+UseSerialGC", "-Xmx128m"]
         classpath = f"{JARS_DIR / '*'}{os.pathsep}{ACCESS_CLASSES}"
@@ -347,7 +362,7 @@ class LocalKafka:
         with self.access_log.open("ab") as log:
             tool = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT)
         assert tool.stdin is not None
-        tool.stdin.write(json.dumps(spec).encode())
+        tool.stdin.write(json.dumps({"client": client, **spec}).encode())
         tool.stdin.close()
         return tool
 
@@ -423,6 +438,30 @@ class LocalKafka:
         if result.returncode != 0:
             raise RuntimeError(f"{args[0]} {args[1]} failed:\n{log_tail(self.log_file)}")
         return result.stdout
+
+    def _answers(self) -> bool:
+        """Whether the broker serves metadata listing itself to the admin, i.e. clients can use it."""
+        with socket.socket() as sock:
+            sock.settimeout(1)
+            if sock.connect_ex(("127.0.0.1", self.port)) != 0:
+                return False  # cheap check first; aiokafka logs errors for refused connections
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self._describe())
+        with ThreadPoolExecutor(1) as pool:  # called from async code: use a loop in another thread
+            return pool.submit(asyncio.run, self._describe()).result()
+
+    async def _describe(self) -> bool:
+        admin = admin_client(self.connection(), request_timeout_ms=5000)
+        try:
+            await admin.start()
+            cluster = await admin.describe_cluster()
+        except KafkaError:
+            return False
+        finally:
+            await admin.close()
+        return any(broker["node_id"] == 1 for broker in cluster["brokers"])
 
 
 def _openssl(*args: str) -> None:

@@ -1,1 +1,1 @@
-"""community — 地域づくり事業. Its domain, API and events come with issue #3."""
+"""community — 地域づくり事業: places, activities, volunteers, platforms, concerns passed on."""

@@ -22,12 +22,16 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
         "ReferredToCoordination": partial(handlers.on_referred, organisation=config.organisation),
         "ConsentChanged": partial(handlers.on_consent_changed, organisation=config.organisation),
         "SubjectErased": partial(handlers.on_subject_erased, organisation=config.organisation),
+        "ConnectedToSupport": partial(handlers.on_connected_to_support, organisation=config.organisation),
     }
     runtime = Runtime(config, consumers)
     app = create_app(
         runtime,
         title="Kasane coordination — 多機関協働事業",
-        description="支援依頼の受付、支援プランの合意（重層的支援会議・支援会議）、つなぎもどし。",
+        description=(
+            "支援依頼の受付・不受理、アセスメント、支援プランの合意と見直し、役割の受諾、会議の記録、"
+            "モニタリング、アウトリーチ・参加支援への依頼、終結、つなぎもどし。"
+        ),
         routers=[http.routes],
     )
     return runtime, app

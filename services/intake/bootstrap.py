@@ -4,6 +4,7 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from libs.directory import Directory
 from libs.runtime import Runtime, Settings, create_app
 from services.intake.entrypoints import http
 from services.intake.service_layer import handlers
@@ -22,12 +23,21 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
         "ReferralAccepted": partial(handlers.on_referral_accepted, organisation=config.organisation),
         "ReturnedToOrigin": partial(handlers.on_returned_to_origin, organisation=config.organisation),
         "PlanAgreed": partial(handlers.on_plan_agreed, organisation=config.organisation),
+        "SupportConcluded": partial(handlers.on_support_concluded, organisation=config.organisation),
+        # People passed on by outreach (つなぎ) and by community places (気づき).
+        "ConnectedToSupport": partial(
+            handlers.on_connected_to_support, organisation=config.organisation, directory=Directory.load()
+        ),
+        "ConcernRaised": partial(handlers.on_concern_raised, organisation=config.organisation),
     }
     runtime = Runtime(config, consumers)
     app = create_app(
         runtime,
         title="Kasane intake — 包括的相談支援事業",
-        description="属性を問わない相談の受付、多機関協働事業への支援依頼、つなぎもどしの受け取り。",
+        description=(
+            "属性を問わない相談の受付、アセスメントと簡易な支援、関係機関へのつなぎ、"
+            "多機関協働事業への支援依頼、つなぎもどしの受け取り、終結。"
+        ),
         routers=[http.routes],
     )
     return runtime, app

@@ -1,1 +1,1 @@
-"""outreach — アウトリーチ等を通じた継続的支援事業. Its domain, API and events come with issue #3."""
+"""outreach — アウトリーチ等を通じた継続的支援事業: find people who do not ask, build contact, connect them."""

@@ -1,1 +1,1 @@
-"""participation — 参加支援事業. Its domain, API and events come with issue #3."""
+"""participation — 参加支援事業: assess, place people in menus developed with hosts, follow up, support hosts."""

@@ -42,6 +42,8 @@ async def test_every_endpoint_but_health_and_docs_refuses_a_request_without_a_to
                     "{consent_id}", str(uuid.uuid4())
                 )
                 concrete = concrete.replace("{referral_id}", str(uuid.uuid4()))
+                concrete = concrete.replace("{meeting_id}", str(uuid.uuid4()))
+                concrete = concrete.replace("{plan_version}", "1").replace("{role_index}", "0")
                 for method in operations:
                     status = await _status(client, method, f"{url}{concrete}", None, json={})
                     expected = 200 if path == "/health" else 401
@@ -232,7 +234,9 @@ async def test_support_meeting_information_reaches_its_members_only(services, to
             f"/audit/access?case_id={opened['coordination_case_id']}&user=kikan-kato",
             headers=as_user(tokens, "kansa-kobayashi"),
         )
-        assert [(r["organisation"], r["basis"]) for r in audited.json()] == [("kikan-soudan", "support_meeting")]
+        assert [(r["organisation"], r["basis"]) for r in audited.json()] == [
+            ("kikan-soudan", "support_meeting")
+        ]
         for outsider in ("kita-takahashi", "soudan-sato", "tsunagari-ito", "city-nakamura"):
             assert (
                 await intake.get(f"/cases/{case_id}", headers=as_user(tokens, outsider))
@@ -286,6 +290,18 @@ async def test_logs_never_contain_personal_data(services, tokens, infra):
         await intake.post(f"/cases/{case_id}/consents", json=CONSENT)
         await intake.post(
             f"/cases/{case_id}/referrals", json={"reason": summary, "referred_on": "2026-04-02"}
+        )
+        await intake.post(
+            f"/cases/{case_id}/assessments",
+            json={"assessed_on": "2026-04-02", "findings": summary, "issue_tags": ["8050"]},
+        )
+        await intake.post(
+            f"/cases/{case_id}/supports",
+            json={"given_on": "2026-04-02", "kind": "listening_advice", "note": summary},
+        )
+        await intake.post(  # refused (already referred): the refusal must not echo the note either
+            f"/cases/{case_id}/closure",
+            json={"reason": "resolved", "note": summary, "closed_on": "2026-04-03"},
         )
         await intake.get(f"/cases/{case_id}")
         await intake.get(f"/cases/{case_id}", headers=as_user(tokens, "kita-takahashi"))

@@ -8,7 +8,10 @@ from pathlib import Path
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAuthorizationFailedError
 
+from contracts import kafka_access
+from contracts.kafka_access import Grant
 from deploy.local import LocalKafka, LocalPostgres, free_port
 from deploy.local.kafka import process_running
 
@@ -97,20 +100,47 @@ async def test_round_trip_then_processes_are_gone(tmp_path: Path) -> None:
     assert leftovers(tmp_path) == ""
 
 
-async def test_restart_and_crash_recovery_keep_data(tmp_path: Path) -> None:
+async def intake_may_write(kafka: LocalKafka) -> bool:
+    producer = AIOKafkaProducer(**kafka.connection("intake").client_settings(), acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(TOPIC, b"from intake")
+        return True
+    except TopicAuthorizationFailedError:
+        return False
+    finally:
+        await producer.stop()
+
+
+def access_syncs(kafka: LocalKafka) -> int:
+    """How often the access tool ran against this broker (it prints one line per run)."""
+    return kafka.access_log.read_text().count("kasane-access:")
+
+
+async def test_restart_and_crash_recovery_keep_data(tmp_path: Path, monkeypatch) -> None:
+    """Also: the ACLs follow contracts/kafka_access.py across restarts, grants and revocations
+    alike, and a start with an unchanged table leaves them to the broker's metadata log."""
     pg = LocalPostgres(tmp_path / "postgres", port=free_port())
     kafka = LocalKafka(tmp_path / "kafka", port=free_port(), controller_port=free_port())
+    table = kafka_access.grants()
+    monkeypatch.setattr(
+        kafka_access, "grants", lambda: [*table, Grant("intake", "TOPIC", "LITERAL", TOPIC, "WRITE")]
+    )
     pg.start()
     kafka.start()
     try:
         url = pg.create_database("infra_check")
         await create_topic(kafka)
+        assert await intake_may_write(kafka)
         first_pids = [*postgres_pids(pg), kafka.pid]
         passwords, ca = kafka.credentials(), kafka.ca_file.read_bytes()
 
+        monkeypatch.setattr(kafka_access, "grants", lambda: table)
         pg.start()  # starting again while running is a clean restart
         kafka.start()
         assert not [pid for pid in first_pids if pid is not None and alive(pid)]
+        assert not await intake_may_write(kafka)  # the grant left the table: revoked
+        assert access_syncs(kafka) == 2
 
         crashed_pids = [*postgres_pids(pg), kafka.pid]
         pg.kill()
@@ -125,6 +155,8 @@ async def test_restart_and_crash_recovery_keep_data(tmp_path: Path) -> None:
         assert TOPIC in await topics(kafka)
         # Same passwords and CA after restarts: clients configured earlier keep working.
         assert (kafka.credentials(), kafka.ca_file.read_bytes()) == (passwords, ca)
+        assert not await intake_may_write(kafka)
+        assert access_syncs(kafka) == 2  # nothing changed: the tool did not run again
     finally:
         kafka.stop()
         pg.stop()

@@ -40,7 +40,7 @@ def as_user(infra: Infra, user: str) -> KafkaConnection:
 
 async def bootstraps(connection: KafkaConnection, **overrides: object) -> bool:
     """Whether a client gets as far as the broker's metadata with these settings."""
-    client = AIOKafkaClient(**{**connection.client_settings(), "request_timeout_ms": 5000, **overrides})
+    client = AIOKafkaClient(**{**connection.client_settings(), "request_timeout_ms": 15000, **overrides})
     try:
         await client.bootstrap()
         return True

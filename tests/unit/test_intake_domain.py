@@ -5,7 +5,16 @@ from datetime import date
 
 import pytest
 
-from contracts.glossary import Channel, IssueTag, ReturnReason, Urgency
+from contracts.glossary import (
+    AgeBand,
+    Channel,
+    ClosureReason,
+    ConclusionOutcome,
+    IssueTag,
+    ReturnReason,
+    SimpleSupportKind,
+    Urgency,
+)
 from libs.domain import DomainError, InvalidCommand
 from services.intake.domain import model
 from services.intake.service_layer.public_events import age_on, to_public
@@ -121,3 +130,221 @@ def test_public_events_carry_no_personal_data():
 )
 def test_age_on_a_day(born, on, age):
     assert age_on(born, on) == age
+
+
+# --- assessment, simple support, referral to an agency, closure -------------------------
+
+ASSESSED = model.AssessmentRecorded(
+    assessed_on=date(2026, 4, 3),
+    findings="父の認知症が進み、本人は離職を考えている",
+    issue_tags=[IssueTag.EIGHTY_FIFTY, IssueTag.ELDERLY_CARE, IssueTag.EMPLOYMENT],
+)
+SUPPORTED = model.SimpleSupportGiven(
+    given_on=date(2026, 4, 3), kind=SimpleSupportKind.INFORMATION_PROVIDED, note="介護休業制度を案内"
+)
+TO_AGENCY = model.ReferredToAgency(
+    agency_referral_id=uuid.uuid4(),
+    organisation="hellowork-kaku",
+    reason="就労相談のため",
+    referred_on=date(2026, 4, 4),
+)
+CLOSED = model.CaseClosed(
+    reason=ClosureReason.CONNECTED_TO_AGENCY, note="ハローワークにつないだ", closed_on=date(2026, 5, 1)
+)
+ACCEPTED = model.ReferralAccepted(
+    referral_id=REFERRAL.referral_id, coordination_case_id=uuid.uuid4(), accepted_on=date(2026, 4, 2)
+)
+
+
+def returned(on: date = date(2026, 4, 20)) -> model.ReturnedToOrigin:
+    return model.ReturnedToOrigin(
+        referral_id=REFERRAL.referral_id,
+        reason=ReturnReason.MEETING_DECISION,
+        returned_by="c",
+        returned_on=on,
+    )
+
+
+def test_an_assessment_refines_the_issue_tags():
+    assert model.assess(given(RECEIVED), ASSESSED) == [ASSESSED]
+    case = given(RECEIVED, ASSESSED)
+    assert case.issue_tags == (IssueTag.EIGHTY_FIFTY, IssueTag.ELDERLY_CARE, IssueTag.EMPLOYMENT)
+    assert case.assessments[0].findings.startswith("父の")
+
+
+def test_an_assessment_needs_issues_a_sensible_date_and_an_open_case():
+    with pytest.raises(InvalidCommand) as empty:
+        model.assess(given(RECEIVED), ASSESSED.model_copy(update={"issue_tags": []}))
+    assert empty.value.code == "assessment_without_issues"
+    with pytest.raises(DomainError) as early:
+        model.assess(given(RECEIVED), ASSESSED.model_copy(update={"assessed_on": date(2026, 3, 1)}))
+    assert early.value.code == "assessment_before_receipt"
+    with pytest.raises(DomainError) as missing:
+        model.assess(given(), ASSESSED)
+    assert missing.value.code == "case_not_found"
+
+
+def test_simple_support_and_agency_referrals_are_recorded():
+    assert model.give_support(given(RECEIVED), SUPPORTED) == [SUPPORTED]
+    assert model.refer_to_agency(given(RECEIVED), TO_AGENCY) == [TO_AGENCY]
+    case = given(RECEIVED, SUPPORTED, TO_AGENCY)
+    assert case.supports == (SUPPORTED,) and case.agency_referrals == (TO_AGENCY,)
+    with pytest.raises(DomainError) as early:
+        model.give_support(given(RECEIVED), SUPPORTED.model_copy(update={"given_on": date(2026, 3, 31)}))
+    assert early.value.code == "support_before_receipt"
+    with pytest.raises(InvalidCommand) as itself:
+        model.refer_to_agency(given(RECEIVED), TO_AGENCY.model_copy(update={"organisation": "houkatsu-chuo"}))
+    assert itself.value.code == "agency_is_holder"
+
+
+def test_a_case_closes_once():
+    case = given(RECEIVED, TO_AGENCY)
+    assert model.close(case, CLOSED) == [CLOSED]
+    closed = given(RECEIVED, TO_AGENCY, CLOSED)
+    assert closed.status is model.Status.CLOSED
+    with pytest.raises(DomainError) as twice:
+        model.close(closed, CLOSED)
+    assert twice.value.code == "already_closed"
+
+
+def test_a_case_does_not_close_while_coordination_holds_its_referral():
+    for pending in (given(RECEIVED, REFERRAL), given(RECEIVED, REFERRAL, ACCEPTED)):
+        with pytest.raises(DomainError) as refused:
+            model.close(pending, CLOSED.model_copy(update={"reason": ClosureReason.RESOLVED}))
+        assert refused.value.code == "referral_pending"
+        assert "つなぎもどし" in refused.value.message
+    back = given(RECEIVED, REFERRAL, ACCEPTED, returned())
+    resolved = CLOSED.model_copy(update={"reason": ClosureReason.RESOLVED})
+    assert model.close(back, resolved) == [resolved]
+
+
+def test_closing_as_connected_needs_an_agency_referral_and_a_sensible_date():
+    with pytest.raises(DomainError) as refused:
+        model.close(given(RECEIVED), CLOSED)
+    assert refused.value.code == "no_agency_referral"
+    with pytest.raises(DomainError) as early:
+        model.close(
+            given(RECEIVED),
+            CLOSED.model_copy(update={"reason": ClosureReason.RESOLVED, "closed_on": date(2026, 3, 1)}),
+        )
+    assert early.value.code == "closure_before_receipt"
+
+
+def test_a_closed_case_takes_no_new_work():
+    closed = given(RECEIVED, TO_AGENCY, CLOSED)
+    for command in (
+        lambda: model.assess(closed, ASSESSED),
+        lambda: model.give_support(closed, SUPPORTED),
+        lambda: model.refer_to_agency(closed, TO_AGENCY),
+        lambda: model.refer(closed, REFERRAL.model_copy(update={"referred_on": date(2026, 5, 2)})),
+    ):
+        with pytest.raises(DomainError) as refused:
+            command()
+        assert refused.value.code == "case_closed"
+
+
+def test_nothing_new_is_written_about_an_erased_person():
+    erased = given(RECEIVED, model.PersonErased(erased_on=date(2026, 6, 1), requested_by="admin"))
+    for command in (lambda: model.assess(erased, ASSESSED), lambda: model.refer(erased, REFERRAL)):
+        with pytest.raises(DomainError) as refused:
+            command()
+        assert refused.value.code == "person_erased"
+
+
+def test_coordinations_evaluation_is_kept_with_the_referral_once():
+    concluded = model.CoordinationConcluded(
+        coordination_case_id=ACCEPTED.coordination_case_id,
+        outcome=ConclusionOutcome.IMPROVED,
+        goals_met=1,
+        goals_total=2,
+        concluded_on=date(2026, 9, 1),
+    )
+    case = given(RECEIVED, REFERRAL, ACCEPTED)
+    assert model.note_conclusion(case, concluded) == [concluded]
+    case = given(RECEIVED, REFERRAL, ACCEPTED, concluded)
+    assert case.referrals[0].outcome is ConclusionOutcome.IMPROVED and case.referrals[0].goals_total == 2
+    assert model.note_conclusion(case, concluded) == []
+    with pytest.raises(DomainError):
+        model.note_conclusion(given(RECEIVED), concluded)
+
+
+def test_closure_publishes_a_code_and_never_the_note():
+    case = given(RECEIVED, TO_AGENCY, CLOSED)
+    published = to_public(case, CLOSED, "houkatsu-chuo")
+    assert [p.event_type for p in published] == ["CaseClosed"]
+    assert published[0].reason == "connected_to_agency"
+    assert "ハローワーク" not in published[0].model_dump_json()
+    for private in (ASSESSED, SUPPORTED, TO_AGENCY):
+        assert to_public(given(RECEIVED, private), private, "houkatsu-chuo") == []
+
+
+# --- people passed on by outreach and community places: details pending ----------------
+
+CONNECTED = model.CaseOpenedFromConnection(
+    case_id=CASE,
+    holder_organisation="city-soudan",
+    subject_ref=f"subj_{uuid.uuid4().hex}",
+    channel=Channel.OUTREACH,
+    issue_tags=[IssueTag.HIKIKOMORI],
+    age_band=AgeBand.MIDDLE,
+    district="kita-2",
+    received_on=date(2026, 5, 10),
+    source="outreach",
+    source_ref=uuid.uuid4(),
+    source_organisation="npo-tsunagari",
+)
+DETAILS = model.PersonDetailsRecorded(
+    person=model.Person(name="架空　次郎", birth_date=date(1980, 1, 2)),
+    household=[model.HouseholdMember(relation="母", age=78)],
+    summary="アウトリーチから引き継ぎ",
+    recorded_on=date(2026, 5, 12),
+)
+
+
+def test_a_connection_opens_a_case_with_details_pending():
+    assert model.open_from_connection(given(), CONNECTED) == [CONNECTED]
+    case = given(CONNECTED)
+    assert case.status is model.Status.OPEN and case.details_pending and case.person is None
+    assert case.age_band is AgeBand.MIDDLE
+    assert [c.source for c in case.connections] == ["outreach"]
+
+
+def test_a_connection_to_an_existing_case_is_linked_once():
+    again = CONNECTED.model_copy(update={"source": "community", "source_ref": uuid.uuid4()})
+    linked = model.open_from_connection(given(RECEIVED), again)
+    assert [type(e) for e in linked] == [model.ConnectionRecorded]
+    case = given(RECEIVED, *linked)
+    assert case.holder == "houkatsu-chuo" and not case.details_pending  # the case itself is unchanged
+    assert model.open_from_connection(case, again) == []  # re-delivered
+    assert model.open_from_connection(given(CONNECTED), CONNECTED) == []
+
+
+def test_the_persons_details_are_recorded_later():
+    assert model.record_person(given(CONNECTED), DETAILS) == [DETAILS]
+    case = given(CONNECTED, DETAILS)
+    assert not case.details_pending and case.person.name == "架空　次郎"
+    assert case.age_band is AgeBand.MIDDLE  # now from the birth date
+    corrected = DETAILS.model_copy(update={"summary": None})
+    assert given(CONNECTED, DETAILS, corrected).summary == "アウトリーチから引き継ぎ"  # kept
+    with pytest.raises(InvalidCommand) as born_later:
+        model.record_person(
+            given(CONNECTED),
+            DETAILS.model_copy(
+                update={"person": DETAILS.person.model_copy(update={"birth_date": date(2027, 1, 1)})}
+            ),
+        )
+    assert born_later.value.code == "birth_after_receipt"
+    with pytest.raises(DomainError):
+        model.record_person(given(), DETAILS)
+
+
+def test_a_pending_case_is_published_with_the_band_the_other_program_gave():
+    published = to_public(given(CONNECTED), CONNECTED, "city-soudan")
+    assert [p.event_type for p in published] == ["CaseReceived"]
+    assert published[0].age_band == "40-64" and published[0].channel == "outreach"
+    assert published[0].household_size == 1
+    assert to_public(given(CONNECTED, DETAILS), DETAILS, "city-soudan") == []
+    referral = REFERRAL.model_copy(update={"referred_on": date(2026, 5, 11)})
+    assert model.refer(given(CONNECTED), referral) == [referral]
+    sent = to_public(given(CONNECTED, referral), referral, "city-soudan")
+    assert sent[0].age_band == "40-64"

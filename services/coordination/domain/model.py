@@ -1,4 +1,12 @@
-"""A coordination case: opened from a referral, planned at a meeting, returned to its origin.
+"""A coordination case: from a referral through assessment, plan, meetings, monitoring and
+conclusion, back to its origin (seed 002, pp.14-15, the five moments of つなぎもどし):
+
+1. 支援依頼 — a referral opens the case (`CaseOpened`), or is declined with a reason.
+2. 重層的支援会議での協議 — meetings (`meeting.py`) discuss the case; a plan version is agreed.
+3. 紹介元へのつなぎもどし — the meeting decides the origin stays main support: returned.
+4. プラン実行中の連携 — roles accepted, monitoring, referrals to outreach/participation,
+   revisions (a new plan version).
+5. 終結後のつなぎもどし — concluded with an evaluation, then returned.
 
 Pure: no I/O, no clock, no random ids.
 """
@@ -10,9 +18,18 @@ from uuid import UUID, uuid5
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.glossary import AgeBand, IssueTag, MeetingType, ReturnReason, RoleResponsibility, Urgency
-from libs.domain import Aggregate, DomainError, DomainEvent, NotFound
-from libs.text import Note
+from contracts.glossary import (
+    AgeBand,
+    ConclusionOutcome,
+    IssueTag,
+    MeetingType,
+    ParticipationNeed,
+    ReturnReason,
+    RoleResponsibility,
+    Urgency,
+)
+from libs.domain import Aggregate, DomainError, DomainEvent, InvalidCommand, NotFound
+from libs.text import Note, line
 
 STREAM_TYPE = "CoordinationCase"
 CODE = r"^[a-z0-9][a-z0-9_.-]{1,63}$"
@@ -35,6 +52,16 @@ class Role(BaseModel):
     note: Note | None = None
 
 
+class MemberAssessment(BaseModel):
+    """The untangled problems of one household member (課題の解きほぐし). Personal data."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    relation: line(30) = Field(description="本人との続柄（本人の場合は「本人」）")  # type: ignore[valid-type]
+    issue_tags: list[IssueTag] = Field(min_length=1, max_length=14)
+    findings: Note = Field(description="見立て（この事業所内のみで保持）")
+
+
 # --- private events -------------------------------------------------------------------
 
 
@@ -52,6 +79,15 @@ class CaseOpened(DomainEvent):
     opened_on: date
 
 
+class AssessmentRecorded(DomainEvent):
+    """Coordination's assessment of the household, member by member (sealed)."""
+
+    personal_fields = ("members",)
+
+    assessed_on: date
+    members: list[MemberAssessment] | None  # None: erased
+
+
 class PlanAgreed(DomainEvent):
     personal_fields = ("goals", "roles")
 
@@ -61,6 +97,68 @@ class PlanAgreed(DomainEvent):
     goals: list[str] | None  # None: erased
     roles: list[Role] | None
     agreed_on: date
+    meeting_id: UUID | None = None
+    goal_count: int | None = None  # kept in clear so an evaluation survives erasure
+
+
+class RoleAccepted(DomainEvent):
+    """An agency accepted its role in a plan version (役割の受諾), recorded by whom."""
+
+    plan_version: int
+    role_index: int
+    organisation: str
+    accepted_on: date
+    recorded_by_organisation: str
+
+
+class MonitoringRecorded(DomainEvent):
+    """モニタリング: how the plan is going, and with whom information was exchanged."""
+
+    personal_fields = ("note",)
+
+    monitored_on: date
+    plan_version: int
+    note: str | None
+    organisations: list[str]
+
+
+class ReferredToOutreach(DomainEvent):
+    personal_fields = ("reason",)
+
+    referral_id: UUID
+    urgency: Urgency
+    reason: str | None
+    referred_on: date
+
+
+class ReferredToParticipation(DomainEvent):
+    personal_fields = ("reason",)
+
+    referral_id: UUID
+    needs: list[ParticipationNeed]
+    reason: str | None
+    referred_on: date
+
+
+class ConnectionNoted(DomainEvent):
+    """Outreach connected the person to coordination on this case."""
+
+    outreach_case_id: UUID
+    organisation: str
+    connected_on: date
+
+
+class SupportConcluded(DomainEvent):
+    """終結: coordination's part ends, with its evaluation."""
+
+    personal_fields = ("evaluation",)
+
+    outcome: ConclusionOutcome
+    goals_met: int
+    goals_total: int
+    evaluation: str | None
+    concluded_on: date
+    meeting_id: UUID | None = None
 
 
 class ReturnedToOrigin(DomainEvent):
@@ -69,6 +167,7 @@ class ReturnedToOrigin(DomainEvent):
     reason: ReturnReason
     note: str | None
     returned_on: date
+    meeting_id: UUID | None = None
 
 
 # --- state ----------------------------------------------------------------------------
@@ -78,6 +177,7 @@ class Status(StrEnum):
     NEW = "new"
     OPEN = "open"
     PLAN_AGREED = "plan_agreed"
+    CONCLUDED = "concluded"
     RETURNED = "returned"
 
 
@@ -85,16 +185,47 @@ class Status(StrEnum):
 class Case:
     status: Status = Status.NEW
     opened: CaseOpened | None = None
+    assessments: tuple[AssessmentRecorded, ...] = field(default_factory=tuple)
     plans: tuple[PlanAgreed, ...] = field(default_factory=tuple)
+    acceptances: tuple[RoleAccepted, ...] = field(default_factory=tuple)
+    monitoring: tuple[MonitoringRecorded, ...] = field(default_factory=tuple)
+    outreach_referrals: tuple[ReferredToOutreach, ...] = field(default_factory=tuple)
+    participation_referrals: tuple[ReferredToParticipation, ...] = field(default_factory=tuple)
+    connections: tuple[ConnectionNoted, ...] = field(default_factory=tuple)
+    concluded: SupportConcluded | None = None
     returned: ReturnedToOrigin | None = None
+
+    @property
+    def current_plan(self) -> PlanAgreed | None:
+        return self.plans[-1] if self.plans else None
+
+    def acceptance(self, plan_version: int, role_index: int) -> RoleAccepted | None:
+        return next(
+            (a for a in self.acceptances if (a.plan_version, a.role_index) == (plan_version, role_index)),
+            None,
+        )
 
 
 def evolve(case: Case, event: DomainEvent) -> Case:
     match event:
         case CaseOpened():
             return replace(case, status=Status.OPEN, opened=event)
+        case AssessmentRecorded():
+            return replace(case, assessments=(*case.assessments, event))
         case PlanAgreed():
             return replace(case, status=Status.PLAN_AGREED, plans=(*case.plans, event))
+        case RoleAccepted():
+            return replace(case, acceptances=(*case.acceptances, event))
+        case MonitoringRecorded():
+            return replace(case, monitoring=(*case.monitoring, event))
+        case ReferredToOutreach():
+            return replace(case, outreach_referrals=(*case.outreach_referrals, event))
+        case ReferredToParticipation():
+            return replace(case, participation_referrals=(*case.participation_referrals, event))
+        case ConnectionNoted():
+            return replace(case, connections=(*case.connections, event))
+        case SupportConcluded():
+            return replace(case, status=Status.CONCLUDED, concluded=event)
         case ReturnedToOrigin():
             return replace(case, status=Status.RETURNED, returned=event)
     raise TypeError(f"unknown event {type(event).__name__}")
@@ -104,7 +235,18 @@ COORDINATION_CASE = Aggregate[Case](
     stream_type=STREAM_TYPE,
     initial=Case,
     evolve=evolve,
-    events=(CaseOpened, PlanAgreed, ReturnedToOrigin),
+    events=(
+        CaseOpened,
+        AssessmentRecorded,
+        PlanAgreed,
+        RoleAccepted,
+        MonitoringRecorded,
+        ReferredToOutreach,
+        ReferredToParticipation,
+        ConnectionNoted,
+        SupportConcluded,
+        ReturnedToOrigin,
+    ),
     subject_of=lambda case: case.opened.subject_ref if case.opened else None,
 )
 
@@ -143,12 +285,57 @@ def open_case(case: Case, opened: CaseOpened) -> list[DomainEvent]:
     return [opened]
 
 
-def _require_active(case: Case) -> CaseOpened:
+def _require_opened(case: Case) -> CaseOpened:
     if case.opened is None:
         raise NotFound("case_not_found", "ケースが見つかりません。")
+    return case.opened
+
+
+def _require_active(case: Case) -> CaseOpened:
+    """A case coordination is still working on: not returned, not concluded."""
+    opened = _require_opened(case)
     if case.status is Status.RETURNED:
         raise DomainError("case_returned", "このケースはすでにつなぎもどし済みです。")
-    return case.opened
+    if case.status is Status.CONCLUDED:
+        raise DomainError(
+            "case_concluded", "このケースは終結しています。紹介元へのつなぎもどしのみ記録できます。"
+        )
+    return opened
+
+
+def _not_before_opening(day: date, opened: CaseOpened, code: str, what: str) -> None:
+    if day < opened.opened_on:
+        raise DomainError(code, f"{what}がケース開始日より前になっています。")
+
+
+def _require_plan(case: Case, what: str) -> PlanAgreed:
+    plan = case.current_plan
+    if plan is None:
+        raise DomainError("no_plan", f"支援プランが決定されていないため、{what}を記録できません。")
+    return plan
+
+
+def decline(case: Case, *, note: str | None, declined_on: date) -> list[DomainEvent]:
+    """不受理: send the referral back with a reason. Only before any plan exists."""
+    opened = _require_active(case)
+    if case.plans:
+        raise DomainError(
+            "plan_exists",
+            "支援プランが決定済みのため不受理にできません。会議の決定によるつなぎもどしを記録してください。",
+        )
+    _not_before_opening(declined_on, opened, "decline_before_opening", "不受理の日")
+    return [ReturnedToOrigin(reason=ReturnReason.REFERRAL_DECLINED, note=note, returned_on=declined_on)]
+
+
+def assess(case: Case, assessment: AssessmentRecorded) -> list[DomainEvent]:
+    """課題の解きほぐし: at least one member, each with at least one issue."""
+    opened = _require_active(case)
+    if not assessment.members:
+        raise InvalidCommand(
+            "assessment_without_members", "世帯員ごとのアセスメントを1人以上記録してください。"
+        )
+    _not_before_opening(assessment.assessed_on, opened, "assessment_before_opening", "アセスメント日")
+    return [assessment]
 
 
 def agree_plan(
@@ -160,8 +347,12 @@ def agree_plan(
     roles: list[Role],
     agreed_on: date,
     consented: bool,
+    meeting_id: UUID | None = None,
 ) -> list[DomainEvent]:
-    """`consented`: an active consent covering coordination exists on `agreed_on` (see consent.py)."""
+    """A plan version agreed at a meeting; a later one is a revision (the next version).
+
+    `consented`: an active consent covering coordination exists on `agreed_on` (see consent.py).
+    """
     opened = _require_active(case)
     if not members:
         raise DomainError("meeting_without_members", "会議の出席機関を1つ以上記録してください。")
@@ -174,8 +365,12 @@ def agree_plan(
             "consent_required",
             "本人の同意がないケースは重層的支援会議で扱えません。同意を得るか、支援会議（社会福祉法第106条の6）で検討してください。",
         )
-    if agreed_on < opened.opened_on:
-        raise DomainError("plan_before_opening", "プラン決定日がケース開始日より前になっています。")
+    _not_before_opening(agreed_on, opened, "plan_before_opening", "プラン決定日")
+    current = case.current_plan
+    if current is not None and agreed_on < current.agreed_on:
+        raise DomainError(
+            "revision_before_plan", "見直し後のプランの決定日が、現在のプランの決定日より前です。"
+        )
     if any(role.review_on < agreed_on for role in roles):
         raise DomainError("review_before_plan", "見直し予定日はプラン決定日以降にしてください。")
     return [
@@ -186,18 +381,150 @@ def agree_plan(
             goals=goals,
             roles=roles,
             agreed_on=agreed_on,
+            meeting_id=meeting_id,
+            goal_count=len(goals),
+        )
+    ]
+
+
+def accept_role(
+    case: Case, *, plan_version: int, role_index: int, accepted_on: date, recorded_by: str
+) -> list[DomainEvent]:
+    """An agency accepted its part in the current plan version."""
+    _require_active(case)
+    plan = next((p for p in case.plans if p.plan_version == plan_version), None)
+    if plan is None:
+        raise DomainError("plan_not_found", f"支援プランの第{plan_version}版はありません。")
+    if plan is not case.current_plan:
+        raise DomainError(
+            "plan_superseded",
+            "この版のプランは見直し済みです。最新の版の役割について受諾を記録してください。",
+        )
+    if plan.roles is None:
+        raise DomainError("person_erased", "本人の情報が消去済みのため、役割を確認できません。")
+    if not 0 <= role_index < len(plan.roles):
+        raise DomainError("role_not_found", f"このプランに{role_index}番の役割はありません。")
+    if case.acceptance(plan_version, role_index) is not None:
+        raise DomainError("role_already_accepted", "この役割の受諾はすでに記録されています。")
+    if accepted_on < plan.agreed_on:
+        raise DomainError("acceptance_before_plan", "受諾日がプラン決定日より前になっています。")
+    return [
+        RoleAccepted(
+            plan_version=plan_version,
+            role_index=role_index,
+            organisation=plan.roles[role_index].organisation,
+            accepted_on=accepted_on,
+            recorded_by_organisation=recorded_by,
+        )
+    ]
+
+
+def monitor(
+    case: Case, *, monitored_on: date, note: str | None, organisations: list[str]
+) -> list[DomainEvent]:
+    """モニタリング of the current plan (moment 4: information keeps flowing with the origin)."""
+    _require_active(case)
+    plan = _require_plan(case, "モニタリング")
+    if monitored_on < plan.agreed_on:
+        raise DomainError("monitoring_before_plan", "モニタリング日がプラン決定日より前になっています。")
+    return [
+        MonitoringRecorded(
+            monitored_on=monitored_on,
+            plan_version=plan.plan_version,
+            note=note,
+            organisations=sorted(set(organisations)),
+        )
+    ]
+
+
+def refer_to_outreach(case: Case, referral: ReferredToOutreach) -> list[DomainEvent]:
+    """Ask outreach to build contact with a person who does not come forward."""
+    opened = _require_active(case)
+    _not_before_opening(referral.referred_on, opened, "referral_before_opening", "依頼日")
+    return [referral]
+
+
+def refer_to_participation(case: Case, referral: ReferredToParticipation) -> list[DomainEvent]:
+    """Ask participation support for a place; it starts after coordination's assessment."""
+    opened = _require_active(case)
+    if not referral.needs:
+        raise InvalidCommand("referral_without_needs", "参加支援のニーズを1つ以上選んでください。")
+    if not case.assessments:
+        raise DomainError(
+            "assessment_required", "参加支援への依頼の前に、世帯のアセスメントを記録してください。"
+        )
+    _not_before_opening(referral.referred_on, opened, "referral_before_opening", "依頼日")
+    return [referral]
+
+
+def note_connection(case: Case, noted: ConnectionNoted) -> list[DomainEvent]:
+    """Outreach connected the person here. Re-deliveries change nothing."""
+    _require_opened(case)
+    if any(c.outreach_case_id == noted.outreach_case_id for c in case.connections):
+        return []
+    return [noted]
+
+
+def conclude(
+    case: Case,
+    *,
+    outcome: ConclusionOutcome,
+    goals_met: int,
+    evaluation: str | None,
+    concluded_on: date,
+    meeting_id: UUID | None = None,
+) -> list[DomainEvent]:
+    """終結 with the evaluation of the current plan's goals. Once."""
+    opened = _require_opened(case)
+    if case.status is Status.CONCLUDED:
+        raise DomainError("already_concluded", "このケースはすでに終結しています。")
+    if case.status is Status.RETURNED:
+        raise DomainError("case_returned", "このケースはすでにつなぎもどし済みです。")
+    plan = _require_plan(case, "終結")
+    goals_total = plan.goal_count if plan.goal_count is not None else len(plan.goals or ())
+    if not 0 <= goals_met <= goals_total:
+        raise InvalidCommand(
+            "goals_met_out_of_range",
+            f"達成した目標の数は0から{goals_total}（プランの目標数）の間で入力してください。",
+        )
+    if concluded_on < plan.agreed_on:
+        raise DomainError("conclusion_before_plan", "終結日がプラン決定日より前になっています。")
+    _not_before_opening(concluded_on, opened, "conclusion_before_opening", "終結日")
+    return [
+        SupportConcluded(
+            outcome=outcome,
+            goals_met=goals_met,
+            goals_total=goals_total,
+            evaluation=evaluation,
+            concluded_on=concluded_on,
+            meeting_id=meeting_id,
         )
     ]
 
 
 def return_to_origin(
-    case: Case, *, reason: ReturnReason, note: str | None, returned_on: date
+    case: Case,
+    *,
+    reason: ReturnReason,
+    note: str | None,
+    returned_on: date,
+    meeting_id: UUID | None = None,
 ) -> list[DomainEvent]:
-    opened = _require_active(case)
+    """つなぎもどし: by a meeting's decision (moment 3) or after conclusion (moment 5)."""
+    opened = _require_opened(case)
+    if case.status is Status.RETURNED:
+        raise DomainError("case_returned", "このケースはすでにつなぎもどし済みです。")
     if reason is ReturnReason.REFERRAL_DECLINED:
-        raise DomainError("use_decline", "不受理は支援依頼の受付時に行います。")
+        raise DomainError("use_decline", "不受理は「支援依頼を不受理にする」から記録してください。")
+    if case.status is Status.CONCLUDED:
+        if reason is not ReturnReason.SUPPORT_CONCLUDED:
+            raise DomainError(
+                "concluded_return_reason", "終結したケースは「支援終結によるつなぎもどし」で戻してください。"
+            )
+        assert case.concluded is not None
+        if returned_on < case.concluded.concluded_on:
+            raise DomainError("return_before_conclusion", "つなぎもどし日が終結日より前になっています。")
     if reason is ReturnReason.SUPPORT_CONCLUDED and not case.plans:
         raise DomainError("no_plan", "支援プランのないケースは「支援終結」としてつなぎもどしできません。")
-    if returned_on < opened.opened_on:
-        raise DomainError("return_before_opening", "つなぎもどし日がケース開始日より前になっています。")
-    return [ReturnedToOrigin(reason=reason, note=note, returned_on=returned_on)]
+    _not_before_opening(returned_on, opened, "return_before_opening", "つなぎもどし日")
+    return [ReturnedToOrigin(reason=reason, note=note, returned_on=returned_on, meeting_id=meeting_id)]

@@ -1,6 +1,13 @@
 """Who may do what with coordination's cases: the one place coordination decides it.
 
-- Acting on a case (plan, return): a coordinator of the organisation that holds it.
+- Acting on a case (decline, assessment, plan, monitoring, referrals to outreach and
+  participation, conclusion, return): a coordinator of the organisation that holds it.
+- Recording a role's acceptance: the holder's coordinator (on the agency's word) or a worker
+  of the agency named in that role (its own acceptance).
+- Recording a meeting: a coordinator of an organisation that runs the coordination program;
+  the cases it discussed must all be held by that organisation.
+- Reading a meeting record (codes only: attendees, case ids, decisions, missing resources):
+  the organisation that held it and the organisations that attended.
 - Reading a case (its plans hold free text about the person): the holder's coordinators;
   organisations that sat in a meeting on the case (a 支援会議's members are bound by
   法106条の6 confidentiality; a 重層的支援会議 only discusses consented cases); the referring
@@ -12,8 +19,11 @@ from datetime import date
 from contracts.glossary import LegalBasis, MeetingType, Program, Role
 from libs.auth import Principal
 from libs.authz import Decision
+from libs.directory import Directory
 from services.coordination.domain.consent import ConsentState
+from services.coordination.domain.meeting import Meeting
 from services.coordination.domain.model import Case
+from services.coordination.domain.model import Role as PlanRole
 
 WORKER_ROLES = (
     Role.INTAKE_WORKER,
@@ -53,3 +63,36 @@ def may_read(principal: Principal, case: Case, consent: ConsentState, today: dat
     if principal.organisation == case.opened.referring_organisation and consent.covers(Program.INTAKE, today):
         return Decision.allow(LegalBasis.CONSENT, "referring organisation under consent covering intake")
     return Decision.deny("no legal basis")
+
+
+def may_accept_role(principal: Principal, case: Case, role: PlanRole | None) -> Decision:
+    """The holder's coordinator records any agency's acceptance; an agency records only its own."""
+    holder = may_act(principal, case)
+    if holder.allowed:
+        return holder
+    if role is not None and role.organisation == principal.organisation and principal.has_any(*WORKER_ROLES):
+        return Decision.allow(LegalBasis.HOLDER, "worker of the agency named in the role")
+    return Decision.deny("neither the holder's coordinator nor the agency of the role")
+
+
+def may_hold_meeting(principal: Principal, directory: Directory) -> Decision:
+    if not principal.has_any(Role.COORDINATOR):
+        return Decision.deny("not a coordinator")
+    if Program.COORDINATION not in directory.programs_of(principal.organisation):
+        return Decision.deny("organisation does not run the coordination program")
+    return Decision.allow(LegalBasis.HOLDER, "coordinator of a coordination organisation")
+
+
+def may_read_meeting(principal: Principal, meeting: Meeting) -> Decision:
+    if meeting.held is None:
+        return Decision.deny("no such meeting")
+    if meeting.held.holder_organisation == principal.organisation and principal.has_any(Role.COORDINATOR):
+        return Decision.allow(LegalBasis.HOLDER, "organisation that held the meeting")
+    if principal.organisation in meeting.organisations and principal.has_any(*WORKER_ROLES):
+        basis = (
+            LegalBasis.SUPPORT_MEETING
+            if meeting.held.meeting_type is MeetingType.CONFIDENTIAL_SUPPORT_MEETING
+            else LegalBasis.CONSENT
+        )
+        return Decision.allow(basis, "attended the meeting")
+    return Decision.deny("did not attend the meeting")

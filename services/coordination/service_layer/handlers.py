@@ -1,24 +1,43 @@
-"""Coordination's use cases: open from a referral, agree a plan, return the case."""
+"""Coordination's use cases: open from a referral (or decline it), assess, plan and revise, record
+roles' acceptance, meetings and monitoring, refer to outreach and participation, conclude, return."""
 
 import uuid
 from datetime import UTC, date, datetime
 from functools import partial
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts import events as public
-from contracts.glossary import MeetingType, Program, ReturnReason
+from contracts.glossary import (
+    ConclusionOutcome,
+    MeetingType,
+    ParticipationNeed,
+    Program,
+    ReturnReason,
+    Urgency,
+)
 from libs import access, commands
 from libs.authz import enforce
-from libs.commands import Context, Loaded, Outcome
-from libs.domain import DomainEvent
+from libs.commands import Context, Decide, Loaded, Outcome
+from libs.directory import Directory
+from libs.domain import DomainEvent, InvalidCommand, NotFound
 from libs.http import Caller
 from libs.inbox import Delivery
-from services.coordination.domain import consent, model
+from services.coordination.domain import consent, meeting, model
 from services.coordination.service_layer import authorization
-from services.coordination.service_layer.public_events import to_public
+from services.coordination.service_layer.public_events import meeting_to_public, to_public
 
-PERSONAL_FIELDS = ["plans.goals", "plans.roles.note"]
+PERSONAL_FIELDS = [
+    "assessments.members",
+    "plans.goals",
+    "plans.roles.note",
+    "monitoring.note",
+    "outreach_referrals.reason",
+    "participation_referrals.reason",
+    "concluded.evaluation",
+    "returned.note",
+]
 
 
 def stream_id(coordination_case_id: uuid.UUID) -> str:
@@ -27,6 +46,10 @@ def stream_id(coordination_case_id: uuid.UUID) -> str:
 
 def consent_stream(case_key: uuid.UUID) -> str:
     return f"coordination-consent-{case_key}"
+
+
+def meeting_stream(meeting_id: uuid.UUID) -> str:
+    return f"coordination-meeting-{meeting_id}"
 
 
 def _no_public(_: object, __: DomainEvent) -> list:
@@ -101,6 +124,45 @@ async def on_subject_erased(conn: AsyncConnection, delivery: Delivery, *, organi
     await commands.cipher().erase(conn, event.subject_ref)
 
 
+_CASES_BY_KEY = text(
+    "SELECT stream_id FROM events WHERE stream_type = :t AND event_type = 'CaseOpened' "
+    "AND data->>'case_key' = :k ORDER BY global_position"
+)
+
+
+async def on_connected_to_support(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
+    """Outreach connected a person to coordination: note it on the case of that case key.
+
+    Coordination cases open only from intake's referrals, so a key with no case here is
+    nothing coordination can act on yet: ignored (outreach's own record keeps the connection).
+    The latest case of the key is the one a connection can matter to.
+    """
+    event = delivery.event
+    assert isinstance(event, public.ConnectedToSupport)
+    if event.connected_to != "coordination":
+        return
+    streams = (
+        (await conn.execute(_CASES_BY_KEY, {"t": model.STREAM_TYPE, "k": str(event.case_key)}))
+        .scalars()
+        .all()
+    )
+    if not streams:
+        return
+    noted = model.ConnectionNoted(
+        outreach_case_id=event.outreach_case_id,
+        organisation=event.organisation,
+        connected_on=event.connected_on,
+    )
+    await commands.execute(
+        conn,
+        model.COORDINATION_CASE,
+        streams[-1],
+        partial(model.note_connection, noted=noted),
+        to_public,
+        Context.reacting_to(delivery.envelope, organisation, "coordination.consumer"),
+    )
+
+
 async def _load(conn: AsyncConnection, case_id: uuid.UUID) -> tuple[Loaded[model.Case], consent.ConsentState]:
     loaded = await commands.load(conn, model.COORDINATION_CASE, stream_id(case_id))
     state = consent.ConsentState()
@@ -113,13 +175,80 @@ async def _load(conn: AsyncConnection, case_id: uuid.UUID) -> tuple[Loaded[model
 
 async def _authorised(
     engine: AsyncEngine, caller: Caller, case_id: uuid.UUID, action: str
-) -> consent.ConsentState:
+) -> tuple[Loaded[model.Case], consent.ConsentState]:
     async with engine.connect() as conn:
         loaded, consent_state = await _load(conn, case_id)
     enforce(
         authorization.may_act(caller.principal, loaded.state), caller.principal, action, f"case:{case_id}"
     )
-    return consent_state
+    return loaded, consent_state
+
+
+async def _act(
+    engine: AsyncEngine,
+    caller: Caller,
+    case_id: uuid.UUID,
+    action: str,
+    decide: Decide[model.Case],
+    expected_version: int | None,
+) -> Outcome[model.Case]:
+    """Authorise the holder's coordinator, then run one command on the case."""
+    await _authorised(engine, caller, case_id, action)
+    return await commands.run(
+        engine,
+        model.COORDINATION_CASE,
+        stream_id(case_id),
+        decide,
+        to_public,
+        caller.context,
+        expected_version=expected_version,
+    )
+
+
+async def _meeting_of(
+    engine: AsyncEngine, caller: Caller, meeting_id: uuid.UUID, case_id: uuid.UUID
+) -> meeting.MeetingHeld:
+    """The meeting a case decision cites: held by the caller's organisation and about this case."""
+    async with engine.connect() as conn:
+        state = (await commands.load(conn, meeting.MEETING, meeting_stream(meeting_id))).state
+    if state.held is None or state.held.holder_organisation != caller.principal.organisation:
+        raise NotFound("meeting_not_found", "会議の記録が見つかりません。")
+    return meeting.terms_for(state, case_id)
+
+
+async def decline(
+    engine: AsyncEngine,
+    caller: Caller,
+    case_id: uuid.UUID,
+    *,
+    note: str,
+    declined_on: date,
+    expected_version: int | None,
+) -> Outcome[model.Case]:
+    """不受理: the referral goes back to its origin as ReturnedToOrigin(referral_declined)."""
+    return await _act(
+        engine,
+        caller,
+        case_id,
+        "decline",
+        partial(model.decline, note=note, declined_on=declined_on),
+        expected_version,
+    )
+
+
+async def record_assessment(
+    engine: AsyncEngine,
+    caller: Caller,
+    case_id: uuid.UUID,
+    *,
+    assessed_on: date,
+    members: list[model.MemberAssessment],
+    expected_version: int | None,
+) -> Outcome[model.Case]:
+    event = model.AssessmentRecorded(assessed_on=assessed_on, members=members)
+    return await _act(
+        engine, caller, case_id, "assess", partial(model.assess, assessment=event), expected_version
+    )
 
 
 async def agree_plan(
@@ -127,14 +256,35 @@ async def agree_plan(
     caller: Caller,
     case_id: uuid.UUID,
     *,
-    meeting_type: MeetingType,
-    members: list[str],
     goals: list[str],
     roles: list[model.Role],
-    agreed_on: date,
+    meeting_type: MeetingType | None = None,
+    members: list[str] | None = None,
+    agreed_on: date | None = None,
+    meeting_id: uuid.UUID | None = None,
     expected_version: int | None,
 ) -> Outcome[model.Case]:
-    consent_state = await _authorised(engine, caller, case_id, "agree_plan")
+    """A plan version agreed at a meeting: named by its record (`meeting_id`), or described inline."""
+    _, consent_state = await _authorised(engine, caller, case_id, "agree_plan")
+    if meeting_id is not None:
+        held = await _meeting_of(engine, caller, meeting_id, case_id)
+        attended = sorted({a.organisation for a in held.attendees})
+        if (
+            (meeting_type is not None and meeting_type is not held.meeting_type)
+            or (members is not None and sorted(set(members)) != attended)
+            or (agreed_on is not None and agreed_on != held.held_on)
+        ):
+            raise InvalidCommand(
+                "plan_meeting_mismatch",
+                "会議の種類・出席機関・日付は会議の記録と一致させるか、省略してください。",
+            )
+        recorded = (held.meeting_type, attended, held.held_on)
+        meeting_type, members, agreed_on = recorded
+    if meeting_type is None or members is None or agreed_on is None:
+        raise InvalidCommand(
+            "plan_without_meeting",
+            "会議の記録（meeting_id）か、会議の種類・出席機関・決定日を指定してください。",
+        )
     return await commands.run(
         engine,
         model.COORDINATION_CASE,
@@ -147,6 +297,142 @@ async def agree_plan(
             roles=roles,
             agreed_on=agreed_on,
             consented=consent_state.covers(Program.COORDINATION, agreed_on),
+            meeting_id=meeting_id,
+        ),
+        to_public,
+        caller.context,
+        expected_version=expected_version,
+    )
+
+
+async def accept_role(
+    engine: AsyncEngine,
+    caller: Caller,
+    case_id: uuid.UUID,
+    *,
+    plan_version: int,
+    role_index: int,
+    accepted_on: date,
+) -> Outcome[model.Case]:
+    """Record an agency's acceptance of its role: by the holder's coordinator or the agency itself."""
+    async with engine.connect() as conn:
+        loaded, _ = await _load(conn, case_id)
+    plan = next((p for p in loaded.state.plans if p.plan_version == plan_version), None)
+    role = plan.roles[role_index] if plan and plan.roles and 0 <= role_index < len(plan.roles) else None
+    enforce(
+        authorization.may_accept_role(caller.principal, loaded.state, role),
+        caller.principal,
+        "accept_role",
+        f"case:{case_id}",
+    )
+    return await commands.run(
+        engine,
+        model.COORDINATION_CASE,
+        stream_id(case_id),
+        partial(
+            model.accept_role,
+            plan_version=plan_version,
+            role_index=role_index,
+            accepted_on=accepted_on,
+            recorded_by=caller.principal.organisation,
+        ),
+        to_public,
+        caller.context,
+    )
+
+
+async def monitor(
+    engine: AsyncEngine,
+    caller: Caller,
+    case_id: uuid.UUID,
+    *,
+    monitored_on: date,
+    note: str,
+    organisations: list[str],
+    expected_version: int | None,
+) -> Outcome[model.Case]:
+    return await _act(
+        engine,
+        caller,
+        case_id,
+        "monitor",
+        partial(model.monitor, monitored_on=monitored_on, note=note, organisations=organisations),
+        expected_version,
+    )
+
+
+async def refer_to_outreach(
+    engine: AsyncEngine,
+    caller: Caller,
+    case_id: uuid.UUID,
+    *,
+    urgency: Urgency,
+    reason: str,
+    referred_on: date,
+    expected_version: int | None,
+) -> Outcome[model.Case]:
+    event = model.ReferredToOutreach(
+        referral_id=uuid.uuid4(), urgency=urgency, reason=reason, referred_on=referred_on
+    )
+    return await _act(
+        engine,
+        caller,
+        case_id,
+        "refer_to_outreach",
+        partial(model.refer_to_outreach, referral=event),
+        expected_version,
+    )
+
+
+async def refer_to_participation(
+    engine: AsyncEngine,
+    caller: Caller,
+    case_id: uuid.UUID,
+    *,
+    needs: list[ParticipationNeed],
+    reason: str,
+    referred_on: date,
+    expected_version: int | None,
+) -> Outcome[model.Case]:
+    event = model.ReferredToParticipation(
+        referral_id=uuid.uuid4(), needs=sorted(set(needs)), reason=reason, referred_on=referred_on
+    )
+    return await _act(
+        engine,
+        caller,
+        case_id,
+        "refer_to_participation",
+        partial(model.refer_to_participation, referral=event),
+        expected_version,
+    )
+
+
+async def conclude(
+    engine: AsyncEngine,
+    caller: Caller,
+    case_id: uuid.UUID,
+    *,
+    outcome: ConclusionOutcome,
+    goals_met: int,
+    evaluation: str,
+    concluded_on: date,
+    meeting_id: uuid.UUID | None = None,
+    expected_version: int | None,
+) -> Outcome[model.Case]:
+    await _authorised(engine, caller, case_id, "conclude")
+    if meeting_id is not None:
+        await _meeting_of(engine, caller, meeting_id, case_id)
+    return await commands.run(
+        engine,
+        model.COORDINATION_CASE,
+        stream_id(case_id),
+        partial(
+            model.conclude,
+            outcome=outcome,
+            goals_met=goals_met,
+            evaluation=evaluation,
+            concluded_on=concluded_on,
+            meeting_id=meeting_id,
         ),
         to_public,
         caller.context,
@@ -162,18 +448,94 @@ async def return_to_origin(
     reason: ReturnReason,
     note: str | None,
     returned_on: date,
+    meeting_id: uuid.UUID | None = None,
     expected_version: int | None,
 ) -> Outcome[model.Case]:
     await _authorised(engine, caller, case_id, "return")
+    if meeting_id is not None:
+        await _meeting_of(engine, caller, meeting_id, case_id)
     return await commands.run(
         engine,
         model.COORDINATION_CASE,
         stream_id(case_id),
-        partial(model.return_to_origin, reason=reason, note=note, returned_on=returned_on),
+        partial(
+            model.return_to_origin, reason=reason, note=note, returned_on=returned_on, meeting_id=meeting_id
+        ),
         to_public,
         caller.context,
         expected_version=expected_version,
     )
+
+
+async def hold_meeting(
+    engine: AsyncEngine,
+    caller: Caller,
+    directory: Directory,
+    *,
+    meeting_id: uuid.UUID,
+    meeting_type: MeetingType,
+    held_on: date,
+    attendees: list[meeting.Attendee],
+    cases: list[uuid.UUID],
+    decisions: list[meeting.CaseDecision],
+    missing_resources: list[meeting.MissingResource],
+) -> Outcome[meeting.Meeting]:
+    """Record a meeting. Every case it discussed must be the caller's organisation's (404
+    otherwise, revealing nothing); a 重層的支援会議 needs each person's consent on the day."""
+    enforce(
+        authorization.may_hold_meeting(caller.principal, directory),
+        caller.principal,
+        "hold_meeting",
+        "meetings",
+        hide=False,
+    )
+    consented: set[uuid.UUID] = set()
+    async with engine.connect() as conn:
+        for case_id in cases:
+            loaded, consent_state = await _load(conn, case_id)
+            enforce(
+                authorization.may_act(caller.principal, loaded.state),
+                caller.principal,
+                "discuss_at_meeting",
+                f"case:{case_id}",
+            )
+            if consent_state.covers(Program.COORDINATION, held_on):
+                consented.add(case_id)
+    held = meeting.MeetingHeld(
+        meeting_id=meeting_id,
+        holder_organisation=caller.principal.organisation,
+        meeting_type=meeting_type,
+        held_on=held_on,
+        attendees=attendees,
+        cases=cases,
+        decisions=decisions,
+        missing_resources=missing_resources,
+    )
+    return await commands.run(
+        engine,
+        meeting.MEETING,
+        meeting_stream(meeting_id),
+        partial(meeting.hold, held=held, consented=consented),
+        meeting_to_public,
+        caller.context,
+        expected_version=0,
+    )
+
+
+async def read_meeting(engine: AsyncEngine, caller: Caller, meeting_id: uuid.UUID) -> Loaded[meeting.Meeting]:
+    """A meeting record (codes only), to those who held or attended it; the read is recorded."""
+    async with engine.connect() as conn:
+        loaded = await commands.load(conn, meeting.MEETING, meeting_stream(meeting_id))
+    decision = enforce(
+        authorization.may_read_meeting(caller.principal, loaded.state),
+        caller.principal,
+        "read_meeting",
+        f"meeting:{meeting_id}",
+    )
+    await access.record(
+        engine, caller, f"meeting:{meeting_id}", decision, ["attendees", "cases", "decisions"]
+    )
+    return loaded
 
 
 async def read_case(engine: AsyncEngine, caller: Caller, case_id: uuid.UUID) -> Loaded[model.Case]:

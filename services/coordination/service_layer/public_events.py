@@ -1,15 +1,26 @@
 """Private coordination events → public contract events (the privacy boundary).
 
-Plan goals and role notes are free text about the person: they stay here. Only the
-number of goals and each role's organisation, category and review date are published.
+Plan goals, role notes, assessments, monitoring notes, referral reasons and evaluations are
+free text about the person: they stay here. Only counts, codes, organisations and dates are
+published. A meeting's missing resources leave as kinds and districts.
 """
 
 from collections.abc import Sequence
 
 from contracts import events as public
 from contracts.envelope import PublicEvent
+from contracts.glossary import IssueTag
 from libs.domain import DomainEvent
-from services.coordination.domain import model
+from services.coordination.domain import meeting, model
+
+
+def issue_tags(case: model.Case) -> list[IssueTag]:
+    """The referral's tags, widened by what the latest assessment untangled (if still readable)."""
+    assert case.opened is not None
+    tags = set(case.opened.issue_tags)
+    if case.assessments and case.assessments[-1].members:
+        tags |= {t for m in case.assessments[-1].members for t in m.issue_tags}
+    return sorted(tags)
 
 
 def to_public(case: model.Case, event: DomainEvent) -> Sequence[PublicEvent]:
@@ -46,6 +57,45 @@ def to_public(case: model.Case, event: DomainEvent) -> Sequence[PublicEvent]:
                     agreed_on=event.agreed_on,
                 )
             ]
+        case model.ReferredToOutreach():
+            return [
+                public.ReferredToOutreach(
+                    case_key=opened.case_key,
+                    referral_id=event.referral_id,
+                    coordination_case_id=opened.coordination_case_id,
+                    subject_ref=opened.subject_ref,
+                    issue_tags=issue_tags(case),
+                    age_band=opened.age_band,
+                    district=opened.district,
+                    urgency=event.urgency,
+                    referred_on=event.referred_on,
+                )
+            ]
+        case model.ReferredToParticipation():
+            return [
+                public.ReferredToParticipation(
+                    case_key=opened.case_key,
+                    referral_id=event.referral_id,
+                    coordination_case_id=opened.coordination_case_id,
+                    subject_ref=opened.subject_ref,
+                    needs=sorted(set(event.needs)),
+                    issue_tags=issue_tags(case),
+                    age_band=opened.age_band,
+                    district=opened.district,
+                    referred_on=event.referred_on,
+                )
+            ]
+        case model.SupportConcluded():
+            return [
+                public.SupportConcluded(
+                    case_key=opened.case_key,
+                    coordination_case_id=opened.coordination_case_id,
+                    outcome=event.outcome,
+                    goals_met=event.goals_met,
+                    goals_total=event.goals_total,
+                    concluded_on=event.concluded_on,
+                )
+            ]
         case model.ReturnedToOrigin():
             return [
                 public.ReturnedToOrigin(
@@ -58,3 +108,20 @@ def to_public(case: model.Case, event: DomainEvent) -> Sequence[PublicEvent]:
                 )
             ]
     return []
+
+
+def meeting_to_public(state: meeting.Meeting, event: DomainEvent) -> Sequence[PublicEvent]:
+    """Each missing resource a meeting noted, keyed by the meeting (a gap is the area's, not a case's)."""
+    if not isinstance(event, meeting.MeetingHeld):
+        return []
+    return [
+        public.MissingResourceNoted(
+            case_key=event.meeting_id,
+            meeting_id=event.meeting_id,
+            meeting_type=event.meeting_type,
+            resource_kind=r.resource_kind,
+            district=r.district,
+            held_on=event.held_on,
+        )
+        for r in event.missing_resources
+    ]

@@ -1,21 +1,41 @@
-"""The intake case: a consultation, its referral to coordination and its return.
+"""The intake case: a consultation, what intake did with it, its referral to coordination and
+its return, and its closure.
+
+A case begins in one of two ways: a worker receives a consultation (the person's details are
+known from the start), or another program passes a person on — outreach connected them, or a
+community place raised a concern — and intake opens the case with the person's details
+*pending* until a worker meets them and records the details (`PersonDetailsRecorded`).
 
 Pure: no I/O, no clock, no random ids. Identifiers and dates arrive in the commands.
-Personal details live only here (and, from the privacy issue on, encrypted per person).
+Personal details live only here, sealed per person by the write path.
 """
 
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.glossary import Channel, IssueTag, MeetingType, ReturnReason, Urgency
+from contracts.glossary import (
+    AgeBand,
+    Channel,
+    ClosureReason,
+    ConclusionOutcome,
+    IssueTag,
+    MeetingType,
+    ReturnReason,
+    SimpleSupportKind,
+    Urgency,
+    age_band_for,
+)
 from libs.domain import Aggregate, DomainError, DomainEvent, InvalidCommand
 from libs.text import Line, line
 
 STREAM_TYPE = "IntakeCase"
+
+ConnectionSource = Literal["outreach", "community"]
 
 
 class Person(BaseModel):
@@ -40,6 +60,10 @@ class HouseholdMember(BaseModel):
     name: line(100) | None = None  # type: ignore[valid-type]
 
 
+def age_on(birth_date: date, day: date) -> int:
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
 # --- private events -------------------------------------------------------------------
 
 
@@ -56,6 +80,80 @@ class ConsultationReceived(DomainEvent):
     district: str
     summary: str | None
     received_on: date
+
+
+class CaseOpenedFromConnection(DomainEvent):
+    """Another program passed a person on; intake opened a case whose person details are pending.
+
+    Holds no personal data: only what the public event carried (pseudonym, coarse attributes)
+    and where it came from. The age band is the one the other program published, because
+    intake has no birth date to derive it from yet.
+    """
+
+    case_id: UUID
+    holder_organisation: str
+    subject_ref: str
+    channel: Channel
+    issue_tags: list[IssueTag]
+    age_band: AgeBand
+    district: str
+    received_on: date
+    source: ConnectionSource
+    source_ref: UUID = Field(description="outreach_case_id or concern_id")
+    source_organisation: str
+    place_id: UUID | None = None
+
+
+class ConnectionRecorded(DomainEvent):
+    """Another program connected the person again to a case intake already has."""
+
+    source: ConnectionSource
+    source_ref: UUID
+    source_organisation: str
+    issue_tags: list[IssueTag]
+    connected_on: date
+
+
+class PersonDetailsRecorded(DomainEvent):
+    """The person's details, recorded (or corrected) after the case was opened."""
+
+    personal_fields = ("person", "household", "summary")
+
+    person: Person | None  # None: erased
+    household: list[HouseholdMember] | None
+    summary: str | None  # None in the command: the earlier summary stays
+    recorded_on: date
+
+
+class AssessmentRecorded(DomainEvent):
+    """アセスメント: what the worker found, and the issue tags as now understood."""
+
+    personal_fields = ("findings",)
+
+    assessed_on: date
+    findings: str | None  # None: erased
+    issue_tags: list[IssueTag]
+
+
+class SimpleSupportGiven(DomainEvent):
+    """簡易な支援: something intake did itself (information, help with an application…)."""
+
+    personal_fields = ("note",)
+
+    given_on: date
+    kind: SimpleSupportKind
+    note: str | None
+
+
+class ReferredToAgency(DomainEvent):
+    """関係機関へのつなぎ: passed to an existing agency outside the business (no public event)."""
+
+    personal_fields = ("reason",)
+
+    agency_referral_id: UUID
+    organisation: str
+    reason: str | None
+    referred_on: date
 
 
 class ReferredToCoordination(DomainEvent):
@@ -80,6 +178,16 @@ class ReturnedToOrigin(DomainEvent):
     returned_on: date
 
 
+class CoordinationConcluded(DomainEvent):
+    """Coordination's evaluation at its conclusion (終結時の評価), as it published it."""
+
+    coordination_case_id: UUID
+    outcome: ConclusionOutcome
+    goals_met: int
+    goals_total: int
+    concluded_on: date
+
+
 class SupportMeetingRecorded(DomainEvent):
     """Coordination agreed a plan for this case at a meeting; its members are a legal basis."""
 
@@ -88,6 +196,16 @@ class SupportMeetingRecorded(DomainEvent):
     meeting_type: MeetingType
     members: list[str]
     held_on: date
+
+
+class CaseClosed(DomainEvent):
+    """終結: intake's involvement ends, for a reason given as a code."""
+
+    personal_fields = ("note",)
+
+    reason: ClosureReason
+    note: str | None
+    closed_on: date
 
 
 class PersonErased(DomainEvent):
@@ -106,6 +224,7 @@ class Status(StrEnum):
     REFERRED = "referred"
     IN_COORDINATION = "in_coordination"
     RETURNED = "returned"
+    CLOSED = "closed"
 
 
 @dataclass(frozen=True)
@@ -118,19 +237,54 @@ class Referral:
     returned_on: date | None = None
     return_reason: ReturnReason | None = None
     returned_by: str | None = None
+    outcome: ConclusionOutcome | None = None
+    goals_met: int | None = None
+    goals_total: int | None = None
+    concluded_on: date | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.returned_on is None
+
+
+@dataclass(frozen=True)
+class Connection:
+    source: ConnectionSource
+    source_ref: UUID
+    source_organisation: str
+    connected_on: date
 
 
 @dataclass(frozen=True)
 class Case:
     status: Status = Status.NEW
-    received: ConsultationReceived | None = None
+    case_id: UUID | None = None
+    holder: str | None = None
+    subject_ref: str | None = None
+    channel: Channel | None = None
+    issue_tags: tuple[IssueTag, ...] = ()
+    district: str | None = None
+    received_on: date | None = None
+    published_age_band: AgeBand | None = None
+    person: Person | None = None
+    household: tuple[HouseholdMember, ...] | None = None
+    summary: str | None = None
+    details_pending: bool = False
+    connections: tuple[Connection, ...] = field(default_factory=tuple)
+    assessments: tuple[AssessmentRecorded, ...] = field(default_factory=tuple)
+    supports: tuple[SimpleSupportGiven, ...] = field(default_factory=tuple)
+    agency_referrals: tuple[ReferredToAgency, ...] = field(default_factory=tuple)
     referrals: tuple[Referral, ...] = field(default_factory=tuple)
     meetings: tuple[SupportMeetingRecorded, ...] = field(default_factory=tuple)
+    closed: CaseClosed | None = None
     erased_on: date | None = None
 
     @property
-    def holder(self) -> str | None:
-        return self.received.holder_organisation if self.received else None
+    def age_band(self) -> AgeBand | None:
+        """From the birth date when intake knows it, else the band another program published."""
+        if self.person is not None and self.received_on is not None:
+            return age_band_for(age_on(self.person.birth_date, self.received_on))
+        return self.published_age_band
 
     def confidential_meeting_of(self, organisation: str) -> SupportMeetingRecorded | None:
         """The 支援会議 (法106条の6) on this case that `organisation` sat in, if any."""
@@ -146,15 +300,73 @@ class Case:
     def referral(self, referral_id: UUID) -> Referral | None:
         return next((r for r in self.referrals if r.referral_id == referral_id), None)
 
+    def pending_referral(self) -> Referral | None:
+        return next((r for r in self.referrals if r.pending), None)
+
 
 def _update_referral(case: Case, referral_id: UUID, **changes: object) -> tuple[Referral, ...]:
     return tuple(replace(r, **changes) if r.referral_id == referral_id else r for r in case.referrals)
 
 
+def _active_status(case: Case, status: Status) -> Status:
+    """A closed case stays closed whatever other programs report afterwards."""
+    return Status.CLOSED if case.status is Status.CLOSED else status
+
+
 def evolve(case: Case, event: DomainEvent) -> Case:
     match event:
         case ConsultationReceived():
-            return replace(case, status=Status.OPEN, received=event)
+            return replace(
+                case,
+                status=Status.OPEN,
+                case_id=event.case_id,
+                holder=event.holder_organisation,
+                subject_ref=event.subject_ref,
+                channel=event.channel,
+                issue_tags=tuple(event.issue_tags),
+                district=event.district,
+                received_on=event.received_on,
+                person=event.person,
+                household=tuple(event.household) if event.household is not None else None,
+                summary=event.summary,
+            )
+        case CaseOpenedFromConnection():
+            connection = Connection(
+                event.source, event.source_ref, event.source_organisation, event.received_on
+            )
+            return replace(
+                case,
+                status=Status.OPEN,
+                case_id=event.case_id,
+                holder=event.holder_organisation,
+                subject_ref=event.subject_ref,
+                channel=event.channel,
+                issue_tags=tuple(event.issue_tags),
+                district=event.district,
+                received_on=event.received_on,
+                published_age_band=event.age_band,
+                details_pending=True,
+                connections=(connection,),
+            )
+        case ConnectionRecorded():
+            connection = Connection(
+                event.source, event.source_ref, event.source_organisation, event.connected_on
+            )
+            return replace(case, connections=(*case.connections, connection))
+        case PersonDetailsRecorded():
+            return replace(
+                case,
+                person=event.person,
+                household=tuple(event.household) if event.household is not None else None,
+                summary=event.summary if event.summary is not None else case.summary,
+                details_pending=False,
+            )
+        case AssessmentRecorded():
+            return replace(case, assessments=(*case.assessments, event), issue_tags=tuple(event.issue_tags))
+        case SimpleSupportGiven():
+            return replace(case, supports=(*case.supports, event))
+        case ReferredToAgency():
+            return replace(case, agency_referrals=(*case.agency_referrals, event))
         case ReferredToCoordination():
             referral = Referral(event.referral_id, event.urgency, event.referred_on)
             return replace(case, status=Status.REFERRED, referrals=(*case.referrals, referral))
@@ -174,9 +386,25 @@ def evolve(case: Case, event: DomainEvent) -> Case:
                 return_reason=event.reason,
                 returned_by=event.returned_by,
             )
-            return replace(case, status=Status.RETURNED, referrals=referrals)
+            return replace(case, status=_active_status(case, Status.RETURNED), referrals=referrals)
+        case CoordinationConcluded():
+            referrals = tuple(
+                replace(
+                    r,
+                    outcome=event.outcome,
+                    goals_met=event.goals_met,
+                    goals_total=event.goals_total,
+                    concluded_on=event.concluded_on,
+                )
+                if r.coordination_case_id == event.coordination_case_id
+                else r
+                for r in case.referrals
+            )
+            return replace(case, referrals=referrals)
         case SupportMeetingRecorded():
             return replace(case, meetings=(*case.meetings, event))
+        case CaseClosed():
+            return replace(case, status=Status.CLOSED, closed=event)
         case PersonErased():
             return replace(case, erased_on=event.erased_on)
     raise TypeError(f"unknown event {type(event).__name__}")
@@ -188,17 +416,51 @@ INTAKE_CASE = Aggregate[Case](
     evolve=evolve,
     events=(
         ConsultationReceived,
+        CaseOpenedFromConnection,
+        ConnectionRecorded,
+        PersonDetailsRecorded,
+        AssessmentRecorded,
+        SimpleSupportGiven,
+        ReferredToAgency,
         ReferredToCoordination,
         ReferralAccepted,
         ReturnedToOrigin,
+        CoordinationConcluded,
         SupportMeetingRecorded,
+        CaseClosed,
         PersonErased,
     ),
-    subject_of=lambda case: case.received.subject_ref if case.received else None,
+    subject_of=lambda case: case.subject_ref,
 )
 
 
 # --- decisions --------------------------------------------------------------------------
+
+
+def _require_case(case: Case) -> date:
+    """The case exists; returns its receipt date (every later date is checked against it)."""
+    if case.status is Status.NEW or case.received_on is None:
+        raise DomainError("case_not_found", "相談が見つかりません。")
+    return case.received_on
+
+
+def _require_workable(case: Case) -> date:
+    """A case a worker may still add to: exists, not closed, person not erased.
+
+    After erasure nothing new about the person may be written: it would be sealed under a
+    fresh key and bring back what the municipality decided to erase.
+    """
+    received_on = _require_case(case)
+    if case.erased_on is not None:
+        raise DomainError("person_erased", "本人の個人情報は消去済みのため、記録を追加できません。")
+    if case.status is Status.CLOSED:
+        raise DomainError("case_closed", "この相談は終結しています。新たな相談として受け付けてください。")
+    return received_on
+
+
+def _not_before_receipt(day: date, received_on: date, code: str, what: str) -> None:
+    if day < received_on:
+        raise DomainError(code, f"{what}が相談受付日より前になっています。")
 
 
 def receive(case: Case, event: ConsultationReceived) -> list[DomainEvent]:
@@ -209,18 +471,91 @@ def receive(case: Case, event: ConsultationReceived) -> list[DomainEvent]:
     return [event]
 
 
-def refer(case: Case, referral: ReferredToCoordination) -> list[DomainEvent]:
+def open_from_connection(case: Case, opened: CaseOpenedFromConnection) -> list[DomainEvent]:
+    """Another program passed the person on under this case key.
+
+    No case yet: open one with details pending. A case already there: record the connection
+    on it (once per source reference, so a re-delivered event adds nothing).
+    """
     if case.status is Status.NEW:
-        raise DomainError("case_not_found", "相談が見つかりません。")
-    if case.status in (Status.REFERRED, Status.IN_COORDINATION):
+        return [opened]
+    if any(c.source_ref == opened.source_ref for c in case.connections):
+        return []
+    return [
+        ConnectionRecorded(
+            source=opened.source,
+            source_ref=opened.source_ref,
+            source_organisation=opened.source_organisation,
+            issue_tags=opened.issue_tags,
+            connected_on=opened.received_on,
+        )
+    ]
+
+
+def record_person(case: Case, recorded: PersonDetailsRecorded) -> list[DomainEvent]:
+    """Record the person's details once a worker knows them (or correct them)."""
+    received_on = _require_case(case)
+    if case.erased_on is not None:
+        raise DomainError("person_erased", "本人の個人情報は消去済みのため、記録できません。")
+    if recorded.person is None or recorded.person.birth_date > received_on:
+        raise InvalidCommand("birth_after_receipt", "生年月日が相談受付日より後になっています。")
+    _not_before_receipt(recorded.recorded_on, received_on, "details_before_receipt", "記録日")
+    return [recorded]
+
+
+def assess(case: Case, assessment: AssessmentRecorded) -> list[DomainEvent]:
+    received_on = _require_workable(case)
+    if not assessment.issue_tags:
+        raise InvalidCommand("assessment_without_issues", "課題分類を1つ以上選んでください。")
+    _not_before_receipt(assessment.assessed_on, received_on, "assessment_before_receipt", "アセスメント日")
+    return [assessment]
+
+
+def give_support(case: Case, support: SimpleSupportGiven) -> list[DomainEvent]:
+    received_on = _require_workable(case)
+    _not_before_receipt(support.given_on, received_on, "support_before_receipt", "支援日")
+    return [support]
+
+
+def refer_to_agency(case: Case, referral: ReferredToAgency) -> list[DomainEvent]:
+    received_on = _require_workable(case)
+    if referral.organisation == case.holder:
+        raise InvalidCommand(
+            "agency_is_holder", "自機関へのつなぎは記録できません。つなぎ先の機関を選んでください。"
+        )
+    _not_before_receipt(referral.referred_on, received_on, "agency_referral_before_receipt", "つなぎ日")
+    return [referral]
+
+
+def refer(case: Case, referral: ReferredToCoordination) -> list[DomainEvent]:
+    received_on = _require_workable(case)
+    if case.pending_referral() is not None:
         raise DomainError(
             "already_referred",
             "この相談はすでに多機関協働事業へ支援依頼中です。つなぎもどしを受けてから再度依頼してください。",
         )
-    assert case.received is not None
-    if referral.referred_on < case.received.received_on:
-        raise DomainError("referral_before_receipt", "支援依頼日が相談受付日より前になっています。")
+    _not_before_receipt(referral.referred_on, received_on, "referral_before_receipt", "支援依頼日")
     return [referral]
+
+
+def close(case: Case, closed: CaseClosed) -> list[DomainEvent]:
+    """終結. Not twice, and not while coordination still holds a referral of the case."""
+    received_on = _require_case(case)
+    if case.status is Status.CLOSED:
+        raise DomainError("already_closed", "この相談はすでに終結しています。")
+    if case.pending_referral() is not None:
+        raise DomainError(
+            "referral_pending",
+            "多機関協働事業への支援依頼が継続中のため終結できません。つなぎもどしを受けてから終結してください。",
+        )
+    if closed.reason is ClosureReason.CONNECTED_TO_AGENCY and not case.agency_referrals:
+        raise DomainError(
+            "no_agency_referral", "関係機関へのつなぎが記録されていません。先につなぎ先を記録してください。"
+        )
+    if case.erased_on is not None and closed.note is not None:
+        raise DomainError("person_erased", "本人の個人情報は消去済みのため、終結のメモは記録できません。")
+    _not_before_receipt(closed.closed_on, received_on, "closure_before_receipt", "終結日")
+    return [closed]
 
 
 def accept(case: Case, accepted: ReferralAccepted) -> list[DomainEvent]:
@@ -241,6 +576,18 @@ def take_back(case: Case, returned: ReturnedToOrigin) -> list[DomainEvent]:
     if referral.returned_on is not None:
         return []
     return [returned]
+
+
+def note_conclusion(case: Case, concluded: CoordinationConcluded) -> list[DomainEvent]:
+    """Coordination concluded its part: keep its evaluation with the referral. Idempotent."""
+    referral = next(
+        (r for r in case.referrals if r.coordination_case_id == concluded.coordination_case_id), None
+    )
+    if referral is None:
+        raise DomainError("unknown_referral", "この相談に該当する支援依頼がありません。")
+    if referral.concluded_on is not None:
+        return []
+    return [concluded]
 
 
 def record_meeting(case: Case, meeting: SupportMeetingRecorded) -> list[DomainEvent]:

@@ -1,7 +1,11 @@
 """Who may do what with intake's records: the one place intake decides it.
 
 - Receiving a consultation: an intake worker of an organisation that runs the intake program.
-- Changing a case (refer, consent): an intake worker of the organisation that holds it.
+- Changing a case (refer, consent, assessment, simple support, referral to an agency, the
+  person's details, closure): an intake worker of the organisation that holds it.
+- Cases opened from another program's event (outreach, community) are held by the intake
+  organisation the person was connected to when it runs the intake program, else by the
+  organisation running this service; the same rules then apply.
 - Seeing a person's details: the holder; another organisation only under a consent that
   covers a program it runs, as a member of a 支援会議 (法106条の6) on the case, or on a
   declared statutory duty / emergency with a reason (recorded and flagged for review).

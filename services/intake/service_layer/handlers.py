@@ -8,19 +8,37 @@ from functools import partial
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts import events as public
-from contracts.glossary import Channel, ConsentPurpose, IssueTag, LegalBasis, Program, Urgency
+from contracts.glossary import (
+    Channel,
+    ClosureReason,
+    ConsentPurpose,
+    IssueTag,
+    LegalBasis,
+    Program,
+    SimpleSupportKind,
+    Urgency,
+)
 from libs import access, commands
 from libs.authz import enforce
-from libs.commands import Context, Loaded, Outcome
+from libs.commands import Context, Decide, Loaded, Outcome
 from libs.directory import Directory
 from libs.domain import DomainEvent
+from libs.eventstore import ConcurrencyError
 from libs.http import Caller
 from libs.inbox import Delivery
 from services.intake.domain import consent, model
 from services.intake.service_layer import authorization
 from services.intake.service_layer.public_events import consent_to_public, to_public
 
-PERSONAL_FIELDS = ["person", "household", "summary"]
+PERSONAL_FIELDS = [
+    "person",
+    "household",
+    "summary",
+    "assessments.findings",
+    "supports.note",
+    "agency_referrals.reason",
+    "closed.note",
+]
 
 
 def stream_id(case_id: uuid.UUID) -> str:
@@ -97,6 +115,27 @@ async def _authorised_case(
     return loaded
 
 
+async def _change(
+    engine: AsyncEngine,
+    caller: Caller,
+    case_id: uuid.UUID,
+    action: str,
+    decide: Decide[model.Case],
+    expected_version: int | None = None,
+) -> Outcome[model.Case]:
+    """Authorise the holder's intake worker, then run one command on the case."""
+    await _authorised_case(engine, caller, case_id, action)
+    return await commands.run(
+        engine,
+        model.INTAKE_CASE,
+        stream_id(case_id),
+        decide,
+        partial(to_public, organisation=caller.context.organisation),
+        caller.context,
+        expected_version=expected_version,
+    )
+
+
 async def refer_to_coordination(
     engine: AsyncEngine,
     caller: Caller,
@@ -107,18 +146,109 @@ async def refer_to_coordination(
     referred_on: date,
     expected_version: int | None,
 ) -> Outcome[model.Case]:
-    await _authorised_case(engine, caller, case_id, "refer")
     event = model.ReferredToCoordination(
         referral_id=uuid.uuid4(), urgency=urgency, reason=reason, referred_on=referred_on
     )
-    return await commands.run(
+    return await _change(
+        engine, caller, case_id, "refer", partial(model.refer, referral=event), expected_version
+    )
+
+
+async def record_person(
+    engine: AsyncEngine,
+    caller: Caller,
+    case_id: uuid.UUID,
+    *,
+    person: model.Person,
+    household: list[model.HouseholdMember],
+    summary: str | None,
+    recorded_on: date,
+    expected_version: int | None,
+) -> Outcome[model.Case]:
+    """Details pending → known (or corrected): sealed under the person's key like any other."""
+    event = model.PersonDetailsRecorded(
+        person=person, household=household, summary=summary, recorded_on=recorded_on
+    )
+    return await _change(
         engine,
-        model.INTAKE_CASE,
-        stream_id(case_id),
-        partial(model.refer, referral=event),
-        partial(to_public, organisation=caller.context.organisation),
-        caller.context,
-        expected_version=expected_version,
+        caller,
+        case_id,
+        "record_person",
+        partial(model.record_person, recorded=event),
+        expected_version,
+    )
+
+
+async def record_assessment(
+    engine: AsyncEngine,
+    caller: Caller,
+    case_id: uuid.UUID,
+    *,
+    assessed_on: date,
+    findings: str,
+    issue_tags: list[IssueTag],
+    expected_version: int | None,
+) -> Outcome[model.Case]:
+    event = model.AssessmentRecorded(
+        assessed_on=assessed_on, findings=findings, issue_tags=sorted(set(issue_tags))
+    )
+    return await _change(
+        engine, caller, case_id, "assess", partial(model.assess, assessment=event), expected_version
+    )
+
+
+async def give_support(
+    engine: AsyncEngine,
+    caller: Caller,
+    case_id: uuid.UUID,
+    *,
+    given_on: date,
+    kind: SimpleSupportKind,
+    note: str | None,
+    expected_version: int | None,
+) -> Outcome[model.Case]:
+    event = model.SimpleSupportGiven(given_on=given_on, kind=kind, note=note)
+    return await _change(
+        engine, caller, case_id, "give_support", partial(model.give_support, support=event), expected_version
+    )
+
+
+async def refer_to_agency(
+    engine: AsyncEngine,
+    caller: Caller,
+    case_id: uuid.UUID,
+    *,
+    organisation: str,
+    reason: str,
+    referred_on: date,
+    expected_version: int | None,
+) -> Outcome[model.Case]:
+    event = model.ReferredToAgency(
+        agency_referral_id=uuid.uuid4(), organisation=organisation, reason=reason, referred_on=referred_on
+    )
+    return await _change(
+        engine,
+        caller,
+        case_id,
+        "refer_to_agency",
+        partial(model.refer_to_agency, referral=event),
+        expected_version,
+    )
+
+
+async def close_case(
+    engine: AsyncEngine,
+    caller: Caller,
+    case_id: uuid.UUID,
+    *,
+    reason: ClosureReason,
+    note: str | None,
+    closed_on: date,
+    expected_version: int | None,
+) -> Outcome[model.Case]:
+    event = model.CaseClosed(reason=reason, note=note, closed_on=closed_on)
+    return await _change(
+        engine, caller, case_id, "close", partial(model.close, closed=event), expected_version
     )
 
 
@@ -127,9 +257,9 @@ async def change_consent(
 ) -> Outcome[consent.Consents]:
     """Grant, narrow or withdraw: the consent stream is written, the case only read."""
     case = (await _authorised_case(engine, caller, case_id, action)).state
-    assert case.received is not None
+    assert case.received_on is not None and case.subject_ref is not None
     decide = {
-        consent.ConsentGranted: partial(consent.grant, received_on=case.received.received_on),
+        consent.ConsentGranted: partial(consent.grant, received_on=case.received_on),
         consent.ConsentNarrowed: consent.narrow,
         consent.ConsentWithdrawn: consent.withdraw,
     }[type(event)]
@@ -138,7 +268,7 @@ async def change_consent(
         consent.CONSENTS,
         consent_stream(case_id),
         lambda state: decide(state, event),
-        partial(consent_to_public, case_key=case_id, subject_ref=case.received.subject_ref),
+        partial(consent_to_public, case_key=case_id, subject_ref=case.subject_ref),
         caller.context,
     )
 
@@ -193,18 +323,26 @@ async def erase_person(
         authorization.may_erase(caller.principal), caller.principal, "erase", f"case:{case_id}", hide=False
     )
     erased = model.PersonErased(erased_on=erased_on, requested_by=caller.principal.user)
-    async with engine.begin() as conn:
-        outcome = await commands.execute(
-            conn,
-            model.INTAKE_CASE,
-            stream_id(case_id),
-            partial(model.erase, erased=erased),
-            partial(to_public, organisation=caller.context.organisation),
-            caller.context,
-        )
-        assert outcome.state.received is not None
-        await commands.cipher().erase(conn, outcome.state.received.subject_ref)
-    return outcome
+    # The consumer may append to the case at the same moment (a meeting, a return): re-decide
+    # on a conflict, as commands.run does, rather than fail the administrator's request.
+    for attempt in range(1, 4):
+        try:
+            async with engine.begin() as conn:
+                outcome = await commands.execute(
+                    conn,
+                    model.INTAKE_CASE,
+                    stream_id(case_id),
+                    partial(model.erase, erased=erased),
+                    partial(to_public, organisation=caller.context.organisation),
+                    caller.context,
+                )
+                assert outcome.state.subject_ref is not None
+                await commands.cipher().erase(conn, outcome.state.subject_ref)
+            return outcome
+        except ConcurrencyError:
+            if attempt == 3:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def read_consents(engine: AsyncEngine, caller: Caller, case_id: uuid.UUID) -> consent.Consents:
@@ -272,3 +410,98 @@ async def on_plan_agreed(conn: AsyncConnection, delivery: Delivery, *, organisat
         partial(to_public, organisation=organisation),
         Context.reacting_to(delivery.envelope, organisation, "intake.consumer"),
     )
+
+
+async def on_support_concluded(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
+    """Keep coordination's evaluation with the referral: part of what comes back (つなぎもどし)."""
+    event = delivery.event
+    assert isinstance(event, public.SupportConcluded)
+    concluded = model.CoordinationConcluded(
+        coordination_case_id=event.coordination_case_id,
+        outcome=event.outcome,
+        goals_met=event.goals_met,
+        goals_total=event.goals_total,
+        concluded_on=event.concluded_on,
+    )
+    await commands.execute(
+        conn,
+        model.INTAKE_CASE,
+        stream_id(event.case_key),
+        partial(model.note_conclusion, concluded=concluded),
+        partial(to_public, organisation=organisation),
+        Context.reacting_to(delivery.envelope, organisation, "intake.consumer"),
+    )
+
+
+# --- people passed on by other programs: outreach's つなぎ, a community place's 気づき -----
+
+
+def holder_for(connected_to_organisation: str | None, directory: Directory, organisation: str) -> str:
+    """The organisation the person was connected to, if it runs intake; else this service's."""
+    if connected_to_organisation and Program.INTAKE in directory.programs_of(connected_to_organisation):
+        return connected_to_organisation
+    return organisation
+
+
+async def _open_from_connection(
+    conn: AsyncConnection, delivery: Delivery, opened: model.CaseOpenedFromConnection, organisation: str
+) -> None:
+    await commands.execute(
+        conn,
+        model.INTAKE_CASE,
+        stream_id(opened.case_id),
+        partial(model.open_from_connection, opened=opened),
+        partial(to_public, organisation=organisation),
+        Context.reacting_to(delivery.envelope, organisation, "intake.consumer"),
+    )
+
+
+async def on_connected_to_support(
+    conn: AsyncConnection, delivery: Delivery, *, organisation: str, directory: Directory
+) -> None:
+    """Outreach connected a person to intake: open their case (details pending) or link it."""
+    event = delivery.event
+    assert isinstance(event, public.ConnectedToSupport)
+    if event.connected_to != "intake":
+        return
+    opened = model.CaseOpenedFromConnection(
+        case_id=event.case_key,
+        holder_organisation=holder_for(event.organisation, directory, organisation),
+        subject_ref=event.subject_ref,
+        channel=Channel.OUTREACH,
+        issue_tags=sorted(set(event.issue_tags)),
+        age_band=event.age_band,
+        district=event.district,
+        received_on=event.connected_on,
+        source="outreach",
+        source_ref=event.outreach_case_id,
+        source_organisation=delivery.envelope.organisation,
+    )
+    await _open_from_connection(conn, delivery, opened, organisation)
+
+
+async def on_concern_raised(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
+    """A community place noticed someone in trouble and passed it to intake: open their case.
+
+    The concern carries no pseudonym of the person (a place knows them by sight), so intake
+    draws one, as for any new consultation.
+    """
+    event = delivery.event
+    assert isinstance(event, public.ConcernRaised)
+    if event.raised_to != "intake":
+        return
+    opened = model.CaseOpenedFromConnection(
+        case_id=event.case_key,
+        holder_organisation=organisation,
+        subject_ref=new_subject_ref(),
+        channel=Channel.COMMUNITY_PLACE,
+        issue_tags=sorted(set(event.issue_tags)),
+        age_band=event.age_band,
+        district=event.district,
+        received_on=event.raised_on,
+        source="community",
+        source_ref=event.concern_id,
+        source_organisation=delivery.envelope.organisation,
+        place_id=event.place_id,
+    )
+    await _open_from_connection(conn, delivery, opened, organisation)

@@ -1,41 +1,40 @@
 """Private intake events → public contract events, decided inside the write transaction.
 
 This is the privacy boundary: the person's name, address, phone, birth date, household
-names and free-text notes stop here. Only coarse attributes cross.
+names and free-text notes (assessments, supports, agency referrals, closure notes) stop here.
+Only coarse attributes and codes cross.
 """
 
 from collections.abc import Sequence
-from datetime import date
 from uuid import UUID
 
 from contracts import events as public
 from contracts.envelope import PublicEvent
-from contracts.glossary import AgeBand, age_band_for
+from contracts.glossary import AgeBand
 from libs.domain import DomainEvent
 from services.intake.domain import consent, model
+from services.intake.domain.model import age_on
 
-
-def age_on(birth_date: date, day: date) -> int:
-    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+__all__ = ["age_on", "consent_to_public", "to_public"]
 
 
 def to_public(case: model.Case, event: DomainEvent, organisation: str) -> Sequence[PublicEvent]:
-    received = case.received
-    assert received is not None
-    case_key: UUID = received.case_id
+    assert case.case_id is not None and case.subject_ref is not None and case.district is not None
+    case_key: UUID = case.case_id
     match event:
-        case model.ConsultationReceived():
-            assert received.person is not None and received.household is not None
+        case model.ConsultationReceived() | model.CaseOpenedFromConnection():
+            assert case.channel is not None and case.received_on is not None
             return [
                 public.CaseReceived(
                     case_key=case_key,
-                    subject_ref=received.subject_ref,
-                    channel=received.channel,
-                    issue_tags=received.issue_tags,
-                    age_band=_age_band(received),
-                    household_size=1 + len(received.household),
-                    district=received.district,
-                    received_on=received.received_on,
+                    subject_ref=case.subject_ref,
+                    channel=case.channel,
+                    issue_tags=list(case.issue_tags),
+                    age_band=_age_band(case),
+                    # Details pending: the household is not known yet; the person is one.
+                    household_size=1 + len(case.household or ()),
+                    district=case.district,
+                    received_on=case.received_on,
                 )
             ]
         case model.ReferredToCoordination():
@@ -43,28 +42,39 @@ def to_public(case: model.Case, event: DomainEvent, organisation: str) -> Sequen
                 public.ReferredToCoordination(
                     case_key=case_key,
                     referral_id=event.referral_id,
-                    subject_ref=received.subject_ref,
+                    subject_ref=case.subject_ref,
                     referring_organisation=organisation,
-                    issue_tags=received.issue_tags,
-                    age_band=_age_band(received),
-                    district=received.district,
+                    issue_tags=list(case.issue_tags),
+                    age_band=_age_band(case),
+                    district=case.district,
                     urgency=event.urgency,
                     referred_on=event.referred_on,
+                )
+            ]
+        case model.CaseClosed():
+            return [
+                public.CaseClosed(
+                    case_key=case_key,
+                    subject_ref=case.subject_ref,
+                    reason=event.reason,
+                    closed_on=event.closed_on,
                 )
             ]
         case model.PersonErased():
             return [
                 public.SubjectErased(
-                    case_key=case_key, subject_ref=received.subject_ref, erased_on=event.erased_on
+                    case_key=case_key, subject_ref=case.subject_ref, erased_on=event.erased_on
                 )
             ]
     return []
 
 
-def _age_band(received: model.ConsultationReceived) -> AgeBand:
-    """Only computed when an event is first published, while the details still exist."""
-    assert received.person is not None
-    return age_band_for(age_on(received.person.birth_date, received.received_on))
+def _age_band(case: model.Case) -> AgeBand:
+    """Only computed when an event is first published, while the details (or the band another
+    program published) still exist: the domain refuses new referrals once the person is erased."""
+    band = case.age_band
+    assert band is not None
+    return band
 
 
 def consent_to_public(

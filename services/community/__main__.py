@@ -1,0 +1,4 @@
+from libs.runtime import main
+from services.community.bootstrap import build, settings
+
+main(build, settings())

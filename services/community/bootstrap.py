@@ -1,0 +1,37 @@
+"""Composition root of community: settings, runtime, consumers and the HTTP app."""
+
+from functools import partial
+
+from fastapi import FastAPI
+
+from libs.runtime import Runtime, Settings, create_app
+from services.community.entrypoints import http
+from services.community.service_layer import handlers
+
+NAME = "community"
+DEFAULT_PORT = 8005
+DEFAULT_ORGANISATION = "shakyo-chiiki"
+
+
+def settings() -> Settings:
+    return Settings.from_env(NAME, DEFAULT_PORT, DEFAULT_ORGANISATION)
+
+
+def build(config: Settings) -> tuple[Runtime, FastAPI]:
+    consumers = {
+        "SubjectErased": partial(handlers.on_subject_erased, organisation=config.organisation),
+        "MenuPublished": partial(handlers.on_menu_changed, organisation=config.organisation),
+        "MenuUpdated": partial(handlers.on_menu_changed, organisation=config.organisation),
+    }
+    runtime = Runtime(config, consumers)
+    app = create_app(
+        runtime,
+        title="Kasane community — 地域づくり事業",
+        description=(
+            "居場所（子ども食堂・サロン・コミュニティカフェ・共生型拠点）と活動・ボランティアの記録、"
+            "多分野のプラットフォーム会議、居場所での気づきの包括的相談支援・アウトリーチへのつなぎ、"
+            "Open Referral HSDS 3.0 形式の社会資源ディレクトリ。"
+        ),
+        routers=[http.routes],
+    )
+    return runtime, app

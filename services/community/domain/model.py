@@ -1,0 +1,269 @@
+"""A community place (居場所) with its schedule, the activities held there and its volunteers.
+
+Seed 002 (地域づくり事業): places where people of any generation or attribute meet — 子ども食堂,
+サロン, コミュニティカフェ, 共生型拠点. A place's name, address and schedule are a public directory
+entry, not personal data. Attendance is counted by generation, never by name; volunteers are
+pseudonymous refs with a generation, because a volunteer's name would be personal data and the
+program only needs to know how many there are.
+
+Pure: no I/O, no clock, no random ids. Identifiers and dates arrive in the commands.
+"""
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date, time
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.glossary import Generation, PlaceKind, TargetGroup
+from libs.domain import Aggregate, DomainError, DomainEvent, InvalidCommand, NotFound
+from libs.text import line
+
+STREAM_TYPE = "CommunityPlace"
+VOLUNTEER_REF_PATTERN = r"^vol_[0-9a-f]{32}$"
+# RFC 5545 BYDAY as HSDS uses it: a weekday, with an occurrence in the month when freq is MONTHLY.
+BYDAY_PATTERN = r"^(-1|[1-5])?(MO|TU|WE|TH|FR|SA|SU)$"
+_ORDINAL = re.compile(r"^(-1|[1-5])")
+
+
+class Slot(BaseModel):
+    """One recurring opening of a place (HSDS schedule: freq, byday, opens_at, closes_at)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    freq: Literal["WEEKLY", "MONTHLY"]
+    byday: list[str] = Field(
+        min_length=1,
+        max_length=7,
+        description="曜日（例: SA）。毎月の場合は第n曜日（例: 2SA、最終金曜は -1FR）",
+    )
+    opens_at: time
+    closes_at: time
+    description: line(200) | None = None  # type: ignore[valid-type]
+
+
+class PlaceAddress(BaseModel):
+    """Where a place is: public (a directory entry). A private home is not registered with its address."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    postal_code: str = Field(pattern=r"^\d{3}-?\d{4}$")
+    prefecture: line(10)  # type: ignore[valid-type]
+    city: line(50)  # type: ignore[valid-type]
+    street: line(200)  # type: ignore[valid-type]
+
+
+class Attendance(BaseModel):
+    """Participants of one activity by generation: counts only."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    children: int = 0
+    youth: int = 0
+    working_age: int = 0
+    older: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.children + self.youth + self.working_age + self.older
+
+    def by_generation(self) -> dict[Generation, int]:
+        return {
+            Generation.CHILDREN: self.children,
+            Generation.YOUTH: self.youth,
+            Generation.WORKING_AGE: self.working_age,
+            Generation.OLDER: self.older,
+        }
+
+
+# --- private events -------------------------------------------------------------------
+
+
+class PlaceRegistered(DomainEvent):
+    place_id: UUID
+    holder_organisation: str
+    kind: PlaceKind
+    name: str
+    description: str | None
+    address: PlaceAddress | None
+    district: str
+    school_district: str
+    target_groups: list[TargetGroup]
+    multi_generational: bool
+    schedule: list[Slot]
+    opened_on: date
+
+
+class ActivityRecorded(DomainEvent):
+    activity_id: UUID
+    held_on: date
+    attendance: Attendance
+    volunteer_count: int
+    new_resident_led: bool
+
+
+class VolunteerRegistered(DomainEvent):
+    volunteer_ref: str
+    generation: Generation
+    registered_on: date
+
+
+class VolunteerLeft(DomainEvent):
+    volunteer_ref: str
+    left_on: date
+
+
+class PlaceClosed(DomainEvent):
+    closed_on: date
+
+
+# --- state ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Volunteer:
+    volunteer_ref: str
+    generation: Generation
+    registered_on: date
+    left_on: date | None = None
+
+
+@dataclass(frozen=True)
+class Place:
+    registered: PlaceRegistered | None = None
+    activities: tuple[ActivityRecorded, ...] = field(default_factory=tuple)
+    volunteers: dict[str, Volunteer] = field(default_factory=dict)
+    closed_on: date | None = None
+
+    @property
+    def holder(self) -> str | None:
+        return self.registered.holder_organisation if self.registered else None
+
+    @property
+    def active_volunteers(self) -> list[Volunteer]:
+        return [v for v in self.volunteers.values() if v.left_on is None]
+
+
+def evolve(place: Place, event: DomainEvent) -> Place:
+    match event:
+        case PlaceRegistered():
+            return replace(place, registered=event)
+        case ActivityRecorded():
+            return replace(place, activities=(*place.activities, event))
+        case VolunteerRegistered():
+            volunteer = Volunteer(event.volunteer_ref, event.generation, event.registered_on)
+            return replace(place, volunteers={**place.volunteers, event.volunteer_ref: volunteer})
+        case VolunteerLeft():
+            left = replace(place.volunteers[event.volunteer_ref], left_on=event.left_on)
+            return replace(place, volunteers={**place.volunteers, event.volunteer_ref: left})
+        case PlaceClosed():
+            return replace(place, closed_on=event.closed_on)
+    raise TypeError(f"unknown event {type(event).__name__}")
+
+
+PLACE = Aggregate[Place](
+    stream_type=STREAM_TYPE,
+    initial=Place,
+    evolve=evolve,
+    events=(PlaceRegistered, ActivityRecorded, VolunteerRegistered, VolunteerLeft, PlaceClosed),
+)
+
+
+# --- decisions --------------------------------------------------------------------------
+
+
+def _check_schedule(schedule: list[Slot]) -> None:
+    for slot in schedule:
+        if slot.closes_at <= slot.opens_at:
+            raise InvalidCommand("closes_before_opens", "終了時刻は開始時刻より後にしてください。")
+        if len(set(slot.byday)) != len(slot.byday):
+            raise InvalidCommand("duplicate_day", "同じ曜日が重複しています。")
+        for day in slot.byday:
+            if not re.match(BYDAY_PATTERN, day):
+                raise InvalidCommand(
+                    "bad_day", "曜日は MO〜SU（毎月の場合は 2SA のように第n曜日）で指定してください。"
+                )
+            if slot.freq == "WEEKLY" and _ORDINAL.match(day):
+                raise InvalidCommand(
+                    "ordinal_in_weekly", "第n曜日の指定（例: 2SA）は毎月（MONTHLY）の場合のみ使えます。"
+                )
+
+
+def register(place: Place, registered: PlaceRegistered) -> list[DomainEvent]:
+    """Register a place. Its id is new, so an existing stream means the same request twice."""
+    if place.registered is not None:
+        raise DomainError("place_exists", "この居場所はすでに登録されています。")
+    if not registered.target_groups:
+        raise InvalidCommand("no_target_group", "対象者を1つ以上選んでください。")
+    _check_schedule(registered.schedule)
+    return [registered]
+
+
+def _require_place(place: Place) -> PlaceRegistered:
+    if place.registered is None:
+        raise NotFound("place_not_found", "居場所が見つかりません。")
+    return place.registered
+
+
+def _require_open_on(place: Place, day: date, what: str) -> PlaceRegistered:
+    registered = _require_place(place)
+    if day < registered.opened_on:
+        raise DomainError(f"{what}_before_opening", "日付が居場所の開設日より前になっています。")
+    if place.closed_on is not None and day >= place.closed_on:
+        raise DomainError(
+            "place_closed", "この居場所は閉所しています。閉所日以降の活動やボランティアは記録できません。"
+        )
+    return registered
+
+
+def record_activity(place: Place, activity: ActivityRecorded) -> list[DomainEvent]:
+    """An activity held at an open place, with attendance by generation (counts only)."""
+    _require_open_on(place, activity.held_on, "activity")
+    counts = activity.attendance.by_generation().values()
+    if any(n < 0 for n in counts) or activity.volunteer_count < 0:
+        raise InvalidCommand("negative_count", "参加者数・ボランティア数に負の数は入力できません。")
+    if activity.attendance.total == 0:
+        raise InvalidCommand(
+            "no_attendance", "参加者数が0人の活動は記録できません（中止の場合は記録不要です）。"
+        )
+    if any(a.activity_id == activity.activity_id for a in place.activities):
+        raise DomainError("activity_exists", "この活動はすでに記録されています。")
+    return [activity]
+
+
+def register_volunteer(place: Place, volunteer: VolunteerRegistered) -> list[DomainEvent]:
+    """A volunteer joins a place: a pseudonymous ref and a generation, never a name."""
+    _require_open_on(place, volunteer.registered_on, "volunteer")
+    if not re.match(VOLUNTEER_REF_PATTERN, volunteer.volunteer_ref):
+        raise InvalidCommand("bad_volunteer_ref", "ボランティアの識別子が不正です。")
+    if volunteer.volunteer_ref in place.volunteers:
+        raise DomainError("volunteer_exists", "このボランティアはすでに登録されています。")
+    return [volunteer]
+
+
+def volunteer_leaves(place: Place, left: VolunteerLeft) -> list[DomainEvent]:
+    _require_place(place)
+    volunteer = place.volunteers.get(left.volunteer_ref)
+    if volunteer is None:
+        raise NotFound("volunteer_not_found", "ボランティアの登録が見つかりません。")
+    if volunteer.left_on is not None:
+        raise DomainError("volunteer_already_left", "このボランティアはすでに活動を終了しています。")
+    if left.left_on < volunteer.registered_on:
+        raise DomainError("left_before_registered", "終了日が登録日より前になっています。")
+    return [left]
+
+
+def close(place: Place, closed: PlaceClosed) -> list[DomainEvent]:
+    """Close a place (閉所). Its directory entry stays, marked inactive; no new activity follows."""
+    registered = _require_place(place)
+    if place.closed_on is not None:
+        raise DomainError("place_already_closed", "この居場所はすでに閉所しています。")
+    if closed.closed_on < registered.opened_on:
+        raise DomainError("close_before_opening", "閉所日が開設日より前になっています。")
+    if any(a.held_on >= closed.closed_on for a in place.activities):
+        raise DomainError(
+            "activities_after_closing", "閉所日以降に記録された活動があります。閉所日を確認してください。"
+        )
+    return [closed]

@@ -1,0 +1,112 @@
+"""A case meeting as a record (会議録): who attended, which cases it discussed, what it decided
+for each, and which local resources it found missing.
+
+A meeting discusses several people, and the write path seals personal data under one person's
+key per stream, so a meeting record holds codes only: organisations, case ids, decisions and
+resource kinds. What was said about a person goes on that person's case (plan goals, return
+note, evaluation). Missing resources are published (`MissingResourceNoted`) for community
+building (地域づくり事業), which develops what the area lacks.
+
+Pure: no I/O, no clock, no random ids.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.events import DISTRICT_PATTERN
+from contracts.glossary import AttendeeRole, LocalResourceKind, MeetingDecision, MeetingType
+from libs.domain import Aggregate, DomainError, DomainEvent, InvalidCommand, NotFound
+
+STREAM_TYPE = "CoordinationMeeting"
+CODE = r"^[a-z0-9][a-z0-9_.-]{1,63}$"
+
+
+class Attendee(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    organisation: str = Field(pattern=CODE)
+    role: AttendeeRole
+
+
+class CaseDecision(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    coordination_case_id: UUID
+    decision: MeetingDecision
+
+
+class MissingResource(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    resource_kind: LocalResourceKind
+    district: str = Field(pattern=DISTRICT_PATTERN, description="地区コード")
+
+
+class MeetingHeld(DomainEvent):
+    meeting_id: UUID
+    holder_organisation: str
+    meeting_type: MeetingType
+    held_on: date
+    attendees: list[Attendee]
+    cases: list[UUID]
+    decisions: list[CaseDecision]
+    missing_resources: list[MissingResource]
+
+
+@dataclass(frozen=True)
+class Meeting:
+    held: MeetingHeld | None = None
+
+    @property
+    def organisations(self) -> list[str]:
+        return sorted({a.organisation for a in self.held.attendees}) if self.held else []
+
+
+def evolve(meeting: Meeting, event: DomainEvent) -> Meeting:
+    assert isinstance(event, MeetingHeld)
+    return Meeting(event)
+
+
+MEETING = Aggregate[Meeting](stream_type=STREAM_TYPE, initial=Meeting, evolve=evolve, events=(MeetingHeld,))
+
+
+def hold(meeting: Meeting, held: MeetingHeld, *, consented: set[UUID]) -> list[DomainEvent]:
+    """Record a meeting once. `consented`: the discussed cases whose person's consent covers
+    coordination on the day (a 重層的支援会議 may discuss only those; a 支援会議 needs none)."""
+    if meeting.held is not None:
+        raise DomainError("meeting_exists", "この会議はすでに記録されています。")
+    organisations = [a.organisation for a in held.attendees]
+    if not organisations:
+        raise InvalidCommand("meeting_without_members", "会議の出席機関を1つ以上記録してください。")
+    if len(set(organisations)) != len(organisations):
+        raise InvalidCommand("duplicate_attendee", "同じ機関が出席機関に重複しています。")
+    if held.holder_organisation not in organisations:
+        raise InvalidCommand("convener_absent", "主催する多機関協働事業の機関を出席機関に含めてください。")
+    if len(set(held.cases)) != len(held.cases):
+        raise InvalidCommand("duplicate_case", "同じケースが協議したケースに重複しています。")
+    if not held.cases and not held.missing_resources:
+        raise InvalidCommand(
+            "meeting_without_agenda", "協議したケースか、不足している地域資源を1つ以上記録してください。"
+        )
+    if any(d.coordination_case_id not in held.cases for d in held.decisions):
+        raise InvalidCommand(
+            "decision_for_undiscussed_case", "決定事項は、この会議で協議したケースについてのみ記録できます。"
+        )
+    if held.meeting_type is MeetingType.SUPPORT_PLAN_MEETING and not set(held.cases) <= consented:
+        raise DomainError(
+            "consent_required",
+            "本人の同意がないケースは重層的支援会議で扱えません。同意を得るか、支援会議（社会福祉法第106条の6）で検討してください。",
+        )
+    return [held]
+
+
+def terms_for(meeting: Meeting, coordination_case_id: UUID) -> MeetingHeld:
+    """The meeting a case decision refers to, checked to have discussed that case."""
+    if meeting.held is None:
+        raise NotFound("meeting_not_found", "会議の記録が見つかりません。")
+    if coordination_case_id not in meeting.held.cases:
+        raise DomainError("case_not_discussed", "このケースはこの会議で協議されていません。")
+    return meeting.held

@@ -1,0 +1,33 @@
+"""Composition root of outreach: settings, runtime, consumers and the HTTP app."""
+
+from functools import partial
+
+from fastapi import FastAPI
+
+from libs.runtime import Runtime, Settings, create_app
+from services.outreach.entrypoints import http
+from services.outreach.service_layer import handlers
+
+NAME = "outreach"
+DEFAULT_PORT = 8003
+DEFAULT_ORGANISATION = "npo-tsunagari"
+
+
+def settings() -> Settings:
+    return Settings.from_env(NAME, DEFAULT_PORT, DEFAULT_ORGANISATION)
+
+
+def build(config: Settings) -> tuple[Runtime, FastAPI]:
+    consumers = {
+        "ReferredToOutreach": partial(handlers.on_referred, organisation=config.organisation),
+        "ConcernRaised": partial(handlers.on_concern_raised, organisation=config.organisation),
+        "SubjectErased": partial(handlers.on_subject_erased, organisation=config.organisation),
+    }
+    runtime = Runtime(config, consumers)
+    app = create_app(
+        runtime,
+        title="Kasane outreach — アウトリーチ等を通じた継続的支援事業",
+        description="支援が届いていない人の把握、継続的な働きかけ、関係づくり、支援機関へのつなぎ、終結。",
+        routers=[http.routes],
+    )
+    return runtime, app

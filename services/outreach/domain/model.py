@@ -1,0 +1,347 @@
+"""An outreach case: a person who has not asked for help, found, approached and connected.
+
+Outreach (アウトリーチ等を通じた継続的支援事業, 社会福祉法第106条の4第2項第4号) often starts before
+any consultation, consent or intake case exists, so the case is pseudonymous until contact: who
+noticed the person is a category, and anything a worker writes about them is sealed personal data.
+It ends once the person is connected to an agency that can support them (seed 002, p.26).
+
+Pure: no I/O, no clock, no random ids.
+"""
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from enum import StrEnum
+from uuid import UUID, uuid5
+
+from contracts.glossary import (
+    AgeBand,
+    ConnectionTarget,
+    ContactMethod,
+    ContactOutcome,
+    IdentifiedBy,
+    IssueTag,
+    Milestone,
+    OutreachConclusionReason,
+    Urgency,
+)
+from libs.domain import Aggregate, DomainError, DomainEvent, InvalidCommand, NotFound
+
+STREAM_TYPE = "OutreachCase"
+CODE = r"^[a-z0-9][a-z0-9_.-]{1,63}$"
+_REFERRAL_NAMESPACE = UUID("0b6f3d52-8c1e-4f7a-9a42-5d2e7c9b1f03")
+_CONCERN_NAMESPACE = UUID("a7d4c2e9-3b5f-4e81-8c6a-1f9e0d2b7a45")
+
+
+def case_id_for_referral(referral_id: UUID) -> UUID:
+    """One outreach case per coordination referral, however often it is delivered."""
+    return uuid5(_REFERRAL_NAMESPACE, str(referral_id))
+
+
+def case_id_for_concern(concern_id: UUID) -> UUID:
+    """One potential client per community concern, however often it is delivered."""
+    return uuid5(_CONCERN_NAMESPACE, str(concern_id))
+
+
+# Outcomes in which the worker actually reached the person (not only their door or family).
+REACHED_PERSON = frozenset({ContactOutcome.BRIEF_CONTACT, ContactOutcome.CONVERSATION})
+
+# Which milestone must come before which: trust is built in this order (seed 002, p.26).
+PREREQUISITE: dict[Milestone, Milestone | None] = {
+    Milestone.FIRST_CONTACT: None,
+    Milestone.FIRST_CONVERSATION: Milestone.FIRST_CONTACT,
+    Milestone.FIRST_OUTING: Milestone.FIRST_CONVERSATION,
+    Milestone.SUPPORT_ACCEPTED: Milestone.FIRST_CONVERSATION,
+}
+
+
+# --- private events -------------------------------------------------------------------
+
+
+class PotentialClientIdentified(DomainEvent):
+    """Someone noticed a person who may need help. `description` and `note` are about the person."""
+
+    personal_fields = ("description", "note")
+
+    outreach_case_id: UUID
+    holder_organisation: str
+    case_key: UUID
+    subject_ref: str
+    identified_by: IdentifiedBy
+    referral_id: UUID | None = None
+    coordination_case_id: UUID | None = None
+    concern_id: UUID | None = None
+    referring_organisation: str | None = None
+    urgency: Urgency = Urgency.ROUTINE
+    issue_tags: list[IssueTag]
+    age_band: AgeBand
+    district: str
+    description: str | None = None  # None: not given, or erased
+    note: str | None = None
+    identified_on: date
+
+
+class ContactAttempted(DomainEvent):
+    personal_fields = ("note",)
+
+    attempt_number: int
+    method: ContactMethod
+    outcome: ContactOutcome
+    note: str | None = None
+    attempted_on: date
+
+
+class MilestoneReached(DomainEvent):
+    personal_fields = ("note",)
+
+    milestone: Milestone
+    note: str | None = None
+    reached_on: date
+
+
+class ConnectedToSupport(DomainEvent):
+    personal_fields = ("note",)
+
+    connected_to: ConnectionTarget
+    organisation: str
+    note: str | None = None
+    connected_on: date
+
+
+class OutreachConcluded(DomainEvent):
+    personal_fields = ("note",)
+
+    reason: OutreachConclusionReason
+    note: str | None = None
+    concluded_on: date
+
+
+# --- state ----------------------------------------------------------------------------
+
+
+class Status(StrEnum):
+    NEW = "new"
+    IDENTIFIED = "identified"
+    IN_CONTACT = "in_contact"
+    CONNECTED = "connected"
+    CONCLUDED = "concluded"
+
+
+@dataclass(frozen=True)
+class Case:
+    status: Status = Status.NEW
+    identified: PotentialClientIdentified | None = None
+    attempts: tuple[ContactAttempted, ...] = field(default_factory=tuple)
+    milestones: tuple[MilestoneReached, ...] = field(default_factory=tuple)
+    connection: ConnectedToSupport | None = None
+    conclusion: OutreachConcluded | None = None
+
+    def reached(self, milestone: Milestone) -> MilestoneReached | None:
+        return next((m for m in self.milestones if m.milestone is milestone), None)
+
+
+def evolve(case: Case, event: DomainEvent) -> Case:
+    match event:
+        case PotentialClientIdentified():
+            return replace(case, status=Status.IDENTIFIED, identified=event)
+        case ContactAttempted():
+            return replace(case, attempts=(*case.attempts, event))
+        case MilestoneReached():
+            status = Status.IN_CONTACT if case.status is Status.IDENTIFIED else case.status
+            return replace(case, status=status, milestones=(*case.milestones, event))
+        case ConnectedToSupport():
+            return replace(case, status=Status.CONNECTED, connection=event)
+        case OutreachConcluded():
+            return replace(case, status=Status.CONCLUDED, conclusion=event)
+    raise TypeError(f"unknown event {type(event).__name__}")
+
+
+OUTREACH_CASE = Aggregate[Case](
+    stream_type=STREAM_TYPE,
+    initial=Case,
+    evolve=evolve,
+    events=(
+        PotentialClientIdentified,
+        ContactAttempted,
+        MilestoneReached,
+        ConnectedToSupport,
+        OutreachConcluded,
+    ),
+    subject_of=lambda case: case.identified.subject_ref if case.identified else None,
+)
+
+
+class PersonalDataErased(DomainEvent):
+    """Intake erased the person; outreach destroyed its own key for them."""
+
+    subject_ref: str
+    erased_on: date
+
+
+@dataclass(frozen=True)
+class Erasure:
+    erased: PersonalDataErased | None = None
+
+
+ERASURE = Aggregate[Erasure](
+    stream_type="OutreachErasure",
+    initial=Erasure,
+    evolve=lambda _, event: Erasure(event),  # type: ignore[arg-type]
+    events=(PersonalDataErased,),
+)
+
+
+def note_erasure(state: Erasure, erased: PersonalDataErased) -> list[DomainEvent]:
+    return [] if state.erased else [erased]
+
+
+# --- decisions --------------------------------------------------------------------------
+
+
+def identify(case: Case, identified: PotentialClientIdentified) -> list[DomainEvent]:
+    """A worker records a person someone noticed. The case id is new, so a second one is a conflict."""
+    if case.status is not Status.NEW:
+        raise DomainError("case_exists", "この対象者はすでに記録されています。")
+    if identified.identified_by is IdentifiedBy.COORDINATION_REFERRAL and identified.referral_id is None:
+        raise InvalidCommand(
+            "referral_only",
+            "「多機関協働事業からの依頼」は支援依頼の受信時にのみ記録されます。別の把握経路を選んでください。",
+        )
+    return [identified]
+
+
+def open_from_message(case: Case, identified: PotentialClientIdentified) -> list[DomainEvent]:
+    """A referral or concern arrived. A re-delivery finds the case open and changes nothing."""
+    if case.status is not Status.NEW:
+        return []
+    return [identified]
+
+
+def _require_open(case: Case, on: date, what: str) -> PotentialClientIdentified:
+    """The case exists, is not concluded, and `on` is not before the person was identified."""
+    if case.identified is None:
+        raise NotFound("case_not_found", "ケースが見つかりません。")
+    if case.status is Status.CONCLUDED:
+        raise DomainError("case_concluded", "このケースはすでに終結しています。記録を追加できません。")
+    if on < case.identified.identified_on:
+        raise DomainError(
+            "before_identification",
+            f"{what}が把握日（{case.identified.identified_on}）より前になっています。",
+        )
+    return case.identified
+
+
+def _milestone(case: Case, milestone: Milestone, on: date, note: str | None) -> MilestoneReached:
+    """Check the order of milestones and return the new one."""
+    if case.reached(milestone) is not None:
+        raise DomainError("milestone_already_reached", "この節目はすでに記録されています。")
+    before = PREREQUISITE[milestone]
+    if before is not None:
+        earlier = case.reached(before)
+        if earlier is None:
+            raise DomainError(
+                "milestone_out_of_order",
+                "この節目の前に、先行する節目（例: 初回接触→初回会話）を記録してください。",
+            )
+        if on < earlier.reached_on:
+            raise DomainError(
+                "milestone_out_of_order", "節目の日付が、先行する節目の日付より前になっています。"
+            )
+    return MilestoneReached(milestone=milestone, note=note, reached_on=on)
+
+
+def attempt_contact(
+    case: Case, *, method: ContactMethod, outcome: ContactOutcome, note: str | None, attempted_on: date
+) -> list[DomainEvent]:
+    """Record one attempt; reaching the person for the first time is also a milestone.
+
+    Attempts may continue after the person is connected (follow-up) until the case concludes.
+    """
+    _require_open(case, attempted_on, "働きかけの日付")
+    if method is ContactMethod.VIA_FAMILY and outcome in REACHED_PERSON:
+        # Through the family the worker reaches the family; meeting the person is a visit.
+        raise InvalidCommand(
+            "via_family_reaches_family",
+            "「家族を通じて」の結果は「家族とのみ接触」「拒否」「不在・応答なし」から選んでください。本人と会えた場合は方法を「訪問」などにしてください。",
+        )
+    attempted = ContactAttempted(
+        attempt_number=len(case.attempts) + 1,
+        method=method,
+        outcome=outcome,
+        note=note,
+        attempted_on=attempted_on,
+    )
+    events: list[DomainEvent] = [attempted]
+    state = evolve(case, attempted)
+    derived = []
+    if outcome in REACHED_PERSON:
+        derived.append(Milestone.FIRST_CONTACT)
+    if outcome is ContactOutcome.CONVERSATION:
+        derived.append(Milestone.FIRST_CONVERSATION)
+    for milestone in derived:
+        before = PREREQUISITE[milestone]
+        earlier = state.reached(before) if before else None
+        # A back-dated attempt never reorders milestones already recorded; it just adds none.
+        if state.reached(milestone) is None and (
+            before is None or (earlier and earlier.reached_on <= attempted_on)
+        ):
+            reached = MilestoneReached(milestone=milestone, note=None, reached_on=attempted_on)
+            events.append(reached)
+            state = evolve(state, reached)
+    return events
+
+
+def reach_milestone(
+    case: Case, *, milestone: Milestone, note: str | None, reached_on: date
+) -> list[DomainEvent]:
+    _require_open(case, reached_on, "節目の日付")
+    return [_milestone(case, milestone, reached_on, note)]
+
+
+def connect(
+    case: Case,
+    *,
+    connected_to: ConnectionTarget,
+    organisation: str,
+    runs_target_program: bool,
+    note: str | None,
+    connected_on: date,
+) -> list[DomainEvent]:
+    """つなぎ: the person reached intake, coordination or an agency.
+
+    `runs_target_program`: for intake and coordination, whether `organisation` runs that program
+    in the municipality's directory (intake's consumer opens the case there).
+    """
+    _require_open(case, connected_on, "つなぎの日付")
+    if case.connection is not None:
+        raise DomainError("already_connected", "この対象者はすでに支援機関につながっています。")
+    if case.reached(Milestone.FIRST_CONTACT) is None:
+        raise DomainError(
+            "no_contact_yet",
+            "本人との接触がまだ記録されていません。接触できてから、つなぎを記録してください。",
+        )
+    if connected_to in (ConnectionTarget.INTAKE, ConnectionTarget.COORDINATION) and not runs_target_program:
+        raise InvalidCommand(
+            "organisation_not_in_program",
+            "つなぎ先の機関はその事業（包括的相談支援・多機関協働）を実施していません。",
+        )
+    return [
+        ConnectedToSupport(
+            connected_to=connected_to, organisation=organisation, note=note, connected_on=connected_on
+        )
+    ]
+
+
+def conclude(
+    case: Case, *, reason: OutreachConclusionReason, note: str | None, concluded_on: date
+) -> list[DomainEvent]:
+    if case.status is Status.CONCLUDED:
+        raise DomainError("already_concluded", "このケースはすでに終結しています。")
+    _require_open(case, concluded_on, "終結日")
+    if reason is OutreachConclusionReason.CONNECTED and case.connection is None:
+        raise DomainError(
+            "not_connected",
+            "つなぎが記録されていません。先につなぎを記録するか、別の終結理由を選んでください。",
+        )
+    if case.connection is not None and concluded_on < case.connection.connected_on:
+        raise DomainError("conclusion_before_connection", "終結日がつなぎの日付より前になっています。")
+    return [OutreachConcluded(reason=reason, note=note, concluded_on=concluded_on)]

@@ -1,0 +1,32 @@
+"""Composition root of participation: settings, runtime, consumers and the HTTP app."""
+
+from functools import partial
+
+from fastapi import FastAPI
+
+from libs.runtime import Runtime, Settings, create_app
+from services.participation.entrypoints import http
+from services.participation.service_layer import handlers
+
+NAME = "participation"
+DEFAULT_PORT = 8004
+DEFAULT_ORGANISATION = "shakyo-sanka"
+
+
+def settings() -> Settings:
+    return Settings.from_env(NAME, DEFAULT_PORT, DEFAULT_ORGANISATION)
+
+
+def build(config: Settings) -> tuple[Runtime, FastAPI]:
+    consumers = {
+        "ReferredToParticipation": partial(handlers.on_referred, organisation=config.organisation),
+        "SubjectErased": partial(handlers.on_subject_erased, organisation=config.organisation),
+    }
+    runtime = Runtime(config, consumers)
+    app = create_app(
+        runtime,
+        title="Kasane participation — 参加支援事業",
+        description="参加支援メニューの開拓・管理、本人のニーズと希望のアセスメント、マッチング、定着支援、受け入れ先の支援。",
+        routers=[http.routes],
+    )
+    return runtime, app

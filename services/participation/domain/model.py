@@ -1,0 +1,368 @@
+"""A participation case (参加支援): opened from coordination's referral, assessed, placed in
+menus, followed up (定着支援), with the host organisation supported along the way.
+
+The person's wishes, the assessment's findings, arrangements, follow-up notes and the host's
+worries are free text about a person: they are personal fields, sealed under the person's key.
+Needs, statuses, outcomes and concerns are codes from the glossary.
+
+Pure: no I/O, no clock, no random ids.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date
+from enum import StrEnum
+from typing import Any
+from uuid import UUID, uuid5
+
+from contracts.glossary import (
+    AgeBand,
+    FollowUpStatus,
+    HostConcern,
+    IssueTag,
+    MenuKind,
+    ParticipationNeed,
+    PlacementOutcome,
+)
+from libs.domain import Aggregate, DomainError, DomainEvent, InvalidCommand, NotFound
+
+STREAM_TYPE = "ParticipationCase"
+_CASE_NAMESPACE = UUID("0d8f4f53-7b0a-4a0e-9a55-52a4b8c3e6a1")
+_PLACEMENT_NAMESPACE = UUID("a3e9c1d2-5f4b-4c8e-8e1d-6b7a9f0c2d34")
+
+# Which menu kinds can answer which need: used to suggest menus, never to refuse a placement
+# (the coordinator and the person decide; a suggestion is only a shortlist).
+KINDS_FOR_NEED: dict[ParticipationNeed, tuple[MenuKind, ...]] = {
+    ParticipationNeed.WORK_EXPERIENCE: (MenuKind.WORK_EXPERIENCE,),
+    ParticipationNeed.PLACE_TO_BE: (MenuKind.PLACE_TO_BE,),
+    ParticipationNeed.VOLUNTEERING: (MenuKind.VOLUNTEERING,),
+    ParticipationNeed.LEARNING: (MenuKind.LEARNING,),
+    ParticipationNeed.SOCIAL_CONTACT: (MenuKind.SOCIAL_ACTIVITY, MenuKind.PLACE_TO_BE, MenuKind.VOLUNTEERING),
+}
+
+
+def case_id_for(referral_id: UUID) -> UUID:
+    """One participation case per referral, however often the referral is delivered."""
+    return uuid5(_CASE_NAMESPACE, str(referral_id))
+
+
+@dataclass(frozen=True)
+class MenuFacts:
+    """What a placement records about its menu when it starts (codes only)."""
+
+    menu_id: UUID
+    kind: MenuKind
+    host_organisation: str
+    district: str
+
+
+# --- private events -------------------------------------------------------------------
+
+
+class CaseOpened(DomainEvent):
+    participation_case_id: UUID
+    holder_organisation: str
+    case_key: UUID
+    referral_id: UUID
+    coordination_case_id: UUID
+    referring_organisation: str
+    subject_ref: str
+    needs: list[ParticipationNeed]
+    issue_tags: list[IssueTag]
+    age_band: AgeBand
+    district: str
+    opened_on: date
+
+
+class NeedsAssessed(DomainEvent):
+    """The person's needs (codes) and, in their words, what they wish for (本人の希望)."""
+
+    personal_fields = ("wishes", "findings")
+
+    assessment_version: int
+    needs: list[ParticipationNeed]
+    wishes: str | None  # None: not recorded, or erased
+    findings: str | None
+    assessed_on: date
+
+
+class PlacementStarted(DomainEvent):
+    personal_fields = ("arrangements",)
+
+    placement_id: UUID
+    menu_id: UUID
+    menu_kind: MenuKind
+    host_organisation: str
+    menu_district: str
+    arrangements: str | None  # 配慮事項 agreed with the host
+    started_on: date
+
+
+class PlacementFollowedUp(DomainEvent):
+    personal_fields = ("note",)
+
+    placement_id: UUID
+    status: FollowUpStatus
+    note: str | None
+    followed_up_on: date
+
+
+class PlacementEnded(DomainEvent):
+    personal_fields = ("note",)
+
+    placement_id: UUID
+    outcome: PlacementOutcome
+    note: str | None
+    ended_on: date
+
+
+class HostSupported(DomainEvent):
+    """The host's worry and what was done about it (受け入れ先の支援); both usually speak of the person."""
+
+    personal_fields = ("worry", "response")
+
+    placement_id: UUID
+    concern: HostConcern
+    worry: str | None
+    response: str | None
+    supported_on: date
+
+
+# --- state ----------------------------------------------------------------------------
+
+
+class Status(StrEnum):
+    NEW = "new"
+    OPEN = "open"  # accepted, not yet assessed
+    ASSESSED = "assessed"
+    PLACED = "placed"  # at least one placement running
+
+
+@dataclass(frozen=True)
+class Placement:
+    started: PlacementStarted
+    follow_ups: tuple[PlacementFollowedUp, ...] = field(default_factory=tuple)
+    host_support: tuple[HostSupported, ...] = field(default_factory=tuple)
+    ended: PlacementEnded | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.ended is None
+
+
+@dataclass(frozen=True)
+class Case:
+    opened: CaseOpened | None = None
+    assessments: tuple[NeedsAssessed, ...] = field(default_factory=tuple)
+    placements: tuple[Placement, ...] = field(default_factory=tuple)
+
+    @property
+    def status(self) -> Status:
+        if self.opened is None:
+            return Status.NEW
+        if any(p.active for p in self.placements):
+            return Status.PLACED
+        return Status.ASSESSED if self.assessments else Status.OPEN
+
+    @property
+    def needs(self) -> list[ParticipationNeed]:
+        """The latest assessed needs, else those coordination referred with."""
+        if self.assessments:
+            return self.assessments[-1].needs
+        return self.opened.needs if self.opened else []
+
+    def placement(self, placement_id: UUID) -> Placement:
+        found = next((p for p in self.placements if p.started.placement_id == placement_id), None)
+        if found is None:
+            raise NotFound("placement_not_found", "この参加の記録が見つかりません。")
+        return found
+
+    def next_placement_id(self, menu_id: UUID) -> UUID:
+        """Derived, not random: a placement retried after a failure between its two writes (the
+        menu's seat, then this case) finds the seat it already holds instead of a second one."""
+        assert self.opened is not None
+        n = sum(1 for p in self.placements if p.started.menu_id == menu_id)
+        return uuid5(_PLACEMENT_NAMESPACE, f"{self.opened.participation_case_id}/{menu_id}/{n}")
+
+
+def _with_placement(case: Case, placement_id: UUID, change: Callable[[Placement], dict[str, Any]]) -> Case:
+    return replace(
+        case,
+        placements=tuple(
+            replace(p, **change(p)) if p.started.placement_id == placement_id else p for p in case.placements
+        ),
+    )
+
+
+def evolve(case: Case, event: DomainEvent) -> Case:
+    match event:
+        case CaseOpened():
+            return replace(case, opened=event)
+        case NeedsAssessed():
+            return replace(case, assessments=(*case.assessments, event))
+        case PlacementStarted():
+            return replace(case, placements=(*case.placements, Placement(event)))
+        case PlacementFollowedUp():
+            return _with_placement(case, event.placement_id, lambda p: {"follow_ups": (*p.follow_ups, event)})
+        case PlacementEnded():
+            return _with_placement(case, event.placement_id, lambda _: {"ended": event})
+        case HostSupported():
+            return _with_placement(
+                case, event.placement_id, lambda p: {"host_support": (*p.host_support, event)}
+            )
+    raise TypeError(f"unknown event {type(event).__name__}")
+
+
+PARTICIPATION_CASE = Aggregate[Case](
+    stream_type=STREAM_TYPE,
+    initial=Case,
+    evolve=evolve,
+    events=(CaseOpened, NeedsAssessed, PlacementStarted, PlacementFollowedUp, PlacementEnded, HostSupported),
+    subject_of=lambda case: case.opened.subject_ref if case.opened else None,
+)
+
+
+class PersonalDataErased(DomainEvent):
+    """Intake erased the person; participation destroyed its own key for them."""
+
+    subject_ref: str
+    erased_on: date
+
+
+@dataclass(frozen=True)
+class Erasure:
+    erased: PersonalDataErased | None = None
+
+
+ERASURE = Aggregate[Erasure](
+    stream_type="ParticipationErasure",
+    initial=Erasure,
+    evolve=lambda _, event: Erasure(event),  # type: ignore[arg-type]
+    events=(PersonalDataErased,),
+)
+
+
+def note_erasure(state: Erasure, erased: PersonalDataErased) -> list[DomainEvent]:
+    return [] if state.erased else [erased]
+
+
+# --- decisions --------------------------------------------------------------------------
+
+
+def open_case(case: Case, opened: CaseOpened) -> list[DomainEvent]:
+    """Accept a referral. A re-delivered referral finds the case open and changes nothing."""
+    if case.opened is not None:
+        return []
+    return [opened]
+
+
+def _require_opened(case: Case) -> CaseOpened:
+    if case.opened is None:
+        raise NotFound("case_not_found", "ケースが見つかりません。")
+    return case.opened
+
+
+def assess(
+    case: Case, *, needs: list[ParticipationNeed], wishes: str | None, findings: str | None, assessed_on: date
+) -> list[DomainEvent]:
+    """Record what the person needs and wishes; a later assessment supersedes the earlier one."""
+    opened = _require_opened(case)
+    if not needs:
+        raise InvalidCommand("assessment_without_needs", "ニーズを1つ以上選んでください。")
+    if assessed_on < opened.opened_on:
+        raise DomainError("assessment_before_opening", "アセスメント日がケース開始日より前になっています。")
+    return [
+        NeedsAssessed(
+            assessment_version=len(case.assessments) + 1,
+            needs=sorted(set(needs)),
+            wishes=wishes,
+            findings=findings,
+            assessed_on=assessed_on,
+        )
+    ]
+
+
+def start_placement(
+    case: Case, *, placement_id: UUID, menu: MenuFacts, arrangements: str | None, started_on: date
+) -> list[DomainEvent]:
+    """Place the person in a menu. The seat is held on the menu first (capacity lives there);
+    a retried placement that is already recorded changes nothing."""
+    opened = _require_opened(case)
+    if any(p.started.placement_id == placement_id for p in case.placements):
+        return []
+    if not case.assessments:
+        raise DomainError("not_assessed", "参加の前に本人のニーズと希望のアセスメントを記録してください。")
+    if any(p.active and p.started.menu_id == menu.menu_id for p in case.placements):
+        raise DomainError("already_placed", "この方はすでにこのメニューに参加しています。")
+    if started_on < opened.opened_on:
+        raise DomainError("placement_before_opening", "参加開始日がケース開始日より前になっています。")
+    return [
+        PlacementStarted(
+            placement_id=placement_id,
+            menu_id=menu.menu_id,
+            menu_kind=menu.kind,
+            host_organisation=menu.host_organisation,
+            menu_district=menu.district,
+            arrangements=arrangements,
+            started_on=started_on,
+        )
+    ]
+
+
+def _running(case: Case, placement_id: UUID) -> Placement:
+    _require_opened(case)
+    placement = case.placement(placement_id)
+    if placement.ended is not None:
+        raise DomainError(
+            "placement_ended", f"この参加は {placement.ended.ended_on.isoformat()} に終了しています。"
+        )
+    return placement
+
+
+def follow_up(
+    case: Case, *, placement_id: UUID, status: FollowUpStatus, note: str | None, followed_up_on: date
+) -> list[DomainEvent]:
+    """定着支援: how the placement is going. Only a running placement is followed up."""
+    placement = _running(case, placement_id)
+    if followed_up_on < placement.started.started_on:
+        raise DomainError("follow_up_before_start", "フォローアップ日が参加開始日より前になっています。")
+    return [
+        PlacementFollowedUp(
+            placement_id=placement_id, status=status, note=note, followed_up_on=followed_up_on
+        )
+    ]
+
+
+def end_placement(
+    case: Case, *, placement_id: UUID, outcome: PlacementOutcome, note: str | None, ended_on: date
+) -> list[DomainEvent]:
+    placement = _running(case, placement_id)
+    if ended_on < placement.started.started_on:
+        raise DomainError("end_before_start", "終了日が参加開始日より前になっています。")
+    return [PlacementEnded(placement_id=placement_id, outcome=outcome, note=note, ended_on=ended_on)]
+
+
+def support_host(
+    case: Case,
+    *,
+    placement_id: UUID,
+    concern: HostConcern,
+    worry: str | None,
+    response: str | None,
+    supported_on: date,
+) -> list[DomainEvent]:
+    """Record the host's worry and what was done. Hosts are supported after a placement ends
+    too (a debrief), so an ended placement is accepted here."""
+    _require_opened(case)
+    placement = case.placement(placement_id)
+    if supported_on < placement.started.started_on:
+        raise DomainError("support_before_start", "受け入れ先支援の日付が参加開始日より前になっています。")
+    return [
+        HostSupported(
+            placement_id=placement_id,
+            concern=concern,
+            worry=worry,
+            response=response,
+            supported_on=supported_on,
+        )
+    ]

@@ -1,0 +1,389 @@
+"""Participation's rules: a menu's capacity and seats, a case from assessment to the end of a
+placement, and what stays private."""
+
+import uuid
+from datetime import date
+
+import pytest
+
+from contracts.glossary import (
+    AgeBand,
+    FollowUpStatus,
+    HostConcern,
+    IssueTag,
+    MenuKind,
+    MenuStatus,
+    ParticipationNeed,
+    PlacementOutcome,
+)
+from libs.domain import DomainError, InvalidCommand, NotFound
+from services.participation.domain import menu, model
+from services.participation.service_layer.public_events import menu_to_public, to_public
+
+MENU_ID = uuid.uuid4()
+REFERRAL = uuid.uuid4()
+CASE_ID = model.case_id_for(REFERRAL)
+
+
+def published(capacity: int = 2) -> menu.MenuPublished:
+    return menu.MenuPublished(
+        menu_id=MENU_ID,
+        managed_by="shakyo-sanka",
+        title="あおぞら農園の農作業体験",
+        description="野菜の収穫と袋詰め。少人数で静かな環境です。",
+        kind=MenuKind.WORK_EXPERIENCE,
+        host_organisation="farm-aozora",
+        host_name="あおぞら農園",
+        district="kita-2",
+        capacity=capacity,
+        schedule="毎週火・木 10時〜12時",
+        target_groups=[IssueTag.HIKIKOMORI],
+        published_on=date(2026, 4, 1),
+    )
+
+
+def a_menu(capacity: int = 2, *events) -> menu.Menu:
+    return menu.MENU.fold([published(capacity), *events])
+
+
+def seat(placement: uuid.UUID | None = None, case: uuid.UUID | None = None) -> menu.SeatTaken:
+    return menu.SeatTaken(
+        placement_id=placement or uuid.uuid4(),
+        participation_case_id=case or uuid.uuid4(),
+        taken_on=date(2026, 4, 5),
+    )
+
+
+def take(state: menu.Menu, placement: uuid.UUID | None = None, case: uuid.UUID | None = None):
+    return menu.take_seat(
+        state,
+        placement_id=placement or uuid.uuid4(),
+        participation_case_id=case or uuid.uuid4(),
+        taken_on=date(2026, 4, 5),
+    )
+
+
+def revision(**changes) -> menu.MenuRevised:
+    return menu.MenuRevised(**changes, revised_on=date(2026, 5, 1))
+
+
+# --- menus ------------------------------------------------------------------------------
+
+
+def test_a_menu_takes_people_until_it_is_full_and_refuses_the_next_with_a_reason():
+    state = a_menu(2)
+    state = menu.MENU.fold(take(state), state)
+    state = menu.MENU.fold(take(state), state)
+    assert len(state.seats) == 2 and state.free_seats == 0
+    with pytest.raises(DomainError) as refused:
+        take(state)
+    assert refused.value.code == "menu_full" and refused.value.status == 409
+    assert "定員（2人）" in refused.value.message
+
+
+def test_a_released_seat_can_be_taken_again_and_releasing_twice_changes_nothing():
+    first = seat()
+    state = a_menu(1, first)
+    released = menu.release_seat(state, placement_id=first.placement_id, released_on=date(2026, 6, 1))
+    assert released == [menu.SeatReleased(placement_id=first.placement_id, released_on=date(2026, 6, 1))]
+    state = menu.MENU.fold(released, state)
+    assert menu.release_seat(state, placement_id=first.placement_id, released_on=date(2026, 6, 2)) == []
+    assert take(state)
+
+
+def test_a_retried_placement_finds_its_seat_and_one_case_holds_one_seat_per_menu():
+    held = seat()
+    state = a_menu(3, held)
+    assert take(state, held.placement_id, held.participation_case_id) == []
+    with pytest.raises(DomainError) as twice:
+        take(state, uuid.uuid4(), held.participation_case_id)
+    assert twice.value.code == "already_placed"
+    with pytest.raises(InvalidCommand):
+        take(state, held.placement_id, uuid.uuid4())
+
+
+def test_capacity_cannot_drop_below_the_people_placed_now():
+    state = a_menu(3, seat(), seat())
+    with pytest.raises(DomainError) as refused:
+        menu.revise(state, revision(capacity=1))
+    assert refused.value.code == "capacity_below_placements" and "2人" in refused.value.message
+    assert menu.revise(state, revision(capacity=2))[0].capacity == 2
+
+
+def test_a_closed_menu_keeps_its_placements_but_takes_no_one_new_until_reopened():
+    state = a_menu(3, seat())
+    closed = menu.revise(state, revision(status=MenuStatus.CLOSED))
+    state = menu.MENU.fold(closed, state)
+    assert state.status is MenuStatus.CLOSED and len(state.seats) == 1
+    with pytest.raises(DomainError) as refused:
+        take(state)
+    assert refused.value.code == "menu_closed"
+    state = menu.MENU.fold(menu.revise(state, revision(status=MenuStatus.ACTIVE)), state)
+    assert take(state)
+
+
+def test_a_revision_records_only_what_changed():
+    state = a_menu(2)
+    assert menu.revise(state, revision(capacity=2, district="kita-2")) == []
+    changed = menu.revise(state, revision(capacity=4, district="kita-2", title="新しい名前"))
+    assert changed[0].capacity == 4 and changed[0].district is None and changed[0].title == "新しい名前"
+    after = menu.MENU.fold(changed, state)
+    assert after.current.title == "新しい名前" and after.current.district == "kita-2"
+
+
+def test_unknown_menus_are_not_found_and_a_menu_is_published_once():
+    with pytest.raises(NotFound):
+        take(menu.Menu())
+    with pytest.raises(NotFound):
+        menu.revise(menu.Menu(), revision(capacity=3))
+    assert menu.publish(menu.Menu(), published()) == [published()]
+    with pytest.raises(DomainError):
+        menu.publish(a_menu(), published())
+
+
+def test_menus_publish_codes_and_numbers_only():
+    state = a_menu(2)
+    event = menu_to_public(state, published())
+    assert [e.event_type for e in event] == ["MenuPublished"]
+    text = event[0].model_dump_json()
+    assert "あおぞら" not in text and "収穫" not in text and "火・木" not in text
+    assert event[0].case_key == MENU_ID and event[0].capacity == 2
+    changed = menu.revise(state, revision(capacity=5))
+    updated = menu_to_public(menu.MENU.fold(changed, state), changed[0])
+    assert updated[0].event_type == "MenuUpdated" and updated[0].capacity == 5
+
+
+# --- cases ------------------------------------------------------------------------------
+
+
+def opened() -> model.CaseOpened:
+    return model.CaseOpened(
+        participation_case_id=CASE_ID,
+        holder_organisation="shakyo-sanka",
+        case_key=uuid.uuid4(),
+        referral_id=REFERRAL,
+        coordination_case_id=uuid.uuid4(),
+        referring_organisation="shakyo-tagikan",
+        subject_ref=f"subj_{uuid.uuid4().hex}",
+        needs=[ParticipationNeed.WORK_EXPERIENCE],
+        issue_tags=[IssueTag.HIKIKOMORI],
+        age_band=AgeBand.MIDDLE,
+        district="kita-2",
+        opened_on=date(2026, 4, 2),
+    )
+
+
+FACTS = model.MenuFacts(MENU_ID, MenuKind.WORK_EXPERIENCE, "farm-aozora", "kita-2")
+WISHES = "人の少ない場所で、体を動かす作業がしたい"
+
+
+def assessed_case() -> model.Case:
+    case = model.PARTICIPATION_CASE.fold([opened()])
+    return model.PARTICIPATION_CASE.fold(
+        model.assess(
+            case,
+            needs=[ParticipationNeed.WORK_EXPERIENCE, ParticipationNeed.SOCIAL_CONTACT],
+            wishes=WISHES,
+            findings=None,
+            assessed_on=date(2026, 4, 3),
+        ),
+        case,
+    )
+
+
+def placed_case() -> tuple[model.Case, uuid.UUID]:
+    case = assessed_case()
+    placement_id = case.next_placement_id(MENU_ID)
+    started = model.start_placement(
+        case, placement_id=placement_id, menu=FACTS, arrangements="午前のみ", started_on=date(2026, 4, 7)
+    )
+    return model.PARTICIPATION_CASE.fold(started, case), placement_id
+
+
+def test_one_case_per_referral_and_a_redelivered_referral_opens_nothing_new():
+    assert model.case_id_for(REFERRAL) == CASE_ID != model.case_id_for(uuid.uuid4())
+    event = opened()
+    assert model.open_case(model.Case(), event) == [event]
+    assert model.open_case(model.PARTICIPATION_CASE.fold([event]), event) == []
+
+
+def test_a_placement_needs_an_assessment_first():
+    case = model.PARTICIPATION_CASE.fold([opened()])
+    assert case.status is model.Status.OPEN
+    with pytest.raises(DomainError) as refused:
+        model.start_placement(
+            case, placement_id=uuid.uuid4(), menu=FACTS, arrangements=None, started_on=date(2026, 4, 7)
+        )
+    assert refused.value.code == "not_assessed"
+
+
+def test_assessments_need_needs_and_sensible_dates_and_supersede_each_other():
+    case = model.PARTICIPATION_CASE.fold([opened()])
+    with pytest.raises(InvalidCommand):
+        model.assess(case, needs=[], wishes=None, findings=None, assessed_on=date(2026, 4, 3))
+    with pytest.raises(DomainError) as early:
+        model.assess(
+            case, needs=[ParticipationNeed.LEARNING], wishes=None, findings=None, assessed_on=date(2026, 4, 1)
+        )
+    assert early.value.code == "assessment_before_opening"
+    case = assessed_case()
+    again = model.assess(
+        case, needs=[ParticipationNeed.PLACE_TO_BE], wishes=None, findings=None, assessed_on=date(2026, 5, 1)
+    )
+    assert again[0].assessment_version == 2
+    assert model.PARTICIPATION_CASE.fold(again, case).needs == [ParticipationNeed.PLACE_TO_BE]
+    with pytest.raises(NotFound):
+        model.assess(
+            model.Case(),
+            needs=[ParticipationNeed.LEARNING],
+            wishes=None,
+            findings=None,
+            assessed_on=date.today(),
+        )
+
+
+def test_place_follow_up_and_end_and_nothing_after_the_end():
+    case, placement_id = placed_case()
+    assert case.status is model.Status.PLACED
+    followed = model.follow_up(
+        case,
+        placement_id=placement_id,
+        status=FollowUpStatus.SETTLED,
+        note="休まず通えている",
+        followed_up_on=date(2026, 5, 7),
+    )
+    case = model.PARTICIPATION_CASE.fold(followed, case)
+    ended = model.end_placement(
+        case,
+        placement_id=placement_id,
+        outcome=PlacementOutcome.MOVED_TO_EMPLOYMENT,
+        note=None,
+        ended_on=date(2026, 10, 7),
+    )
+    case = model.PARTICIPATION_CASE.fold(ended, case)
+    assert case.status is model.Status.ASSESSED and not case.placement(placement_id).active
+    with pytest.raises(DomainError) as twice:
+        model.end_placement(
+            case,
+            placement_id=placement_id,
+            outcome=PlacementOutcome.TERM_COMPLETED,
+            note=None,
+            ended_on=date(2026, 10, 8),
+        )
+    assert twice.value.code == "placement_ended" and twice.value.status == 409
+    with pytest.raises(DomainError) as late:
+        model.follow_up(
+            case,
+            placement_id=placement_id,
+            status=FollowUpStatus.SETTLED,
+            note=None,
+            followed_up_on=date(2026, 10, 9),
+        )
+    assert late.value.code == "placement_ended"
+    # The host may still be supported after the placement ended (a debrief).
+    assert model.support_host(
+        case,
+        placement_id=placement_id,
+        concern=HostConcern.HOST_WORKLOAD,
+        worry=None,
+        response=None,
+        supported_on=date(2026, 10, 9),
+    )
+
+
+def test_dates_before_the_start_and_unknown_placements_are_refused():
+    case, placement_id = placed_case()
+    for decide, code in (
+        (
+            lambda: model.follow_up(
+                case,
+                placement_id=placement_id,
+                status=FollowUpStatus.AT_RISK,
+                note=None,
+                followed_up_on=date(2026, 4, 6),
+            ),
+            "follow_up_before_start",
+        ),
+        (
+            lambda: model.end_placement(
+                case,
+                placement_id=placement_id,
+                outcome=PlacementOutcome.LOST_CONTACT,
+                note=None,
+                ended_on=date(2026, 4, 6),
+            ),
+            "end_before_start",
+        ),
+        (
+            lambda: model.start_placement(
+                case, placement_id=uuid.uuid4(), menu=FACTS, arrangements=None, started_on=date(2026, 4, 8)
+            ),
+            "already_placed",
+        ),
+    ):
+        with pytest.raises(DomainError) as refused:
+            decide()
+        assert refused.value.code == code
+    with pytest.raises(NotFound):
+        model.follow_up(
+            case,
+            placement_id=uuid.uuid4(),
+            status=FollowUpStatus.SETTLED,
+            note=None,
+            followed_up_on=date(2026, 5, 1),
+        )
+
+
+def test_placement_ids_are_derived_so_a_retry_is_recognised():
+    case = assessed_case()
+    placement_id = case.next_placement_id(MENU_ID)
+    assert placement_id == case.next_placement_id(MENU_ID)
+    placed, _ = placed_case()
+    assert placed.placements[0].started.placement_id == placement_id
+    again = model.start_placement(
+        placed, placement_id=placement_id, menu=FACTS, arrangements=None, started_on=date(2026, 4, 7)
+    )
+    assert again == []
+    assert placed.next_placement_id(MENU_ID) != placement_id
+
+
+def test_wishes_notes_and_worries_stay_private_and_placements_publish_durations():
+    case, placement_id = placed_case()
+    supported = model.support_host(
+        case,
+        placement_id=placement_id,
+        concern=HostConcern.COMMUNICATION_WITH_PERSON,
+        worry="指示が伝わりにくいと農園主が心配",
+        response="作業手順を絵カードにした",
+        supported_on=date(2026, 4, 20),
+    )
+    case = model.PARTICIPATION_CASE.fold(supported, case)
+    ended = model.end_placement(
+        case,
+        placement_id=placement_id,
+        outcome=PlacementOutcome.TERM_COMPLETED,
+        note="本人が満足",
+        ended_on=date(2026, 10, 7),
+    )
+    case = model.PARTICIPATION_CASE.fold(ended, case)
+    published_events = [
+        e
+        for event in (case.assessments[0], case.placements[0].started, supported[0], ended[0])
+        for e in to_public(case, event)
+    ]
+    assert [e.event_type for e in published_events] == [
+        "ParticipationAssessed",
+        "PlacementStarted",
+        "HostSupported",
+        "PlacementEnded",
+    ]
+    text = "".join(e.model_dump_json() for e in published_events)
+    for secret in (WISHES, "午前のみ", "農園主", "絵カード", "本人が満足"):
+        assert secret not in text
+    assert published_events[-1].days_placed == 183  # still placed after 6 months
+
+
+def test_suggestions_map_needs_to_menu_kinds():
+    kinds = model.KINDS_FOR_NEED[ParticipationNeed.SOCIAL_CONTACT]
+    assert MenuKind.SOCIAL_ACTIVITY in kinds and MenuKind.WORK_EXPERIENCE not in kinds
+    assert set(model.KINDS_FOR_NEED) == set(ParticipationNeed)
