@@ -1,0 +1,105 @@
+"""People passed between programs through the real services, not through hand-made envelopes:
+outreach finds someone before any case exists and connects them to intake; a community place
+notices someone and passes them to intake. Each time intake opens a case under the same key."""
+
+import uuid
+
+import httpx
+
+from tests.e2e.test_first_flow import _get_json, as_user
+from tests.polling import eventually
+
+
+def client(services, tokens, service: str, user: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=services.urls[service], headers=as_user(tokens, user), timeout=10)
+
+
+async def test_outreach_before_coordination_connects_a_person_to_an_intake_case(services, tokens):
+    async with (
+        client(services, tokens, "outreach", "tsunagari-ito") as outreach,
+        client(services, tokens, "intake", "soudan-sato") as intake,
+    ):
+        found = await outreach.post(
+            "/cases",
+            json={
+                "identified_by": "minsei_iin",
+                "issue_tags": ["hikikomori", "8050"],
+                "age_band": "40-64",
+                "district": "minami-1",
+                "note": "民生委員から。母の入院後、息子の姿を見ない。",
+                "identified_on": "2026-05-01",
+            },
+        )
+        assert found.status_code == 201, found.text
+        outreach_case, case_key = found.json()["outreach_case_id"], found.json()["case_key"]
+        for attempt, outcome in (("2026-05-08", "no_answer"), ("2026-05-20", "conversation")):
+            tried = await outreach.post(
+                f"/cases/{outreach_case}/contact-attempts",
+                json={"method": "home_visit", "outcome": outcome, "attempted_on": attempt},
+            )
+            assert tried.status_code == 201, tried.text
+        assert (await intake.get(f"/cases/{case_key}")).status_code == 404  # no intake case yet
+        connected = await outreach.post(
+            f"/cases/{outreach_case}/connection",
+            json={"connected_to": "intake", "organisation": "city-soudan", "connected_on": "2026-06-01"},
+        )
+        assert connected.status_code == 201, connected.text
+
+        opened = await eventually(
+            lambda: _get_json(intake, f"/cases/{case_key}"), what="intake opening the connected person's case"
+        )
+        assert opened["channel"] == "outreach"
+        assert opened["holder_organisation"] == "city-soudan"
+        assert opened["details_pending"] is True and opened["person"] is None
+        assert opened["age_band"] == "40-64" and set(opened["issue_tags"]) == {"hikikomori", "8050"}
+        # The intake worker meets the person and records their details, sealed like any other.
+        person = {"name": "架空　次郎", "birth_date": "1974-03-03"}
+        recorded = await intake.put(
+            f"/cases/{case_key}/person", json={"person": person, "household": [], "recorded_on": "2026-06-05"}
+        )
+        assert recorded.status_code in (200, 201), recorded.text
+        seen = (await intake.get(f"/cases/{case_key}")).json()
+        assert seen["person"]["name"] == "架空　次郎" and seen["details_pending"] is False
+
+
+async def test_a_concern_noticed_at_a_community_place_becomes_an_intake_case(services, tokens):
+    async with (
+        client(services, tokens, "community", "chiiki-yamamoto") as community,
+        client(services, tokens, "intake", "soudan-sato") as intake,
+    ):
+        place = await community.post(
+            "/places",
+            json={
+                "kind": "salon",
+                "name": f"ふれあいサロン{uuid.uuid4().hex[:4]}",
+                "district": "kita-1",
+                "school_district": "kita-es",
+                "target_groups": ["older"],
+                "multi_generational": False,
+                "opened_on": "2026-04-01",
+            },
+        )
+        assert place.status_code == 201, place.text
+        noted = await community.post(
+            f"/places/{place.json()['place_id']}/concerns",
+            json={
+                "issue_tags": ["isolation", "self_neglect"],
+                "age_band": "75+",
+                "description": "常連の方が来なくなり、近所の方も心配している。",
+                "noticed_on": "2026-06-10",
+            },
+        )
+        assert noted.status_code == 201, noted.text
+        concern, case_key = noted.json()["concern_id"], noted.json()["case_key"]
+        raised = await community.post(
+            f"/concerns/{concern}/raise", json={"raised_to": "intake", "raised_on": "2026-06-11"}
+        )
+        assert raised.status_code == 200, raised.text
+
+        opened = await eventually(
+            lambda: _get_json(intake, f"/cases/{case_key}"), what="intake opening the concern's case"
+        )
+        assert opened["channel"] == "community_place" and opened["details_pending"] is True
+        assert set(opened["issue_tags"]) == {"isolation", "self_neglect"}
+        # Nothing of the worker's description crossed to intake.
+        assert "常連" not in str(opened)
