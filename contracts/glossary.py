@@ -83,57 +83,69 @@ class RoleResponsibility(StrEnum):
     PARTICIPATION = "participation"
 
 
-LABELS_JA: dict[str, str] = {
-    # channels
-    Channel.COUNTER: "窓口",
-    Channel.PHONE: "電話",
-    Channel.HOME_VISIT: "訪問",
-    Channel.AGENCY: "関係機関から",
-    Channel.SCHOOL: "学校から",
-    Channel.COMMUNITY_PLACE: "地域の居場所から",
-    Channel.OUTREACH: "アウトリーチから",
-    # issue tags
-    IssueTag.ELDERLY_CARE: "高齢・介護",
-    IssueTag.DISABILITY: "障害",
-    IssueTag.CHILD_REARING: "子育て",
-    IssueTag.POVERTY_DEBT: "生活困窮・債務",
-    IssueTag.HIKIKOMORI: "ひきこもり",
-    IssueTag.EIGHTY_FIFTY: "8050",
-    IssueTag.DOUBLE_CARE: "ダブルケア",
-    IssueTag.YOUNG_CARER: "ヤングケアラー",
-    IssueTag.HOUSING: "住まい",
-    IssueTag.ABUSE: "虐待",
-    IssueTag.SELF_NEGLECT: "セルフネグレクト",
-    IssueTag.EMPLOYMENT: "就労",
-    IssueTag.HEALTH: "健康・医療",
-    IssueTag.ISOLATION: "社会的孤立",
-    # meetings
-    MeetingType.SUPPORT_PLAN_MEETING: "重層的支援会議",
-    MeetingType.CONFIDENTIAL_SUPPORT_MEETING: "支援会議",
-    # return reasons
-    ReturnReason.MEETING_DECISION: "会議の決定によるつなぎもどし",
-    ReturnReason.SUPPORT_CONCLUDED: "支援終結によるつなぎもどし",
-    ReturnReason.REFERRAL_DECLINED: "支援依頼の不受理",
-    # urgency
-    Urgency.ROUTINE: "通常",
-    Urgency.URGENT: "緊急",
-    # plan roles
-    RoleResponsibility.MAIN_CONTACT: "主担当",
-    RoleResponsibility.CARE_SERVICES: "介護サービス",
-    RoleResponsibility.DISABILITY_SERVICES: "障害福祉サービス",
-    RoleResponsibility.CHILD_SERVICES: "子ども・子育て支援",
-    RoleResponsibility.FINANCIAL_SUPPORT: "家計・経済的支援",
-    RoleResponsibility.HOUSING_SUPPORT: "住まいの支援",
-    RoleResponsibility.EMPLOYMENT_SUPPORT: "就労支援",
-    RoleResponsibility.HEALTH_CARE: "保健・医療",
-    RoleResponsibility.WATCHING_OVER: "見守り",
-    RoleResponsibility.PARTICIPATION: "参加支援",
-}
+class _Labels(dict[tuple[type, str], str]):
+    """Japanese labels keyed by (code list, code): one code may read differently in two lists
+    (Channel.AGENCY 「関係機関から」, ConnectionTarget.AGENCY 「関係機関へ」)."""
+
+    def update(self, labels: dict[StrEnum, str]) -> None:  # type: ignore[override]
+        for code, label in labels.items():
+            self[(type(code), code.value)] = label
 
 
-def label_ja(code: str) -> str:
+LABELS_JA = _Labels()
+LABELS_JA.update(
+    {
+        # channels
+        Channel.COUNTER: "窓口",
+        Channel.PHONE: "電話",
+        Channel.HOME_VISIT: "訪問",
+        Channel.AGENCY: "関係機関から",
+        Channel.SCHOOL: "学校から",
+        Channel.COMMUNITY_PLACE: "地域の居場所から",
+        Channel.OUTREACH: "アウトリーチから",
+        # issue tags
+        IssueTag.ELDERLY_CARE: "高齢・介護",
+        IssueTag.DISABILITY: "障害",
+        IssueTag.CHILD_REARING: "子育て",
+        IssueTag.POVERTY_DEBT: "生活困窮・債務",
+        IssueTag.HIKIKOMORI: "ひきこもり",
+        IssueTag.EIGHTY_FIFTY: "8050",
+        IssueTag.DOUBLE_CARE: "ダブルケア",
+        IssueTag.YOUNG_CARER: "ヤングケアラー",
+        IssueTag.HOUSING: "住まい",
+        IssueTag.ABUSE: "虐待",
+        IssueTag.SELF_NEGLECT: "セルフネグレクト",
+        IssueTag.EMPLOYMENT: "就労",
+        IssueTag.HEALTH: "健康・医療",
+        IssueTag.ISOLATION: "社会的孤立",
+        # meetings
+        MeetingType.SUPPORT_PLAN_MEETING: "重層的支援会議",
+        MeetingType.CONFIDENTIAL_SUPPORT_MEETING: "支援会議",
+        # return reasons
+        ReturnReason.MEETING_DECISION: "会議の決定によるつなぎもどし",
+        ReturnReason.SUPPORT_CONCLUDED: "支援終結によるつなぎもどし",
+        ReturnReason.REFERRAL_DECLINED: "支援依頼の不受理",
+        # urgency
+        Urgency.ROUTINE: "通常",
+        Urgency.URGENT: "緊急",
+        # plan roles
+        RoleResponsibility.MAIN_CONTACT: "主担当",
+        RoleResponsibility.CARE_SERVICES: "介護サービス",
+        RoleResponsibility.DISABILITY_SERVICES: "障害福祉サービス",
+        RoleResponsibility.CHILD_SERVICES: "子ども・子育て支援",
+        RoleResponsibility.FINANCIAL_SUPPORT: "家計・経済的支援",
+        RoleResponsibility.HOUSING_SUPPORT: "住まいの支援",
+        RoleResponsibility.EMPLOYMENT_SUPPORT: "就労支援",
+        RoleResponsibility.HEALTH_CARE: "保健・医療",
+        RoleResponsibility.WATCHING_OVER: "見守り",
+        RoleResponsibility.PARTICIPATION: "参加支援",
+    }
+)
+
+
+def label_ja(code: StrEnum) -> str:
     """Japanese label for a code; the code itself if none is defined (never fails a page)."""
-    return LABELS_JA.get(code, code)
+    return LABELS_JA.get((type(code), code.value), code.value)
 
 
 def age_band_for(age: int) -> AgeBand:
@@ -624,3 +636,26 @@ LABELS_JA.update(
         LocalResourceKind.EVERYDAY_HELPERS: "見守り・生活支援の担い手",
     }
 )
+
+
+# Codes that several lists share, labelled as each list means them.
+LABELS_JA.update(
+    {
+        MenuKind.WORK_EXPERIENCE: "就労体験",
+        MenuKind.PLACE_TO_BE: "居場所",
+        MenuKind.VOLUNTEERING: "ボランティア",
+        MenuKind.LEARNING: "学び",
+        IdentifiedBy.COMMUNITY_PLACE: "地域の居場所",
+        ContactMethod.HOME_VISIT: "訪問",
+        ContactMethod.PHONE: "電話",
+        Generation.CHILDREN: "子ども（18歳未満）",
+        Generation.YOUTH: "若者（18〜39歳）",
+        Generation.WORKING_AGE: "現役世代（40〜64歳）",
+        Generation.OLDER: "高齢者（65歳以上）",
+        ClosureReason.RESOLVED: "課題解決",
+        ClosureReason.MOVED_AWAY: "転居",
+        ClosureReason.DECEASED: "死亡",
+    }
+)
+# A dict literal cannot hold two codes of equal value: this one needs its own.
+LABELS_JA.update({LocalResourceKind.PLACE_TO_BE: "居場所"})

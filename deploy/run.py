@@ -40,6 +40,7 @@ from deploy.local.kafka import LocalKafka, log_tail
 from deploy.local.keys import kek_env
 from deploy.local.ports import free_port
 from deploy.local.postgres import LocalPostgres
+from deploy.town import CITY
 from libs.kafka import ensure_topics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -329,7 +330,7 @@ class Stack:
 
     # --- demo -------------------------------------------------------------------------------
 
-    def load_demo(self) -> dict[str, object]:
+    def load_demo(self, population: int) -> dict[str, object]:
         """Load the demo cases unless this home already has them (a second `make run`)."""
         marker = self.home / "demo-loaded"
         with contextlib.suppress(OSError, ValueError, KeyError, IndexError, httpx.HTTPError):
@@ -345,8 +346,13 @@ class Stack:
                 return loaded
         step("デモデータを読み込み / loading demo cases")
         urls = {service.name: self.url(service.name) for service in SERVICES}
-        town = demo.load(urls, self.issuer, timeout=DEMO_TIMEOUT)
-        loaded = {"cases": town.cases, "first_worker": town.first_worker, **town.counts}
+        town = demo.load(urls, self.issuer, population, timeout=DEMO_TIMEOUT)
+        loaded = {
+            "cases": town.cases,
+            "first_worker": town.first_worker,
+            "counts": town.counts,
+            "population": population,
+        }
         marker.write_text(json.dumps(loaded, indent=2) + "\n")
         return loaded
 
@@ -426,8 +432,9 @@ def banner(stack: Stack, loaded: dict[str, object] | None, elapsed: float) -> st
     ]
     if loaded is not None:
         cases: list[str] = loaded.get("cases", [])  # type: ignore[assignment]
-        counts = ", ".join(f"{key} {value}" for key, value in loaded.items() if isinstance(value, int))
-        lines.append(f"  デモ / demo                架空市（人口 {demo.SMALL_TOWN:,}）の1年: {counts}")
+        counts = ", ".join(f"{key} {value}" for key, value in loaded.get("counts", {}).items())  # type: ignore[union-attr]
+        population = loaded.get("population", demo.SMALL_TOWN)
+        lines.append(f"  デモ / demo                架空市（人口 {population:,}）の1年: {counts}")
         if cases:
             lines.append(f"      例 / e.g.              {intake}/cases/{cases[0]}")
     lines += [
@@ -447,6 +454,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Run PostgreSQL, Kafka and the Kasane services locally, with demo cases.",
     )
     parser.add_argument("--no-demo", action="store_true", help="do not load the demo cases")
+    parser.add_argument(
+        "--population",
+        type=int,
+        default=demo.SMALL_TOWN,
+        help=f"size of the generated demo municipality (default {demo.SMALL_TOWN:,}; a city is {CITY:,})",
+    )
     parser.add_argument(
         "--check",
         action="store_true",
@@ -478,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     code = 0
     try:
         stack.start()
-        loaded = None if args.no_demo else stack.load_demo()
+        loaded = None if args.no_demo else stack.load_demo(args.population)
         print(banner(stack, loaded, time.monotonic() - began), flush=True)
         if args.check:
             stack.wait_healthy(time.monotonic() + HEALTH_TIMEOUT)

@@ -122,3 +122,20 @@ def test_domain_code_does_no_io():
     for path in (ROOT / "services").rglob("domain/*.py"):
         bad = {i for i in _imports(path) if i.startswith(forbidden)}
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+
+
+def test_every_code_has_its_own_japanese_label():
+    """The UI speaks Japanese: every code of every list is labelled, per list (codes may repeat across lists)."""
+    from enum import StrEnum
+
+    from contracts import glossary
+
+    lists = [
+        v
+        for v in vars(glossary).values()
+        if isinstance(v, type) and issubclass(v, StrEnum) and v is not StrEnum
+    ]
+    unlabelled = [f"{cls.__name__}.{m.name}" for cls in lists for m in cls if glossary.label_ja(m) == m.value]
+    # Codes that are their own label (numbers, 8050) are fine; anything else must be labelled.
+    assert [u for u in unlabelled if not u.endswith("EIGHTY_FIFTY") and "AgeBand" not in u] == []
+    assert glossary.label_ja(glossary.Channel.AGENCY) != glossary.label_ja(glossary.ConnectionTarget.AGENCY)
