@@ -22,7 +22,17 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
         "ReferredToCoordination": partial(handlers.on_referred, organisation=config.organisation),
         "ConsentChanged": partial(handlers.on_consent_changed, organisation=config.organisation),
         "SubjectErased": partial(handlers.on_subject_erased, organisation=config.organisation),
-        "ConnectedToSupport": partial(handlers.on_connected_to_support, organisation=config.organisation),
+        # Outreach and participation report back on the people coordination referred to them.
+        **{
+            event_type: partial(handlers.on_partner_report, organisation=config.organisation)
+            for event_type in (
+                "ConnectedToSupport",
+                "OutreachConcluded",
+                "ParticipationAccepted",
+                "PlacementStarted",
+                "PlacementEnded",
+            )
+        },
     }
     runtime = Runtime(config, consumers)
     app = create_app(

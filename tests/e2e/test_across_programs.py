@@ -103,3 +103,59 @@ async def test_a_concern_noticed_at_a_community_place_becomes_an_intake_case(ser
         assert set(opened["issue_tags"]) == {"isolation", "self_neglect"}
         # Nothing of the worker's description crossed to intake.
         assert "常連" not in str(opened)
+
+
+async def test_participation_reports_back_to_the_coordination_case_that_referred(services, tokens):
+    """Seed 002: the program coordination asked keeps it informed; coordination shows it on the case."""
+    from tests.e2e.test_first_flow import clients, refer_new_case
+
+    intake, coord = clients(services, tokens)
+    async with intake, coord, client(services, tokens, "participation", "sanka-watanabe") as participation:
+        _, opened = await refer_new_case(intake, coord, consent=True)
+        case = f"/cases/{opened['coordination_case_id']}"
+        members = [{"relation": "本人", "issue_tags": ["hikikomori"], "findings": "日中の居場所がない"}]
+        assert (
+            await coord.post(f"{case}/assessments", json={"assessed_on": "2026-04-05", "members": members})
+        ).status_code == 201
+        asked = await coord.post(
+            f"{case}/referrals/participation",
+            json={"needs": ["place_to_be"], "reason": "日中の居場所", "referred_on": "2026-04-12"},
+        )
+        assert asked.status_code == 201, asked.text
+        accepted = await eventually(
+            lambda: _get_json(participation, f"/referrals/{asked.json()['referral_id']}"),
+            what="participation accepting the referral",
+        )
+        menu = await participation.post(
+            "/menus",
+            json={
+                "title": "まちかどカフェの居場所",
+                "description": "無理のない範囲で参加します。",
+                "kind": "place_to_be",
+                "host_organisation": "cafe-machikado",
+                "host_name": "まちかどカフェ",
+                "district": "kita-2",
+                "capacity": 5,
+                "schedule": "毎週火 10時〜12時",
+            },
+        )
+        assert menu.status_code == 201, menu.text
+        pcase = f"/cases/{accepted['participation_case_id']}"
+        assessed = await participation.post(
+            f"{pcase}/assessments", json={"needs": ["place_to_be"], "assessed_on": "2026-04-15"}
+        )
+        assert assessed.status_code == 201, assessed.text
+        placed = await participation.post(
+            f"{pcase}/placements", json={"menu_id": menu.json()["menu_id"], "started_on": "2026-04-20"}
+        )
+        assert placed.status_code == 201, placed.text
+
+        reported = await eventually(
+            lambda: _get_json(coord, case, lambda b: len(b["partner_reports"]) >= 2),
+            what="coordination showing participation's reports",
+        )
+        assert [(r["report"], r["detail"]) for r in reported["partner_reports"]] == [
+            ("ParticipationAccepted", None),
+            ("PlacementStarted", "place_to_be"),
+        ]
+        assert reported["partner_reports"][0]["program_label"] == "参加支援事業"

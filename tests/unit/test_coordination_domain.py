@@ -450,3 +450,18 @@ def test_a_plan_cites_a_meeting_that_discussed_its_case():
     assert refused.value.code == "case_not_discussed"
     with pytest.raises(NotFound):
         meeting.terms_for(meeting.Meeting(), CASE_A)
+
+
+def test_partner_reports_are_kept_on_an_opened_case_even_after_it_returned():
+    case = model.COORDINATION_CASE.fold([opened()])
+    report = model.PartnerReported(
+        program="participation",
+        report="PlacementStarted",
+        detail="place_to_be",
+        partner_case_id=uuid.uuid4(),
+        reported_on=date(2026, 5, 1),
+    )
+    assert model.note_partner_report(case, report) == [report]
+    assert model.COORDINATION_CASE.fold([report], case).partner_reports == (report,)
+    with pytest.raises(NotFound):
+        model.note_partner_report(model.Case(), report)

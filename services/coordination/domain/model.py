@@ -24,6 +24,7 @@ from contracts.glossary import (
     IssueTag,
     MeetingType,
     ParticipationNeed,
+    Program,
     ReturnReason,
     RoleResponsibility,
     Urgency,
@@ -148,6 +149,19 @@ class ConnectionNoted(DomainEvent):
     connected_on: date
 
 
+class PartnerReported(DomainEvent):
+    """Outreach or participation reported progress on a person coordination referred (報告).
+
+    `report` names what happened (the partner's public event type), `detail` its code, if any.
+    """
+
+    program: Program
+    report: str
+    detail: str | None
+    partner_case_id: UUID
+    reported_on: date
+
+
 class SupportConcluded(DomainEvent):
     """終結: coordination's part ends, with its evaluation."""
 
@@ -192,6 +206,7 @@ class Case:
     outreach_referrals: tuple[ReferredToOutreach, ...] = field(default_factory=tuple)
     participation_referrals: tuple[ReferredToParticipation, ...] = field(default_factory=tuple)
     connections: tuple[ConnectionNoted, ...] = field(default_factory=tuple)
+    partner_reports: tuple[PartnerReported, ...] = field(default_factory=tuple)
     concluded: SupportConcluded | None = None
     returned: ReturnedToOrigin | None = None
 
@@ -224,6 +239,8 @@ def evolve(case: Case, event: DomainEvent) -> Case:
             return replace(case, participation_referrals=(*case.participation_referrals, event))
         case ConnectionNoted():
             return replace(case, connections=(*case.connections, event))
+        case PartnerReported():
+            return replace(case, partner_reports=(*case.partner_reports, event))
         case SupportConcluded():
             return replace(case, status=Status.CONCLUDED, concluded=event)
         case ReturnedToOrigin():
@@ -244,6 +261,7 @@ COORDINATION_CASE = Aggregate[Case](
         ReferredToOutreach,
         ReferredToParticipation,
         ConnectionNoted,
+        PartnerReported,
         SupportConcluded,
         ReturnedToOrigin,
     ),
@@ -463,6 +481,13 @@ def note_connection(case: Case, noted: ConnectionNoted) -> list[DomainEvent]:
     if any(c.outreach_case_id == noted.outreach_case_id for c in case.connections):
         return []
     return [noted]
+
+
+def note_partner_report(case: Case, reported: PartnerReported) -> list[DomainEvent]:
+    """Keep what outreach and participation report back, even after the case has returned:
+    it is the history of the person's support. Re-deliveries are dropped by the inbox."""
+    _require_opened(case)
+    return [reported]
 
 
 def conclude(

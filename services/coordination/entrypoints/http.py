@@ -15,6 +15,7 @@ from contracts.glossary import (
     IssueTag,
     MeetingType,
     ParticipationNeed,
+    Program,
     ReturnReason,
     Urgency,
     label_ja,
@@ -197,6 +198,15 @@ class ConclusionView(BaseModel):
     concluded_on: date
 
 
+class PartnerReportView(BaseModel):
+    program: Program
+    program_label: str
+    report: str = Field(description="報告の種類（例: PlacementStarted）")
+    detail: str | None
+    partner_case_id: uuid.UUID
+    reported_on: date
+
+
 class ConnectionView(BaseModel):
     outreach_case_id: uuid.UUID
     organisation: str
@@ -223,6 +233,7 @@ class CaseView(BaseModel):
     outreach_referrals: list[OutreachReferralView]
     participation_referrals: list[ParticipationReferralView]
     connections: list[ConnectionView]
+    partner_reports: list[PartnerReportView] = Field(description="アウトリーチ・参加支援からの報告")
     conclusion: ConclusionView | None
     returned_on: date | None
     return_reason: ReturnReason | None
@@ -307,6 +318,10 @@ def _view(case: model.Case, version: int) -> CaseView:
             ParticipationReferralView(**r.model_dump()) for r in case.participation_referrals
         ],
         connections=[ConnectionView(**c.model_dump()) for c in case.connections],
+        partner_reports=[
+            PartnerReportView(**r.model_dump(), program_label=label_ja(r.program))
+            for r in case.partner_reports
+        ],
         conclusion=ConclusionView(
             **concluded.model_dump(exclude={"meeting_id"}), outcome_label=label_ja(concluded.outcome)
         )

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts import events as public
+from contracts.envelope import PublicEvent
 from contracts.glossary import (
     ConclusionOutcome,
     MeetingType,
@@ -158,6 +159,53 @@ async def on_connected_to_support(conn: AsyncConnection, delivery: Delivery, *, 
         model.COORDINATION_CASE,
         streams[-1],
         partial(model.note_connection, noted=noted),
+        to_public,
+        Context.reacting_to(delivery.envelope, organisation, "coordination.consumer"),
+    )
+
+
+def _partner_report(event: PublicEvent) -> tuple[Program, str | None, uuid.UUID, date]:
+    """What a partner's public event tells coordination: program, detail code, partner case, date."""
+    match event:
+        case public.ParticipationAccepted():
+            return Program.PARTICIPATION, None, event.participation_case_id, event.accepted_on
+        case public.PlacementStarted():
+            return Program.PARTICIPATION, event.menu_kind.value, event.participation_case_id, event.started_on
+        case public.PlacementEnded():
+            return Program.PARTICIPATION, event.outcome.value, event.participation_case_id, event.ended_on
+        case public.OutreachConcluded():
+            return Program.OUTREACH, event.reason.value, event.outreach_case_id, event.concluded_on
+        case public.ConnectedToSupport():
+            return Program.OUTREACH, event.connected_to.value, event.outreach_case_id, event.connected_on
+    raise TypeError(f"not a partner report: {event.event_type}")
+
+
+async def on_partner_report(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
+    """Outreach and participation report back (seed 002): note it on the case that referred them.
+
+    Keys with no coordination case are people the partner found or took on itself: nothing to
+    note here (the partner's own record and the projections keep them).
+    """
+    event = delivery.event
+    if isinstance(event, public.ConnectedToSupport) and event.connected_to == "coordination":
+        await on_connected_to_support(conn, delivery, organisation=organisation)
+        return
+    streams = (
+        (await conn.execute(_CASES_BY_KEY, {"t": model.STREAM_TYPE, "k": str(event.case_key)}))
+        .scalars()
+        .all()
+    )
+    if not streams:
+        return
+    program, detail, partner_case, on = _partner_report(event)
+    reported = model.PartnerReported(
+        program=program, report=event.event_type, detail=detail, partner_case_id=partner_case, reported_on=on
+    )
+    await commands.execute(
+        conn,
+        model.COORDINATION_CASE,
+        streams[-1],
+        partial(model.note_partner_report, reported=reported),
         to_public,
         Context.reacting_to(delivery.envelope, organisation, "coordination.consumer"),
     )
