@@ -58,10 +58,6 @@ def _record(_: AccessLog, viewed: PersonalDataViewed) -> list[DomainEvent]:
     return [viewed]
 
 
-def _no_public(_: AccessLog, __: DomainEvent) -> list:
-    return []
-
-
 async def record(
     engine: AsyncEngine, caller: Caller, resource: str, decision: Decision, fields: list[str]
 ) -> None:
@@ -79,7 +75,12 @@ async def record(
         review_required=decision.basis is LegalBasis.EMERGENCY,
     )
     await commands.run(
-        engine, ACCESS_LOG, f"access-{resource}", partial(_record, viewed=viewed), _no_public, caller.context
+        engine,
+        ACCESS_LOG,
+        f"access-{resource}",
+        partial(_record, viewed=viewed),
+        commands.no_public,
+        caller.context,
     )
 
 

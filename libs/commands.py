@@ -92,6 +92,11 @@ def _required_cipher() -> PersonalDataCipher:
     return _cipher
 
 
+def no_public(_: object, __: DomainEvent) -> list[PublicEvent]:
+    """For streams whose events stay private (access logs, consent state, erasure records)."""
+    return []
+
+
 async def load(conn: AsyncConnection, aggregate: Aggregate[S], stream_id: str) -> Loaded[S]:
     """Rebuild one aggregate from its stream; sealed personal fields are opened (None if erased)."""
     recorded = await eventstore.read_stream(conn, stream_id)

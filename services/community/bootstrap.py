@@ -4,6 +4,7 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from libs import erasure
 from libs.runtime import Runtime, Settings, create_app
 from services.community.entrypoints import http
 from services.community.service_layer import handlers
@@ -19,7 +20,7 @@ def settings() -> Settings:
 
 def build(config: Settings) -> tuple[Runtime, FastAPI]:
     consumers = {
-        "SubjectErased": partial(handlers.on_subject_erased, organisation=config.organisation),
+        "SubjectErased": partial(erasure.follow, service=NAME, organisation=config.organisation),
         "MenuPublished": partial(handlers.on_menu_changed, organisation=config.organisation),
         "MenuUpdated": partial(handlers.on_menu_changed, organisation=config.organisation),
     }

@@ -4,6 +4,7 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from libs import erasure
 from libs.runtime import Runtime, Settings, create_app
 from services.coordination.entrypoints import http
 from services.coordination.service_layer import handlers
@@ -21,7 +22,7 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
     consumers = {
         "ReferredToCoordination": partial(handlers.on_referred, organisation=config.organisation),
         "ConsentChanged": partial(handlers.on_consent_changed, organisation=config.organisation),
-        "SubjectErased": partial(handlers.on_subject_erased, organisation=config.organisation),
+        "SubjectErased": partial(erasure.follow, service=NAME, organisation=config.organisation),
         # Outreach and participation report back on the people coordination referred to them.
         **{
             event_type: partial(handlers.on_partner_report, organisation=config.organisation)

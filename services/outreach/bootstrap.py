@@ -4,6 +4,7 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from libs import erasure
 from libs.runtime import Runtime, Settings, create_app
 from services.outreach.entrypoints import http
 from services.outreach.service_layer import handlers
@@ -21,7 +22,7 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
     consumers = {
         "ReferredToOutreach": partial(handlers.on_referred, organisation=config.organisation),
         "ConcernRaised": partial(handlers.on_concern_raised, organisation=config.organisation),
-        "SubjectErased": partial(handlers.on_subject_erased, organisation=config.organisation),
+        "SubjectErased": partial(erasure.follow, service=NAME, organisation=config.organisation),
     }
     runtime = Runtime(config, consumers)
     app = create_app(

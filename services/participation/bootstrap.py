@@ -4,6 +4,7 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from libs import erasure
 from libs.runtime import Runtime, Settings, create_app
 from services.participation.entrypoints import http
 from services.participation.service_layer import handlers
@@ -20,7 +21,7 @@ def settings() -> Settings:
 def build(config: Settings) -> tuple[Runtime, FastAPI]:
     consumers = {
         "ReferredToParticipation": partial(handlers.on_referred, organisation=config.organisation),
-        "SubjectErased": partial(handlers.on_subject_erased, organisation=config.organisation),
+        "SubjectErased": partial(erasure.follow, service=NAME, organisation=config.organisation),
     }
     runtime = Runtime(config, consumers)
     app = create_app(

@@ -244,12 +244,6 @@ def test_a_concern_is_raised_once_and_crosses_without_the_description():
     assert "介護" not in raw and event.subject_ref not in raw
 
 
-def test_an_erasure_is_recorded_once():
-    erased = concern.PersonalDataErased(subject_ref=f"subj_{uuid.uuid4().hex}", erased_on=date(2026, 7, 1))
-    assert concern.note_erasure(concern.Erasure(), erased) == [erased]
-    assert concern.note_erasure(concern.ERASURE.fold([erased]), erased) == []
-
-
 # --- platform meetings ------------------------------------------------------------------
 
 

@@ -45,13 +45,6 @@ class ConcernRaised(DomainEvent):
     raised_on: date
 
 
-class PersonalDataErased(DomainEvent):
-    """The person's key was destroyed; the concern's description reads as None from then on."""
-
-    subject_ref: str
-    erased_on: date
-
-
 # --- state ----------------------------------------------------------------------------
 
 
@@ -88,24 +81,6 @@ CONCERN = Aggregate[Concern](
     events=(ConcernNoted, ConcernRaised),
     subject_of=lambda concern: concern.noted.subject_ref if concern.noted else None,
 )
-
-
-@dataclass(frozen=True)
-class Erasure:
-    erased: PersonalDataErased | None = None
-
-
-ERASURE = Aggregate[Erasure](
-    stream_type="CommunityErasure",
-    initial=Erasure,
-    evolve=lambda _, event: Erasure(event),  # type: ignore[arg-type]
-    events=(PersonalDataErased,),
-)
-
-
-def note_erasure(state: Erasure, erased: PersonalDataErased) -> list[DomainEvent]:
-    """Record an erasure once; a re-delivered SubjectErased adds nothing."""
-    return [] if state.erased else [erased]
 
 
 # --- decisions --------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from contracts import events as public
 from contracts.glossary import AgeBand, Generation, IssueTag, PlaceKind, PlatformTheme, Sector, TargetGroup
 from libs import access, commands
 from libs.authz import enforce
-from libs.commands import Context, Loaded, Outcome
+from libs.commands import Context, Loaded, Outcome, no_public
 from libs.directory import Directory
 from libs.domain import NotFound
 from libs.http import Caller
@@ -27,7 +27,6 @@ from services.community.service_layer import authorization, hsds
 from services.community.service_layer.public_events import (
     concern_to_public,
     meeting_to_public,
-    no_public,
     place_to_public,
 )
 
@@ -453,27 +452,6 @@ async def concern_id_for_case(engine: AsyncEngine, case_key: uuid.UUID) -> uuid.
         )
         value = found.scalar_one_or_none()
     return uuid.UUID(value) if value else uuid.uuid4()
-
-
-async def on_subject_erased(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
-    """Intake erased a person: destroy community's key for that pseudonym too, and record it.
-
-    Today intake draws its own subject_ref for a case that began as a concern (ConcernRaised
-    carries none), so this matters once the contract links them; a key never seen here gets a
-    tombstone, so nothing can be sealed for that person later.
-    """
-    event = delivery.event
-    assert isinstance(event, public.SubjectErased)
-    noted = concern.PersonalDataErased(subject_ref=event.subject_ref, erased_on=event.erased_on)
-    await commands.execute(
-        conn,
-        concern.ERASURE,
-        f"community-erasure-{event.subject_ref}",
-        partial(concern.note_erasure, erased=noted),
-        no_public,
-        Context.reacting_to(delivery.envelope, organisation, "community.consumer"),
-    )
-    await commands.cipher().erase(conn, event.subject_ref)
 
 
 # --- platform meetings ------------------------------------------------------------------

@@ -88,7 +88,3 @@ def meeting_to_public(_: platform.Meeting, event: DomainEvent) -> Sequence[Publi
             themes=event.themes,
         )
     ]
-
-
-def no_public(_: object, __: DomainEvent) -> list[PublicEvent]:
-    return []

@@ -269,30 +269,6 @@ COORDINATION_CASE = Aggregate[Case](
 )
 
 
-class PersonalDataErased(DomainEvent):
-    """Intake erased the person; coordination destroyed its own key for them."""
-
-    subject_ref: str
-    erased_on: date
-
-
-@dataclass(frozen=True)
-class Erasure:
-    erased: PersonalDataErased | None = None
-
-
-ERASURE = Aggregate[Erasure](
-    stream_type="CoordinationErasure",
-    initial=Erasure,
-    evolve=lambda _, event: Erasure(event),  # type: ignore[arg-type]
-    events=(PersonalDataErased,),
-)
-
-
-def note_erasure(state: Erasure, erased: PersonalDataErased) -> list[DomainEvent]:
-    return [] if state.erased else [erased]
-
-
 # --- decisions --------------------------------------------------------------------------
 
 

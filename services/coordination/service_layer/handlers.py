@@ -20,9 +20,9 @@ from contracts.glossary import (
 )
 from libs import access, commands
 from libs.authz import enforce
-from libs.commands import Context, Decide, Loaded, Outcome
+from libs.commands import Context, Decide, Loaded, Outcome, no_public
 from libs.directory import Directory
-from libs.domain import DomainEvent, InvalidCommand, NotFound
+from libs.domain import InvalidCommand, NotFound
 from libs.http import Caller
 from libs.inbox import Delivery
 from services.coordination.domain import consent, meeting, model
@@ -51,10 +51,6 @@ def consent_stream(case_key: uuid.UUID) -> str:
 
 def meeting_stream(meeting_id: uuid.UUID) -> str:
     return f"coordination-meeting-{meeting_id}"
-
-
-def _no_public(_: object, __: DomainEvent) -> list:
-    return []
 
 
 async def on_referred(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
@@ -103,26 +99,9 @@ async def on_consent_changed(conn: AsyncConnection, delivery: Delivery, *, organ
         consent.CONSENT_STATE,
         consent_stream(event.case_key),
         partial(consent.note, noted=noted),
-        _no_public,
+        no_public,
         ctx,
     )
-
-
-async def on_subject_erased(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
-    """Intake erased the person: destroy coordination's key for them too, and record it."""
-    event = delivery.event
-    assert isinstance(event, public.SubjectErased)
-    noted = model.PersonalDataErased(subject_ref=event.subject_ref, erased_on=event.erased_on)
-    ctx = Context.reacting_to(delivery.envelope, organisation, "coordination.consumer")
-    await commands.execute(
-        conn,
-        model.ERASURE,
-        f"coordination-erasure-{event.subject_ref}",
-        partial(model.note_erasure, erased=noted),
-        _no_public,
-        ctx,
-    )
-    await commands.cipher().erase(conn, event.subject_ref)
 
 
 _CASES_BY_KEY = text(

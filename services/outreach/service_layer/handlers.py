@@ -29,7 +29,6 @@ from libs import access, commands
 from libs.authz import enforce
 from libs.commands import Context, Loaded, Outcome
 from libs.directory import Directory
-from libs.domain import DomainEvent
 from libs.http import Caller
 from libs.inbox import Delivery
 from services.outreach.domain import model
@@ -53,10 +52,6 @@ def stream_id(outreach_case_id: uuid.UUID) -> str:
 def new_subject_ref() -> str:
     """A random pseudonym for a person outreach found itself: meaningless without outreach's records."""
     return f"subj_{secrets.token_hex(16)}"
-
-
-def _no_public(_: object, __: DomainEvent) -> list:
-    return []
 
 
 # --- reactions to other programs' public events (run by the inbox consumer) -----------------
@@ -120,22 +115,6 @@ async def on_concern_raised(conn: AsyncConnection, delivery: Delivery, *, organi
         to_public,
         Context.reacting_to(delivery.envelope, organisation, "outreach.consumer"),
     )
-
-
-async def on_subject_erased(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
-    """Intake erased the person: destroy outreach's key for them too, and record it."""
-    event = delivery.event
-    assert isinstance(event, public.SubjectErased)
-    noted = model.PersonalDataErased(subject_ref=event.subject_ref, erased_on=event.erased_on)
-    await commands.execute(
-        conn,
-        model.ERASURE,
-        f"outreach-erasure-{event.subject_ref}",
-        partial(model.note_erasure, erased=noted),
-        _no_public,
-        Context.reacting_to(delivery.envelope, organisation, "outreach.consumer"),
-    )
-    await commands.cipher().erase(conn, event.subject_ref)
 
 
 # --- commands from workers ------------------------------------------------------------------

@@ -35,9 +35,9 @@ from contracts.glossary import (
 )
 from libs import access, commands
 from libs.authz import enforce
-from libs.commands import Loaded, Outcome
+from libs.commands import Loaded, Outcome, no_public
 from libs.directory import Directory
-from libs.domain import DomainError, DomainEvent, NotFound
+from libs.domain import DomainError, NotFound
 from libs.eventstore import ConcurrencyError
 from libs.http import Caller
 from libs.inbox import Delivery
@@ -77,10 +77,6 @@ def today() -> date:
     return datetime.now(BUSINESS_TZ).date()
 
 
-def _no_public(_: object, __: DomainEvent) -> list:
-    return []
-
-
 # --- consumers ----------------------------------------------------------------------------
 
 
@@ -112,23 +108,6 @@ async def on_referred(conn: AsyncConnection, delivery: Delivery, *, organisation
         to_public,
         ctx,
     )
-
-
-async def on_subject_erased(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
-    """Intake erased the person: destroy participation's key for them too, and record it."""
-    event = delivery.event
-    assert isinstance(event, public.SubjectErased)
-    noted = model.PersonalDataErased(subject_ref=event.subject_ref, erased_on=event.erased_on)
-    ctx = commands.Context.reacting_to(delivery.envelope, organisation, "participation.consumer")
-    await commands.execute(
-        conn,
-        model.ERASURE,
-        f"participation-erasure-{event.subject_ref}",
-        partial(model.note_erasure, erased=noted),
-        _no_public,
-        ctx,
-    )
-    await commands.cipher().erase(conn, event.subject_ref)
 
 
 # --- cases --------------------------------------------------------------------------------
@@ -229,7 +208,7 @@ async def start_placement(
         menu.take_seat, placement_id=placement_id, participation_case_id=case_id, taken_on=started_on
     )
     await commands.run(
-        engine, menu.MENU, menu_stream(menu_id), seat, _no_public, caller.context, attempts=SEAT_ATTEMPTS
+        engine, menu.MENU, menu_stream(menu_id), seat, no_public, caller.context, attempts=SEAT_ATTEMPTS
     )
     try:
         outcome = await commands.run(
@@ -246,7 +225,7 @@ async def _release_seat(
 ) -> None:
     release = partial(menu.release_seat, placement_id=placement_id, released_on=released_on)
     await commands.run(
-        engine, menu.MENU, menu_stream(menu_id), release, _no_public, caller.context, attempts=SEAT_ATTEMPTS
+        engine, menu.MENU, menu_stream(menu_id), release, no_public, caller.context, attempts=SEAT_ATTEMPTS
     )
 
 
