@@ -23,6 +23,7 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
         "SubjectErased": partial(erasure.follow, service=NAME, organisation=config.organisation),
         "MenuPublished": partial(handlers.on_menu_changed, organisation=config.organisation),
         "MenuUpdated": partial(handlers.on_menu_changed, organisation=config.organisation),
+        "MissingResourceNoted": partial(handlers.on_missing_resource, organisation=config.organisation),
     }
     runtime = Runtime(config, consumers)
     app = create_app(

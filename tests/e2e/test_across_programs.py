@@ -159,3 +159,35 @@ async def test_participation_reports_back_to_the_coordination_case_that_referred
             ("PlacementStarted", "place_to_be"),
         ]
         assert reported["partner_reports"][0]["program_label"] == "参加支援事業"
+
+
+async def test_resources_a_case_meeting_found_missing_reach_community_building(services, tokens):
+    district = f"gap-{uuid.uuid4().hex[:6]}"
+    async with (
+        client(services, tokens, "coordination", "tagikan-tanaka") as coord,
+        client(services, tokens, "community", "chiiki-yamamoto") as community,
+    ):
+        held = await coord.post(
+            "/meetings",
+            json={
+                "meeting_type": "confidential_support_meeting",
+                "held_on": "2026-06-15",
+                "attendees": [
+                    {"organisation": "shakyo-tagikan", "role": "convener"},
+                    {"organisation": "city-fukushi", "role": "municipality"},
+                ],
+                "missing_resources": [
+                    {"resource_kind": "place_to_be", "district": district},
+                    {"resource_kind": "transport", "district": district},
+                ],
+            },
+        )
+        assert held.status_code == 201, held.text
+        summary = await eventually(
+            lambda: _get_json(
+                community, "/summary", lambda b: district in b["resource_gaps"].get("transport", {})
+            ),
+            what="community seeing the gaps",
+        )
+        assert summary["resource_gaps"]["place_to_be"][district] == 1
+        assert summary["resource_gaps"]["transport"][district] == 1

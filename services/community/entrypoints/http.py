@@ -249,6 +249,9 @@ class SummaryView(BaseModel):
     new_resident_led_activities: int
     attendance_by_generation: dict[str, int]
     active_volunteers: int
+    resource_gaps: dict[str, dict[str, int]] = Field(
+        description="多機関協働の会議で不足とされた地域資源（種類→地区→件数）：地域づくりの手がかり"
+    )
 
 
 def _slot_view(slot: model.Slot) -> SlotView:

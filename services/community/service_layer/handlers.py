@@ -22,7 +22,7 @@ from libs.directory import Directory
 from libs.domain import NotFound
 from libs.http import Caller
 from libs.inbox import Delivery
-from services.community.domain import concern, menu, model, platform
+from services.community.domain import concern, gaps, menu, model, platform
 from services.community.service_layer import authorization, hsds
 from services.community.service_layer.public_events import (
     concern_to_public,
@@ -299,6 +299,40 @@ async def on_menu_changed(conn: AsyncConnection, delivery: Delivery, *, organisa
     )
 
 
+async def on_missing_resource(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
+    """A case meeting found a resource missing in a district: keep it as input to community building."""
+    event = delivery.event
+    assert isinstance(event, public.MissingResourceNoted)
+    noted = gaps.ResourceGapNoted(
+        meeting_id=event.meeting_id,
+        resource_kind=event.resource_kind,
+        district=event.district,
+        noted_on=event.held_on,
+    )
+    await commands.execute(
+        conn,
+        gaps.GAP,
+        f"community-gap-{event.meeting_id}-{event.resource_kind.value}-{event.district}",
+        partial(gaps.note, noted=noted),
+        no_public,
+        Context.reacting_to(delivery.envelope, organisation, "community.consumer"),
+    )
+
+
+_GAPS = text("SELECT data FROM events WHERE stream_type = :t")
+
+
+async def _resource_gaps(engine: AsyncEngine) -> dict[str, dict[str, int]]:
+    """Gaps noted by case meetings: resource kind → district → how many meetings noted it."""
+    async with engine.connect() as conn:
+        rows = (await conn.execute(_GAPS, {"t": gaps.STREAM_TYPE})).scalars().all()
+    counted: dict[str, dict[str, int]] = {}
+    for row in rows:
+        by_district = counted.setdefault(row["resource_kind"], {})
+        by_district[row["district"]] = by_district.get(row["district"], 0) + 1
+    return {kind: dict(sorted(d.items())) for kind, d in sorted(counted.items())}
+
+
 @dataclass(frozen=True)
 class Summary:
     """What the municipality reports on 地域づくり: places per area, attendance by generation."""
@@ -311,6 +345,7 @@ class Summary:
     new_resident_led_activities: int
     attendance_by_generation: dict[str, int]
     active_volunteers: int
+    resource_gaps: dict[str, dict[str, int]]
 
 
 async def summary(engine: AsyncEngine, caller: Caller) -> Summary:
@@ -341,6 +376,7 @@ async def summary(engine: AsyncEngine, caller: Caller) -> Summary:
         new_resident_led_activities=sum(1 for a in activities if a.new_resident_led),
         attendance_by_generation=attendance,
         active_volunteers=sum(len(p.active_volunteers) for p in places),
+        resource_gaps=await _resource_gaps(engine),
     )
 
 
