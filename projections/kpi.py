@@ -1,0 +1,459 @@
+"""The dashboard's figures (KPI): each one a query over the read models, with its definition.
+
+Definitions are code, versioned by `KPI_VERSION`: a published figure must be reproducible from the
+event log and the version that computed it. Change a definition → bump the version and say what
+changed in `CHANGES`. Every figure is filtered by a period (dates of the event that the figure
+counts, both ends included) and optionally by district (the district the case, place or menu was
+published with); cases without a CaseReceived have no district and appear only without that filter.
+
+Figures return raw numbers; `projections.disclosure` suppresses small counts before anything
+leaves the service.
+"""
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contracts.glossary import (
+    Channel,
+    ConnectionTarget,
+    ContactOutcome,
+    FollowUpStatus,
+    IdentifiedBy,
+    IssueTag,
+    LocalResourceKind,
+    MeetingType,
+    MenuKind,
+    Program,
+)
+from projections.schema import SCHEMA
+
+KPI_VERSION = "2026.1"
+"""Version of the definitions below; returned with every figure."""
+
+CHANGES = {"2026.1": "最初の定義 / first definitions (issue #5)."}
+
+S = SCHEMA
+
+REACHED = (ContactOutcome.BRIEF_CONTACT.value, ContactOutcome.CONVERSATION.value)
+"""Contact outcomes that reached the person themself (glossary: brief contact and conversation)."""
+
+PATTERNS: dict[str, tuple[str, ...]] = {
+    "8050": (IssueTag.EIGHTY_FIFTY.value,),
+    "double_care": (IssueTag.DOUBLE_CARE.value,),
+    "young_carer": (IssueTag.YOUNG_CARER.value,),
+    "8050_hikikomori": (IssueTag.EIGHTY_FIFTY.value, IssueTag.HIKIKOMORI.value),
+}
+"""Named household patterns: a case shows one when it carries all of its issue tags."""
+
+PATTERN_LABELS_JA = {
+    "8050": "8050",
+    "double_care": "ダブルケア",
+    "young_carer": "ヤングケアラー",
+    "8050_hikikomori": "8050 × ひきこもり",
+    "multi_field": "複数分野にまたがる課題（2分類以上）",
+}
+
+STEPS: tuple[str, ...] = (
+    "received",
+    "referred",
+    "accepted",
+    "plan_agreed",
+    "referred_outreach",
+    "referred_participation",
+    "participation_accepted",
+    "concluded",
+    "returned",
+    "closed",
+)
+STEP_LABELS_JA = {
+    "received": "相談受付",
+    "referred": "多機関協働への支援依頼",
+    "accepted": "多機関協働での受理",
+    "plan_agreed": "支援プラン決定",
+    "referred_outreach": "アウトリーチ等事業への依頼",
+    "referred_participation": "参加支援事業への依頼",
+    "participation_accepted": "参加支援での受付",
+    "concluded": "多機関協働の終結",
+    "returned": "つなぎもどし",
+    "closed": "相談の終結",
+}
+
+RETENTION_DAYS = {"3m": 90, "6m": 182}
+"""Still placed after 3 and 6 months = the placement lasted at least this many days."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """Dates of the counted events, both ends included, and an optional district code."""
+
+    start: date
+    end: date
+    district: str | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "district": self.district}
+
+    def where_district(self, column: str) -> str:
+        return f" AND {column} = :district" if self.district is not None else ""
+
+
+Row = dict[str, Any]
+Query = Callable[[AsyncConnection, Period], Awaitable[list[Row]]]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure: key, Japanese title, whether it counts people (then small counts are hidden),
+    the code list of each dimension (for Japanese labels), and its query (docstring = definition)."""
+
+    key: str
+    title_ja: str
+    about_people: bool
+    dimensions: dict[str, type[StrEnum] | dict[str, str] | None]
+    query: Query
+
+    @property
+    def definition(self) -> str:
+        return " ".join((self.query.__doc__ or "").split())
+
+
+_DISTRICT = re.compile(r"¤\{([^}]*)\}")
+
+
+async def _rows(conn: AsyncConnection, sql: str, p: Period, **params: Any) -> list[Row]:
+    """Run one figure's query: `§` is the read model schema, `¤{column}` the district filter on
+    `column` (dropped without a district). Only code-given names are spliced; values are bound."""
+    statement = _DISTRICT.sub(lambda m: p.where_district(m.group(1)), sql.replace("§", S))
+    result = await conn.execute(text(statement), p.params() | params)
+    return [dict(r._mapping) for r in result]
+
+
+async def consultations_by_channel(conn: AsyncConnection, p: Period) -> list[Row]:
+    """相談受付件数（月別・相談経路別）: CaseReceived by month of received_on and channel."""
+    return await _rows(
+        conn,
+        "SELECT to_char(received_on, 'YYYY-MM') AS month, channel, count(*) AS n FROM §.cases "
+        "WHERE received_on BETWEEN :start AND :end¤{district} GROUP BY 1, 2 ORDER BY 1, 2",
+        p,
+    )
+
+
+async def consultations_by_issue(conn: AsyncConnection, p: Period) -> list[Row]:
+    """相談受付件数（月別・課題分類別）: CaseReceived by month and issue tag; a case counts once
+    under each of its tags, so the rows add up to more than the cases."""
+    return await _rows(
+        conn,
+        "SELECT to_char(received_on, 'YYYY-MM') AS month, tag AS issue_tag, count(*) AS n "
+        "FROM §.cases, unnest(issue_tags) AS tag WHERE received_on BETWEEN :start AND :end¤{district} GROUP BY 1, 2 ORDER BY 1, 2",
+        p,
+    )
+
+
+async def issue_pairs(conn: AsyncConnection, p: Period) -> list[Row]:
+    """課題の組み合わせ: cases received in the period that carry both tags of a pair (tag_a < tag_b)."""
+    return await _rows(
+        conn,
+        "SELECT a AS tag_a, b AS tag_b, count(*) AS n FROM §.cases, unnest(issue_tags) AS a, unnest(issue_tags) AS b "
+        "WHERE a < b AND received_on BETWEEN :start AND :end¤{district} GROUP BY 1, 2 ORDER BY 1, 2",
+        p,
+    )
+
+
+async def household_patterns(conn: AsyncConnection, p: Period) -> list[Row]:
+    """複合課題のパターン: cases received in the period carrying every tag of a named pattern
+    (PATTERNS), and `multi_field`: cases with two or more issue tags."""
+    rows: list[Row] = []
+    for name, tags in PATTERNS.items():
+        found = await _rows(
+            conn,
+            "SELECT count(*) AS n FROM §.cases WHERE issue_tags @> CAST(:tags AS text[]) "
+            "AND received_on BETWEEN :start AND :end¤{district}",
+            p,
+            tags=list(tags),
+        )
+        rows.append({"pattern": name, "n": found[0]["n"]})
+    found = await _rows(
+        conn,
+        "SELECT count(*) AS n FROM §.cases WHERE cardinality(issue_tags) >= 2 "
+        "AND received_on BETWEEN :start AND :end¤{district}",
+        p,
+    )
+    rows.append({"pattern": "multi_field", "n": found[0]["n"]})
+    return rows
+
+
+async def flow(conn: AsyncConnection, p: Period) -> list[Row]:
+    """事業間の流れ: cases that reached each step (first time) with that step's date in the period:
+    受付 → 支援依頼 → 受理 → プラン決定 → 終結 → つなぎもどし, with referrals to outreach and participation."""
+    rows = await _rows(
+        conn,
+        "SELECT s.step, count(*) AS n FROM §.case_steps s LEFT JOIN §.cases c USING (case_key) "
+        "WHERE s.on_date BETWEEN :start AND :end¤{c.district} GROUP BY 1",
+        p,
+    )
+    found = {r["step"]: r["n"] for r in rows}
+    return [{"step": step, "n": found.get(step, 0)} for step in STEPS]
+
+
+async def open_cases(conn: AsyncConnection, p: Period) -> list[Row]:
+    """組織別の継続中の件数: cases each organisation (envelope.organisation of the opening event)
+    held open at the end of the period: opened on or before it, not closed on or before it. Opening
+    and closing events: intake CaseReceived/CaseClosed; coordination ReferralAccepted/SupportConcluded
+    or ReturnedToOrigin; outreach PotentialClientIdentified/OutreachConcluded; participation
+    ParticipationAccepted (no public closing event yet, so these count cases accepted to date)."""
+    return await _rows(
+        conn,
+        "SELECT h.program, h.organisation, count(*) AS n FROM §.holdings h "
+        "LEFT JOIN §.cases c ON c.case_key = h.case_key "
+        "LEFT JOIN §.outreach_found o ON o.outreach_case_id = h.unit_id "
+        "WHERE h.opened_on <= :end AND (h.closed_on IS NULL OR h.closed_on > :end) AND h.organisation IS NOT NULL¤{COALESCE(c.district, o.district)} GROUP BY 1, 2 ORDER BY 1, 2",
+        p,
+    )
+
+
+async def days_to_plan(conn: AsyncConnection, p: Period) -> list[Row]:
+    """受付からプラン決定までの日数: for cases whose first plan was agreed in the period, days from
+    CaseReceived.received_on to the first PlanAgreed.agreed_on; count, median and 90th percentile."""
+    return await _rows(
+        conn,
+        "SELECT count(*) AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY d) AS median, "
+        "percentile_cont(0.9) WITHIN GROUP (ORDER BY d) AS p90 FROM ("
+        "SELECT pl.on_date - c.received_on AS d FROM §.case_steps pl JOIN §.cases c USING (case_key) "
+        "WHERE pl.step = 'plan_agreed' AND pl.on_date BETWEEN :start AND :end AND pl.on_date >= c.received_on¤{c.district}) AS days",
+        p,
+    )
+
+
+async def plan_meetings(conn: AsyncConnection, p: Period) -> list[Row]:
+    """会議でのプラン決定件数（月別・会議の種類別）: PlanAgreed by month of agreed_on and meeting type
+    (every plan version counts). No public event names a meeting itself, so this is decisions, not meetings."""
+    return await _rows(
+        conn,
+        "SELECT to_char(pa.agreed_on, 'YYYY-MM') AS month, pa.meeting_type, count(*) AS n "
+        "FROM §.plans_agreed pa LEFT JOIN §.cases c USING (case_key) WHERE pa.agreed_on BETWEEN :start AND :end¤{c.district} GROUP BY 1, 2 ORDER BY 1, 2",
+        p,
+    )
+
+
+async def missing_resources(conn: AsyncConnection, p: Period) -> list[Row]:
+    """会議で把握された不足する地域資源: MissingResourceNoted by resource kind (meeting date in the period)."""
+    return await _rows(
+        conn,
+        "SELECT resource_kind, count(*) AS n, count(DISTINCT meeting_id) AS meetings FROM §.missing_resources "
+        "WHERE held_on BETWEEN :start AND :end¤{district} GROUP BY 1 ORDER BY 1",
+        p,
+    )
+
+
+async def outreach_found(conn: AsyncConnection, p: Period) -> list[Row]:
+    """アウトリーチ: 把握した人数（把握の経路別）: PotentialClientIdentified by identified_by."""
+    return await _rows(
+        conn,
+        "SELECT identified_by, count(*) AS n FROM §.outreach_found WHERE identified_on BETWEEN :start AND :end¤{district} GROUP BY 1 ORDER BY 1",
+        p,
+    )
+
+
+async def outreach_attempts(conn: AsyncConnection, p: Period) -> list[Row]:
+    """アウトリーチ: 働きかけの回数（結果別）: ContactAttempted by outcome; the district is the outreach case's."""
+    return await _rows(
+        conn,
+        "SELECT a.outcome, count(*) AS n FROM §.contact_attempts a "
+        "LEFT JOIN §.outreach_found o USING (outreach_case_id) WHERE a.attempted_on BETWEEN :start AND :end¤{o.district} GROUP BY 1 ORDER BY 1",
+        p,
+    )
+
+
+async def outreach_connected(conn: AsyncConnection, p: Period) -> list[Row]:
+    """アウトリーチ: つないだ人数（つなぎ先別）: ConnectedToSupport by connected_to."""
+    return await _rows(
+        conn,
+        "SELECT connected_to, count(*) AS n FROM §.outreach_connections WHERE connected_on BETWEEN :start AND :end¤{district} GROUP BY 1 ORDER BY 1",
+        p,
+    )
+
+
+async def placements_started(conn: AsyncConnection, p: Period) -> list[Row]:
+    """参加支援: 参加開始件数（メニュー種別）: PlacementStarted by menu kind; district is the menu's."""
+    return await _rows(
+        conn,
+        "SELECT menu_kind, count(*) AS n FROM §.placements WHERE started_on BETWEEN :start AND :end "
+        "AND menu_kind IS NOT NULL¤{district} GROUP BY 1 ORDER BY 1",
+        p,
+    )
+
+
+async def placement_followups(conn: AsyncConnection, p: Period) -> list[Row]:
+    """参加支援: 定着支援の件数（定着状況別）: PlacementFollowedUp by status."""
+    return await _rows(
+        conn,
+        "SELECT f.status, count(*) AS n FROM §.placement_followups f LEFT JOIN §.placements pl USING (placement_id) "
+        "WHERE f.followed_up_on BETWEEN :start AND :end¤{pl.district} GROUP BY 1 ORDER BY 1",
+        p,
+    )
+
+
+async def placement_retention(conn: AsyncConnection, p: Period) -> list[Row]:
+    """参加支援: 3か月・6か月後の定着: of the placements started in the period at least N days
+    before its end (N = 90 or 182), how many lasted N days or more (not ended, or ended N or more
+    days after the start)."""
+    rows: list[Row] = []
+    for horizon, days in RETENTION_DAYS.items():
+        found = await _rows(
+            conn,
+            "SELECT count(*) AS eligible, count(*) FILTER (WHERE ended_on IS NULL OR ended_on - started_on >= :days) AS n "
+            "FROM §.placements WHERE started_on BETWEEN :start AND :cutoff AND menu_kind IS NOT NULL¤{district}",
+            p,
+            days=days,
+            cutoff=p.end - timedelta(days=days),
+        )
+        rows.append({"horizon": horizon, **found[0]})
+    return rows
+
+
+async def places_by_school_district(conn: AsyncConnection, p: Period) -> list[Row]:
+    """地域づくり: 居場所の数（小学校区別）: places registered on or before the end of the period and
+    not closed by then."""
+    return await _rows(
+        conn,
+        "SELECT district, school_district, count(*) AS n FROM §.places WHERE opened_on <= :end "
+        "AND (closed_on IS NULL OR closed_on > :end)¤{district} GROUP BY 1, 2 ORDER BY 1, 2",
+        p,
+    )
+
+
+async def activities(conn: AsyncConnection, p: Period) -> list[Row]:
+    """地域づくり: 活動の回数、世代別の参加者数（延べ）、ボランティア数（延べ）、住民主体の新たな活動の数:
+    ActivityHeld in the period; a new resident-led activity counts once per activity id."""
+    return await _rows(
+        conn,
+        "SELECT count(*) AS n, COALESCE(sum(children), 0) AS children, COALESCE(sum(youth), 0) AS youth, "
+        "COALESCE(sum(working_age), 0) AS working_age, COALESCE(sum(older), 0) AS older, "
+        "COALESCE(sum(volunteers), 0) AS volunteers, "
+        "count(DISTINCT activity_id) FILTER (WHERE new_resident_led) AS new_resident_led "
+        "FROM §.activities WHERE held_on BETWEEN :start AND :end¤{district}",
+        p,
+    )
+
+
+async def platform_meetings(conn: AsyncConnection, p: Period) -> list[Row]:
+    """地域づくり: 多分野のプラットフォームの開催回数: PlatformMeetingHeld (city-wide meetings have
+    no district and count only without the district filter)."""
+    return await _rows(
+        conn,
+        "SELECT count(*) AS n FROM §.platform_meetings WHERE held_on BETWEEN :start AND :end¤{district}",
+        p,
+    )
+
+
+async def data_quality(conn: AsyncConnection, p: Period) -> list[Row]:
+    """データの状態: events applied and undecodable messages skipped, over the whole log (not filtered)."""
+    return await _rows(
+        conn,
+        "SELECT (SELECT count(*) FROM §.applied_events) AS applied, (SELECT count(*) FROM §.skipped_messages) AS skipped",
+        p,
+    )
+
+
+FIGURES: tuple[Figure, ...] = (
+    Figure(
+        "consultations_by_channel",
+        "相談受付件数（月別・相談経路別）",
+        True,
+        {"channel": Channel},
+        consultations_by_channel,
+    ),
+    Figure(
+        "consultations_by_issue",
+        "相談受付件数（月別・課題分類別）",
+        True,
+        {"issue_tag": IssueTag},
+        consultations_by_issue,
+    ),
+    Figure(
+        "issue_pairs", "課題の組み合わせ（件数）", True, {"tag_a": IssueTag, "tag_b": IssueTag}, issue_pairs
+    ),
+    Figure(
+        "household_patterns", "複合課題のパターン", True, {"pattern": PATTERN_LABELS_JA}, household_patterns
+    ),
+    Figure("flow", "事業間の流れ（件数）", True, {"step": STEP_LABELS_JA}, flow),
+    Figure(
+        "open_cases",
+        "組織別の継続中の件数（期間末時点）",
+        True,
+        {"program": Program, "organisation": None},
+        open_cases,
+    ),
+    Figure("days_to_plan", "受付からプラン決定までの日数", True, {}, days_to_plan),
+    Figure(
+        "plan_meetings",
+        "会議でのプラン決定件数（月別・会議の種類別）",
+        True,
+        {"meeting_type": MeetingType},
+        plan_meetings,
+    ),
+    Figure(
+        "missing_resources",
+        "不足する地域資源（会議で把握）",
+        False,
+        {"resource_kind": LocalResourceKind},
+        missing_resources,
+    ),
+    Figure(
+        "outreach_found", "アウトリーチ: 把握した人数", True, {"identified_by": IdentifiedBy}, outreach_found
+    ),
+    Figure(
+        "outreach_attempts",
+        "アウトリーチ: 働きかけの回数",
+        True,
+        {"outcome": ContactOutcome},
+        outreach_attempts,
+    ),
+    Figure(
+        "outreach_connected",
+        "アウトリーチ: つないだ人数",
+        True,
+        {"connected_to": ConnectionTarget},
+        outreach_connected,
+    ),
+    Figure("placements_started", "参加支援: 参加開始件数", True, {"menu_kind": MenuKind}, placements_started),
+    Figure(
+        "placement_followups",
+        "参加支援: 定着支援の件数",
+        True,
+        {"status": FollowUpStatus},
+        placement_followups,
+    ),
+    Figure(
+        "placement_retention",
+        "参加支援: 3か月・6か月後も参加を続けている件数",
+        True,
+        {"horizon": {"3m": "3か月", "6m": "6か月"}},
+        placement_retention,
+    ),
+    Figure(
+        "places",
+        "地域づくり: 居場所の数（小学校区別）",
+        False,
+        {"district": None, "school_district": None},
+        places_by_school_district,
+    ),
+    Figure("activities", "地域づくり: 活動と参加者（世代別・延べ）", True, {}, activities),
+    Figure("platform_meetings", "地域づくり: プラットフォームの開催回数", False, {}, platform_meetings),
+    Figure(
+        "data_quality", "データの状態（反映したイベント・読めなかったメッセージ）", False, {}, data_quality
+    ),
+)
+"""Every figure of the dashboard, in the order the page shows them."""
+
+
+async def compute(conn: AsyncConnection, period: Period) -> dict[str, list[Row]]:
+    """Every figure's raw rows for one period (one read transaction, so figures agree)."""
+    return {figure.key: await figure.query(conn, period) for figure in FIGURES}
