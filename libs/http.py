@@ -11,10 +11,13 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote
 
 from fastapi import FastAPI, Header, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.envelope import TRACEPARENT_PATTERN
@@ -28,6 +31,43 @@ log = logging.getLogger(__name__)
 
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,12})"?$')
 _TRACEPARENT = re.compile(TRACEPARENT_PATTERN)
+
+
+class FieldError(BaseModel):
+    """One invalid part of a request: where (`loc`, e.g. ["body", "person", "name"]) and why."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """The body of every 4xx: `detail` says what to do (Japanese) or, for a malformed request,
+    lists the invalid fields; `code` is stable for programs."""
+
+    detail: str | list[FieldError]
+    code: str | None = None
+    expected_version: int | None = None
+
+
+# Documented on every route (libs.runtime.create_app), so the published spec tells clients every
+# status they can get and its body; FastAPI alone documents only 2xx and its own 422 shape.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "description": description}
+    for status, description in {
+        400: "本文を読み取れません（JSON・UTF-8 でない）",
+        401: "認証が必要です・トークンが無効です",
+        403: "この操作を行う権限がありません",
+        404: "見つかりません（存在しない、または閲覧の根拠がない）",
+        409: "現在の状態では行えません・他の操作で更新されています",
+        422: "入力内容に誤りがあります（項目ごとの一覧、または業務上の理由と code）",
+    }.items()
+}
+
+
+def _encodable(value: str) -> str:
+    """`value` with lone surrogates replaced: JSON may carry them (`"\\ud800"`), UTF-8 cannot."""
+    return value.encode("utf-8", "replace").decode("utf-8")
 
 
 def etag(version: int) -> str:
@@ -90,7 +130,21 @@ def caller_dependency(verifier: TokenVerifier) -> Callable[[Request], Caller]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Map domain and concurrency errors to 4xx; never leak internals in a 500."""
+    """Map domain, concurrency and validation errors to 4xx; never leak internals in a 500."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        """Where and why, never the values sent: they may be personal data, and a value with a
+        lone surrogate cannot be encoded, which turned FastAPI's own 422 into a 500."""
+        errors = [
+            {
+                "loc": [_encodable(part) if isinstance(part, str) else part for part in error["loc"]],
+                "msg": _encodable(str(error["msg"])),
+                "type": error["type"],
+            }
+            for error in exc.errors()
+        ]
+        return JSONResponse({"detail": errors, "code": "invalid_request"}, status_code=422)
 
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:

@@ -25,7 +25,7 @@ from libs import access, commands, db, eventstore
 from libs.auth import AuthSettings, TokenVerifier
 from libs.crypto import PersonalDataCipher
 from libs.directory import Directory
-from libs.http import caller_dependency, install_error_handlers
+from libs.http import ERROR_RESPONSES, caller_dependency, install_error_handlers
 from libs.inbox import Handler, InboxConsumer
 from libs.kafka import KafkaConnection
 from libs.outbox import OutboxRelay
@@ -138,12 +138,19 @@ def create_app(
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
+    app = FastAPI(
+        title=title, description=description, version="1", lifespan=lifespan, responses=ERROR_RESPONSES
+    )
     app.state.runtime = runtime
     app.state.caller = caller_dependency(runtime.verifier)
     install_error_handlers(app)
 
-    @app.get("/health", tags=["operations"], summary="稼働確認（データベースとブローカーへの接続）")
+    @app.get(
+        "/health",
+        tags=["operations"],
+        summary="稼働確認（データベースとブローカーへの接続）",
+        responses={503: {"description": "データベースまたはブローカーに接続できません"}},
+    )
     async def health() -> JSONResponse:
         status = await runtime.health()
         return JSONResponse(

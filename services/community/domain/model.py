@@ -12,10 +12,10 @@ Pure: no I/O, no clock, no random ids. Identifiers and dates arrive in the comma
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, time
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from contracts.glossary import Generation, PlaceKind, TargetGroup
 from libs.domain import Aggregate, DomainError, DomainEvent, InvalidCommand, NotFound
@@ -25,6 +25,24 @@ STREAM_TYPE = "CommunityPlace"
 VOLUNTEER_REF_PATTERN = r"^vol_[0-9a-f]{32}$"
 # RFC 5545 BYDAY as HSDS uses it: a weekday, with an occurrence in the month when freq is MONTHLY.
 BYDAY_PATTERN = r"^(-1|[1-5])?(MO|TU|WE|TH|FR|SA|SU)$"
+_WALL_CLOCK = r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?"
+
+
+def _wall_clock(value: object) -> object:
+    """Only "HH:MM[:SS]": an offset ("10:00+09:00") made times incomparable (a 500 on closes_at <=
+    opens_at), and a number of seconds is no time anyone typed."""
+    if isinstance(value, time) or (isinstance(value, str) and re.fullmatch(_WALL_CLOCK, value)):
+        return value
+    raise ValueError("時刻は日本時間の HH:MM で指定してください（例: 10:00）")
+
+
+# Local (Japan) wall-clock time. Documented as a pattern: JSON Schema's "time" format demands an
+# offset, which pydantic's naive times never carry, so the published spec contradicted the answers.
+WallClock = Annotated[
+    time,
+    BeforeValidator(_wall_clock),
+    WithJsonSchema({"type": "string", "pattern": f"^{_WALL_CLOCK}$", "description": "日本時間 HH:MM"}),
+]
 _ORDINAL = re.compile(r"^(-1|[1-5])")
 
 
@@ -39,8 +57,8 @@ class Slot(BaseModel):
         max_length=7,
         description="曜日（例: SA）。毎月の場合は第n曜日（例: 2SA、最終金曜は -1FR）",
     )
-    opens_at: time
-    closes_at: time
+    opens_at: WallClock
+    closes_at: WallClock
     description: line(200) | None = None  # type: ignore[valid-type]
 
 
