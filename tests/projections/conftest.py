@@ -4,20 +4,38 @@ import asyncio
 import contextlib
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from sqlalchemy import text
 
 from contracts.envelope import Envelope
 from contracts.events import EVENT_TYPES
-from contracts.kafka_access import PROJECTIONS
+from contracts.kafka_access import ADMIN, PROJECTIONS
+from deploy.local.kafka import LocalKafka
 from deploy.local.ports import free_port
-from libs import db
+from libs import db, kafka
 from projections.runtime import ProjectionRuntime, Settings, caught_up, end_offsets
 from projections.schema import SCHEMA, TABLES
 from tests.builders import produce, wire
+from tests.conftest import Infra
 from tests.polling import eventually
+
+
+@pytest.fixture(scope="package")
+def infra(infra, infra_home) -> Iterator[Infra]:
+    """A Kafka broker of their own, beside the session's PostgreSQL.
+
+    The projector reads every event topic; on the session's broker it would also count what the
+    other tests published, so its figures could not be compared with the scenario's.
+    """
+    broker = LocalKafka(infra_home / "kafka-projections", port=free_port(), controller_port=free_port())
+    broker.start()
+    try:
+        asyncio.run(kafka.ensure_topics(broker.connection(ADMIN)))
+        yield Infra(infra.postgres, broker)
+    finally:
+        broker.stop()
 
 
 @pytest.fixture
