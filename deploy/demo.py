@@ -53,6 +53,7 @@ class Api:
 
     def __init__(self, urls: dict[str, str], issuer: LocalIssuer) -> None:
         directory = Directory.load()
+        self.directory = directory
         self.tokens = {user: issuer.token_for(user, directory) for user in directory.users}
         self.clients = {name: httpx.AsyncClient(base_url=url, timeout=30) for name, url in urls.items()}
         self.limit = asyncio.Semaphore(CONCURRENCY)
@@ -87,10 +88,6 @@ class Api:
 
 def intake_worker(consultation: Consultation) -> str:
     return INTAKE_BY_DISTRICT_PREFIX.get(consultation.district.split("-")[0], DEFAULT_INTAKE_WORKER)
-
-
-def _organisation(user: str) -> str:
-    return Directory.load().users[user].organisation
 
 
 async def _consult(
@@ -163,7 +160,7 @@ async def _meetings(
         by_meeting.setdefault((c.plan_on.strftime("%Y-%m"), kind), []).append((c, ids))
     for (_, kind), cases in sorted(by_meeting.items()):
         held_on = max(c.plan_on for c, _ in cases if c.plan_on)
-        holders = sorted({_organisation(ids["worker"]) for _, ids in cases})
+        holders = sorted({api.directory.users[ids["worker"]].organisation for _, ids in cases})
         attendees = [
             {"organisation": "shakyo-tagikan", "role": "convener"},
             *({"organisation": h, "role": "referring_agency"} for h in holders),
@@ -215,7 +212,7 @@ async def _coordinate(api: Api, c: Consultation, ids: dict[str, str], loaded: Lo
     plan_body = {
         "meeting_id": ids["meeting_id"],
         "goals": ["生活の安定に向けて関係機関で役割を分担する", "本人と家族の負担を減らす"],
-        "roles": _roles(_organisation(ids["worker"]), agreed_on + timedelta(days=90)),
+        "roles": _roles(api.directory.users[ids["worker"]].organisation, agreed_on + timedelta(days=90)),
     }
     await api.call("coordination", COORDINATOR, "POST", f"{case}/plans", 201, plan_body)
     loaded.count("planned")

@@ -354,6 +354,24 @@ async def read_consents(engine: AsyncEngine, caller: Caller, case_id: uuid.UUID)
 # --- reactions to coordination's public events (run by the inbox consumer) -------------
 
 
+async def _react(
+    conn: AsyncConnection,
+    delivery: Delivery,
+    organisation: str,
+    case_id: uuid.UUID,
+    decide: Decide[model.Case],
+) -> None:
+    """One decision on the intake case `case_id`, caused by another program's event."""
+    await commands.execute(
+        conn,
+        model.INTAKE_CASE,
+        stream_id(case_id),
+        decide,
+        partial(to_public, organisation=organisation),
+        Context.reacting_to(delivery.envelope, organisation, "intake.consumer"),
+    )
+
+
 async def on_referral_accepted(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
     event = delivery.event
     assert isinstance(event, public.ReferralAccepted)
@@ -362,14 +380,7 @@ async def on_referral_accepted(conn: AsyncConnection, delivery: Delivery, *, org
         coordination_case_id=event.coordination_case_id,
         accepted_on=event.accepted_on,
     )
-    await commands.execute(
-        conn,
-        model.INTAKE_CASE,
-        stream_id(event.case_key),
-        partial(model.accept, accepted=decision),
-        partial(to_public, organisation=organisation),
-        Context.reacting_to(delivery.envelope, organisation, "intake.consumer"),
-    )
+    await _react(conn, delivery, organisation, event.case_key, partial(model.accept, accepted=decision))
 
 
 async def on_returned_to_origin(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
@@ -381,14 +392,7 @@ async def on_returned_to_origin(conn: AsyncConnection, delivery: Delivery, *, or
         returned_by=delivery.envelope.organisation,
         returned_on=event.returned_on,
     )
-    await commands.execute(
-        conn,
-        model.INTAKE_CASE,
-        stream_id(event.case_key),
-        partial(model.take_back, returned=decision),
-        partial(to_public, organisation=organisation),
-        Context.reacting_to(delivery.envelope, organisation, "intake.consumer"),
-    )
+    await _react(conn, delivery, organisation, event.case_key, partial(model.take_back, returned=decision))
 
 
 async def on_plan_agreed(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
@@ -402,14 +406,7 @@ async def on_plan_agreed(conn: AsyncConnection, delivery: Delivery, *, organisat
         members=event.meeting_members,
         held_on=event.agreed_on,
     )
-    await commands.execute(
-        conn,
-        model.INTAKE_CASE,
-        stream_id(event.case_key),
-        partial(model.record_meeting, meeting=meeting),
-        partial(to_public, organisation=organisation),
-        Context.reacting_to(delivery.envelope, organisation, "intake.consumer"),
-    )
+    await _react(conn, delivery, organisation, event.case_key, partial(model.record_meeting, meeting=meeting))
 
 
 async def on_support_concluded(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
@@ -423,13 +420,8 @@ async def on_support_concluded(conn: AsyncConnection, delivery: Delivery, *, org
         goals_total=event.goals_total,
         concluded_on=event.concluded_on,
     )
-    await commands.execute(
-        conn,
-        model.INTAKE_CASE,
-        stream_id(event.case_key),
-        partial(model.note_conclusion, concluded=concluded),
-        partial(to_public, organisation=organisation),
-        Context.reacting_to(delivery.envelope, organisation, "intake.consumer"),
+    await _react(
+        conn, delivery, organisation, event.case_key, partial(model.note_conclusion, concluded=concluded)
     )
 
 
@@ -446,13 +438,8 @@ def holder_for(connected_to_organisation: str | None, directory: Directory, orga
 async def _open_from_connection(
     conn: AsyncConnection, delivery: Delivery, opened: model.CaseOpenedFromConnection, organisation: str
 ) -> None:
-    await commands.execute(
-        conn,
-        model.INTAKE_CASE,
-        stream_id(opened.case_id),
-        partial(model.open_from_connection, opened=opened),
-        partial(to_public, organisation=organisation),
-        Context.reacting_to(delivery.envelope, organisation, "intake.consumer"),
+    await _react(
+        conn, delivery, organisation, opened.case_id, partial(model.open_from_connection, opened=opened)
     )
 
 
