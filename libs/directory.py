@@ -7,7 +7,7 @@ contract: `KASANE_DIRECTORY` points to its JSON file; the demo town's is the def
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from contracts.glossary import Program, Role
@@ -33,10 +33,27 @@ class User:
 
 
 @dataclass(frozen=True)
+class District:
+    """An area the municipality reports by; its population turns counts into rates per 100,000."""
+
+    code: str
+    name: str
+    population: int
+    school_district: str
+
+
+@dataclass(frozen=True)
 class Directory:
     municipality: str
     organisations: dict[str, Organisation]
     users: dict[str, User]
+    districts: dict[str, District] = field(default_factory=dict)
+    school_districts: dict[str, str] = field(default_factory=dict)
+    """School district (小学校区) code → name."""
+
+    @property
+    def population(self) -> int:
+        return sum(d.population for d in self.districts.values())
 
     def programs_of(self, organisation: str) -> frozenset[Program]:
         org = self.organisations.get(organisation)
@@ -57,4 +74,10 @@ class Directory:
             users[u["id"]] = User(
                 u["id"], u["organisation"], frozenset(Role(r) for r in u["roles"]), u["display"]
             )
-        return cls(raw["municipality"], organisations, users)
+        school_districts = {s["code"]: s["name"] for s in raw.get("school_districts", [])}
+        districts = {}
+        for d in raw.get("districts", []):
+            if d["school_district"] not in school_districts:
+                raise ValueError(f"district {d['code']} names unknown school district {d['school_district']}")
+            districts[d["code"]] = District(d["code"], d["name"], int(d["population"]), d["school_district"])
+        return cls(raw["municipality"], organisations, users, districts, school_districts)
