@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from contracts.envelope import CODE_PATTERN, ContractModel, PublicEvent
 from contracts.glossary import (
@@ -20,6 +20,8 @@ from contracts.glossary import (
     ConsentPurpose,
     ContactMethod,
     ContactOutcome,
+    ContactReach,
+    ContactResponse,
     FollowUpStatus,
     HostConcern,
     IdentifiedBy,
@@ -271,17 +273,59 @@ class PotentialClientIdentified(PublicEvent):
     identified_on: date
 
 
+_SPLIT: dict[ContactOutcome, tuple[ContactReach, ContactResponse | None]] = {
+    ContactOutcome.NO_ANSWER: (ContactReach.NOBODY, None),
+    ContactOutcome.FAMILY_ONLY: (ContactReach.FAMILY, None),
+    ContactOutcome.REFUSED: (ContactReach.PERSON, ContactResponse.REFUSED),
+    ContactOutcome.BRIEF_CONTACT: (ContactReach.PERSON, ContactResponse.BRIEF_CONTACT),
+    ContactOutcome.CONVERSATION: (ContactReach.PERSON, ContactResponse.CONVERSATION),
+}
+
+
+def split_outcome(outcome: ContactOutcome) -> tuple[ContactReach, ContactResponse | None]:
+    """A v1 outcome code as whom it reached and how they responded (the v1→v2 split)."""
+    return _SPLIT[outcome]
+
+
 class ContactAttempted(PublicEvent):
-    """One attempt to reach the person (訪問・手紙・電話・家族を通じて) and what came of it."""
+    """One attempt to reach the person (訪問・手紙・電話・家族を通じて) and what came of it.
+
+    Version 2 splits v1's single `outcome` code into `reached` (nobody, the family, the person)
+    and `response`. One code could not say that the family turned the worker away (家族が拒否,
+    common with ひきこもり) without counting it as the person's refusal, and every reader had to
+    keep its own list of which codes mean "reached the person" (docs/adr/0006). `outcome` stays
+    readable as a property, so code written against v1 keeps working.
+    """
 
     event_type: ClassVar[str] = "ContactAttempted"
+    schema_version: ClassVar[int] = 2
     topic: ClassVar[str] = OUTREACH_EVENTS
 
     outreach_case_id: UUID
     attempt_number: int = Field(ge=1)
     method: ContactMethod
-    outcome: ContactOutcome
+    reached: ContactReach
+    response: ContactResponse | None = Field(
+        default=None, description="None when nobody was reached; required when the person was."
+    )
     attempted_on: date
+
+    @model_validator(mode="after")
+    def _response_fits_reach(self) -> "ContactAttempted":
+        if self.reached is ContactReach.NOBODY and self.response is not None:
+            raise ValueError("nobody was reached, so there is no response")
+        if self.reached is ContactReach.PERSON and self.response is None:
+            raise ValueError("the person was reached: say how they responded")
+        return self
+
+    @property
+    def outcome(self) -> ContactOutcome:
+        """The v1 code of this attempt; v1 had no code for a family's response (family_only)."""
+        if self.reached is ContactReach.NOBODY:
+            return ContactOutcome.NO_ANSWER
+        if self.reached is ContactReach.FAMILY or self.response is None:
+            return ContactOutcome.FAMILY_ONLY
+        return ContactOutcome(self.response.value)
 
 
 class RelationshipMilestoneReached(PublicEvent):

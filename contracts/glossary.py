@@ -378,6 +378,22 @@ class ContactOutcome(StrEnum):
     CONVERSATION = "conversation"
 
 
+class ContactReach(StrEnum):
+    """Whom one contact attempt reached (誰に届いたか); ContactAttempted v2 splits it from the response."""
+
+    NOBODY = "nobody"
+    FAMILY = "family"
+    PERSON = "person"
+
+
+class ContactResponse(StrEnum):
+    """How the one reached responded (応答); none when nobody was reached."""
+
+    REFUSED = "refused"
+    BRIEF_CONTACT = "brief_contact"
+    CONVERSATION = "conversation"
+
+
 class Milestone(StrEnum):
     """Steps of the relationship outreach builds with the person (関係づくりの節目)."""
 
@@ -415,6 +431,9 @@ LABELS_JA.update(
         ContactOutcome.FAMILY_ONLY: "家族とのみ接触",
         ContactOutcome.BRIEF_CONTACT: "本人と短時間の接触",
         ContactOutcome.CONVERSATION: "本人と会話できた",
+        ContactReach.NOBODY: "不在・応答なし",
+        ContactReach.FAMILY: "家族",
+        ContactReach.PERSON: "本人",
         Milestone.FIRST_CONTACT: "本人との初回接触",
         Milestone.FIRST_CONVERSATION: "本人との初回会話",
         Milestone.FIRST_OUTING: "初めての外出（自宅外での面会）",
@@ -425,6 +444,14 @@ LABELS_JA.update(
         OutreachConclusionReason.UNREACHABLE: "接触できないまま終了",
         OutreachConclusionReason.MOVED_AWAY: "転居",
         OutreachConclusionReason.DECEASED: "死亡",
+    }
+)
+# A separate call: these codes equal ContactOutcome's, and one dict literal would merge the keys.
+LABELS_JA.update(
+    {
+        ContactResponse.REFUSED: "拒否",
+        ContactResponse.BRIEF_CONTACT: "短時間の接触",
+        ContactResponse.CONVERSATION: "会話できた",
     }
 )
 

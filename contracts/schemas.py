@@ -10,6 +10,7 @@ from pathlib import Path
 
 from contracts.envelope import Envelope
 from contracts.events import EVENT_TYPES
+from contracts.superseded import SUPERSEDED
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 
@@ -17,7 +18,9 @@ SCHEMA_DIR = Path(__file__).parent / "schemas"
 def generated() -> dict[str, str]:
     """File name → schema text, for the envelope and each event type and version."""
     out = {"Envelope.json": Envelope.model_json_schema()}
-    for name, cls in EVENT_TYPES.items():
+    # Superseded versions stay: old events on Kafka and in stores are still read (docs/adr/0006).
+    for cls in (*EVENT_TYPES.values(), *SUPERSEDED.values()):
+        name = cls.event_type
         schema = cls.model_json_schema()
         schema["$id"] = f"urn:kasane:event:{name}:v{cls.schema_version}"
         schema["x-topic"] = cls.topic

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from contracts.envelope import Envelope, PublicEvent
 from contracts.events import EVENT_TYPES
 from contracts.topics import Header, dlq
+from contracts.upcasting import UnsupportedVersion, read_event
 from libs import kafka
 from libs.domain import DomainError
 
@@ -69,18 +70,16 @@ def decode(record: ConsumerRecord) -> Delivery:
         raise PermanentError("message has no value")
     try:
         envelope = Envelope.model_validate_json(record.value)
-        model = EVENT_TYPES.get(envelope.event_type)
-        if model is None:
+        if envelope.event_type not in EVENT_TYPES:
             raise PermanentError(f"unknown event type {envelope.event_type!r}")
-        if envelope.schema_version != model.schema_version:
-            raise PermanentError(
-                f"unsupported schema version {envelope.schema_version} of {model.event_type}"
-            )
         if headers.get(Header.MESSAGE_ID) not in (None, str(envelope.event_id)):
             raise PermanentError("message-id header does not match the envelope")
-        event = model.model_validate(envelope.payload)
+        # Older versions are lifted to the current one (contracts/upcasting.py, docs/adr/0006).
+        event = read_event(envelope.event_type, envelope.schema_version, envelope.payload)
         if event.case_key != envelope.case_key:
             raise PermanentError("payload case_key does not match the envelope")
+    except UnsupportedVersion as exc:
+        raise PermanentError(str(exc)) from None
     except ValidationError as exc:
         raise PermanentError("message does not match its contract") from exc
     except ValueError as exc:  # bad UTF-8, not JSON

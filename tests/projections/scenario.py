@@ -231,13 +231,15 @@ def build(cases: int, seed: int, *, offset: int = 0) -> Scenario:
             "outreach",
         )
         for attempt in range(1, 3):
+            reached, response = ev.split_outcome(rng.choice(list(ContactOutcome)))
             s.add(
                 ev.ContactAttempted(
                     case_key=key,
                     outreach_case_id=outreach,
                     attempt_number=attempt,
                     method=ContactMethod.HOME_VISIT,
-                    outcome=rng.choice(list(ContactOutcome)),
+                    reached=reached,
+                    response=response,
                     attempted_on=found + timedelta(days=attempt),
                 ),
                 "outreach",

@@ -34,13 +34,15 @@ def to_public(case: model.Case, event: DomainEvent) -> Sequence[PublicEvent]:
                 )
             ]
         case model.ContactAttempted():
+            reached, response = public.split_outcome(event.outcome)
             return [
                 public.ContactAttempted(
                     case_key=found.case_key,
                     outreach_case_id=found.outreach_case_id,
                     attempt_number=event.attempt_number,
                     method=event.method,
-                    outcome=event.outcome,
+                    reached=reached,
+                    response=response,
                     attempted_on=event.attempted_on,
                 )
             ]
