@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs import access, commands, db, eventstore
+from libs import access, audit, commands, db, eventstore
 from libs.auth import AuthSettings, TokenVerifier
 from libs.crypto import PersonalDataCipher
 from libs.directory import Directory
@@ -158,7 +158,7 @@ def create_app(
             status_code=200 if all(status.values()) else 503,
         )
 
-    for add_routes in (*routers, access.routes):
+    for add_routes in (*routers, access.routes, audit.routes):
         add_routes(app)
     return app
 

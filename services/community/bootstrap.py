@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from libs import erasure
 from libs.runtime import Runtime, Settings, create_app
-from services.community.entrypoints import http
+from services.community.entrypoints import http, timeline
 from services.community.service_layer import handlers
 
 NAME = "community"
@@ -34,6 +34,6 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
             "多分野のプラットフォーム会議、居場所での気づきの包括的相談支援・アウトリーチへのつなぎ、"
             "Open Referral HSDS 3.0 形式の社会資源ディレクトリ。"
         ),
-        routers=[http.routes],
+        routers=[http.routes, timeline.routes],
     )
     return runtime, app

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from libs import erasure
 from libs.runtime import Runtime, Settings, create_app
-from services.coordination.entrypoints import http
+from services.coordination.entrypoints import http, timeline
 from services.coordination.service_layer import handlers
 
 NAME = "coordination"
@@ -43,6 +43,6 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
             "支援依頼の受付・不受理、アセスメント、支援プランの合意と見直し、役割の受諾、会議の記録、"
             "モニタリング、アウトリーチ・参加支援への依頼、終結、つなぎもどし。"
         ),
-        routers=[http.routes],
+        routers=[http.routes, timeline.routes],
     )
     return runtime, app

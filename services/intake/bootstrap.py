@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from libs.directory import Directory
 from libs.runtime import Runtime, Settings, create_app
-from services.intake.entrypoints import http
+from services.intake.entrypoints import http, timeline
 from services.intake.service_layer import handlers
 
 NAME = "intake"
@@ -38,6 +38,6 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
             "属性を問わない相談の受付、アセスメントと簡易な支援、関係機関へのつなぎ、"
             "多機関協働事業への支援依頼、つなぎもどしの受け取り、終結。"
         ),
-        routers=[http.routes],
+        routers=[http.routes, timeline.routes],
     )
     return runtime, app

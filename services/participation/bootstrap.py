@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from libs import erasure
 from libs.runtime import Runtime, Settings, create_app
-from services.participation.entrypoints import http
+from services.participation.entrypoints import http, timeline
 from services.participation.service_layer import handlers
 
 NAME = "participation"
@@ -28,6 +28,6 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
         runtime,
         title="Kasane participation — 参加支援事業",
         description="参加支援メニューの開拓・管理、本人のニーズと希望のアセスメント、マッチング、定着支援、受け入れ先の支援。",
-        routers=[http.routes],
+        routers=[http.routes, timeline.routes],
     )
     return runtime, app

@@ -1,0 +1,54 @@
+"""Intake's part of a case's timeline (libs/timeline.py): the case is intake's own case id.
+
+Who may see it is intake's rule for a person's details (`may_see_details`): the holder, a consent
+covering a program the caller's organisation runs, a 支援会議 on the case, a declared emergency.
+"""
+
+import uuid
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contracts.glossary import Program
+from libs import commands, timeline
+from libs.authz import Decision
+from libs.directory import Directory
+from libs.http import Caller
+from services.intake.domain import consent, model
+from services.intake.service_layer import authorization, handlers
+
+LABELS = {
+    "ConsultationReceived": "相談の受付",
+    "CaseOpenedFromConnection": "他事業からのつなぎでケース開始",
+    "ConnectionRecorded": "つなぎの記録",
+    "PersonDetailsRecorded": "本人情報の記録",
+    "AssessmentRecorded": "アセスメント",
+    "SimpleSupportGiven": "簡易な支援",
+    "ReferredToAgency": "関係機関へのつなぎ",
+    "ReferredToCoordination": "多機関協働事業への支援依頼",
+    "ReferralAccepted": "支援依頼の受理",
+    "ReturnedToOrigin": "つなぎもどし",
+    "CoordinationConcluded": "多機関協働の終結",
+    "SupportMeetingRecorded": "支援会議・重層的支援会議の記録",
+    "CaseClosed": "終結",
+    "PersonErased": "個人情報の消去",
+    "ConsentGranted": "情報共有への同意",
+    "ConsentNarrowed": "同意範囲の縮小",
+    "ConsentWithdrawn": "同意の撤回",
+}
+
+
+async def may_see(
+    conn: AsyncConnection, caller: Caller, case_key: uuid.UUID, directory: Directory
+) -> Decision:
+    case = (await commands.load(conn, model.INTAKE_CASE, handlers.stream_id(case_key))).state
+    consents = (await commands.load(conn, consent.CONSENTS, handlers.consent_stream(case_key))).state
+    today = datetime.now(UTC).date()
+    return authorization.may_see_details(
+        caller.principal, case, consents, directory, today, caller.declared_basis
+    )
+
+
+def routes(app: FastAPI) -> None:
+    timeline.routes(app, timeline.TimelineSource(Program.INTAKE, LABELS, may_see))

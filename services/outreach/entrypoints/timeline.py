@@ -1,0 +1,38 @@
+"""Outreach's part of a case's timeline (libs/timeline.py): its cases opened for the case key.
+
+Who may see them is outreach's rule for reading a case (`may_read`): only the holder's outreach
+workers, since what a worker writes before the person consents has no basis to go further.
+"""
+
+import uuid
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contracts.glossary import Program
+from libs import commands, timeline
+from libs.authz import Decision
+from libs.directory import Directory
+from libs.http import Caller
+from services.outreach.domain import model
+from services.outreach.service_layer import authorization
+
+LABELS = {
+    "PotentialClientIdentified": "支援が必要と思われる人の把握",
+    "ContactAttempted": "接触の試み",
+    "MilestoneReached": "関係づくりの進展",
+    "ConnectedToSupport": "支援機関へのつなぎ",
+    "OutreachConcluded": "終結",
+}
+
+
+async def may_see(conn: AsyncConnection, caller: Caller, case_key: uuid.UUID, _: Directory) -> Decision:
+    decisions = []
+    for stream in await timeline.stream_ids(conn, model.STREAM_TYPE, case_key):
+        case = (await commands.load(conn, model.OUTREACH_CASE, stream)).state
+        decisions.append(authorization.may_read(caller.principal, case))
+    return timeline.first_allowed(decisions)
+
+
+def routes(app: FastAPI) -> None:
+    timeline.routes(app, timeline.TimelineSource(Program.OUTREACH, LABELS, may_see))
