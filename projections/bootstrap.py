@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from libs.http import caller_dependency, install_error_handlers
-from projections import http
+from projections import http, report
 from projections.runtime import DEFAULT_PORT, NAME, ProjectionRuntime, Settings
 
 __all__ = ["DEFAULT_PORT", "NAME", "build", "settings"]
@@ -54,4 +54,5 @@ def build(config: Settings, *, project: bool = True) -> tuple[ProjectionRuntime,
         )
 
     http.routes(app)
+    report.routes(app)
     return runtime, app

@@ -1,18 +1,28 @@
 """The dashboard's figures (KPI): each one a query over the read models, with its definition.
 
 Definitions are code, versioned by `KPI_VERSION`: a published figure must be reproducible from the
-event log and the version that computed it. Change a definition → bump the version and say what
-changed in `CHANGES`. Every figure is filtered by a period (dates of the event that the figure
-counts, both ends included) and optionally by district (the district the case, place or menu was
-published with); cases without a CaseReceived have no district and appear only without that filter.
+event log and the version that computed it. Every figure is filtered by a period (dates of the
+event that the figure counts, both ends included) and optionally by district (the district the
+case, place or menu was published with); cases without a CaseReceived have no district and appear
+only without that filter.
 
-Figures return raw numbers; `projections.disclosure` suppresses small counts before anything
-leaves the service.
+How a definition changes (the national report quotes the version, so an old number stays explainable):
+1. Change the query and its docstring (the docstring is the definition shown next to the figure).
+2. Bump `KPI_VERSION` and add a `CHANGES` entry saying what changed and why.
+3. If a read model table changes (projections/schema.py, projections/projector.py), stop the
+   projector and run `python -m projections rebuild`: it drops the read models and replays every
+   topic from offset 0, so the new definition covers the whole log, not only events from now on.
+   The rebuild test (tests/projections/test_projector.py) compares every table in `TABLES`.
+
+Rates per 100,000 people use the population of the municipality, or of the filtered district, from
+the directory (libs/directory.py); they are rates over the chosen period, not annualised. Figures
+return raw numbers; `projections.disclosure` suppresses small counts, and every rate, percentage or
+statistic derived from a suppressed count (`Figure.derived`), before anything leaves the service.
 """
 
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
@@ -22,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.glossary import (
     Channel,
+    ConclusionOutcome,
     ConnectionTarget,
     ContactOutcome,
     FollowUpStatus,
@@ -32,12 +43,20 @@ from contracts.glossary import (
     MenuKind,
     Program,
 )
+from libs.directory import Directory
 from projections.schema import SCHEMA
 
-KPI_VERSION = "2026.1"
-"""Version of the definitions below; returned with every figure."""
+KPI_VERSION = "2026.2"
+"""Version of the definitions below; returned with every figure and written into the report."""
 
-CHANGES = {"2026.1": "最初の定義 / first definitions (issue #5)."}
+CHANGES = {
+    "2026.1": "最初の定義 / first definitions (issue #5).",
+    "2026.2": "会議の開催回数、月別のプラン決定までの日数、解決率・つなぎもどし率、人口10万人あたりの率、"
+    "3か月・6か月の定着率、地区別の居場所、高齢×障害など分野の組み合わせのパターンを追加; "
+    "居場所の数は小学校区別のみ（地区別は別の指標）/ meetings held, monthly days to plan, resolution "
+    "and return rates, rates per 100,000, retention rates, places per district, field-pair patterns. "
+    "Read models added (conclusions, returns, plans_agreed.meeting_key): rebuild.",
+}
 
 S = SCHEMA
 
@@ -45,6 +64,9 @@ REACHED = (ContactOutcome.BRIEF_CONTACT.value, ContactOutcome.CONVERSATION.value
 """Contact outcomes that reached the person themself (glossary: brief contact and conversation)."""
 
 PATTERNS: dict[str, tuple[str, ...]] = {
+    "elderly_disability": (IssueTag.ELDERLY_CARE.value, IssueTag.DISABILITY.value),
+    "elderly_poverty": (IssueTag.ELDERLY_CARE.value, IssueTag.POVERTY_DEBT.value),
+    "disability_poverty": (IssueTag.DISABILITY.value, IssueTag.POVERTY_DEBT.value),
     "8050": (IssueTag.EIGHTY_FIFTY.value,),
     "double_care": (IssueTag.DOUBLE_CARE.value,),
     "young_carer": (IssueTag.YOUNG_CARER.value,),
@@ -53,6 +75,9 @@ PATTERNS: dict[str, tuple[str, ...]] = {
 """Named household patterns: a case shows one when it carries all of its issue tags."""
 
 PATTERN_LABELS_JA = {
+    "elderly_disability": "高齢 × 障害",
+    "elderly_poverty": "高齢 × 生活困窮",
+    "disability_poverty": "障害 × 生活困窮",
     "8050": "8050",
     "double_care": "ダブルケア",
     "young_carer": "ヤングケアラー",
@@ -88,14 +113,22 @@ STEP_LABELS_JA = {
 RETENTION_DAYS = {"3m": 90, "6m": 182}
 """Still placed after 3 and 6 months = the placement lasted at least this many days."""
 
+RESOLVED = (ConclusionOutcome.RESOLVED.value, ConclusionOutcome.IMPROVED.value)
+"""Conclusion outcomes counted as resolved (解決・改善) by the resolution rate."""
+
+PER = 100_000
+"""Rates are per 100,000 people."""
+
 
 @dataclass(frozen=True)
 class Period:
-    """Dates of the counted events, both ends included, and an optional district code."""
+    """Dates of the counted events, both ends included, an optional district code, and the
+    population of the municipality or of that district (None: unknown, so no rates)."""
 
     start: date
     end: date
     district: str | None = None
+    population: int | None = None
 
     def params(self) -> dict[str, Any]:
         return {"start": self.start, "end": self.end, "district": self.district}
@@ -108,6 +141,29 @@ Row = dict[str, Any]
 Query = Callable[[AsyncConnection, Period], Awaitable[list[Row]]]
 
 
+def population(directory: Directory, district: str | None) -> int | None:
+    """People living in the district, or in the whole municipality; None if the directory does not
+    know the district (a rate over an unknown population would be invented)."""
+    if district is None:
+        return directory.population or None
+    found = directory.districts.get(district)
+    return found.population if found is not None else None
+
+
+def per_100k(count: int | None, people: int | None) -> float | None:
+    """`count` per 100,000 people, one decimal; None without a population."""
+    if count is None or not people:
+        return None
+    return round(count * PER / people, 1)
+
+
+def percent(part: int | None, whole: int | None) -> float | None:
+    """`part` as a percentage of `whole`, one decimal; None when there is no whole."""
+    if part is None or not whole:
+        return None
+    return round(100 * part / whole, 1)
+
+
 @dataclass(frozen=True)
 class Figure:
     """One figure: key, Japanese title, whether it counts people (then small counts are hidden),
@@ -118,6 +174,11 @@ class Figure:
     about_people: bool
     dimensions: dict[str, type[StrEnum] | dict[str, str] | None]
     query: Query
+    derived: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Values computed from counts of the same row (rate, percentage, median) → those counts: a
+    derived value is hidden whenever one of its counts is, or it would give the count back."""
+    parts: dict[str, str] = field(default_factory=dict)
+    """A count → the count it is part of (resolved → concluded): the difference must not be small."""
 
     @property
     def definition(self) -> str:
@@ -218,15 +279,36 @@ async def open_cases(conn: AsyncConnection, p: Period) -> list[Row]:
     )
 
 
+_DAYS_TO_PLAN = (
+    "SELECT pl.on_date AS agreed_on, pl.on_date - c.received_on AS d FROM §.case_steps pl "
+    "JOIN §.cases c USING (case_key) WHERE pl.step = 'plan_agreed' AND pl.on_date BETWEEN :start AND :end "
+    "AND pl.on_date >= c.received_on¤{c.district}"
+)
+"""Complex cases (referred to 多機関協働, the only program that agrees plans) with their days to plan."""
+
+
 async def days_to_plan(conn: AsyncConnection, p: Period) -> list[Row]:
-    """受付からプラン決定までの日数: for cases whose first plan was agreed in the period, days from
-    CaseReceived.received_on to the first PlanAgreed.agreed_on; count, median and 90th percentile."""
+    """受付からプラン決定までの日数（複合的な課題のケース）: for cases whose first plan (PlanAgreed,
+    only made for cases referred to 多機関協働) was agreed in the period, days from
+    CaseReceived.received_on to the first PlanAgreed.agreed_on; count, median and 90th percentile
+    (国の目標は5日、現状の典型は12.3日)."""
     return await _rows(
         conn,
-        "SELECT count(*) AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY d) AS median, "
-        "percentile_cont(0.9) WITHIN GROUP (ORDER BY d) AS p90 FROM ("
-        "SELECT pl.on_date - c.received_on AS d FROM §.case_steps pl JOIN §.cases c USING (case_key) "
-        "WHERE pl.step = 'plan_agreed' AND pl.on_date BETWEEN :start AND :end AND pl.on_date >= c.received_on¤{c.district}) AS days",
+        "SELECT count(*) AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY d) AS median, "  # noqa: S608 (constant)
+        f"percentile_cont(0.9) WITHIN GROUP (ORDER BY d) AS p90 FROM ({_DAYS_TO_PLAN}) AS days",
+        p,
+    )
+
+
+async def days_to_plan_by_month(conn: AsyncConnection, p: Period) -> list[Row]:
+    """受付からプラン決定までの日数の推移（月別）: the same days as 受付からプラン決定までの日数,
+    grouped by the month of the first PlanAgreed; count, median and 90th percentile per month."""
+    return await _rows(
+        conn,
+        "SELECT to_char(agreed_on, 'YYYY-MM') AS month, count(*) AS n, "  # noqa: S608 (constant)
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY d) AS median, "
+        f"percentile_cont(0.9) WITHIN GROUP (ORDER BY d) AS p90 FROM ({_DAYS_TO_PLAN}) AS days "
+        "GROUP BY 1 ORDER BY 1",
         p,
     )
 
@@ -240,6 +322,47 @@ async def plan_meetings(conn: AsyncConnection, p: Period) -> list[Row]:
         "FROM §.plans_agreed pa LEFT JOIN §.cases c USING (case_key) WHERE pa.agreed_on BETWEEN :start AND :end¤{c.district} GROUP BY 1, 2 ORDER BY 1, 2",
         p,
     )
+
+
+async def meetings_held(conn: AsyncConnection, p: Period) -> list[Row]:
+    """会議の開催回数（月別・会議の種類別）: meetings that agreed at least one plan (PlanAgreed) in the
+    period. Public events carry no meeting id, so one meeting = one day, meeting type and set of
+    member organisations; a meeting that agreed several plans counts once. With a district filter,
+    the meetings that agreed a plan for a case of that district."""
+    return await _rows(
+        conn,
+        "SELECT to_char(pa.agreed_on, 'YYYY-MM') AS month, pa.meeting_type, count(DISTINCT pa.meeting_key) AS n "
+        "FROM §.plans_agreed pa LEFT JOIN §.cases c USING (case_key) WHERE pa.agreed_on BETWEEN :start AND :end¤{c.district} GROUP BY 1, 2 ORDER BY 1, 2",
+        p,
+    )
+
+
+async def resolution_and_return(conn: AsyncConnection, p: Period) -> list[Row]:
+    """解決率とつなぎもどし率（ケース単位）: concluded = cases with a SupportConcluded in the period;
+    resolved = those concluded as resolved or improved (解決・改善); resolution_rate = resolved ÷
+    concluded (%). ended = cases whose 多機関協働 part ended in the period (SupportConcluded or
+    ReturnedToOrigin); returned = cases returned to the referring organisation (ReturnedToOrigin,
+    any reason); return_rate = returned ÷ ended (%)."""
+    found = await _rows(
+        conn,
+        "SELECT count(DISTINCT x.case_key) AS concluded, "
+        "count(DISTINCT x.case_key) FILTER (WHERE x.outcome = ANY(CAST(:resolved AS text[]))) AS resolved "
+        "FROM §.conclusions x LEFT JOIN §.cases c USING (case_key) WHERE x.concluded_on BETWEEN :start AND :end¤{c.district}",
+        p,
+        resolved=list(RESOLVED),
+    )
+    ended = await _rows(
+        conn,
+        "SELECT count(DISTINCT e.case_key) AS ended, count(DISTINCT e.case_key) FILTER (WHERE e.returned) AS returned "
+        "FROM (SELECT case_key, concluded_on AS on_date, false AS returned FROM §.conclusions "
+        "UNION ALL SELECT case_key, returned_on, true FROM §.returns) AS e LEFT JOIN §.cases c USING (case_key) "
+        "WHERE e.on_date BETWEEN :start AND :end¤{c.district}",
+        p,
+    )
+    row = found[0] | ended[0]
+    row["resolution_rate"] = percent(row["resolved"], row["concluded"])
+    row["return_rate"] = percent(row["returned"], row["ended"])
+    return [row]
 
 
 async def missing_resources(conn: AsyncConnection, p: Period) -> list[Row]:
@@ -300,10 +423,33 @@ async def placement_followups(conn: AsyncConnection, p: Period) -> list[Row]:
     )
 
 
+async def participation_rates(conn: AsyncConnection, p: Period) -> list[Row]:
+    """参加支援: 人口10万人あたりの件数: accepted = cases accepted by 参加支援 (first
+    ParticipationAccepted) in the period, placements = PlacementStarted in the period (district of
+    the menu); each also per 100,000 people of the municipality or the filtered district (人口は
+    自治体の名簿 libs/directory.py から。期間中の件数で、年率換算はしない)."""
+    accepted = await _rows(
+        conn,
+        "SELECT count(*) AS accepted FROM §.case_steps s LEFT JOIN §.cases c USING (case_key) "
+        "WHERE s.step = 'participation_accepted' AND s.on_date BETWEEN :start AND :end¤{c.district}",
+        p,
+    )
+    placements = await _rows(
+        conn,
+        "SELECT count(*) AS placements FROM §.placements WHERE started_on BETWEEN :start AND :end "
+        "AND menu_kind IS NOT NULL¤{district}",
+        p,
+    )
+    row = accepted[0] | placements[0] | {"population": p.population}
+    row["accepted_per_100k"] = per_100k(row["accepted"], p.population)
+    row["placements_per_100k"] = per_100k(row["placements"], p.population)
+    return [row]
+
+
 async def placement_retention(conn: AsyncConnection, p: Period) -> list[Row]:
     """参加支援: 3か月・6か月後の定着: of the placements started in the period at least N days
     before its end (N = 90 or 182), how many lasted N days or more (not ended, or ended N or more
-    days after the start)."""
+    days after the start); rate = that count ÷ those placements (%)."""
     rows: list[Row] = []
     for horizon, days in RETENTION_DAYS.items():
         found = await _rows(
@@ -314,25 +460,29 @@ async def placement_retention(conn: AsyncConnection, p: Period) -> list[Row]:
             days=days,
             cutoff=p.end - timedelta(days=days),
         )
-        rows.append({"horizon": horizon, **found[0]})
+        rows.append({"horizon": horizon, **found[0], "rate": percent(found[0]["n"], found[0]["eligible"])})
     return rows
 
 
+_OPEN_PLACES = "FROM §.places WHERE opened_on <= :end AND (closed_on IS NULL OR closed_on > :end)¤{district}"
+
+
 async def places_by_school_district(conn: AsyncConnection, p: Period) -> list[Row]:
-    """地域づくり: 居場所の数（小学校区別）: places registered on or before the end of the period and
-    not closed by then."""
-    return await _rows(
-        conn,
-        "SELECT district, school_district, count(*) AS n FROM §.places WHERE opened_on <= :end "
-        "AND (closed_on IS NULL OR closed_on > :end)¤{district} GROUP BY 1, 2 ORDER BY 1, 2",
-        p,
-    )
+    """地域づくり: 居場所の数（小学校区別）: places registered (PlaceRegistered) on or before the end
+    of the period and not closed (PlaceClosed) by then, by the school district they were registered in."""
+    return await _rows(conn, f"SELECT school_district, count(*) AS n {_OPEN_PLACES} GROUP BY 1 ORDER BY 1", p)
+
+
+async def places_by_district(conn: AsyncConnection, p: Period) -> list[Row]:
+    """地域づくり: 居場所の数（地区別）: the same places as 小学校区別, by the district they were registered in."""
+    return await _rows(conn, f"SELECT district, count(*) AS n {_OPEN_PLACES} GROUP BY 1 ORDER BY 1", p)
 
 
 async def activities(conn: AsyncConnection, p: Period) -> list[Row]:
     """地域づくり: 活動の回数、世代別の参加者数（延べ）、ボランティア数（延べ）、住民主体の新たな活動の数:
-    ActivityHeld in the period; a new resident-led activity counts once per activity id."""
-    return await _rows(
+    ActivityHeld in the period; a new resident-led activity counts once per activity id, and also
+    per 100,000 people of the municipality or the filtered district (期間中の件数、年率換算なし)."""
+    rows = await _rows(
         conn,
         "SELECT count(*) AS n, COALESCE(sum(children), 0) AS children, COALESCE(sum(youth), 0) AS youth, "
         "COALESCE(sum(working_age), 0) AS working_age, COALESCE(sum(older), 0) AS older, "
@@ -341,6 +491,7 @@ async def activities(conn: AsyncConnection, p: Period) -> list[Row]:
         "FROM §.activities WHERE held_on BETWEEN :start AND :end¤{district}",
         p,
     )
+    return [r | {"new_resident_led_per_100k": per_100k(r["new_resident_led"], p.population)} for r in rows]
 
 
 async def platform_meetings(conn: AsyncConnection, p: Period) -> list[Row]:
@@ -361,6 +512,9 @@ async def data_quality(conn: AsyncConnection, p: Period) -> list[Row]:
         p,
     )
 
+
+STATISTICS = {"median": ("n",), "p90": ("n",)}
+"""Median and 90th percentile of the `n` rows counted: hidden when `n` is."""
 
 FIGURES: tuple[Figure, ...] = (
     Figure(
@@ -391,7 +545,38 @@ FIGURES: tuple[Figure, ...] = (
         {"program": Program, "organisation": None},
         open_cases,
     ),
-    Figure("days_to_plan", "受付からプラン決定までの日数", True, {}, days_to_plan),
+    Figure(
+        "days_to_plan",
+        "受付からプラン決定までの日数（複合的な課題のケース）",
+        True,
+        {},
+        days_to_plan,
+        derived=STATISTICS,
+    ),
+    Figure(
+        "days_to_plan_by_month",
+        "受付からプラン決定までの日数の推移（月別）",
+        True,
+        {},
+        days_to_plan_by_month,
+        derived=STATISTICS,
+    ),
+    Figure(
+        "meetings_held",
+        "会議の開催回数（月別・重層的支援会議／支援会議）",
+        False,
+        {"meeting_type": MeetingType},
+        meetings_held,
+    ),
+    Figure(
+        "resolution_and_return",
+        "解決率・つなぎもどし率",
+        True,
+        {},
+        resolution_and_return,
+        derived={"resolution_rate": ("resolved", "concluded"), "return_rate": ("returned", "ended")},
+        parts={"resolved": "concluded", "returned": "ended"},
+    ),
     Figure(
         "plan_meetings",
         "会議でのプラン決定件数（月別・会議の種類別）",
@@ -425,6 +610,14 @@ FIGURES: tuple[Figure, ...] = (
     ),
     Figure("placements_started", "参加支援: 参加開始件数", True, {"menu_kind": MenuKind}, placements_started),
     Figure(
+        "participation_rates",
+        "参加支援: 受付件数・参加開始件数（人口10万人あたり）",
+        True,
+        {},
+        participation_rates,
+        derived={"accepted_per_100k": ("accepted",), "placements_per_100k": ("placements",)},
+    ),
+    Figure(
         "placement_followups",
         "参加支援: 定着支援の件数",
         True,
@@ -437,15 +630,31 @@ FIGURES: tuple[Figure, ...] = (
         True,
         {"horizon": {"3m": "3か月", "6m": "6か月"}},
         placement_retention,
+        derived={"rate": ("n", "eligible")},
+        parts={"n": "eligible"},
     ),
     Figure(
         "places",
         "地域づくり: 居場所の数（小学校区別）",
         False,
-        {"district": None, "school_district": None},
+        {"school_district": None},
         places_by_school_district,
     ),
-    Figure("activities", "地域づくり: 活動と参加者（世代別・延べ）", True, {}, activities),
+    Figure(
+        "places_by_district",
+        "地域づくり: 居場所の数（地区別）",
+        False,
+        {"district": None},
+        places_by_district,
+    ),
+    Figure(
+        "activities",
+        "地域づくり: 活動と参加者（世代別・延べ）、住民主体の新たな活動（人口10万人あたり）",
+        True,
+        {},
+        activities,
+        derived={"new_resident_led_per_100k": ("new_resident_led",)},
+    ),
     Figure("platform_meetings", "地域づくり: プラットフォームの開催回数", False, {}, platform_meetings),
     Figure(
         "data_quality", "データの状態（反映したイベント・読めなかったメッセージ）", False, {}, data_quality
@@ -454,6 +663,19 @@ FIGURES: tuple[Figure, ...] = (
 """Every figure of the dashboard, in the order the page shows them."""
 
 
-async def compute(conn: AsyncConnection, period: Period) -> dict[str, list[Row]]:
+FIGURE = {figure.key: figure for figure in FIGURES}
+
+
+def with_population(period: Period, directory: Directory | None = None) -> Period:
+    """The period with the population its rates divide by (the directory's, unless already given)."""
+    if period.population is not None:
+        return period
+    return replace(period, population=population(directory or Directory.load(), period.district))
+
+
+async def compute(
+    conn: AsyncConnection, period: Period, directory: Directory | None = None
+) -> dict[str, list[Row]]:
     """Every figure's raw rows for one period (one read transaction, so figures agree)."""
+    period = with_population(period, directory)
     return {figure.key: await figure.query(conn, period) for figure in FIGURES}

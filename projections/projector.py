@@ -143,17 +143,39 @@ async def _plan_agreed(conn: AsyncConnection, env: Envelope, e: ev.PlanAgreed) -
         "plan_version": e.plan_version,
         "meeting_type": e.meeting_type.value,
         "agreed_on": e.agreed_on,
+        "meeting_key": meeting_key(e),
     }
     await _insert(conn, "plans_agreed", row, "event_id")
+
+
+def meeting_key(e: ev.PlanAgreed) -> str:
+    """One meeting = one day, meeting type and set of member organisations (PlanAgreed names no
+    meeting id), so several plans agreed at one sitting count as one meeting held."""
+    return "|".join((e.agreed_on.isoformat(), e.meeting_type.value, *sorted(set(e.meeting_members))))
 
 
 async def _concluded(conn: AsyncConnection, env: Envelope, e: ev.SupportConcluded) -> None:
     await _step(conn, env, "concluded", e.concluded_on)
     await _close(conn, env, "coordination", e.coordination_case_id, e.concluded_on)
+    row = {
+        "event_id": env.event_id,
+        "case_key": e.case_key,
+        "coordination_case_id": e.coordination_case_id,
+        "outcome": e.outcome.value,
+        "concluded_on": e.concluded_on,
+    }
+    await _insert(conn, "conclusions", row, "event_id")
 
 
 async def _returned(conn: AsyncConnection, env: Envelope, e: ev.ReturnedToOrigin) -> None:
     await _step(conn, env, "returned", e.returned_on)
+    row = {
+        "event_id": env.event_id,
+        "case_key": e.case_key,
+        "reason": e.reason.value,
+        "returned_on": e.returned_on,
+    }
+    await _insert(conn, "returns", row, "event_id")
     if e.coordination_case_id is not None:
         await _close(conn, env, "coordination", e.coordination_case_id, e.returned_on)
 

@@ -64,13 +64,35 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.holdings (
     PRIMARY KEY (program, unit_id)
 );
 
--- Each agreed plan version (PlanAgreed), with the kind of meeting that agreed it.
+-- Each agreed plan version (PlanAgreed), with the kind of meeting that agreed it and the
+-- meeting's key (day, type, members: public events carry no meeting id).
 CREATE TABLE IF NOT EXISTS {SCHEMA}.plans_agreed (
     event_id        uuid PRIMARY KEY,
     case_key        uuid    NOT NULL,
     plan_version    integer NOT NULL,
     meeting_type    text    NOT NULL,
-    agreed_on       date    NOT NULL
+    agreed_on       date    NOT NULL,
+    meeting_key     text    NOT NULL
+);
+-- Tables made before KPI 2026.2 lack the column: add it so the projector can write, and the rows
+-- already there get their key only from `python -m projections rebuild` (see projections/kpi.py).
+ALTER TABLE {SCHEMA}.plans_agreed ADD COLUMN IF NOT EXISTS meeting_key text;
+
+-- Coordination's conclusions (SupportConcluded) with their evaluation: the resolution rate.
+CREATE TABLE IF NOT EXISTS {SCHEMA}.conclusions (
+    event_id        uuid PRIMARY KEY,
+    case_key        uuid NOT NULL,
+    coordination_case_id uuid NOT NULL,
+    outcome         text NOT NULL,
+    concluded_on    date NOT NULL
+);
+
+-- Every return to the referring organisation (ReturnedToOrigin), with its reason: the return rate.
+CREATE TABLE IF NOT EXISTS {SCHEMA}.returns (
+    event_id        uuid PRIMARY KEY,
+    case_key        uuid NOT NULL,
+    reason          text NOT NULL,
+    returned_on     date NOT NULL
 );
 
 -- Local resources a case meeting found missing (MissingResourceNoted), by meeting.
@@ -161,6 +183,8 @@ TABLES: tuple[str, ...] = (
     "case_steps",
     "holdings",
     "plans_agreed",
+    "conclusions",
+    "returns",
     "missing_resources",
     "outreach_found",
     "contact_attempts",
