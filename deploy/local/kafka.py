@@ -72,10 +72,26 @@ def _jaas(module: str, **options: str) -> str:
 class LocalKafka:
     """Starts and stops one Kafka broker whose config, data, logs and pid file all live in `home`."""
 
-    def __init__(self, home: Path, port: int = 9092, controller_port: int = 9093) -> None:
+    def __init__(
+        self,
+        home: Path,
+        port: int = 9092,
+        controller_port: int = 9093,
+        *,
+        proxied_port: int | None = None,
+        proxy_port: int | None = None,
+    ) -> None:
+        """`proxied_port` and `proxy_port` (fault tests only, both or neither) add a second client
+        listener on `proxied_port` that advertises `proxy_port`: clients that bootstrap through a
+        TCP proxy on `proxy_port` are then told to keep using the proxy, so every byte between them
+        and the broker passes through it, while `port` stays direct for admin tools."""
+        if (proxied_port is None) != (proxy_port is None):
+            raise ValueError("proxied_port and proxy_port go together")
         self.home = home.resolve()
         self.port = port
         self.controller_port = controller_port
+        self.proxied_port = proxied_port
+        self.proxy_port = proxy_port
         self.data_dir = self.home / "data"
         self.log_file = self.home / "logs" / "kafka.log"
         self.props_file = self.home / "server.properties"
@@ -418,7 +434,25 @@ class LocalKafka:
             "broker.session.timeout.ms": "3000",
             "broker.heartbeat.interval.ms": "1000",
         }
+        if self.proxied_port is not None:
+            settings |= self._proxied_listener(settings, admin)
         return "".join(f"{key}={value}\n" for key, value in settings.items())
+
+    def _proxied_listener(self, settings: dict[str, str], admin: str) -> dict[str, str]:
+        """The PROXIED listener: like CLIENT (SASL_SSL, SCRAM), but advertising the proxy's port."""
+        return {
+            "listeners": f"{settings['listeners']},PROXIED://127.0.0.1:{self.proxied_port}",
+            "advertised.listeners": (
+                f"{settings['advertised.listeners']},PROXIED://127.0.0.1:{self.proxy_port}"
+            ),
+            "listener.security.protocol.map": f"{settings['listener.security.protocol.map']},PROXIED:SASL_SSL",
+            "listener.name.proxied.sasl.enabled.mechanisms": SASL_MECHANISM,
+            f"listener.name.proxied.{SASL_MECHANISM.lower()}.sasl.jaas.config": _jaas(
+                "org.apache.kafka.common.security.scram.ScramLoginModule",
+                username=kafka_access.ADMIN,
+                password=admin,
+            ),
+        }
 
     def _java_command(self, *args: str, classpath: str = str(JARS_DIR / "*")) -> list[str]:
         return [

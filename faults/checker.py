@@ -1,0 +1,356 @@
+"""The checker: the history against every event store, every Kafka topic and the read models.
+
+Every must-be-0 row is a promise Kasane makes (docs/faults.md); the other rows say how hard the
+run was (unknown outcomes, re-sent messages) and are allowed any value. The checker only reads;
+it runs after the system drained, so anything still missing then is missing for good.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import TopicPartition
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from contracts.topics import EVENT_TOPICS, PARTITIONS, Header, dlq
+from faults.history import History, Outcome
+from libs import db, eventstore, kafka
+from libs.kafka import KafkaConnection
+from projections.schema import SCHEMA, TABLES
+
+ACCESS_LOG = "AccessLog"  # reads are recorded as events of their own; they are not command effects
+
+
+@dataclass
+class Row:
+    name: str
+    count: int
+    must_be_zero: bool
+    examples: list[str] = field(default_factory=list)
+
+    def add(self, example: str) -> None:
+        self.count += 1
+        if len(self.examples) < 5:
+            self.examples.append(example)
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+
+    def row(self, name: str, *, must_be_zero: bool = True) -> Row:
+        found = Row(name, 0, must_be_zero)
+        self.rows.append(found)
+        return found
+
+    def info(self, name: str, count: int) -> None:
+        self.rows.append(Row(name, count, must_be_zero=False))
+
+    @property
+    def violations(self) -> list[Row]:
+        return [r for r in self.rows if r.must_be_zero and r.count]
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def get(self, name: str) -> int:
+        return next(r.count for r in self.rows if r.name == name)
+
+    def table(self) -> str:
+        width = max(len(r.name) for r in self.rows)
+        lines = [f"{'check':<{width}}  {'count':>7}  must be 0", "-" * (width + 22)]
+        for r in self.rows:
+            mark = ("FAIL" if r.count else "ok") if r.must_be_zero else "-"
+            lines.append(f"{r.name:<{width}}  {r.count:>7}  {mark}")
+            lines += [f"    e.g. {e}" for e in r.examples]
+        lines.append("-" * (width + 22))
+        lines.append("RESULT: " + ("PASS" if self.ok else f"FAIL ({len(self.violations)} rows not 0)"))
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class KafkaMessage:
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    message_id: str | None
+    headers: dict[str, str]
+
+
+async def read_topics(connection: KafkaConnection, topics: Iterable[str]) -> list[KafkaMessage]:
+    """Every message of `topics` from offset 0 to the end as it is now (no consumer group)."""
+    consumer = kafka.consumer(connection, None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(t, p) for t in topics for p in range(PARTITIONS)]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        pending = {tp for tp, end in ends.items() if end > 0}
+        found: list[KafkaMessage] = []
+        while pending:
+            batches = await consumer.getmany(*pending, timeout_ms=1000)
+            for records in batches.values():
+                for r in records:
+                    headers = {k: v.decode(errors="replace") for k, v in (r.headers or ())}
+                    key = r.key.decode(errors="replace") if r.key is not None else None
+                    found.append(
+                        KafkaMessage(
+                            r.topic, r.partition, r.offset, key, headers.get(Header.MESSAGE_ID), headers
+                        )
+                    )
+            for tp in list(pending):
+                if await consumer.position(tp) >= ends[tp]:
+                    pending.discard(tp)
+        return found
+    finally:
+        await consumer.stop()
+
+
+_EVENTS = text(
+    "SELECT event_id::text AS event_id, stream_id, stream_type, version, global_position, "
+    "transaction_id::text AS tx, metadata->>'correlation_id' AS correlation, "
+    "metadata->>'causation_id' AS causation FROM events ORDER BY global_position"
+)
+_OUTBOX = text(
+    "SELECT message_id::text AS message_id, topic, key, transaction_id::text AS tx, position "
+    "FROM outbox ORDER BY transaction_id, position"
+)
+_DUPLICATE_IDS = text("SELECT event_id::text, count(*) FROM events GROUP BY event_id HAVING count(*) > 1")
+_INVERSIONS = text(
+    "SELECT stream_id, version FROM ("
+    " SELECT stream_id, version, lag(global_position) OVER w AS prev_position, global_position"
+    " FROM events WINDOW w AS (PARTITION BY stream_id ORDER BY version)) s "
+    "WHERE prev_position > global_position"
+)
+
+
+@dataclass
+class Store:
+    """What one service's database holds, as far as the checks need it."""
+
+    service: str
+    events: list[Any]
+    outbox: list[Any]
+    duplicate_ids: list[Any]
+    inversions: list[Any]
+    chain_problems: list[str]
+
+
+async def read_store(service: str, url: str) -> Store:
+    engine = db.create_engine(url, pool_size=2)
+    try:
+        async with engine.connect() as conn:
+            events = (await conn.execute(_EVENTS)).all()
+            outbox = (await conn.execute(_OUTBOX)).all()
+            duplicates = (await conn.execute(_DUPLICATE_IDS)).all()
+            inversions = (await conn.execute(_INVERSIONS)).all()
+            chain = await eventstore.verify_chain(conn)
+        return Store(service, events, outbox, duplicates, inversions, chain.problems)
+    finally:
+        await engine.dispose()
+
+
+async def dump_read_models(url: str) -> dict[str, set[tuple[str, ...]]]:
+    engine: AsyncEngine = db.create_engine(url, pool_size=2)
+    try:
+        async with engine.connect() as conn:
+            return {
+                table: {
+                    tuple(map(str, row))
+                    for row in await conn.execute(text(f"SELECT * FROM {SCHEMA}.{table}"))  # noqa: S608
+                }
+                for table in TABLES
+            }
+    finally:
+        await engine.dispose()
+
+
+@dataclass
+class Evidence:
+    """Everything gathered after the drain; `check` is a pure function of it (and testable)."""
+
+    history: History
+    stores: dict[str, Store]
+    published: list[KafkaMessage]
+    dead_letters: list[KafkaMessage]
+    live_read_models: dict[str, set[tuple[str, ...]]]
+    rebuilt_read_models: dict[str, set[tuple[str, ...]]]
+    poison: list[tuple[str, int, int]]  # (topic, partition, offset) of each injected bad message
+    poison_consumers: dict[str, list[str]]  # topic → consumer groups that must dead-letter it
+    max_attempts: int
+    unconsumed: int
+
+
+async def gather(
+    history: History,
+    database_urls: dict[str, str],
+    services: Iterable[str],
+    admin: KafkaConnection,
+    live_read_models: str,
+    rebuilt_read_models: str,
+    poison: list[tuple[str, int, int]],
+    poison_consumers: dict[str, list[str]],
+    max_attempts: int,
+    unconsumed: int,
+) -> Evidence:
+    stores = {s: await read_store(s, database_urls[s]) for s in services}
+    published = await read_topics(admin, EVENT_TOPICS)
+    dead = await read_topics(admin, [dlq(t) for t in EVENT_TOPICS])
+    return Evidence(
+        history=history,
+        stores=stores,
+        published=published,
+        dead_letters=dead,
+        live_read_models=await dump_read_models(live_read_models),
+        rebuilt_read_models=await dump_read_models(rebuilt_read_models),
+        poison=poison,
+        poison_consumers=poison_consumers,
+        max_attempts=max_attempts,
+        unconsumed=unconsumed,
+    )
+
+
+def check(e: Evidence) -> Report:
+    report = Report()
+    _commands(e, report)
+    _stores(e, report)
+    _kafka(e, report)
+    _read_models(e, report)
+    _poison(e, report)
+    return report
+
+
+def _commands(e: Evidence, report: Report) -> None:
+    by_correlation: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for service, store in e.stores.items():
+        for ev in store.events:
+            if ev.stream_type != ACCESS_LOG and ev.causation is None and ev.correlation:
+                by_correlation[(service, ev.correlation)].add(ev.tx)
+    lost = report.row("acknowledged commands lost")
+    refused = report.row("refused commands that took effect")
+    twice = report.row("commands applied twice")
+    unknown_done = unknown_not = 0
+    for op in e.history:
+        txs = by_correlation.get((op.service, str(op.op_id)), set())
+        if op.outcome is Outcome.OK and not txs:
+            lost.add(f"{op.service} {op.command} {op.op_id} → {op.created}")
+        if op.outcome is Outcome.FAILED and txs:
+            refused.add(f"{op.service} {op.command} {op.op_id} HTTP {op.status}")
+        if len(txs) > 1:
+            twice.add(f"{op.service} {op.command} {op.op_id}: {len(txs)} transactions")
+        if op.outcome is Outcome.UNKNOWN:
+            if txs:
+                unknown_done += 1
+            else:
+                unknown_not += 1
+    ops = e.history.ops
+    report.info("operations (ok)", sum(1 for op in ops if op.outcome is Outcome.OK))
+    report.info("operations (failed: 4xx or refused)", sum(1 for op in ops if op.outcome is Outcome.FAILED))
+    report.info("operations (unknown) that took effect", unknown_done)
+    report.info("operations (unknown) without effect", unknown_not)
+
+
+def _stores(e: Evidence, report: Report) -> None:
+    duplicate_ids = report.row("event ids stored twice")
+    downstream = report.row("upstream events applied twice downstream")
+    gaps = report.row("stream version gaps, inversions, broken chains")
+    for service, store in e.stores.items():
+        for event_id, count in store.duplicate_ids:
+            duplicate_ids.add(f"{service} {event_id} ×{count}")
+        reactions: dict[str, set[str]] = defaultdict(set)
+        for ev in store.events:
+            if ev.causation and ev.stream_type != ACCESS_LOG:
+                reactions[ev.causation].add(ev.tx)
+        for causation, txs in reactions.items():
+            if len(txs) > 1:
+                downstream.add(f"{service}: upstream {causation} in {len(txs)} transactions")
+        for problem in store.chain_problems:
+            gaps.add(f"{service} {problem}")
+        for inversion in store.inversions:
+            gaps.add(f"{service} {inversion.stream_id} v{inversion.version} stored before its predecessor")
+    report.info("events in the stores", sum(len(s.events) for s in e.stores.values()))
+
+
+def _kafka(e: Evidence, report: Report) -> None:
+    on_kafka: dict[tuple[str, str], list[KafkaMessage]] = defaultdict(list)
+    for m in e.published:
+        if m.message_id:
+            on_kafka[(m.topic, m.message_id)].append(m)
+    poison = {(t, p, o) for t, p, o in e.poison}
+    unpublished = report.row("outbox events never published")
+    phantom = report.row("published events in no outbox")
+    disorder = report.row("events out of order for one case")
+    in_outbox: set[tuple[str, str]] = set()
+    for service, store in e.stores.items():
+        per_key: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for row in store.outbox:
+            in_outbox.add((row.topic, row.message_id))
+            if (row.topic, row.message_id) not in on_kafka:
+                unpublished.add(f"{service} {row.topic} {row.message_id}")
+            per_key[(row.topic, row.key)].append(row.message_id)
+        for (topic, key), stored_order in per_key.items():
+            first_seen: dict[str, tuple[int, int]] = {}
+            partitions: set[int] = set()
+            for message_id in stored_order:
+                copies = on_kafka.get((topic, message_id), [])
+                partitions.update(m.partition for m in copies)
+                if copies:
+                    first = min(copies, key=lambda m: m.offset)
+                    first_seen[message_id] = (first.partition, first.offset)
+            published_order = sorted(first_seen, key=lambda m: first_seen[m])
+            expected = [m for m in stored_order if m in first_seen]
+            if len(partitions) > 1:
+                disorder.add(f"{topic} key {key}: on partitions {sorted(partitions)}")
+            elif published_order != expected:
+                disorder.add(f"{topic} key {key}: {len(expected)} events, published in another order")
+    for m in e.published:
+        if (m.topic, m.partition, m.offset) in poison:
+            continue
+        if m.message_id is None or (m.topic, m.message_id) not in in_outbox:
+            phantom.add(f"{m.topic}[{m.partition}]@{m.offset} {m.message_id}")
+    copies = sum(len(v) - 1 for v in on_kafka.values())
+    report.info("messages on Kafka", len(e.published))
+    report.info("re-sent copies on Kafka (at-least-once; consumers dedupe)", copies)
+    unconsumed = report.row("messages not consumed after the drain")
+    unconsumed.count = e.unconsumed
+
+
+def _read_models(e: Evidence, report: Report) -> None:
+    differ = report.row("read model rows differing from a rebuild")
+    for table in TABLES:
+        live, rebuilt = e.live_read_models.get(table, set()), e.rebuilt_read_models.get(table, set())
+        for row in sorted(live - rebuilt)[:3]:
+            differ.examples.append(f"{table} only live: {row}")
+        for row in sorted(rebuilt - live)[:3]:
+            differ.examples.append(f"{table} only rebuilt: {row}")
+        differ.count += len(live ^ rebuilt)
+    differ.examples = differ.examples[:5]
+    report.info("read model rows", sum(len(rows) for rows in e.live_read_models.values()))
+
+
+def _poison(e: Evidence, report: Report) -> None:
+    parked = report.row("poison messages not dead-lettered (with reason, bounded attempts)")
+    by_origin: dict[tuple[str, str], KafkaMessage] = {}
+    for m in e.dead_letters:
+        origin, consumer = m.headers.get(Header.DLQ_ORIGIN), m.headers.get(Header.DLQ_CONSUMER)
+        if origin and consumer:
+            by_origin[(origin, consumer)] = m
+    for topic, partition, offset in e.poison:
+        for consumer in e.poison_consumers.get(topic, []):
+            found = by_origin.get((f"{topic}:{partition}:{offset}", consumer))
+            attempts = int(found.headers.get(Header.DLQ_ATTEMPTS, "0")) if found else 0
+            if (
+                found is None
+                or not found.headers.get(Header.DLQ_ERROR)
+                or not 1 <= attempts <= e.max_attempts
+            ):
+                parked.add(f"{consumer}: {topic}[{partition}]@{offset}")
+    report.info("poison messages injected", len(e.poison))
+    report.info("messages in dead-letter topics", len(e.dead_letters))

@@ -1,0 +1,266 @@
+"""One fault-injection run: start the system, run the workload under the fault schedule, heal,
+drain, rebuild the read models, gather the evidence and check it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiokafka import TopicPartition
+
+from contracts.kafka_access import PROJECTIONS
+from contracts.topics import COORDINATION_EVENTS, EVENT_TOPICS, INTAKE_EVENTS, PARTITIONS
+from deploy.local.kafka import log_tail
+from faults import checker, workload
+from faults.cluster import SERVICES, Cluster
+from faults.history import History
+from faults.nemesis import Nemesis, full_schedule, short_schedule
+from faults.proxy import Proxy
+from libs import db, kafka
+from libs.inbox import InboxConsumer
+from libs.outbox import OutboxRelay
+from projections.projector import PROJECTION
+from projections.runtime import caught_up, end_offsets
+
+DRAIN_TIMEOUT = 240.0
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    split: frozenset[str]
+    schedule: str  # "short" or "full"
+    gap: float  # seconds of undisturbed workload between faults
+    tail: float  # seconds of workload after the last fault
+    workload: workload.Settings
+
+
+SHORT = Profile(
+    "short",
+    split=frozenset({"intake", "coordination"}),
+    schedule="short",
+    gap=3.0,
+    tail=4.0,
+    workload=workload.Settings(duration=3600, concurrency=4, outreach_flows=1, community_flows=1),
+)
+FULL = Profile(
+    "full",
+    split=frozenset(s.name for s in SERVICES),
+    schedule="full",
+    gap=6.0,
+    tail=10.0,
+    workload=workload.Settings(duration=3600, concurrency=8, outreach_flows=2, community_flows=2),
+)
+
+
+@dataclass
+class Result:
+    report: checker.Report
+    cluster: Cluster
+    history: History
+    faults: list[str]
+    timings: dict[str, float]
+    flows: dict[str, int]
+
+
+POISON = (
+    b"\xff\xfe not even UTF-8",
+    b'{"event_type": "CaseReceived"}',
+    json.dumps(
+        {
+            "event_id": str(uuid.uuid4()),
+            "event_type": "NoSuchEvent",
+            "schema_version": 1,
+            "case_key": str(uuid.uuid4()),
+            "occurred_at": "2025-04-01T00:00:00Z",
+            "recorded_at": "2025-04-01T00:00:00Z",
+            "organisation": "city-soudan",
+            "actor": "soudan-sato",
+            "correlation_id": str(uuid.uuid4()),
+            "payload": {},
+        }
+    ).encode(),
+)
+
+
+async def inject_poison(cluster: Cluster) -> list[tuple[str, int, int]]:
+    """Bad messages on topics other services consume, each under a key no real case uses."""
+    producer = kafka.producer(cluster.admin)
+    await producer.start()
+    placed = []
+    try:
+        for topic in (INTAKE_EVENTS, COORDINATION_EVENTS):
+            for value in POISON:
+                meta = await (await producer.send(topic, value=value, key=str(uuid.uuid4()).encode()))
+                placed.append((topic, meta.partition, meta.offset))
+    finally:
+        await producer.stop()
+    return placed
+
+
+async def consumer_positions(cluster: Cluster) -> tuple[int, dict[str, list[str]]]:
+    """Messages not yet consumed by the service groups, and which groups consume which topic."""
+    ends = await end_offsets(cluster.admin)
+    admin = kafka.admin_client(cluster.admin)
+    await admin.start()
+    unconsumed, consumers = 0, {t: [] for t in EVENT_TOPICS}
+    try:
+        for service in SERVICES:
+            committed = await admin.list_consumer_group_offsets(service.name)
+            topics = {tp.topic for tp in committed}
+            for topic in topics:
+                consumers[topic].append(service.name)
+                for partition in range(PARTITIONS):
+                    tp = TopicPartition(topic, partition)
+                    done = committed[tp].offset if tp in committed else 0
+                    unconsumed += max(0, ends.get(tp, 0) - done)
+    finally:
+        await admin.close()
+    return unconsumed, consumers
+
+
+async def relay_lag(cluster: Cluster) -> int:
+    total = 0
+    for service in SERVICES:
+        engine = db.create_engine(cluster.database_urls[service.name], pool_size=1)
+        try:
+            total += await OutboxRelay(engine, cluster.admin, service.name).lag()
+        finally:
+            await engine.dispose()
+    return total
+
+
+async def projector_behind(cluster: Cluster) -> bool:
+    engine = db.create_engine(cluster.database_urls["projections"], pool_size=1)
+    try:
+        return not await caught_up(engine, PROJECTION, await end_offsets(cluster.admin))
+    finally:
+        await engine.dispose()
+
+
+async def drain(cluster: Cluster, timeout: float = DRAIN_TIMEOUT) -> int:
+    """Poll until relays, consumers and the projector have nothing left, twice in a row (a
+    consumer's reaction goes through its relay again). Returns what was still unconsumed."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    unconsumed = -1
+    while time.monotonic() < deadline:
+        lag = await relay_lag(cluster)
+        unconsumed, _ = await consumer_positions(cluster)
+        behind = await projector_behind(cluster)
+        quiet = quiet + 1 if lag == 0 and unconsumed == 0 and not behind else 0
+        if quiet >= 2:
+            return 0
+        await asyncio.sleep(1.0)  # poll interval: the workers drain on their own
+    print(f"  drain timed out: relay lag {lag}, unconsumed {unconsumed}, projector behind {behind}")
+    return max(unconsumed, 0) + lag
+
+
+def rebuild(cluster: Cluster) -> None:
+    """`python -m projections rebuild` into a second database, with the live projector stopped."""
+    cluster.processes["projections"].stop()
+    env = {
+        **os.environ,
+        **cluster.kafka.connection(PROJECTIONS).to_env(),
+        "KASANE_PROJECTIONS_DATABASE_URL": cluster.database_urls["projections_rebuild"],
+        "KASANE_AUTH_JWKS": str(cluster.issuer.jwks_file),
+        "KASANE_AUTH_ISSUER": cluster.issuer.issuer,
+    }
+    log = cluster.logs / "projections-rebuild.log"
+    with log.open("ab") as out:
+        done = subprocess.run(
+            [sys.executable, "-m", "projections", "rebuild"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    if done.returncode != 0:
+        raise RuntimeError(f"projections rebuild failed:\n{log_tail(log)}")
+
+
+async def gather(cluster: Cluster, history: History, poison: list[tuple[str, int, int]]) -> checker.Evidence:
+    unconsumed, consumers = await consumer_positions(cluster)
+    return await checker.gather(
+        history,
+        cluster.database_urls,
+        [s.name for s in SERVICES],
+        cluster.admin,
+        live_read_models=cluster.database_urls["projections"],
+        rebuilt_read_models=cluster.database_urls["projections_rebuild"],
+        poison=poison,
+        poison_consumers=consumers,
+        max_attempts=InboxConsumer.__init__.__kwdefaults__["max_attempts"],
+        unconsumed=unconsumed,
+    )
+
+
+async def run(profile: Profile, home: Path, keep: bool = False) -> Result:
+    """The whole run; the cluster is stopped at the end unless `keep` (for planting anomalies)."""
+    timings: dict[str, float] = {}
+    began = time.monotonic()
+    cluster = Cluster(home, split=profile.split, consumers_per_service={"coordination": 2, "intake": 2})
+    proxy = Proxy(cluster.proxy_port, cluster.kafka.proxied_port or 0)
+    try:
+        print(f"▸ starting PostgreSQL, Kafka and the services under {home}", flush=True)
+        await asyncio.to_thread(cluster.start_infrastructure)
+        await proxy.start()
+        await kafka.ensure_topics(cluster.admin)
+        cluster.define_processes()
+        cluster.start_all()
+        await asyncio.to_thread(cluster.wait_healthy)
+        timings["start"] = time.monotonic() - began
+
+        history = History(home / "history.jsonl")
+        nemesis = Nemesis(cluster, proxy)
+        schedule = (full_schedule if profile.schedule == "full" else short_schedule)(nemesis)
+        print(f"▸ workload with {len(schedule)} faults: " + "; ".join(f.name for f in schedule), flush=True)
+        nemesis.began = time.monotonic()
+        faults_done = asyncio.Event()
+        settings = profile.workload
+
+        async def faults() -> list[tuple[str, int, int]]:
+            await asyncio.sleep(profile.gap)  # the workload warms up first
+            try:
+                poison = await inject_poison(cluster)
+                nemesis.note(f"injected {len(poison)} poison messages")
+                await nemesis.run(schedule, profile.gap)
+            finally:
+                faults_done.set()
+            return poison
+
+        async def load() -> workload.Flows:
+            work = workload.Workload(cluster.urls, cluster.issuer, history, settings)
+            task = asyncio.create_task(work.run())
+            await faults_done.wait()
+            await asyncio.sleep(profile.tail)  # undisturbed operation after the last fault
+            work.finish()
+            return await task
+
+        poison, flows = await asyncio.gather(faults(), load())
+        timings["workload"] = time.monotonic() - nemesis.began
+        await nemesis.heal()
+        await asyncio.to_thread(cluster.wait_healthy)
+        mark = time.monotonic()
+        unconsumed = await drain(cluster)
+        timings["drain"] = time.monotonic() - mark
+        mark = time.monotonic()
+        await asyncio.to_thread(rebuild, cluster)
+        timings["rebuild"] = time.monotonic() - mark
+        evidence = await gather(cluster, history, poison)
+        evidence.unconsumed = max(evidence.unconsumed, unconsumed)
+        report = checker.check(evidence)
+        report.info("processes that died on their own (restarted at heal)", len(nemesis.died_on_their_own))
+        report.info("flows completed", flows.completed)
+        report.info("flows given up (deadline or refusal)", flows.gave_up)
+        report.info("broker connections through the proxy", proxy.connections)
+        report.info("broker connections cut by the proxy", proxy.cut)
+        timings["total"] = time.monotonic() - began
+        return Result(report, cluster, history, nemesis.log, timings, {"completed": flows.completed})
+    finally:
+        await proxy.stop()
+        if not keep:
+            await asyncio.to_thread(cluster.stop)
