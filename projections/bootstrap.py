@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from libs.http import caller_dependency, install_error_handlers
-from projections import http, report
+from projections import audit, casework_page, http, report, timeline
 from projections.runtime import DEFAULT_PORT, NAME, ProjectionRuntime, Settings
 
 __all__ = ["DEFAULT_PORT", "NAME", "build", "settings"]
@@ -55,4 +55,7 @@ def build(config: Settings, *, project: bool = True) -> tuple[ProjectionRuntime,
 
     http.routes(app)
     report.routes(app)
+    timeline.routes(app)
+    audit.routes(app)
+    casework_page.serve_assets(app)
     return runtime, app
