@@ -1,14 +1,14 @@
 """Load the generated demo municipality (deploy/town.py) through the services' public APIs.
 
 Every record is made the way a worker would make it: over HTTP, with a demo user's token, so
-the demo exercises authentication, authorisation, the outbox, Kafka and every consumer. The
-town is deterministic; only the ids the services assign differ between runs.
+the demo exercises authentication, authorisation, the outbox, Kafka and every consumer. What
+happens and when is decided by the town's plan alone (nothing random here), so the dashboard
+can be checked against it; only the ids the services assign differ between runs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,7 +19,7 @@ import httpx
 
 from contracts.glossary import RoleResponsibility
 from deploy.local.issuer import LocalIssuer
-from deploy.town import PEOPLE_PER_PLACE, SMALL_TOWN, YEAR_START, Consultation, Town, plan
+from deploy.town import MENUS, SMALL_TOWN, YEAR_START, Consultation, Place, Town, plan
 from libs.directory import Directory
 
 # Which intake organisation a district's residents go to (deploy/demo-municipality.json).
@@ -146,58 +146,47 @@ async def _open_coordination_case(api: Api, ids: dict[str, str]) -> str:
     return opened["coordination_case_id"]
 
 
-async def _meetings(
-    api: Api, planned: list[tuple[Consultation, dict[str, str]]], rng: random.Random, loaded: Loaded
-) -> None:
-    """One meeting a month of each kind, discussing that month's cases; plans cite their meeting.
-
-    A 重層的支援会議 discusses consented cases; the others go to a 支援会議 (法106条の6).
-    """
-    by_meeting: dict[tuple[str, str], list[tuple[Consultation, dict[str, str]]]] = {}
-    for c, ids in planned:
-        assert c.plan_on is not None
-        kind = "support_plan_meeting" if c.consent else "confidential_support_meeting"
-        by_meeting.setdefault((c.plan_on.strftime("%Y-%m"), kind), []).append((c, ids))
-    for (_, kind), cases in sorted(by_meeting.items()):
-        held_on = max(c.plan_on for c, _ in cases if c.plan_on)
-        holders = sorted({api.directory.users[ids["worker"]].organisation for _, ids in cases})
+async def _meetings(api: Api, town: Town, ids: dict[int, dict[str, str]], loaded: Loaded) -> None:
+    """The town's case meetings; the plans agreed there cite them."""
+    for meeting in town.meetings:
+        holders = sorted({api.directory.users[ids[i]["worker"]].organisation for i in meeting.cases})
         attendees = [
             {"organisation": "shakyo-tagikan", "role": "convener"},
             *({"organisation": h, "role": "referring_agency"} for h in holders),
             {"organisation": "kikan-soudan", "role": "support_agency"},
             {"organisation": "city-fukushi", "role": "municipality"},
         ]
-        meeting = {
-            "meeting_type": kind,
-            "held_on": held_on.isoformat(),
+        body = {
+            "meeting_type": meeting.meeting_type.value,
+            "held_on": meeting.held_on.isoformat(),
             "attendees": attendees,
-            "cases": [ids["coordination_case_id"] for _, ids in cases],
+            "cases": [ids[i]["coordination_case_id"] for i in meeting.cases],
             "decisions": [
-                {"coordination_case_id": ids["coordination_case_id"], "decision": "plan_agreed"}
-                for _, ids in cases
+                {"coordination_case_id": ids[i]["coordination_case_id"], "decision": "plan_agreed"}
+                for i in meeting.cases
             ],
             "missing_resources": (
                 [
                     {
-                        "resource_kind": rng.choice(["place_to_be", "work_experience_host", "transport"]),
-                        "district": cases[0][0].district,
+                        "resource_kind": meeting.missing_resource,
+                        "district": town.consultations[meeting.cases[0]].district,
                     }
                 ]
-                if rng.random() < 0.4
+                if meeting.missing_resource
                 else []
             ),
         }
-        created = await api.call("coordination", COORDINATOR, "POST", "/meetings", 201, meeting)
+        created = await api.call("coordination", COORDINATOR, "POST", "/meetings", 201, body)
         loaded.count("meetings")
-        for _, ids in cases:
-            ids["meeting_id"] = created["meeting_id"]
-            ids["meeting_on"] = held_on.isoformat()
+        for i in meeting.cases:
+            ids[i]["meeting_id"] = created["meeting_id"]
 
 
 async def _coordinate(api: Api, c: Consultation, ids: dict[str, str], loaded: Loaded) -> None:
     """Assessment, the plan agreed at its meeting, role acceptance, referrals, conclusion, return."""
     case = f"/cases/{ids['coordination_case_id']}"
-    agreed_on = date.fromisoformat(ids["meeting_on"])
+    assert c.agreed_on is not None
+    agreed_on = c.agreed_on
     assessment = {
         "assessed_on": (agreed_on - timedelta(days=1)).isoformat(),
         "members": [
@@ -258,14 +247,6 @@ async def _coordinate(api: Api, c: Consultation, ids: dict[str, str], loaded: Lo
         loaded.count("concluded")
 
 
-MENUS = (
-    ("あおぞら農園での農作業体験", "work_experience", "farm-aozora", "あおぞら農園", "minami-1", 3),
-    ("商店街の店番体験", "work_experience", "shoten-kai", "中央商店街振興組合", "chuo-1", 2),
-    ("まちかどカフェの居場所", "place_to_be", "cafe-machikado", "まちかどカフェ", "kita-2", 6),
-    ("図書館の配架ボランティア", "volunteering", "city-library", "架空市立図書館", "chuo-2", 4),
-)
-
-
 async def _participation(
     api: Api, referred: list[tuple[Consultation, dict[str, str]]], deadline: float, loaded: Loaded
 ) -> None:
@@ -274,21 +255,21 @@ async def _participation(
         return
     user = PARTICIPATION_COORDINATOR
     menus = []
-    for title, kind, host, host_name, district, capacity in MENUS:
+    for menu in MENUS:
         body = {
-            "title": title,
+            "title": menu.title,
             "description": "受け入れ先と相談しながら、無理のない範囲で参加します。",
-            "kind": kind,
-            "host_organisation": host,
-            "host_name": host_name,
-            "district": district,
-            "capacity": capacity,
+            "kind": menu.kind,
+            "host_organisation": menu.host,
+            "host_name": menu.host_name,
+            "district": menu.district,
+            "capacity": menu.capacity,
             "schedule": "毎週火・木 10時〜12時",
         }
         menus.append((await api.call("participation", user, "POST", "/menus", 201, body))["menu_id"])
         loaded.count("menus")
-    seats = {menu: capacity for menu, (*_, capacity) in zip(menus, MENUS, strict=True)}
-    for _, ids in referred:
+    for c, ids in referred:
+        assert c.placement is not None
         referral_id = ids["participation_referral_id"]
         await api.eventually(
             lambda path=f"/referrals/{referral_id}": api.exists("participation", user, path),
@@ -298,152 +279,114 @@ async def _participation(
         case = (await api.call("participation", user, "GET", f"/referrals/{referral_id}", 200))[
             "participation_case_id"
         ]
-        start = date.fromisoformat(ids["meeting_on"]) + timedelta(days=7)
         assessment = {
             "needs": ["work_experience"],
             "wishes": "人の少ない時間帯なら参加したい。",
-            "assessed_on": start.isoformat(),
+            "assessed_on": c.placement.assessed_on.isoformat(),
         }
         await api.call("participation", user, "POST", f"/cases/{case}/assessments", 201, assessment)
-        menu = next((m for m, free in seats.items() if free > 0), None)
-        if menu is None:
+        if c.placement.menu is None or c.placement.started_on is None:
             continue
-        seats[menu] -= 1
-        placement = {"menu_id": menu, "started_on": (start + timedelta(days=7)).isoformat()}
+        placement = {"menu_id": menus[c.placement.menu], "started_on": c.placement.started_on.isoformat()}
         placed = await api.call("participation", user, "POST", f"/cases/{case}/placements", 201, placement)
         loaded.count("placements")
-        for days in (30, 90, 180):
-            on = start + timedelta(days=7 + days)
-            if on > YEAR_START + timedelta(days=364):
-                break
+        for on in c.placement.follow_ups:
             follow_up = {"status": "settled", "followed_up_on": on.isoformat()}
             path = f"/cases/{case}/placements/{placed['placement_id']}/follow-ups"
             await api.call("participation", user, "POST", path, 201, follow_up)
             loaded.count("follow_ups")
 
 
-async def _outreach(api: Api, town: Town, rng: random.Random, loaded: Loaded) -> None:
+async def _outreach(api: Api, town: Town, loaded: Loaded) -> None:
     """People nobody referred: found by 民生委員 and neighbours, visited until they connect or not."""
     if "outreach" not in api.clients:
         return
-    for _ in range(town.outreach_clients):
-        found_on = town_day(rng, 0, 200)
+    for client in town.outreach:
         body = {
-            "identified_by": rng.choice(["minsei_iin", "neighbour", "relative", "related_agency"]),
-            "issue_tags": rng.choice(
-                [["hikikomori", "isolation"], ["self_neglect", "isolation"], ["8050", "hikikomori"]]
-            ),
-            "age_band": rng.choice(["18-39", "40-64", "65-74", "75+"]),
-            "district": rng.choice(["chuo-1", "kita-2", "minami-1", "higashi-3"]),
+            "identified_by": client.identified_by,
+            "issue_tags": list(client.issue_tags),
+            "age_band": client.age_band,
+            "district": client.district,
             "note": "近所の方から、最近姿を見かけないと連絡があった。",
-            "identified_on": found_on.isoformat(),
+            "identified_on": client.found_on.isoformat(),
         }
         case = (await api.call("outreach", OUTREACH_WORKER, "POST", "/cases", 201, body))["outreach_case_id"]
-        day = found_on
-        reached = False
-        for attempt in range(rng.randint(2, 8)):
-            day += timedelta(days=rng.randint(5, 20))
-            outcome = (
-                "conversation"
-                if attempt >= 2 and rng.random() < 0.4
-                else rng.choice(["no_answer", "brief_contact"])
-            )
-            method = rng.choice(["home_visit", "letter", "phone"])
-            attempt_body = {"method": method, "outcome": outcome, "attempted_on": day.isoformat()}
+        for attempt in client.attempts:
+            attempt_body = {
+                "method": attempt.method,
+                "outcome": attempt.outcome,
+                "attempted_on": attempt.attempted_on.isoformat(),
+            }
             await api.call(
                 "outreach", OUTREACH_WORKER, "POST", f"/cases/{case}/contact-attempts", 201, attempt_body
             )
             loaded.count("contact_attempts")
-            reached = reached or outcome != "no_answer"
-        if reached and rng.random() < 0.5:
-            day += timedelta(days=7)
+        if client.connected_on is not None:
             connection = {
                 "connected_to": "intake",
                 "organisation": "city-soudan",
-                "connected_on": day.isoformat(),
+                "connected_on": client.connected_on.isoformat(),
             }
             await api.call("outreach", OUTREACH_WORKER, "POST", f"/cases/{case}/connection", 201, connection)
             loaded.count("connected")
         loaded.count("outreach_clients")
 
 
-PLACE_KINDS = (
-    ("kodomo_shokudo", "こども食堂", ["children", "parents_with_children"], False),
-    ("salon", "ふれあいサロン", ["older"], False),
-    ("community_cafe", "まちかどカフェ", ["everyone"], True),
-    ("kyosei_hub", "共生型拠点", ["everyone", "people_with_disabilities"], True),
-)
-
-
-async def _community(api: Api, town: Town, rng: random.Random, loaded: Loaded) -> None:
+async def _community(api: Api, town: Town, loaded: Loaded) -> None:
     """Places to be, a year of their activities, platform meetings, and concerns passed on."""
     if "community" not in api.clients:
         return
     user = COMMUNITY_COORDINATOR
-    districts = ["chuo-1", "chuo-2", "kita-1", "kita-2", "minami-1", "higashi-3", "nishi-2"]
-    places = max(4, town.population // PEOPLE_PER_PLACE)
-    resident_led = set(rng.sample(range(places), min(places, town.new_resident_led)))
 
-    async def place_year(n: int) -> None:
+    async def place_year(place: Place) -> None:
         # One place's records are one stream: its activities go in one after another.
-        kind, label, targets, multi = PLACE_KINDS[n % len(PLACE_KINDS)]
-        district = districts[n % len(districts)]
         body = {
-            "kind": kind,
-            "name": f"{label}{n + 1}号（架空市）",
-            "district": district,
-            "school_district": f"{district.split('-')[0]}-es",
-            "target_groups": targets,
-            "multi_generational": multi,
+            "kind": place.kind,
+            "name": place.name,
+            "district": place.district,
+            "school_district": place.school_district,
+            "target_groups": list(place.target_groups),
+            "multi_generational": place.multi_generational,
             "schedule": [{"freq": "MONTHLY", "byday": ["2SA"], "opens_at": "10:00", "closes_at": "14:00"}],
             "opened_on": YEAR_START.isoformat(),
         }
-        place = (await api.call("community", user, "POST", "/places", 201, body))["place_id"]
+        place_id = (await api.call("community", user, "POST", "/places", 201, body))["place_id"]
         loaded.count("places")
-        for month in range(12):
-            held_on = YEAR_START + timedelta(days=30 * month + rng.randint(0, 20))
+        for held in place.activities:
             activity = {
-                "held_on": held_on.isoformat(),
-                "attendance": {
-                    "children": rng.randint(0, 15) if "children" in targets or multi else 0,
-                    "youth": rng.randint(0, 3),
-                    "working_age": rng.randint(1, 8),
-                    "older": rng.randint(2, 20) if "older" in targets or multi else rng.randint(0, 3),
-                },
-                "volunteer_count": rng.randint(2, 6),
-                "new_resident_led": month == 6 and n in resident_led,
+                "held_on": held.held_on.isoformat(),
+                "attendance": held.attendance,
+                "volunteer_count": held.volunteers,
+                "new_resident_led": held.new_resident_led,
             }
-            await api.call("community", user, "POST", f"/places/{place}/activities", 201, activity)
+            await api.call("community", user, "POST", f"/places/{place_id}/activities", 201, activity)
             loaded.count("activities")
-        if n < town.concerns:
-            noticed = YEAR_START + timedelta(days=rng.randint(30, 300))
+        if place.concern is not None:
+            noticed = place.concern.noticed_on.isoformat()
             concern = {
                 "issue_tags": ["isolation", "self_neglect"],
                 "age_band": "75+",
                 "description": "常連の方が最近来なくなり、服装の乱れも気になる。",
-                "noticed_on": noticed.isoformat(),
+                "noticed_on": noticed,
             }
-            created = await api.call("community", user, "POST", f"/places/{place}/concerns", 201, concern)
-            raise_to = {"raised_to": "intake" if n % 2 else "outreach", "raised_on": noticed.isoformat()}
+            created = await api.call("community", user, "POST", f"/places/{place_id}/concerns", 201, concern)
+            raise_to = {"raised_to": place.concern.raised_to, "raised_on": noticed}
             await api.call(
                 "community", user, "POST", f"/concerns/{created['concern_id']}/raise", 200, raise_to
             )
             loaded.count("concerns")
+            loaded.count(f"concerns_to_{place.concern.raised_to}")
 
-    await asyncio.gather(*(place_year(n) for n in range(places)))
-    for quarter in range(4):
+    await asyncio.gather(*(place_year(place) for place in town.places))
+    for held_on in town.platform_meetings:
         meeting = {
-            "held_on": (YEAR_START + timedelta(days=90 * quarter + 20)).isoformat(),
+            "held_on": held_on.isoformat(),
             "sectors": ["welfare", "education", "commerce"],
             "organisations": ["shakyo-chiiki", "city-fukushi", "kikan-soudan"],
             "themes": ["isolation_prevention", "place_making"],
         }
         await api.call("community", user, "POST", "/platform-meetings", 201, meeting)
         loaded.count("platform_meetings")
-
-
-def town_day(rng: random.Random, start: int, span: int) -> date:
-    return YEAR_START + timedelta(days=start + rng.randrange(span))
 
 
 async def load_town(
@@ -471,16 +414,59 @@ async def load_town(
 
         await api.eventually(all_opened, deadline, "coordination to open every referral")
         await asyncio.gather(*(_open_coordination_case(api, case) for _, case in referred))
-        planned = [(c, case) for c, case in referred if c.plan_on is not None]
-        await _meetings(api, planned, random.Random(town.seed + 3), loaded)
+        planned = [(c, case) for c, case in referred if c.agreed_on is not None]
+        await _meetings(api, town, ids, loaded)
         await asyncio.gather(*(_coordinate(api, c, case, loaded) for c, case in planned))
         to_participation = [(c, case) for c, case in planned if "participation_referral_id" in case]
         await _participation(api, to_participation, deadline, loaded)
-        await _outreach(api, town, random.Random(town.seed + 1), loaded)
-        await _community(api, town, random.Random(town.seed + 2), loaded)
+        await _outreach(api, town, loaded)
+        await _community(api, town, loaded)
     finally:
         await api.close()
     return loaded
+
+
+def on_dashboard(counts: dict[str, int]) -> dict[str, int]:
+    """What the dashboard must show once it has caught up with a demo that created `counts`,
+    keyed like `dashboard_totals`: what the demo made plus the services' reactions to it (a
+    referral is accepted; outreach opens a case for a referral or a concern; intake opens one for
+    a person outreach connected or a place passed on)."""
+    n = counts.get
+    return {
+        "flow.received": n("consultations", 0) + n("connected", 0) + n("concerns_to_intake", 0),
+        "flow.referred": n("referred", 0),
+        "flow.accepted": n("referred", 0),
+        "flow.plan_agreed": n("planned", 0),
+        "flow.referred_outreach": n("referred_to_outreach", 0),
+        "flow.referred_participation": n("referred_to_participation", 0),
+        "flow.participation_accepted": n("referred_to_participation", 0),
+        "flow.concluded": n("concluded", 0),
+        "flow.returned": n("concluded", 0),
+        "outreach_found": n("outreach_clients", 0)
+        + n("referred_to_outreach", 0)
+        + n("concerns_to_outreach", 0),
+        "outreach_attempts": n("contact_attempts", 0),
+        "outreach_connected": n("connected", 0),
+        "placements_started": n("placements", 0),
+        "placement_followups": n("follow_ups", 0),
+        "places": n("places", 0),
+        "activities": n("activities", 0),
+        "platform_meetings": n("platform_meetings", 0),
+    }
+
+
+def dashboard_totals(document: dict[str, Any]) -> dict[str, int | None]:
+    """Totals of the dashboard document (`GET /api/dashboard`): each flow step, and every other
+    figure's `n` summed over its rows; None where a count in it is hidden as small."""
+    totals: dict[str, int | None] = {}
+    for key, figure in document.get("figures", {}).items():
+        rows = figure.get("rows", [])
+        if key == "flow":
+            totals |= {f"flow.{row['step']}": row.get("n") for row in rows}
+        elif all("n" in row for row in rows):
+            counts = [row["n"] for row in rows]
+            totals[key] = None if None in counts else sum(counts)
+    return totals
 
 
 def load(

@@ -1,9 +1,15 @@
 """`make run` (`python -m deploy.run`): the whole system on this machine, in the foreground.
 
 Starts PostgreSQL and Kafka (deploy.local), one database per program and every topic, then each
-service as a child process whose output goes to `<home>/logs/<service>.log`; loads the demo cases
-once; prints where everything is; and on Ctrl-C or SIGTERM stops the services, Kafka and
+service and the projection service (the city dashboard) as child processes whose output goes to
+`<home>/logs/<name>.log`; loads the demo cases once; waits until the dashboard shows them; prints
+where everything is, the dashboard first; and on Ctrl-C or SIGTERM stops the processes, Kafka and
 PostgreSQL in that order and checks that no process is left behind.
+
+The municipality's directory (districts and their populations, organisations, users) is given to
+every process by `KASANE_DIRECTORY`; when `--population` differs from the directory's own, a copy
+with the district populations scaled to it is written under the home, so rates per 100,000 match
+the generated town.
 
 `--check` does all of that and then stops at once, exiting 0 only if everything worked: a smoke
 test for CI and for the test suite. `--home` and `--base-port` let such a check run beside a
@@ -30,18 +36,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, Any
 
 import httpx
 
+from contracts.kafka_access import PROJECTIONS
 from deploy import demo
+from deploy.local.issuer import DEFAULT_HOME as DEFAULT_ISSUER_HOME
 from deploy.local.issuer import LocalIssuer
 from deploy.local.kafka import LocalKafka, log_tail
 from deploy.local.keys import kek_env
 from deploy.local.ports import free_port
 from deploy.local.postgres import LocalPostgres
-from deploy.town import CITY
+from deploy.town import CITY, YEAR_START, plan
+from libs import db
+from libs.directory import DEFAULT_DIRECTORY, Directory
 from libs.kafka import ensure_topics
+from projections.projector import PROJECTION
+from projections.runtime import caught_up, end_offsets
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_HOME = ROOT / ".kasane" / "run"
@@ -49,7 +61,10 @@ DEFAULT_HOME = ROOT / ".kasane" / "run"
 DATABASES = ("intake", "coordination", "outreach", "participation", "community", "projections")
 HEALTH_TIMEOUT = 60.0
 DEMO_TIMEOUT = 300.0
+DASHBOARD_TIMEOUT = 180.0
 STOP_TIMEOUT = 15.0
+ADMINISTRATOR = "city-nakamura"
+"""The demo municipality's administrator: the user who signs in to the dashboard."""
 
 
 @dataclass(frozen=True)
@@ -64,14 +79,15 @@ class Ports:
     outreach: int = 8003
     participation: int = 8004
     community: int = 8005
+    projections: int = 8000
 
     @classmethod
     def starting_at(cls, base: int) -> Ports:
-        """Eight consecutive ports from `base`; `0` lets the OS pick eight free ones."""
+        """Nine consecutive ports from `base`; `0` lets the OS pick nine free ones."""
         if base:
-            return cls(*range(base, base + 8))
+            return cls(*range(base, base + 9))
         chosen: list[int] = []
-        while len(chosen) < 8:
+        while len(chosen) < 9:
             port = free_port()
             if port not in chosen:
                 chosen.append(port)
@@ -94,6 +110,8 @@ PROGRAMS = (
 )
 # A program runs once its package is built (services/<name>/bootstrap.py).
 SERVICES = tuple(s for s in PROGRAMS if (ROOT / "services" / s.name / "bootstrap.py").exists())
+DASHBOARD = "projections"
+"""The projection service: the city dashboard, read models of every program's public events."""
 
 
 class Failure(Exception):
@@ -176,6 +194,26 @@ def ensure_port_free(port: int, what: str) -> None:
     )
 
 
+def directory_for(home: Path, population: int) -> Path:
+    """The directory file for a town of `population` people: the configured one when its districts
+    add up to that, else a copy under `home` with every district's population scaled to it (largest
+    remainders, so the districts add up exactly and rates per 100,000 are those of the town)."""
+    source = Path(os.environ.get("KASANE_DIRECTORY", DEFAULT_DIRECTORY)).resolve()
+    directory = Directory.load(source)
+    if not directory.districts or directory.population == population:
+        return source
+    raw = json.loads(source.read_text(encoding="utf-8"))
+    total = directory.population
+    scaled = [divmod(int(d["population"]) * population, total) for d in raw["districts"]]
+    short = population - sum(whole for whole, _ in scaled)
+    rounded_up = sorted(range(len(scaled)), key=lambda i: scaled[i][1], reverse=True)[:short]
+    for i, district in enumerate(raw["districts"]):
+        district["population"] = scaled[i][0] + (1 if i in rounded_up else 0)
+    target = home / "directory.json"
+    target.write_text(json.dumps(raw, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return target
+
+
 def running_processes(markers: list[str]) -> list[str]:
     """`pid command` of every process whose command line contains one of `markers`."""
     ps = subprocess.run(["ps", "-axww", "-o", "pid=,args="], capture_output=True, text=True, check=True)
@@ -189,11 +227,12 @@ def running_processes(markers: list[str]) -> list[str]:
 
 
 class Stack:
-    """PostgreSQL, Kafka and the services of one home folder, started and stopped in order."""
+    """PostgreSQL, Kafka, the services and the dashboard of one home folder, started and stopped in order."""
 
-    def __init__(self, home: Path, ports: Ports) -> None:
+    def __init__(self, home: Path, ports: Ports, population: int = demo.SMALL_TOWN) -> None:
         self.home = home
         self.ports = ports
+        self.population = population
         self.logs = home / "logs"
         self.postgres = LocalPostgres(home / "postgres", port=ports.postgres)
         self.kafka = LocalKafka(home / "kafka", port=ports.kafka, controller_port=ports.controller)
@@ -214,14 +253,18 @@ class Stack:
     def log_file(self, service: str) -> Path:
         return self.logs / f"{service}.log"
 
+    @property
+    def dashboard_url(self) -> str:
+        return f"{self.url(DASHBOARD)}/"
+
     # --- start ------------------------------------------------------------------------------
 
     def start(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(exist_ok=True)
         self._take_lock()
-        for service in SERVICES:  # before touching anything: another run may be serving these
-            ensure_port_free(getattr(self.ports, service.name), service.name)
+        for name in (*(s.name for s in SERVICES), DASHBOARD):  # another run may be serving these
+            ensure_port_free(getattr(self.ports, name), name)
         # Whatever an earlier, unclean run left in this home goes first; then the ports must be free.
         self.kafka.stop()
         self.postgres.stop()
@@ -236,9 +279,12 @@ class Stack:
         step(f"Kafka を起動 / starting Kafka on {self.kafka.bootstrap_servers}")
         self.kafka.start()
         asyncio.run(ensure_topics(self.kafka.connection()))
-        step("サービスを起動 / starting services: " + ", ".join(s.name for s in SERVICES))
+        # This process (the demo's tokens) and every child read the same directory.
+        os.environ["KASANE_DIRECTORY"] = str(directory_for(self.home, self.population))
+        step("サービスを起動 / starting services: " + ", ".join(s.name for s in SERVICES) + f", {DASHBOARD}")
         for service in SERVICES:
-            self._spawn(service)
+            self._spawn_service(service)
+        self._spawn_dashboard()
         self.wait_healthy(time.monotonic() + HEALTH_TIMEOUT)
 
     def _take_lock(self) -> None:
@@ -260,27 +306,44 @@ class Stack:
         lock.flush()
         self._lock = lock
 
-    def _spawn(self, service: Service) -> None:
-        port = getattr(self.ports, service.name)
+    def _spawn_service(self, service: Service) -> None:
         prefix = f"KASANE_{service.name.upper()}_"
         env = {
-            **os.environ,
-            "PYTHONUNBUFFERED": "1",
             # Each service logs in to Kafka as its own principal (contracts/kafka_access.py).
             **self.kafka.connection(service.name).to_env(),
             prefix + "DATABASE_URL": self.database_urls[service.name],
-            prefix + "PORT": str(port),
+            prefix + "PORT": str(getattr(self.ports, service.name)),
             prefix + "ORGANISATION": service.organisation,
-            "KASANE_AUTH_JWKS": str(self.issuer.jwks_file),
-            "KASANE_AUTH_ISSUER": self.issuer.issuer,
             **kek_env(self.home, service.name),
         }
-        with self.log_file(service.name).open("ab") as log:
+        self._spawn(service.name, f"services.{service.name}", env)
+
+    def _spawn_dashboard(self) -> None:
+        """The projection service: reads every topic as the `projections` principal (read-only), has
+        its own database, and finds the services (for case timelines and audit) by their addresses."""
+        env = {
+            **self.kafka.connection(PROJECTIONS).to_env(),
+            "KASANE_PROJECTIONS_DATABASE_URL": self.database_urls[DASHBOARD],
+            "KASANE_PROJECTIONS_PORT": str(self.ports.projections),
+            **{f"KASANE_{s.name.upper()}_URL": self.url(s.name) for s in SERVICES},
+        }
+        self._spawn(DASHBOARD, "projections", env)
+
+    def _spawn(self, name: str, module: str, own_env: dict[str, str]) -> None:
+        port = getattr(self.ports, name)
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "KASANE_AUTH_JWKS": str(self.issuer.jwks_file),
+            "KASANE_AUTH_ISSUER": self.issuer.issuer,
+            **own_env,
+        }
+        with self.log_file(name).open("ab") as log:
             stamp = datetime.now().isoformat(timespec="seconds")
-            log.write(f"\n=== {stamp} starting {service.name} on 127.0.0.1:{port} ===\n".encode())
+            log.write(f"\n=== {stamp} starting {name} on 127.0.0.1:{port} ===\n".encode())
             log.flush()
-            self.processes[service.name] = subprocess.Popen(
-                [sys.executable, "-m", f"services.{service.name}"],
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", module],
                 cwd=ROOT,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -303,8 +366,8 @@ class Stack:
             )
 
     def wait_healthy(self, deadline: float) -> None:
-        """Poll every service's /health until it answers 200 (database and broker reachable)."""
-        pending = [service.name for service in SERVICES]
+        """Poll every process's /health until it answers 200 (database and broker reachable)."""
+        pending = list(self.processes)
         last: dict[str, str] = {}
         with httpx.Client(timeout=2) as client:
             while pending:
@@ -335,6 +398,13 @@ class Stack:
         marker = self.home / "demo-loaded"
         with contextlib.suppress(OSError, ValueError, KeyError, IndexError, httpx.HTTPError):
             loaded: dict[str, object] = json.loads(marker.read_text())
+            if loaded.get("population", population) != population:
+                raise Failure(
+                    f"{shown(self.home)} には人口 {loaded['population']:,} のデモが読み込み済みです。\n"
+                    f"{shown(self.home)} holds the demo for a population of {loaded['population']:,}, "
+                    f"not {population:,}: run with --population {loaded['population']}, or another --home, "
+                    "or `make clean` first"
+                )
             first, worker = loaded["cases"][0], loaded["first_worker"]  # type: ignore[index]
             token = self.issuer.token_for(str(worker))
             headers = {"Authorization": f"Bearer {token}"}
@@ -356,14 +426,66 @@ class Stack:
         marker.write_text(json.dumps(loaded, indent=2) + "\n")
         return loaded
 
+    def wait_dashboard(self, loaded: dict[str, Any], deadline: float) -> dict[str, int | None]:
+        """Poll the dashboard as the administrator until its figures show what the demo loaded and
+        the projector has read every topic to its end; return the totals it shows.
+
+        Services publish through their outboxes and react to each other through Kafka, so the demo
+        being loaded does not yet mean the dashboard shows it. Totals hidden as small counts (None)
+        cannot be compared; the checkpoints reaching the ends of the topics cover them.
+        """
+        expected = demo.on_dashboard(loaded["counts"])
+        period = {"from": YEAR_START.isoformat(), "to": plan(int(loaded["population"])).last_day.isoformat()}
+        headers = {"Authorization": f"Bearer {self.issuer.token_for(ADMINISTRATOR)}"}
+        last = "no answer yet"
+        with httpx.Client(timeout=10) as client:
+            while True:
+                self.ensure_alive(DASHBOARD)
+                try:
+                    response = client.get(
+                        f"{self.url(DASHBOARD)}/api/dashboard", params=period, headers=headers
+                    )
+                    if response.status_code != 200:
+                        last = f"HTTP {response.status_code} {response.text[:300]}"
+                    else:
+                        totals = demo.dashboard_totals(response.json())
+                        behind = {
+                            key: f"{totals.get(key)} of {want}"
+                            for key, want in expected.items()
+                            # Hidden (None) cannot be compared; a figure the page dropped is not waited for.
+                            if totals.get(key) is not None and totals[key] != want
+                        }
+                        if "flow.received" not in totals:
+                            behind["flow.received"] = "no such figure"
+                        last = f"not yet shown: {behind}" if behind else "projector behind the topics' ends"
+                        if not behind and asyncio.run(self._projector_caught_up()):
+                            return totals
+                except httpx.HTTPError as exc:
+                    last = f"{type(exc).__name__}: {exc}"
+                if time.monotonic() > deadline:
+                    raise Failure(
+                        f"ダッシュボードが {DASHBOARD_TIMEOUT:.0f} 秒以内にデモを反映しません。\n"
+                        f"The dashboard did not show the demo within {DASHBOARD_TIMEOUT:.0f}s ({last}); "
+                        f"the end of {shown(self.log_file(DASHBOARD))}:\n{log_tail(self.log_file(DASHBOARD))}"
+                    )
+                time.sleep(0.5)  # poll interval: the projector catches up through Kafka
+
+    async def _projector_caught_up(self) -> bool:
+        engine = db.create_engine(self.database_urls[DASHBOARD])
+        try:
+            ends = await end_offsets(self.kafka.connection(PROJECTIONS))
+            return await caught_up(engine, PROJECTION, ends)
+        finally:
+            await engine.dispose()
+
     # --- running ----------------------------------------------------------------------------
 
     def watch(self) -> None:
         """Stay in the foreground until a signal; fail if a service, Kafka or PostgreSQL stops."""
         next_infra_check = time.monotonic() + 5
         while True:
-            for service in SERVICES:
-                self.ensure_alive(service.name)
+            for name in self.processes:
+                self.ensure_alive(name)
             if time.monotonic() >= next_infra_check:
                 if self.kafka.pid is None:
                     raise Failure(f"Kafka stopped unexpectedly:\n{log_tail(self.kafka.log_file)}")
@@ -410,13 +532,42 @@ class Stack:
         return left
 
 
-def banner(stack: Stack, loaded: dict[str, object] | None, elapsed: float) -> str:
+def token_command(stack: Stack, user: str) -> str:
+    """The command that prints a bearer token of `user`, signed by this run's local issuer."""
+    python = shown(Path(sys.executable))
+    if stack.issuer.home.resolve() == DEFAULT_ISSUER_HOME.resolve():
+        return f"{python} -m deploy.local.issuer token {user}"
+    return (
+        f"{python} -c 'from pathlib import Path; from deploy.local.issuer import LocalIssuer; "
+        f'print(LocalIssuer(Path("{stack.issuer.home}")).token_for("{user}"))\''
+    )
+
+
+def banner(
+    stack: Stack, loaded: dict[str, object] | None, shows: dict[str, int | None] | None, elapsed: float
+) -> str:
     ports = stack.ports
     intake, coordination = stack.url("intake"), stack.url("coordination")
     rule = "─" * 72
     lines = [
         rule,
         f" Kasane ローカル環境 / local environment   （起動 {elapsed:.1f} 秒 / up in {elapsed:.1f} s）",
+        rule,
+        f"  ダッシュボード / dashboard  {stack.dashboard_url}",
+        "      ログイン / sign in      次のトークンを画面に貼り付け / paste the token this prints:",
+        f"        {token_command(stack, ADMINISTRATOR)}",
+    ]
+    if shows:
+        figures = {
+            "flow.received": "相談 consultations",
+            "flow.plan_agreed": "プラン plans",
+            "activities": "活動 activities",
+        }
+        shown_figures = ", ".join(
+            f"{label} {shows[key]}" for key, label in figures.items() if shows.get(key) is not None
+        )
+        lines.append(f"      反映済み / showing      {shown_figures}")
+    lines += [
         rule,
         f"  相談受付 intake            {intake}",
         f"      API ドキュメント / docs  {intake}/docs   OpenAPI {intake}/openapi.json",
@@ -438,7 +589,7 @@ def banner(stack: Stack, loaded: dict[str, object] | None, elapsed: float) -> st
         if cases:
             lines.append(f"      例 / e.g.              {intake}/cases/{cases[0]}")
     lines += [
-        "  ログイン / sign in          トークン / token: python -m deploy.local.issuer token <利用者 / user>",
+        f"  ログイン / sign in          {token_command(stack, '<利用者 / user>')}",
         "      利用者 / users          soudan-sato, chuo-suzuki, tagikan-tanaka, kansa-kobayashi, …"
         " (deploy/demo-municipality.json)",
         rule,
@@ -463,7 +614,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--check",
         action="store_true",
-        help="start everything, load the demo, verify health, stop cleanly and exit (0 = all worked)",
+        help="start everything, load the demo, wait for the dashboard to show it, verify health, "
+        "stop cleanly and exit (0 = all worked)",
     )
     parser.add_argument(
         "--home",
@@ -475,8 +627,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--base-port",
         type=int,
         metavar="PORT",
-        help="use PORT..PORT+7 for PostgreSQL, Kafka, Kafka's controller and the five services "
-        "instead of 5432, 9092, 9093, 8001, 8002; 0 picks free ports",
+        help="use PORT..PORT+8 for PostgreSQL, Kafka, Kafka's controller, the five services and the "
+        "dashboard instead of 5432, 9092, 9093, 8001-8005 and 8000; 0 picks free ports",
     )
     return parser.parse_args(argv)
 
@@ -484,7 +636,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     ports = Ports() if args.base_port is None else Ports.starting_at(args.base_port)
-    stack = Stack(args.home.resolve(), ports)
+    stack = Stack(args.home.resolve(), ports, args.population)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _raise_stop)
     began = time.monotonic()
@@ -492,10 +644,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stack.start()
         loaded = None if args.no_demo else stack.load_demo(args.population)
-        print(banner(stack, loaded, time.monotonic() - began), flush=True)
+        shows = None
+        if loaded is not None:
+            step("ダッシュボードへの反映を待機 / waiting for the dashboard to show the demo")
+            shows = stack.wait_dashboard(loaded, time.monotonic() + DASHBOARD_TIMEOUT)
+        print(banner(stack, loaded, shows, time.monotonic() - began), flush=True)
         if args.check:
             stack.wait_healthy(time.monotonic() + HEALTH_TIMEOUT)
-            step("確認完了 / check passed: every service is healthy")
+            step("確認完了 / check passed: every service and the dashboard are healthy")
         else:
             stack.watch()
     except StopRequested as stop:

@@ -1,7 +1,9 @@
 """A demo municipality, generated: households, their overlapping problems and a year of support.
 
-Deterministic (one seed gives the same town every time) and pure (no I/O): `plan(population)`
-returns what happens to whom and when; `deploy/demo.py` drives the services' public APIs with it.
+Deterministic (one seed gives the same town every time) and pure apart from reading the demo
+directory (deploy/demo-municipality.json) for its districts: `plan(population)` returns what
+happens to whom and when in every program, and `deploy/demo.py` only drives the services' public
+APIs with it, so the dashboard can be checked against counts taken from this plan alone.
 Sizes: a small town (当別町, ~15,700 people) for `make run`, a city (苫小牧市, ~170,000) for
 benchmarks (DOMAIN.md). The mix follows the national figures in DOMAIN.md (seed 003), treated as
 illustrative: 38.7 % of households needing support have problems in several fields, the most
@@ -17,13 +19,16 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import chain
 
-from contracts.glossary import Channel, IssueTag
+from contracts.glossary import Channel, IssueTag, MeetingType
+from libs.directory import DEFAULT_DIRECTORY, Directory
 
 SMALL_TOWN = 15_700
 CITY = 170_000
 YEAR_START = date(2025, 4, 1)  # fiscal year 2025 (令和7年度), complete by today
 YEAR_DAYS = 365
+YEAR_END = YEAR_START + timedelta(days=YEAR_DAYS - 1)
 
 # Yearly rates per 100,000 people (illustrative, anchored on DOMAIN.md where it gives one).
 CONSULTATIONS_PER_100K = 1_800
@@ -36,15 +41,9 @@ PEOPLE_PER_PLACE = 1_500
 NEW_RESIDENT_LED_PER_100K = 16.7
 CONCERNS_PER_100K = 20
 
-DISTRICTS = {
-    "chuo-1": "中央一丁目",
-    "chuo-2": "中央二丁目",
-    "kita-1": "北町一丁目",
-    "kita-2": "北町二丁目",
-    "minami-1": "南町一丁目",
-    "higashi-3": "東町三丁目",
-    "nishi-2": "西町二丁目",
-}
+DIRECTORY = Directory.load(DEFAULT_DIRECTORY)
+"""The demo municipality: its districts are the town's (one source for codes, names, populations)."""
+DISTRICTS = {d.code: d.name for d in DIRECTORY.districts.values()}
 SURNAMES = [
     ("見本", "ミホン"),
     ("仮野", "カリノ"),
@@ -171,9 +170,120 @@ class Consultation:
     consent: bool = False
     referred_on: date | None = None
     plan_on: date | None = None
+    """When the case is ready for its plan; the plan is agreed at that month's meeting (`agreed_on`)."""
     concluded_on: date | None = None
     participation: bool = False
     outreach: bool = False
+    meeting: int | None = None
+    """Index of the meeting in `Town.meetings` that agreed the plan."""
+    agreed_on: date | None = None
+    placement: Placement | None = None
+    """Participation: the assessment and, if a menu had a free seat, the placement."""
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """A case meeting: one a month of each kind, agreeing the plans of that month's cases.
+
+    A 重層的支援会議 discusses consented cases; the others go to a 支援会議 (法106条の6).
+    """
+
+    meeting_type: MeetingType
+    held_on: date
+    cases: tuple[int, ...]
+    """Indexes into `Town.consultations`."""
+    missing_resource: str | None
+    """A local resource the meeting found missing (LocalResourceKind code), noted in the first case's district."""
+
+
+@dataclass(frozen=True)
+class Menu:
+    """A participation menu and the organisation that hosts it."""
+
+    title: str
+    kind: str
+    host: str
+    host_name: str
+    district: str
+    capacity: int
+
+
+MENUS = (
+    Menu("あおぞら農園での農作業体験", "work_experience", "farm-aozora", "あおぞら農園", "minami-1", 3),
+    Menu("商店街の店番体験", "work_experience", "shoten-kai", "中央商店街振興組合", "chuo-1", 2),
+    Menu("まちかどカフェの居場所", "place_to_be", "cafe-machikado", "まちかどカフェ", "kita-2", 6),
+    Menu("図書館の配架ボランティア", "volunteering", "city-library", "架空市立図書館", "chuo-2", 4),
+)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Participation for one referred person: assessed, then placed on `menu` if a seat was free."""
+
+    assessed_on: date
+    menu: int | None
+    """Index into MENUS; None when every seat was taken."""
+    started_on: date | None
+    follow_ups: tuple[date, ...]
+
+
+@dataclass(frozen=True)
+class ContactAttempt:
+    attempted_on: date
+    method: str
+    outcome: str
+
+
+@dataclass(frozen=True)
+class OutreachClient:
+    """A person nobody referred: found by 民生委員 or neighbours, visited until they connect or not."""
+
+    identified_by: str
+    issue_tags: tuple[str, ...]
+    age_band: str
+    district: str
+    found_on: date
+    attempts: tuple[ContactAttempt, ...]
+    connected_on: date | None
+    """Connected to intake (city-soudan) on this day, or never."""
+
+
+@dataclass(frozen=True)
+class Activity:
+    held_on: date
+    attendance: dict[str, int]
+    volunteers: int
+    new_resident_led: bool
+
+
+@dataclass(frozen=True)
+class Concern:
+    """Someone a place noticed and passed on, to intake or to outreach."""
+
+    noticed_on: date
+    raised_to: str
+
+
+@dataclass(frozen=True)
+class Place:
+    """A place to be (居場所) with a year of monthly activities."""
+
+    kind: str
+    name: str
+    district: str
+    school_district: str
+    target_groups: tuple[str, ...]
+    multi_generational: bool
+    activities: tuple[Activity, ...]
+    concern: Concern | None
+
+
+PLACE_KINDS = (
+    ("kodomo_shokudo", "こども食堂", ("children", "parents_with_children"), False),
+    ("salon", "ふれあいサロン", ("older",), False),
+    ("community_cafe", "まちかどカフェ", ("everyone",), True),
+    ("kyosei_hub", "共生型拠点", ("everyone", "people_with_disabilities"), True),
+)
 
 
 @dataclass
@@ -181,18 +291,38 @@ class Town:
     population: int
     seed: int
     consultations: list[Consultation] = field(default_factory=list)
-    places: list[dict[str, object]] = field(default_factory=list)
-    outreach_clients: int = 0
-    concerns: int = 0
-    new_resident_led: int = 0
+    meetings: list[Meeting] = field(default_factory=list)
+    outreach: list[OutreachClient] = field(default_factory=list)
+    places: list[Place] = field(default_factory=list)
+    platform_meetings: list[date] = field(default_factory=list)
 
     def per_100k(self, rate: float) -> int:
         return round(rate * self.population / 100_000)
 
+    @property
+    def last_day(self) -> date:
+        """The latest date anything in the plan happens: the demo period is YEAR_START..last_day."""
+        days = chain(
+            *(
+                (c.received_on, c.referred_on, c.agreed_on, c.concluded_on, *_placement_days(c.placement))
+                for c in self.consultations
+            ),
+            *((o.found_on, o.connected_on, *(a.attempted_on for a in o.attempts)) for o in self.outreach),
+            *((*(a.held_on for a in p.activities), p.concern and p.concern.noticed_on) for p in self.places),
+            (m.held_on for m in self.meetings),
+            self.platform_meetings,
+        )
+        return max(d for d in days if d is not None)
+
+
+def _placement_days(placement: Placement | None) -> tuple[date | None, ...]:
+    if placement is None:
+        return ()
+    return (placement.assessed_on, placement.started_on, *placement.follow_ups)
+
 
 def _day(rng: random.Random, after: date = YEAR_START, within: int = YEAR_DAYS) -> date:
-    last = YEAR_START + timedelta(days=YEAR_DAYS - 1)
-    return min(after + timedelta(days=rng.randrange(max(within, 1))), last)
+    return min(after + timedelta(days=rng.randrange(max(within, 1))), YEAR_END)
 
 
 def _birth_date(rng: random.Random, age: int, on: date) -> date:
@@ -212,8 +342,15 @@ def _person(rng: random.Random, age: int, on: date, district: str) -> dict[str, 
     }
 
 
+def _district(rng: random.Random) -> str:
+    """A district, as likely as its share of the population."""
+    districts = list(DIRECTORY.districts.values())
+    return rng.choices([d.code for d in districts], [d.population for d in districts])[0]
+
+
 def plan(population: int = SMALL_TOWN, seed: int = 2026) -> Town:
-    """The town's year: who consults, what is referred, planned, concluded, and the places."""
+    """The town's year in every program: consultations and what follows them, the case meetings,
+    participation placements, outreach to people nobody referred, and the community's places."""
     rng = random.Random(seed)
     town = Town(population, seed)
     weights_multi = [s.weight for s in MULTI_FIELD]
@@ -225,7 +362,7 @@ def plan(population: int = SMALL_TOWN, seed: int = 2026) -> Town:
             MULTI_FIELD if multi else SINGLE_FIELD, weights_multi if multi else weights_single
         )[0]
         received_on = _day(rng)
-        district = rng.choice(sorted(DISTRICTS))
+        district = _district(rng)
         consultation = Consultation(
             situation=situation.key,
             multi_field=multi,
@@ -250,7 +387,117 @@ def plan(population: int = SMALL_TOWN, seed: int = 2026) -> Town:
                 if rng.random() < 0.5:
                     consultation.concluded_on = consultation.plan_on + timedelta(days=rng.randint(60, 200))
         town.consultations.append(consultation)
-    town.outreach_clients = town.per_100k(OUTREACH_CLIENTS_PER_100K)
-    town.concerns = town.per_100k(CONCERNS_PER_100K)
-    town.new_resident_led = max(1, town.per_100k(NEW_RESIDENT_LED_PER_100K))
+    _schedule_meetings(town, random.Random(seed + 3))
+    _place(town)
+    _reach_out(town, random.Random(seed + 1))
+    _build_community(town, random.Random(seed + 2))
     return town
+
+
+def _schedule_meetings(town: Town, rng: random.Random) -> None:
+    """One meeting a month of each kind, held on the last day a case of that month is ready."""
+    by_meeting: dict[tuple[str, MeetingType], list[int]] = {}
+    for index, c in enumerate(town.consultations):
+        if c.plan_on is None:
+            continue
+        kind = MeetingType.SUPPORT_PLAN_MEETING if c.consent else MeetingType.CONFIDENTIAL_SUPPORT_MEETING
+        by_meeting.setdefault((c.plan_on.strftime("%Y-%m"), kind), []).append(index)
+    for (_, kind), cases in sorted(by_meeting.items()):
+        held_on = max(d for i in cases if (d := town.consultations[i].plan_on) is not None)
+        missing = (
+            rng.choice(["place_to_be", "work_experience_host", "transport"]) if rng.random() < 0.4 else None
+        )
+        for i in cases:
+            town.consultations[i].meeting = len(town.meetings)
+            town.consultations[i].agreed_on = held_on
+        town.meetings.append(Meeting(kind, held_on, tuple(cases), missing))
+
+
+def _place(town: Town) -> None:
+    """Each person referred to participation is assessed a week after the plan and placed a week
+    later on the first menu with a free seat; followed up after 30, 90 and 180 days (定着支援)."""
+    seats = [menu.capacity for menu in MENUS]
+    for c in town.consultations:
+        if not c.participation or c.agreed_on is None:
+            continue
+        assessed_on = c.agreed_on + timedelta(days=7)
+        menu = next((m for m, free in enumerate(seats) if free > 0), None)
+        if menu is None:
+            c.placement = Placement(assessed_on, None, None, ())
+            continue
+        seats[menu] -= 1
+        started_on = assessed_on + timedelta(days=7)
+        follow_ups = tuple(
+            on for days in (30, 90, 180) if (on := started_on + timedelta(days=days)) <= YEAR_END
+        )
+        c.placement = Placement(assessed_on, menu, started_on, follow_ups)
+
+
+def _reach_out(town: Town, rng: random.Random) -> None:
+    for _ in range(town.per_100k(OUTREACH_CLIENTS_PER_100K)):
+        found_on = YEAR_START + timedelta(days=rng.randrange(200))
+        identified_by = rng.choice(["minsei_iin", "neighbour", "relative", "related_agency"])
+        issue_tags = rng.choice(
+            [("hikikomori", "isolation"), ("self_neglect", "isolation"), ("8050", "hikikomori")]
+        )
+        age_band = rng.choice(["18-39", "40-64", "65-74", "75+"])
+        district = _district(rng)
+        day = found_on
+        attempts = []
+        for attempt in range(rng.randint(2, 8)):
+            day += timedelta(days=rng.randint(5, 20))
+            outcome = (
+                "conversation"
+                if attempt >= 2 and rng.random() < 0.4
+                else rng.choice(["no_answer", "brief_contact"])
+            )
+            method = rng.choice(["home_visit", "letter", "phone"])
+            attempts.append(ContactAttempt(day, method, outcome))
+        reached = any(a.outcome != "no_answer" for a in attempts)
+        connected_on = day + timedelta(days=7) if reached and rng.random() < 0.5 else None
+        town.outreach.append(
+            OutreachClient(
+                identified_by, issue_tags, age_band, district, found_on, tuple(attempts), connected_on
+            )
+        )
+
+
+def _build_community(town: Town, rng: random.Random) -> None:
+    """Places to be in every district in turn, a year of their monthly activities, concerns a few
+    of them pass on, and the quarterly multi-sector platform meeting."""
+    districts = list(DIRECTORY.districts.values())
+    places = max(4, town.population // PEOPLE_PER_PLACE)
+    new_resident_led = max(1, town.per_100k(NEW_RESIDENT_LED_PER_100K))
+    resident_led = set(rng.sample(range(places), min(places, new_resident_led)))
+    concerns = town.per_100k(CONCERNS_PER_100K)
+    for n in range(places):
+        kind, label, targets, multi = PLACE_KINDS[n % len(PLACE_KINDS)]
+        district = districts[n % len(districts)]
+        activities = []
+        for month in range(12):
+            held_on = YEAR_START + timedelta(days=30 * month + rng.randint(0, 20))
+            attendance = {
+                "children": rng.randint(0, 15) if "children" in targets or multi else 0,
+                "youth": rng.randint(0, 3),
+                "working_age": rng.randint(1, 8),
+                "older": rng.randint(2, 20) if "older" in targets or multi else rng.randint(0, 3),
+            }
+            volunteers = rng.randint(2, 6)
+            activities.append(Activity(held_on, attendance, volunteers, month == 6 and n in resident_led))
+        concern = None
+        if n < concerns:
+            noticed_on = YEAR_START + timedelta(days=rng.randint(30, 300))
+            concern = Concern(noticed_on, "intake" if n % 2 else "outreach")
+        town.places.append(
+            Place(
+                kind,
+                f"{label}{n + 1}号（架空市）",
+                district.code,
+                district.school_district,
+                targets,
+                multi,
+                tuple(activities),
+                concern,
+            )
+        )
+    town.platform_meetings = [YEAR_START + timedelta(days=90 * quarter + 20) for quarter in range(4)]
