@@ -364,8 +364,8 @@ async def _community(api: Api, town: Town, loaded: Loaded) -> None:
         if place.concern is not None:
             noticed = place.concern.noticed_on.isoformat()
             concern = {
-                "issue_tags": ["isolation", "self_neglect"],
-                "age_band": "75+",
+                "issue_tags": list(place.concern.issue_tags),
+                "age_band": place.concern.age_band,
                 "description": "常連の方が最近来なくなり、服装の乱れも気になる。",
                 "noticed_on": noticed,
             }

@@ -262,6 +262,8 @@ class Concern:
 
     noticed_on: date
     raised_to: str
+    issue_tags: tuple[str, ...] = ("isolation", "self_neglect")
+    age_band: str = "75+"
 
 
 @dataclass(frozen=True)
