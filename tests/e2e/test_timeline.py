@@ -90,6 +90,14 @@ async def crossing_case(services, tokens) -> dict:
             lambda: _get_json(coord, f"/referrals/{referral_id}"), what="coordination opened the referral"
         )
         case = f"/cases/{opened['coordination_case_id']}"
+        assessed = await coord.post(
+            f"{case}/assessments",
+            json={
+                "assessed_on": "2026-04-05",
+                "members": [{"relation": "本人", "issue_tags": ["hikikomori"], "findings": "外出が難しい"}],
+            },
+        )
+        assert assessed.status_code == 201, assessed.text
         agreed = await coord.post(
             f"{case}/plans",
             json=plan(
