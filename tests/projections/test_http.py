@@ -1,8 +1,5 @@
 """The dashboard API as a real process: who may read it, and small counts never leave it."""
 
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -12,39 +9,16 @@ import pytest
 
 from contracts.events import CaseReceived
 from contracts.glossary import AgeBand, Channel, IssueTag
-from contracts.kafka_access import PROJECTIONS
-from deploy.local.ports import free_port
 from libs.commands import Context, envelope_for
-from tests.conftest import ROOT
-from tests.e2e.conftest import _wait_healthy
 from tests.polling import eventually
 from tests.projections.conftest import publish
+from tests.projections.dashboard_process import serving
 
 
 @pytest.fixture(scope="module")
 def dashboard(infra, infra_home, issuer) -> Iterator[str]:
-    port = free_port()
-    database = infra.postgres.create_database(f"proj_{uuid.uuid4().hex[:8]}")
-    env = {
-        **os.environ,
-        **infra.kafka.connection(PROJECTIONS).to_env(),
-        "KASANE_PROJECTIONS_DATABASE_URL": database,
-        "KASANE_PROJECTIONS_PORT": str(port),
-        "KASANE_AUTH_JWKS": str(issuer.jwks_file),
-        "KASANE_AUTH_ISSUER": issuer.issuer,
-    }
-    log = infra_home / "projections.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "projections"], cwd=ROOT, env=env, stdout=out, stderr=out
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, process, log)
+    with serving(infra, infra_home, issuer) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def consultation(district: str, channel: Channel) -> object:
