@@ -14,7 +14,7 @@ CODE := contracts libs services projections deploy tests
 help:
 	@echo "Kasane — make targets"
 	@echo "  make install        .venv with the project and its dev tools, Kafka jars (quick when done)"
-	@echo "  make run            PostgreSQL, Kafka, the services and demo cases in the foreground; Ctrl-C stops"
+	@echo "  make run            PostgreSQL, Kafka, the services, the dashboard and demo cases in the foreground; Ctrl-C stops"
 	@echo "  make test           lint, then the whole test suite (real Kafka and PostgreSQL)"
 	@echo "  make lint           ruff check and ruff format --check"
 	@echo "  make format         ruff check --fix and ruff format"
