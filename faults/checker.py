@@ -228,11 +228,15 @@ def check(e: Evidence) -> Report:
 
 
 def _commands(e: Evidence, report: Report) -> None:
+    # A command may write two streams in two transactions on purpose (participation takes a seat
+    # on the menu, then places the person); one stream written twice by one command is a repeat.
     by_correlation: dict[tuple[str, str], set[str]] = defaultdict(set)
+    per_stream: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for service, store in e.stores.items():
         for ev in store.events:
             if ev.stream_type != ACCESS_LOG and ev.causation is None and ev.correlation:
                 by_correlation[(service, ev.correlation)].add(ev.tx)
+                per_stream[(service, ev.correlation)][ev.stream_id].add(ev.tx)
     lost = report.row("acknowledged commands lost")
     refused = report.row("refused commands that took effect")
     twice = report.row("commands applied twice")
@@ -243,8 +247,9 @@ def _commands(e: Evidence, report: Report) -> None:
             lost.add(f"{op.service} {op.command} {op.op_id} → {op.created}")
         if op.outcome is Outcome.FAILED and txs:
             refused.add(f"{op.service} {op.command} {op.op_id} HTTP {op.status}")
-        if len(txs) > 1:
-            twice.add(f"{op.service} {op.command} {op.op_id}: {len(txs)} transactions")
+        for stream, stream_txs in per_stream.get((op.service, str(op.op_id)), {}).items():
+            if len(stream_txs) > 1:
+                twice.add(f"{op.service} {op.command} {op.op_id}: {stream} in {len(stream_txs)} transactions")
         if op.outcome is Outcome.UNKNOWN:
             if txs:
                 unknown_done += 1

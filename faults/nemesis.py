@@ -122,6 +122,23 @@ class Nemesis:
 
         return Fault(f"broker connections cut ×{times}", run)
 
+    # --- composing ---------------------------------------------------------------------------
+
+    def together(self, *faults: Fault, gap: float) -> Fault:
+        """The first fault held while the others run one after another (a paused consumer while
+        other processes are killed): overlapping faults, in less time."""
+        first, rest = faults[0], faults[1:]
+
+        async def others() -> None:
+            for fault in rest:
+                await asyncio.sleep(gap)  # the workload runs undisturbed between faults
+                await fault.run()
+
+        async def run() -> None:
+            await asyncio.gather(first.run(), others())
+
+        return Fault(" + ".join(f.name for f in faults), run)
+
     # --- running -----------------------------------------------------------------------------
 
     async def run(self, schedule: list[Fault], gap: float) -> None:
@@ -148,10 +165,13 @@ class Nemesis:
 def short_schedule(n: Nemesis) -> list[Fault]:
     """The subset for `make test`: every kind of process fault, no infrastructure restarts."""
     return [
-        n.kill("intake.relay"),
-        n.kill("coordination.consumer1"),
-        n.pause("coordination.consumer2"),
-        n.kill_service("intake"),
+        n.together(
+            n.pause("coordination.consumer2"),
+            n.kill("intake.relay"),
+            n.kill("coordination.consumer1"),
+            n.kill_service("intake"),
+            gap=1.5,
+        )
     ]
 
 

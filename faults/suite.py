@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -17,7 +14,6 @@ from aiokafka import TopicPartition
 
 from contracts.kafka_access import PROJECTIONS
 from contracts.topics import COORDINATION_EVENTS, EVENT_TOPICS, INTAKE_EVENTS, PARTITIONS
-from deploy.local.kafka import log_tail
 from faults import checker, workload
 from faults.cluster import SERVICES, Cluster
 from faults.history import History
@@ -27,7 +23,9 @@ from libs import db, kafka
 from libs.inbox import InboxConsumer
 from libs.outbox import OutboxRelay
 from projections.projector import PROJECTION
+from projections.runtime import Settings as ProjectionSettings
 from projections.runtime import caught_up, end_offsets
+from projections.runtime import rebuild as rebuild_projection
 
 DRAIN_TIMEOUT = 240.0
 
@@ -40,15 +38,17 @@ class Profile:
     gap: float  # seconds of undisturbed workload between faults
     tail: float  # seconds of workload after the last fault
     workload: workload.Settings
+    consumers: dict[str, int]  # consumer processes of a split service, where more than one
 
 
 SHORT = Profile(
     "short",
     split=frozenset({"intake", "coordination"}),
     schedule="short",
-    gap=3.0,
+    gap=2.0,
     tail=4.0,
     workload=workload.Settings(duration=3600, concurrency=4, outreach_flows=1, community_flows=1),
+    consumers={"coordination": 2},
 )
 FULL = Profile(
     "full",
@@ -57,6 +57,7 @@ FULL = Profile(
     gap=6.0,
     tail=10.0,
     workload=workload.Settings(duration=3600, concurrency=8, outreach_flows=2, community_flows=2),
+    consumers={"coordination": 2, "intake": 2},
 )
 
 
@@ -158,28 +159,21 @@ async def drain(cluster: Cluster, timeout: float = DRAIN_TIMEOUT) -> int:
         quiet = quiet + 1 if lag == 0 and unconsumed == 0 and not behind else 0
         if quiet >= 2:
             return 0
-        await asyncio.sleep(1.0)  # poll interval: the workers drain on their own
+        await asyncio.sleep(0.5)  # poll interval: the workers drain on their own
     print(f"  drain timed out: relay lag {lag}, unconsumed {unconsumed}, projector behind {behind}")
     return max(unconsumed, 0) + lag
 
 
-def rebuild(cluster: Cluster) -> None:
-    """`python -m projections rebuild` into a second database, with the live projector stopped."""
-    cluster.processes["projections"].stop()
-    env = {
-        **os.environ,
-        **cluster.kafka.connection(PROJECTIONS).to_env(),
-        "KASANE_PROJECTIONS_DATABASE_URL": cluster.database_urls["projections_rebuild"],
-        "KASANE_AUTH_JWKS": str(cluster.issuer.jwks_file),
-        "KASANE_AUTH_ISSUER": cluster.issuer.issuer,
-    }
-    log = cluster.logs / "projections-rebuild.log"
-    with log.open("ab") as out:
-        done = subprocess.run(
-            [sys.executable, "-m", "projections", "rebuild"], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    if done.returncode != 0:
-        raise RuntimeError(f"projections rebuild failed:\n{log_tail(log)}")
+async def rebuild(cluster: Cluster) -> None:
+    """What `python -m projections rebuild` does, into a second database, with the live projector
+    stopped (both would join one consumer group and split the partitions between them)."""
+    await asyncio.to_thread(cluster.processes["projections"].stop)
+    settings = ProjectionSettings(
+        database_url=cluster.database_urls["projections_rebuild"],
+        kafka=cluster.kafka.connection(PROJECTIONS),
+        port=0,
+    )
+    await rebuild_projection(settings)
 
 
 async def gather(cluster: Cluster, history: History, poison: list[tuple[str, int, int]]) -> checker.Evidence:
@@ -202,7 +196,7 @@ async def run(profile: Profile, home: Path, keep: bool = False) -> Result:
     """The whole run; the cluster is stopped at the end unless `keep` (for planting anomalies)."""
     timings: dict[str, float] = {}
     began = time.monotonic()
-    cluster = Cluster(home, split=profile.split, consumers_per_service={"coordination": 2, "intake": 2})
+    cluster = Cluster(home, split=profile.split, consumers_per_service=profile.consumers)
     proxy = Proxy(cluster.proxy_port, cluster.kafka.proxied_port or 0)
     try:
         print(f"▸ starting PostgreSQL, Kafka and the services under {home}", flush=True)
@@ -248,7 +242,7 @@ async def run(profile: Profile, home: Path, keep: bool = False) -> Result:
         unconsumed = await drain(cluster)
         timings["drain"] = time.monotonic() - mark
         mark = time.monotonic()
-        await asyncio.to_thread(rebuild, cluster)
+        await rebuild(cluster)
         timings["rebuild"] = time.monotonic() - mark
         evidence = await gather(cluster, history, poison)
         evidence.unconsumed = max(evidence.unconsumed, unconsumed)

@@ -24,10 +24,8 @@ from contracts.glossary import RoleResponsibility
 from deploy.demo import (
     COMMUNITY_COORDINATOR,
     COORDINATOR,
-    MENUS,
     OUTREACH_WORKER,
     PARTICIPATION_COORDINATOR,
-    PLACE_KINDS,
     intake_worker,
 )
 from deploy.local.issuer import LocalIssuer
@@ -37,6 +35,16 @@ from libs.directory import Directory
 
 REQUEST_TIMEOUT = 10.0
 RETRY_PAUSE = 0.5
+# The demo's menus and kinds of place (deploy/town.py), as few as the flows need.
+MENUS = (
+    ("あおぞら農園での農作業体験", "work_experience", "farm-aozora", "あおぞら農園", "minami-1"),
+    ("まちかどカフェの居場所", "place_to_be", "cafe-machikado", "まちかどカフェ", "kita-2"),
+)
+PLACE_KINDS = (
+    ("kodomo_shokudo", "こども食堂", ["children", "parents_with_children"], False),
+    ("salon", "ふれあいサロン", ["older"], False),
+    ("community_cafe", "まちかどカフェ", ["everyone"], True),
+)
 
 
 class GaveUp(Exception):
@@ -143,7 +151,7 @@ class Flows:
         raise GaveUp(f"waiting for {service} {path}")
 
     async def menus_of_participation(self) -> None:
-        for title, kind, host, host_name, district, capacity in MENUS:
+        for title, kind, host, host_name, district in MENUS:
             body = {
                 "title": title,
                 "description": "受け入れ先と相談しながら、無理のない範囲で参加します。",
@@ -151,7 +159,7 @@ class Flows:
                 "host_organisation": host,
                 "host_name": host_name,
                 "district": district,
-                "capacity": capacity * 100,
+                "capacity": 500,
                 "schedule": "毎週火・木 10時〜12時",
             }
             answer = await self.step(
