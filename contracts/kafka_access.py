@@ -69,8 +69,10 @@ def grants() -> list[Grant]:
     """Every ACL of the broker; anything not granted here is denied (allow.everyone.if.no.acl.found=false).
 
     A consumer also writes the dead-letter topic of each topic it consumes, because its inbox parks
-    messages it cannot process in `<topic>.dlq` (libs/inbox.py). Consumer groups are named after the
-    service, so one service cannot join, read or reset another's group.
+    messages it cannot process in `<topic>.dlq` (libs/inbox.py), and reads it, because the DLQ tool
+    replays parked messages through that same inbox (libs/dlq.py); it holds nothing the consumer
+    could not read on the source topic. Consumer groups are named after the service, so one service
+    cannot join, read or reset another's group.
     """
     granted: list[Grant] = []
     for service in SERVICES:
@@ -78,6 +80,7 @@ def grants() -> list[Grant]:
         for topic in CONSUMES.get(service, ()):
             granted.append(Grant(service, "TOPIC", "LITERAL", topic, "READ"))
             granted.append(Grant(service, "TOPIC", "LITERAL", dlq(topic), "WRITE"))
+            granted.append(Grant(service, "TOPIC", "LITERAL", dlq(topic), "READ"))
         if CONSUMES.get(service):
             granted.append(Grant(service, "GROUP", "LITERAL", service, "READ"))
     for service in SERVICES:
