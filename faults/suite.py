@@ -68,7 +68,7 @@ class Result:
     history: History
     faults: list[str]
     timings: dict[str, float]
-    flows: dict[str, int]
+    poison: list[tuple[str, int, int]]
 
 
 POISON = (
@@ -253,7 +253,7 @@ async def run(profile: Profile, home: Path, keep: bool = False) -> Result:
         report.info("broker connections through the proxy", proxy.connections)
         report.info("broker connections cut by the proxy", proxy.cut)
         timings["total"] = time.monotonic() - began
-        return Result(report, cluster, history, nemesis.log, timings, {"completed": flows.completed})
+        return Result(report, cluster, history, nemesis.log, timings, poison)
     finally:
         await proxy.stop()
         if not keep:
