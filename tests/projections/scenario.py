@@ -20,13 +20,16 @@ from contracts.glossary import (
     FollowUpStatus,
     IdentifiedBy,
     IssueTag,
+    LocalResourceKind,
     MeetingType,
     MenuKind,
     OutreachConclusionReason,
     PlaceKind,
     PlacementOutcome,
+    PlatformTheme,
     ReturnReason,
     RoleResponsibility,
+    Sector,
     TargetGroup,
     Urgency,
 )
@@ -34,6 +37,17 @@ from libs.commands import Context, envelope_for
 
 BASE = date(2025, 4, 1)
 START, END = date(2025, 1, 1), date(2026, 12, 31)
+FISCAL_YEAR = 2025
+"""Every event of a scenario built with offset 0 falls in this 年度 (BASE … 2026-03-31)."""
+POPULATION = 2_500
+"""People living in a scenario's district, as the tests' directory says."""
+
+
+def meeting_day(after: date) -> date:
+    """Case meetings sit every 14 days from BASE: the first sitting on or after `after`, so several
+    plans are often agreed at one meeting."""
+    days = max(0, (after - BASE).days)
+    return BASE + timedelta(days=-(-days // 14) * 14)
 
 
 def _subject() -> str:
@@ -132,8 +146,12 @@ def build(cases: int, seed: int, *, offset: int = 0) -> Scenario:
                                 "review_on": received + timedelta(days=90),
                             }
                         ],
-                        meeting_members=[orgs["coordination"]],
-                        agreed_on=received + timedelta(days=7 + rng.randint(0, 20) + 30 * (version - 1)),
+                        meeting_members=rng.choice(
+                            ([orgs["coordination"]], [orgs["coordination"], orgs["intake"]])
+                        ),
+                        agreed_on=meeting_day(
+                            received + timedelta(days=7 + rng.randint(0, 20) + 30 * (version - 1))
+                        ),
                     ),
                     "coordination",
                 )
@@ -142,7 +160,7 @@ def build(cases: int, seed: int, *, offset: int = 0) -> Scenario:
                     ev.SupportConcluded(
                         case_key=key,
                         coordination_case_id=coordination,
-                        outcome=ConclusionOutcome.IMPROVED,
+                        outcome=rng.choice(list(ConclusionOutcome)),
                         goals_met=1,
                         goals_total=2,
                         concluded_on=received + timedelta(days=80),
@@ -214,6 +232,19 @@ def build(cases: int, seed: int, *, offset: int = 0) -> Scenario:
                         ),
                         "participation",
                     )
+        elif i % 2 == 0:
+            # The meeting decided intake stays the main support: returned without a conclusion.
+            s.add(
+                ev.ReturnedToOrigin(
+                    case_key=key,
+                    referral_id=referral,
+                    coordination_case_id=coordination,
+                    returned_to=orgs["intake"],
+                    reason=ReturnReason.MEETING_DECISION,
+                    returned_on=received + timedelta(days=10),
+                ),
+                "coordination",
+            )
     for j in range(cases // 2):
         outreach, key = uuid.uuid4(), uuid.uuid4()
         found = BASE + timedelta(days=offset + j * 5)
@@ -287,6 +318,34 @@ def build(cases: int, seed: int, *, offset: int = 0) -> Scenario:
         ev.PlaceClosed(case_key=places[2], place_id=places[2], closed_on=BASE + timedelta(days=100)),
         "community",
     )
+    for n in range(2):
+        platform = uuid.uuid4()
+        s.add(
+            ev.PlatformMeetingHeld(
+                case_key=platform,
+                meeting_id=platform,
+                held_on=BASE + timedelta(days=offset + 30 * n),
+                district=district,
+                sectors=[Sector.WELFARE, Sector.MEDICAL_HEALTH],
+                sector_count=2,
+                organisation_count=6,
+                themes=[PlatformTheme.ISOLATION_PREVENTION],
+            ),
+            "community",
+        )
+    gap_meeting = uuid.uuid4()
+    for kind in (LocalResourceKind.PLACE_TO_BE, LocalResourceKind.TRANSPORT):
+        s.add(
+            ev.MissingResourceNoted(
+                case_key=gap_meeting,
+                meeting_id=gap_meeting,
+                meeting_type=MeetingType.SUPPORT_PLAN_MEETING,
+                resource_kind=kind,
+                district=district,
+                held_on=BASE + timedelta(days=offset + 14),
+            ),
+            "coordination",
+        )
     resident_led = uuid.uuid4()
     for n in range(6):
         s.add(
@@ -315,8 +374,17 @@ def percentile_cont(values: list[int], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def expected(s: Scenario) -> dict[str, object]:
-    """The figures for `s.district` over START..END, from the events themselves."""
+def per_100k(count: int) -> float:
+    return round(count * 100_000 / POPULATION, 1)
+
+
+def percent(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def expected(s: Scenario, end: date = END) -> dict[str, object]:
+    """The figures for `s.district` from START to `end`, from the events themselves (every event
+    of a scenario falls before `end` unless `end` is early; only retention depends on it)."""
     events = s.events()
     received = {e.case_key: e for e in events if isinstance(e, ev.CaseReceived)}
     first_plan: dict[uuid.UUID, date] = {}
@@ -345,12 +413,28 @@ def expected(s: Scenario) -> dict[str, object]:
     ends = {e.placement_id: e for e in events if isinstance(e, ev.PlacementEnded)}
     retention = {}
     for horizon, days in (("3m", 90), ("6m", 182)):
-        cohort = [p for p, e in starts.items() if e.started_on <= END - timedelta(days=days)]
+        cohort = [p for p, e in starts.items() if e.started_on <= end - timedelta(days=days)]
         kept = [p for p in cohort if p not in ends or ends[p].days_placed >= days]
-        retention[horizon] = (len(cohort), len(kept))
+        retention[horizon] = (len(cohort), len(kept), percent(len(kept), len(cohort)))
     activities = [e for e in events if isinstance(e, ev.ActivityHeld)]
     closed_places = {e.place_id for e in events if isinstance(e, ev.PlaceClosed)}
     days = [(first_plan[k] - received[k].received_on).days for k in first_plan]
+    days_by_month: dict[str, list[int]] = {}
+    for k, agreed in first_plan.items():
+        days_by_month.setdefault(agreed.strftime("%Y-%m"), []).append((agreed - received[k].received_on).days)
+    meetings = {
+        (e.agreed_on, e.meeting_type.value, frozenset(e.meeting_members))
+        for e in events
+        if isinstance(e, ev.PlanAgreed)
+    }
+    conclusions = [e for e in events if isinstance(e, ev.SupportConcluded)]
+    concluded = {e.case_key for e in conclusions}
+    resolved = {
+        e.case_key
+        for e in conclusions
+        if e.outcome in (ConclusionOutcome.RESOLVED, ConclusionOutcome.IMPROVED)
+    }
+    returned = {e.case_key for e in events if isinstance(e, ev.ReturnedToOrigin)}
     return {
         "by_channel": Counter((e.received_on.strftime("%Y-%m"), e.channel.value) for e in received.values()),
         "by_issue": Counter(
@@ -367,6 +451,15 @@ def expected(s: Scenario) -> dict[str, object]:
                 {IssueTag.EIGHTY_FIFTY, IssueTag.HIKIKOMORI} <= set(e.issue_tags) for e in received.values()
             ),
             "multi_field": sum(len(e.issue_tags) >= 2 for e in received.values()),
+            "elderly_disability": sum(
+                {IssueTag.ELDERLY_CARE, IssueTag.DISABILITY} <= set(e.issue_tags) for e in received.values()
+            ),
+            "elderly_poverty": sum(
+                {IssueTag.ELDERLY_CARE, IssueTag.POVERTY_DEBT} <= set(e.issue_tags) for e in received.values()
+            ),
+            "disability_poverty": sum(
+                {IssueTag.DISABILITY, IssueTag.POVERTY_DEBT} <= set(e.issue_tags) for e in received.values()
+            ),
         },
         "flow": flow,
         "open": {
@@ -376,6 +469,25 @@ def expected(s: Scenario) -> dict[str, object]:
             ("participation", s.orgs["participation"]): flow["participation_accepted"],
         },
         "days_to_plan": (len(days), percentile_cont(days, 0.5), percentile_cont(days, 0.9)),
+        "days_by_month": {
+            month: (len(ds), percentile_cont(ds, 0.5), percentile_cont(ds, 0.9))
+            for month, ds in days_by_month.items()
+        },
+        "meetings": Counter((day.strftime("%Y-%m"), kind) for day, kind, _ in meetings),
+        "resolution": {
+            "concluded": len(concluded),
+            "resolved": len(resolved),
+            "resolution_rate": percent(len(resolved), len(concluded)),
+            "ended": len(concluded | returned),
+            "returned": len(returned),
+            "return_rate": percent(len(returned), len(concluded | returned)),
+        },
+        "participation": {
+            "accepted": flow["participation_accepted"],
+            "placements": len(starts),
+            "accepted_per_100k": per_100k(flow["participation_accepted"]),
+            "placements_per_100k": per_100k(len(starts)),
+        },
         "plans": Counter(
             (e.agreed_on.strftime("%Y-%m"), e.meeting_type.value)
             for e in events
@@ -387,10 +499,19 @@ def expected(s: Scenario) -> dict[str, object]:
         "attempts": Counter(e.outcome.value for e in events if isinstance(e, ev.ContactAttempted)),
         "connected": Counter(e.connected_to.value for e in events if isinstance(e, ev.ConnectedToSupport)),
         "placements": Counter(e.menu_kind.value for e in starts.values()),
+        "platform_meetings": sum(isinstance(e, ev.PlatformMeetingHeld) for e in events),
+        "missing_resources": Counter(
+            e.resource_kind.value for e in events if isinstance(e, ev.MissingResourceNoted)
+        ),
         "followups": Counter(e.status.value for e in events if isinstance(e, ev.PlacementFollowedUp)),
         "retention": retention,
         "places": Counter(
             e.school_district
+            for e in events
+            if isinstance(e, ev.PlaceRegistered) and e.place_id not in closed_places
+        ),
+        "places_by_district": Counter(
+            e.district
             for e in events
             if isinstance(e, ev.PlaceRegistered) and e.place_id not in closed_places
         ),
@@ -400,5 +521,8 @@ def expected(s: Scenario) -> dict[str, object]:
             "older": sum(a.attendance.older for a in activities),
             "volunteers": sum(a.volunteer_count for a in activities),
             "new_resident_led": len({a.activity_id for a in activities if a.new_resident_led}),
+            "new_resident_led_per_100k": per_100k(
+                len({a.activity_id for a in activities if a.new_resident_led})
+            ),
         },
     }
