@@ -11,7 +11,15 @@ from sqlalchemy import text
 
 from libs import db
 from tests.e2e.test_first_flow import as_user
-from tests.e2e.test_timeline import AUDITOR, CANARY, HOLDER, case, crossing_case, projections  # noqa: F401
+from tests.e2e.test_timeline import (  # noqa: F401
+    AUDITOR,
+    CANARY,
+    HOLDER,
+    as_text,
+    case,
+    crossing_case,
+    projections,
+)
 
 NOT_AUDITORS = (
     HOLDER,
@@ -174,7 +182,7 @@ async def test_chain_verification_notices_an_edited_row(services, tokens, projec
             assert broken["ok"] is False and broken["problem_count"] >= 1
             assert broken["first_broken_stream"] == stream
             assert any("content does not match its hash" in p for p in broken["problems"])
-            assert CANARY not in str(broken)
+            assert CANARY not in as_text(broken)
             others = (
                 await http.get(
                     f"{services.urls['coordination']}/audit/chain", headers=as_user(tokens, AUDITOR)
@@ -223,7 +231,7 @@ async def test_the_audit_page_browses_every_service(services, tokens, projection
         times = [row["entry"]["recorded_at"] for row in document["log"]]
         assert times == sorted(times)
         assert any(r["program"] == "intake" and r["record"]["user"] == HOLDER for r in document["access"])
-        assert CANARY not in str(document)
+        assert CANARY not in as_text(document)
 
         by_actor = (await http.get("/api/audit", params={"actor": HOLDER, "verify": "false"})).json()
         assert by_actor["log"] and all(row["entry"]["actor"] == HOLDER for row in by_actor["log"])
