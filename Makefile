@@ -6,16 +6,17 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 KAFKA_JARS := deploy/kafka/target/.installed
-CODE := contracts libs services projections deploy tests
+CODE := contracts libs services projections deploy tests faults
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format schemas schemas-check clean
+.PHONY: help install run test lint format schemas schemas-check clean faults
 
 help:
 	@echo "Kasane — make targets"
 	@echo "  make install        .venv with the project and its dev tools, Kafka jars (quick when done)"
 	@echo "  make run            PostgreSQL, Kafka, the services, the dashboard and demo cases in the foreground; Ctrl-C stops"
 	@echo "  make test           lint, then the whole test suite (real Kafka and PostgreSQL)"
+	@echo "  make faults         fault injection (kill -9, broker and PostgreSQL restarts, network) and its checker's table"
 	@echo "  make lint           ruff check and ruff format --check"
 	@echo "  make format         ruff check --fix and ruff format"
 	@echo "  make schemas        regenerate contracts/schemas from the event models"
@@ -43,6 +44,10 @@ run: install
 
 test: install lint
 	$(PY) -m pytest
+
+# A few minutes: the whole fault schedule under a workload, then the checker (docs/faults.md).
+faults: install
+	$(PY) -m faults
 
 lint: install
 	$(PY) -m ruff check $(CODE)
