@@ -13,7 +13,15 @@ from html import escape
 from typing import Any
 
 from libs.directory import Directory
-from projections.presentation import HIDDEN_COLUMNS, Chart, Group, column_label, group_of, value_columns
+from projections.presentation import (
+    GROUPS,
+    HIDDEN_COLUMNS,
+    Chart,
+    Group,
+    column_label,
+    group_of,
+    value_columns,
+)
 
 TITLE = "重層的支援体制整備事業 ダッシュボード"
 SUPPRESSED = "＊"
@@ -185,7 +193,8 @@ def figure_section(key: str, figure: dict[str, Any], chart: Chart, dimensions: s
         )
     if any(r.get("suppressed") for r in rows):
         parts.append(f'<p class="note">{SUPPRESSED}: 1〜4件のため非表示（0件ではありません）。</p>')
-    if chart.kind not in ("matrix",):
+    # The heat map and the numbers are text already; every drawn chart gets a table.
+    if chart.kind not in ("matrix", "stat"):
         if chart.x and chart.series and chart.kind in ("stacked", "hbar", "line") and len(chart.values) == 1:
             parts.append(_pivot_table(title, rows, chart))
         else:
@@ -243,11 +252,10 @@ def render(
         f"　地区: {escape(place)}　指標定義の版: {escape(document['kpi_version'])}</p>",
         f'<p class="note">{escape(document["suppression"]["note"])} 表とグラフでは「{SUPPRESSED}」と表示します。</p>',
     ]
-    grouped: dict[str, tuple[Group, list[str]]] = {}
+    grouped: dict[Group, list[str]] = {group: [] for group in GROUPS}
     for key in document["figures"]:
-        group = group_of(key)
-        grouped.setdefault(group.title, (group, []))[1].append(key)
-    for n, (group, keys) in enumerate(grouped.values()):
+        grouped.setdefault(group_of(key), []).append(key)
+    for n, (group, keys) in enumerate((g, k) for g, k in grouped.items() if k):
         parts.append(
             f'<section class="group" aria-labelledby="g-{n}"><h2 id="g-{n}">{escape(group.title)}</h2>'
         )

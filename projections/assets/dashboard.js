@@ -13,6 +13,7 @@
     "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
     "#004C77", "#9A6B00", "#006B4E", "#8A5171", "#3A7A9E", "#8F3F00",
   ];
+  const COUNTS = ["件", "回", "人", "か所"];
   let charts = [];
 
   function say(text) {
@@ -184,6 +185,8 @@
       beginAtZero: true,
       suggestedMax: top ? top * 1.15 : undefined,
       title: { display: true, text: spec.unit },
+      // Counts have no fractions; days, percentages and rates do.
+      ticks: { precision: COUNTS.includes(spec.unit) ? 0 : undefined },
     };
     const chart = new Chart(canvas, {
       type: spec.kind === "line" ? "line" : "bar",

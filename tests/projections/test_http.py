@@ -10,6 +10,7 @@ import pytest
 from contracts.events import CaseReceived
 from contracts.glossary import AgeBand, Channel, IssueTag
 from libs.commands import Context, envelope_for
+from projections import http, kpi
 from tests.polling import eventually
 from tests.projections.conftest import publish
 from tests.projections.dashboard_process import serving
@@ -111,3 +112,31 @@ def test_only_administrators_and_auditors_read_aggregates(dashboard, tokens, use
 def test_a_forged_token_is_refused(dashboard):
     response = httpx.get(f"{dashboard}/api/dashboard", headers={"Authorization": "Bearer not.a.token"})
     assert response.status_code == 401
+
+
+def test_the_page_draws_every_figure_from_its_own_assets(dashboard, tokens):
+    headers = {"Authorization": f"Bearer {tokens['city-nakamura']}"}
+    page = httpx.get(f"{dashboard}/", params=PERIOD, headers=headers)
+    assert page.status_code == 200
+    html = page.text
+    for figure in kpi.FIGURES:
+        assert f'<section class="figure" id="{figure.key}"' in html, figure.key
+    # Filters in Japanese: quick periods, districts by the directory's names.
+    assert all(pick in html for pick in ("今年度", "前年度", "直近12か月"))
+    assert '<select name="district">' in html and ">中央一丁目</option>" in html
+    # Nothing inline for the CSP to refuse: scripts and styles come from the service itself.
+    assert "<script>" not in html and ' style="' not in html
+    assert '<script type="application/json" id="dashboard-data">' in html
+    for name, media in http.ASSET_FILES.items():
+        asset = httpx.get(f"{dashboard}/assets/{name}")
+        assert asset.status_code == 200 and asset.headers["content-type"].startswith(media), name
+        assert asset.headers["content-security-policy"] == page.headers["content-security-policy"]
+    assert "Chart.js v4.6.1" in httpx.get(f"{dashboard}/assets/vendor/chart.umd.min.js").text
+
+
+def test_a_period_ending_before_it_starts_is_refused_with_a_reason(dashboard, tokens):
+    headers = {"Authorization": f"Bearer {tokens['city-nakamura']}"}
+    response = httpx.get(
+        f"{dashboard}/api/dashboard", params={"from": "2025-05-01", "to": "2025-04-01"}, headers=headers
+    )
+    assert response.status_code == 422 and "期間の終わり" in response.text
