@@ -41,6 +41,7 @@ Key = tuple[str, ...]
 DIMENSIONS: dict[str, tuple[str, ...]] = {
     "consultations_by_channel": ("month", "channel"),
     "consultations_by_issue": ("month", "issue_tag"),
+    "issue_pairs": ("tag_a", "tag_b"),
     "flow": ("step",),
     "plan_meetings": ("month", "meeting_type"),
     "meetings_held": ("month", "meeting_type"),
@@ -50,18 +51,43 @@ DIMENSIONS: dict[str, tuple[str, ...]] = {
     "outreach_connected": ("connected_to",),
     "placements_started": ("menu_kind",),
     "placement_followups": ("status",),
-    "places": ("district", "school_district"),
+    "places": ("school_district",),
     "places_by_district": ("district",),
 }
 """Figures with a count `n` per row, and the columns that name the row."""
 
 SINGLE_ROW: dict[str, tuple[str, ...]] = {
-    "activities": ("n", "children", "youth", "working_age", "older", "volunteers", "new_resident_led"),
+    "activities": (
+        "n",
+        "children",
+        "youth",
+        "working_age",
+        "older",
+        "volunteers",
+        "new_resident_led",
+        "new_resident_led_per_100k",
+    ),
     "platform_meetings": ("n",),
-    "participation_rates": ("accepted", "placements", "population"),
+    "participation_rates": (
+        "accepted",
+        "placements",
+        "population",
+        "accepted_per_100k",
+        "placements_per_100k",
+    ),
     "days_to_plan": ("n", "median", "p90"),
+    "resolution_and_return": ("concluded", "returned"),
 }
 """Figures of one row, and the values compared."""
+
+DERIVED_FROM = {
+    "median": "n",
+    "p90": "n",
+    "accepted_per_100k": "accepted",
+    "placements_per_100k": "placements",
+    "new_resident_led_per_100k": "new_resident_led",
+}
+"""Values computed from a count, and hidden with it (projections/disclosure.py)."""
 
 
 def live_processes_with(marker: str) -> list[str]:
@@ -84,6 +110,10 @@ def live_processes_with(marker: str) -> list[str]:
 
 def month(day: Any) -> str:
     return day.strftime("%Y-%m")
+
+
+def per_100k(count: int, population: int) -> float:
+    return round(count * 100_000 / population, 1)
 
 
 def percentile_cont(values: list[int], fraction: float) -> float:
@@ -110,6 +140,7 @@ def expected_from_plan(town: Town) -> tuple[dict[str, Counter[Key]], dict[str, d
         rows["consultations_by_channel"][(month(on), channel)] += 1
         for tag in set(tags):
             rows["consultations_by_issue"][(month(on), tag)] += 1
+        rows["issue_pairs"].update((a, b) for a in set(tags) for b in set(tags) if a < b)
 
     referred = [c for c in town.consultations if c.referred_on is not None]
     agreed = [c for c in referred if c.agreed_on is not None]
@@ -145,10 +176,11 @@ def expected_from_plan(town: Town) -> tuple[dict[str, Counter[Key]], dict[str, d
         rows["placement_followups"][("settled",)] += len(placement.follow_ups)
 
     for place in town.places:
-        rows["places"][(place.district, place.school_district)] += 1
+        rows["places"][(place.school_district,)] += 1
         rows["places_by_district"][(place.district,)] += 1
     activities = [a for place in town.places for a in place.activities]
     days = [(c.agreed_on - c.received_on).days for c in agreed if c.agreed_on is not None]
+    new_resident_led = sum(a.new_resident_led for a in activities)
     single = {
         "activities": {
             "n": len(activities),
@@ -157,14 +189,19 @@ def expected_from_plan(town: Town) -> tuple[dict[str, Counter[Key]], dict[str, d
                 for g in ("children", "youth", "working_age", "older")
             },
             "volunteers": sum(a.volunteers for a in activities),
-            "new_resident_led": sum(a.new_resident_led for a in activities),
+            "new_resident_led": new_resident_led,
+            "new_resident_led_per_100k": per_100k(new_resident_led, town.population),
         },
         "platform_meetings": {"n": len(town.platform_meetings)},
+        # Rates per 100,000 divide by the directory's population, which must be the town's.
         "participation_rates": {
             "accepted": len(to_participation),
             "placements": len(placements),
             "population": town.population,
+            "accepted_per_100k": per_100k(len(to_participation), town.population),
+            "placements_per_100k": per_100k(len(placements), town.population),
         },
+        "resolution_and_return": {"concluded": len(concluded), "returned": len(concluded)},
         "days_to_plan": {
             "n": len(days),
             "median": round(statistics.median(days), 1),
@@ -202,12 +239,11 @@ def differences(document: dict[str, Any], town: Town) -> dict[str, Any]:
             continue
         (row,) = figures[key]["rows"]
         about_people = figures[key]["about_people"]
-        # A median or percentile is hidden with the count it comes from (projections/disclosure.py).
-        hide_derived = about_people and single[key].get("n", 5) in HIDDEN
-        wanted = {
-            v: None if v in ("median", "p90") and hide_derived else as_shown(single[key][v], about_people)
-            for v in values
-        }
+        wanted = {v: as_shown(single[key][v], about_people) for v in values}
+        for v, count in DERIVED_FROM.items():
+            if v in wanted:  # a rate, median or percentile: shown as is, or hidden with its count
+                hidden = as_shown(single[key][count], about_people) is None
+                wanted[v] = None if hidden else single[key][v]
         diff = {v: (row.get(v), wanted[v]) for v in values if row.get(v) != wanted[v]}
         if diff:
             found[key] = diff
