@@ -21,6 +21,7 @@ from contracts.glossary import (
     TargetGroup,
     label_ja,
 )
+from libs.fields import Day, Flag, WholeNumber
 from libs.http import Caller, etag, if_match
 from libs.runtime import Runtime
 from libs.text import Note, line
@@ -29,7 +30,7 @@ from services.community.service_layer import handlers
 from services.community.service_layer.hsds import slot_text
 
 District = Annotated[str, Field(pattern=DISTRICT_PATTERN)]
-Count = Annotated[int, Field(ge=0, le=10000)]
+Count = Annotated[WholeNumber, Field(ge=0, le=10000)]
 VolunteerRef = Annotated[str, Path(pattern=model.VOLUNTEER_REF_PATTERN)]
 
 
@@ -49,9 +50,9 @@ class PlaceIn(BaseModel):
     district: District = Field(description="地区コード（例: chuo-1）")
     school_district: District = Field(description="小学校区コード（例: chuo-es）")
     target_groups: list[TargetGroup] = Field(min_length=1, max_length=8)
-    multi_generational: bool = Field(description="世代を問わず交流できる場か（多世代型）")
+    multi_generational: Flag = Field(description="世代を問わず交流できる場か（多世代型）")
     schedule: list[model.Slot] = Field(default_factory=list, max_length=14, description="開催日時")
-    opened_on: date
+    opened_on: Day
 
 
 class AttendanceIn(BaseModel):
@@ -68,10 +69,10 @@ class ActivityIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    held_on: date
+    held_on: Day
     attendance: AttendanceIn
     volunteer_count: Count = 0
-    new_resident_led: bool = Field(default=False, description="住民主体で新たに始まった活動か")
+    new_resident_led: Flag = Field(default=False, description="住民主体で新たに始まった活動か")
 
 
 class VolunteerIn(BaseModel):
@@ -80,19 +81,19 @@ class VolunteerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     generation: Generation
-    registered_on: date
+    registered_on: Day
 
 
 class LeaveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    left_on: date
+    left_on: Day
 
 
 class CloseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    closed_on: date
+    closed_on: Day
 
 
 class ConcernIn(BaseModel):
@@ -103,7 +104,7 @@ class ConcernIn(BaseModel):
     issue_tags: list[IssueTag] = Field(min_length=1, max_length=14)
     age_band: AgeBand = Field(description="おおよその年代")
     description: Note = Field(description="気づいた内容（この事業所内のみで、本人ごとの鍵で暗号化して保持）")
-    noticed_on: date
+    noticed_on: Day
 
 
 class RaiseIn(BaseModel):
@@ -112,7 +113,7 @@ class RaiseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     raised_to: Literal["intake", "outreach"]
-    raised_on: date
+    raised_on: Day
 
 
 class MeetingIn(BaseModel):
@@ -120,7 +121,7 @@ class MeetingIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    held_on: date
+    held_on: Day
     district: District | None = Field(default=None, description="地区コード（市全域なら省略）")
     sectors: list[Sector] = Field(min_length=1, max_length=14, description="参加した分野（2分野以上）")
     organisations: list[Annotated[str, Field(pattern=CODE_PATTERN)]] = Field(

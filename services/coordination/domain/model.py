@@ -30,6 +30,7 @@ from contracts.glossary import (
     Urgency,
 )
 from libs.domain import Aggregate, DomainError, DomainEvent, InvalidCommand, NotFound
+from libs.fields import Day
 from libs.text import Note, line
 
 STREAM_TYPE = "CoordinationCase"
@@ -49,7 +50,7 @@ class Role(BaseModel):
 
     organisation: str = Field(pattern=CODE)
     responsibility: RoleResponsibility
-    review_on: date
+    review_on: Day
     note: Note | None = None
 
 

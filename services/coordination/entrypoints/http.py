@@ -20,6 +20,7 @@ from contracts.glossary import (
     Urgency,
     label_ja,
 )
+from libs.fields import Day, WholeNumber
 from libs.http import Caller, etag, if_match
 from libs.runtime import Runtime
 from libs.text import Note
@@ -48,7 +49,7 @@ class PlanIn(BaseModel):
     )
     goals: list[Note] = Field(min_length=1, max_length=50, description="支援目標")
     roles: list[model.Role] = Field(min_length=1, max_length=50, description="役割分担")
-    agreed_on: date | None = None
+    agreed_on: Day | None = None
 
 
 class DeclineIn(BaseModel):
@@ -57,7 +58,7 @@ class DeclineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     note: Note = Field(description="不受理の理由（この事業所内のみで保持。紹介元には理由コードが届きます）")
-    declined_on: date
+    declined_on: Day
 
 
 class AssessmentIn(BaseModel):
@@ -65,14 +66,14 @@ class AssessmentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    assessed_on: date
+    assessed_on: Day
     members: list[model.MemberAssessment] = Field(min_length=1, max_length=20)
 
 
 class AcceptanceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    accepted_on: date
+    accepted_on: Day
 
 
 class MonitoringIn(BaseModel):
@@ -80,7 +81,7 @@ class MonitoringIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    monitored_on: date
+    monitored_on: Day
     note: Note = Field(description="モニタリングの記録（この事業所内のみで保持）")
     organisations: list[OrganisationCode] = Field(
         default_factory=list, max_length=50, description="情報共有した機関"
@@ -92,7 +93,7 @@ class OutreachReferralIn(BaseModel):
 
     urgency: Urgency = Urgency.ROUTINE
     reason: Note = Field(description="依頼理由（この事業所内のみで保持）")
-    referred_on: date
+    referred_on: Day
 
 
 class ParticipationReferralIn(BaseModel):
@@ -100,7 +101,7 @@ class ParticipationReferralIn(BaseModel):
 
     needs: list[ParticipationNeed] = Field(min_length=1, max_length=5)
     reason: Note = Field(description="依頼理由（この事業所内のみで保持）")
-    referred_on: date
+    referred_on: Day
 
 
 class ConclusionIn(BaseModel):
@@ -109,9 +110,9 @@ class ConclusionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outcome: ConclusionOutcome
-    goals_met: int = Field(ge=0, le=50)
+    goals_met: WholeNumber = Field(ge=0, le=50)
     evaluation: Note = Field(description="評価（この事業所内のみで保持）")
-    concluded_on: date
+    concluded_on: Day
     meeting_id: uuid.UUID | None = Field(default=None, description="終結を協議した会議の記録")
 
 
@@ -122,7 +123,7 @@ class ReturnIn(BaseModel):
 
     reason: ReturnReason
     note: Note | None = None
-    returned_on: date
+    returned_on: Day
     meeting_id: uuid.UUID | None = Field(default=None, description="つなぎもどしを決めた会議の記録")
 
 
@@ -132,7 +133,7 @@ class MeetingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     meeting_type: MeetingType
-    held_on: date
+    held_on: Day
     attendees: list[meeting.Attendee] = Field(min_length=1, max_length=50)
     cases: list[uuid.UUID] = Field(default_factory=list, max_length=50, description="協議したケース")
     decisions: list[meeting.CaseDecision] = Field(default_factory=list, max_length=100)

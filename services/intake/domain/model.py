@@ -31,6 +31,7 @@ from contracts.glossary import (
     age_band_for,
 )
 from libs.domain import Aggregate, DomainError, DomainEvent, InvalidCommand
+from libs.fields import Day, WholeNumber
 from libs.text import Line, line
 
 STREAM_TYPE = "IntakeCase"
@@ -45,7 +46,7 @@ class Person(BaseModel):
 
     name: line(100)  # type: ignore[valid-type]
     name_kana: line(100) | None = None  # type: ignore[valid-type]
-    birth_date: date
+    birth_date: Day
     address: Line | None = None
     phone: line(30) | None = None  # type: ignore[valid-type]
 
@@ -56,7 +57,7 @@ class HouseholdMember(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     relation: line(30) = Field(description="続柄（例: 母、長男）")  # type: ignore[valid-type]
-    age: int = Field(ge=0, le=130)
+    age: WholeNumber = Field(ge=0, le=130)
     name: line(100) | None = None  # type: ignore[valid-type]
 
 

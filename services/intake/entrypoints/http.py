@@ -25,6 +25,7 @@ from contracts.glossary import (
     Urgency,
     label_ja,
 )
+from libs.fields import Day
 from libs.http import Caller, etag, if_match
 from libs.runtime import Runtime
 from libs.text import Note
@@ -43,7 +44,7 @@ class ConsultationIn(BaseModel):
     issue_tags: list[IssueTag] = Field(min_length=1, max_length=14)
     district: str = Field(pattern=DISTRICT_PATTERN, description="地区コード（例: chuo-1）")
     summary: Note = Field(description="相談内容の要旨（この事業所内のみで保持）")
-    received_on: date
+    received_on: Day
 
 
 class ReferralIn(BaseModel):
@@ -53,7 +54,7 @@ class ReferralIn(BaseModel):
 
     urgency: Urgency = Urgency.ROUTINE
     reason: Note = Field(description="依頼理由（この事業所内のみで保持）")
-    referred_on: date
+    referred_on: Day
 
 
 class ConsentIn(BaseModel):
@@ -63,21 +64,21 @@ class ConsentIn(BaseModel):
 
     programs: list[Program] = Field(min_length=1, max_length=5, description="共有先の事業")
     purpose: ConsentPurpose
-    granted_on: date
-    expires_on: date
+    granted_on: Day
+    expires_on: Day
 
 
 class NarrowIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     programs: list[Program] = Field(min_length=1, max_length=5)
-    narrowed_on: date
+    narrowed_on: Day
 
 
 class WithdrawIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    withdrawn_on: date
+    withdrawn_on: Day
 
 
 class PersonIn(BaseModel):
@@ -89,7 +90,7 @@ class PersonIn(BaseModel):
     person: model.Person
     household: list[model.HouseholdMember] = Field(default_factory=list, max_length=19)
     summary: Note | None = Field(default=None, description="相談内容の要旨（省略時は従前のまま）")
-    recorded_on: date
+    recorded_on: Day
 
 
 class AssessmentIn(BaseModel):
@@ -97,7 +98,7 @@ class AssessmentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    assessed_on: date
+    assessed_on: Day
     findings: Note = Field(description="アセスメントの内容（この事業所内のみで保持）")
     issue_tags: list[IssueTag] = Field(min_length=1, max_length=14, description="見直し後の課題分類")
 
@@ -107,7 +108,7 @@ class SupportIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    given_on: date
+    given_on: Day
     kind: SimpleSupportKind
     note: Note | None = Field(default=None, description="支援の記録（この事業所内のみで保持）")
 
@@ -119,7 +120,7 @@ class AgencyReferralIn(BaseModel):
 
     organisation: str = Field(pattern=CODE_PATTERN, description="つなぎ先の機関コード")
     reason: Note = Field(description="つなぎの理由（この事業所内のみで保持）")
-    referred_on: date
+    referred_on: Day
 
 
 class ClosureIn(BaseModel):
@@ -129,7 +130,7 @@ class ClosureIn(BaseModel):
 
     reason: ClosureReason
     note: Note | None = Field(default=None, description="終結時のメモ（この事業所内のみで保持）")
-    closed_on: date
+    closed_on: Day
 
 
 class ErasureIn(BaseModel):
@@ -137,7 +138,7 @@ class ErasureIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    erased_on: date
+    erased_on: Day
 
 
 class ReferralView(BaseModel):

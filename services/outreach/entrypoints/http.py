@@ -20,6 +20,7 @@ from contracts.glossary import (
     Urgency,
     label_ja,
 )
+from libs.fields import Day
 from libs.http import Caller, etag, if_match
 from libs.runtime import Runtime
 from libs.text import Note
@@ -40,7 +41,7 @@ class PotentialClientIn(BaseModel):
         default=None, description="本人についての記述（個人情報: この事業所内のみで保持・暗号化）"
     )
     note: Note | None = Field(default=None, description="把握の経緯のメモ（この事業所内のみで保持・暗号化）")
-    identified_on: date
+    identified_on: Day
 
 
 class ContactAttemptIn(BaseModel):
@@ -51,7 +52,7 @@ class ContactAttemptIn(BaseModel):
     method: ContactMethod
     outcome: ContactOutcome
     note: Note | None = Field(default=None, description="様子のメモ（この事業所内のみで保持・暗号化）")
-    attempted_on: date
+    attempted_on: Day
 
 
 class MilestoneIn(BaseModel):
@@ -61,7 +62,7 @@ class MilestoneIn(BaseModel):
 
     milestone: Milestone
     note: Note | None = None
-    reached_on: date
+    reached_on: Day
 
 
 class ConnectionIn(BaseModel):
@@ -72,7 +73,7 @@ class ConnectionIn(BaseModel):
     connected_to: ConnectionTarget
     organisation: str = Field(pattern=model.CODE, description="つなぎ先の機関コード（例: city-soudan）")
     note: Note | None = None
-    connected_on: date
+    connected_on: Day
 
 
 class ConclusionIn(BaseModel):
@@ -82,7 +83,7 @@ class ConclusionIn(BaseModel):
 
     reason: OutreachConclusionReason
     note: Note | None = None
-    concluded_on: date
+    concluded_on: Day
 
 
 class AttemptView(BaseModel):

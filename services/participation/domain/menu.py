@@ -20,6 +20,7 @@ from contracts.envelope import CODE_PATTERN
 from contracts.events import DISTRICT_PATTERN
 from contracts.glossary import IssueTag, MenuKind, MenuStatus
 from libs.domain import Aggregate, DomainError, DomainEvent, InvalidCommand, NotFound
+from libs.fields import WholeNumber
 from libs.text import Note, line
 
 STREAM_TYPE = "ParticipationMenu"
@@ -28,7 +29,7 @@ MAX_CAPACITY = 1000
 Title = line(100)
 HostDisplay = line(100)
 Schedule = line(200)
-Capacity = Annotated[int, Field(ge=1, le=MAX_CAPACITY)]
+Capacity = Annotated[WholeNumber, Field(ge=1, le=MAX_CAPACITY)]
 HostCode = Annotated[str, Field(pattern=CODE_PATTERN)]
 District = Annotated[str, Field(pattern=DISTRICT_PATTERN)]
 

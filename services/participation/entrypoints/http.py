@@ -19,6 +19,7 @@ from contracts.glossary import (
     PlacementOutcome,
     label_ja,
 )
+from libs.fields import Day
 from libs.http import Caller, etag, if_match
 from libs.runtime import Runtime
 from libs.text import Note
@@ -78,7 +79,7 @@ class AssessmentIn(BaseModel):
     needs: list[ParticipationNeed] = Field(min_length=1, max_length=5)
     wishes: Note | None = Field(default=None, description="本人の希望（この事業所内のみで保持）")
     findings: Note | None = Field(default=None, description="アセスメントの所見（この事業所内のみで保持）")
-    assessed_on: date
+    assessed_on: Day
 
 
 class PlacementIn(BaseModel):
@@ -88,7 +89,7 @@ class PlacementIn(BaseModel):
 
     menu_id: uuid.UUID
     arrangements: Note | None = Field(default=None, description="受け入れ先と合意した配慮事項")
-    started_on: date
+    started_on: Day
 
 
 class FollowUpIn(BaseModel):
@@ -98,7 +99,7 @@ class FollowUpIn(BaseModel):
 
     status: FollowUpStatus
     note: Note | None = None
-    followed_up_on: date
+    followed_up_on: Day
 
 
 class EndIn(BaseModel):
@@ -106,7 +107,7 @@ class EndIn(BaseModel):
 
     outcome: PlacementOutcome
     note: Note | None = None
-    ended_on: date
+    ended_on: Day
 
 
 class HostSupportIn(BaseModel):
@@ -117,7 +118,7 @@ class HostSupportIn(BaseModel):
     concern: HostConcern
     worry: Note | None = Field(default=None, description="受け入れ先の悩み・困りごと")
     response: Note | None = Field(default=None, description="行った支援")
-    supported_on: date
+    supported_on: Day
 
 
 # --- responses --------------------------------------------------------------------------------
