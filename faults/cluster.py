@@ -30,7 +30,9 @@ from deploy.run import DATABASES, PROGRAMS, ROOT
 from libs.kafka import KafkaConnection
 
 SERVICES = tuple(s for s in PROGRAMS if (ROOT / "services" / s.name / "bootstrap.py").exists())
-HEALTH_TIMEOUT = 90.0
+HEALTH_TIMEOUT = 180.0
+# Generous: a loaded 2-core machine starts a JVM slowly, and slowness is not what is tested here.
+START_TIMEOUT = 300.0
 
 
 @dataclass
@@ -131,10 +133,10 @@ class Cluster:
     def start_infrastructure(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(exist_ok=True)
-        self.postgres.start()
+        self.postgres.start(timeout=START_TIMEOUT)
         self.database_urls = {name: self.postgres.create_database(name) for name in DATABASES}
         self.database_urls["projections_rebuild"] = self.postgres.create_database("projections_rebuild")
-        self.kafka.start()
+        self.kafka.start(timeout=START_TIMEOUT)
 
     def define_processes(self) -> None:
         base = {

@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 # aiokafka's session timeout is 10 s (libs/kafka.py): a pause longer than that makes the group
 # coordinator give the paused member's partitions to another member.
 REBALANCE_PAUSE = 14.0
+# A 2-core machine shared with other work can take minutes to start a JVM; a slow start is not a
+# fault of the system under test.
+START_TIMEOUT = 300.0
 
 
 @dataclass
@@ -37,6 +40,7 @@ class Nemesis:
     log: list[str] = field(default_factory=list)
     began: float = field(default_factory=time.monotonic)
     died_on_their_own: list[str] = field(default_factory=list)
+    harness_errors: list[str] = field(default_factory=list)
 
     def note(self, what: str) -> None:
         line = f"{time.monotonic() - self.began:6.1f}s  {what}"
@@ -82,7 +86,7 @@ class Nemesis:
             await asyncio.to_thread(kafka.kill if crash else kafka.stop)
             self.note("Kafka " + ("kill -9" if crash else "stopped (SIGTERM)"))
             await asyncio.sleep(hold)  # the fault lasts this long
-            await asyncio.to_thread(kafka.start)
+            await asyncio.to_thread(kafka.start, START_TIMEOUT)
             self.note("Kafka started")
 
         return Fault("Kafka " + ("kill -9 and start" if crash else "stop and start"), run)
@@ -93,7 +97,7 @@ class Nemesis:
             await asyncio.to_thread(postgres.kill)
             self.note("PostgreSQL immediate shutdown (crash, no checkpoint)")
             await asyncio.sleep(hold)  # the fault lasts this long
-            await asyncio.to_thread(postgres.start)
+            await asyncio.to_thread(postgres.start, START_TIMEOUT)
             self.note("PostgreSQL started (crash recovery)")
 
         return Fault("PostgreSQL crash and restart", run)
@@ -144,15 +148,19 @@ class Nemesis:
     async def run(self, schedule: list[Fault], gap: float) -> None:
         for fault in schedule:
             await asyncio.sleep(gap)  # the workload runs undisturbed between faults
-            await fault.run()
+            try:
+                await fault.run()
+            except Exception as exc:  # the harness failed to heal; `heal()` tries again at the end
+                self.note(f"{fault.name}: the nemesis could not finish it: {type(exc).__name__}: {exc}")
+                self.harness_errors.append(f"{fault.name}: {type(exc).__name__}")
 
     async def heal(self) -> None:
         """Undo whatever may still be broken: network, infrastructure, paused or dead processes."""
         self.proxy.delay, self.proxy.refusing = 0.0, False
         if self.cluster.postgres.pid is None:
-            await asyncio.to_thread(self.cluster.postgres.start)
+            await asyncio.to_thread(self.cluster.postgres.start, START_TIMEOUT)
         if self.cluster.kafka.pid is None:
-            await asyncio.to_thread(self.cluster.kafka.start)
+            await asyncio.to_thread(self.cluster.kafka.start, START_TIMEOUT)
         died = self.cluster.exited()
         for process in self.cluster.processes.values():
             process.signal(signal.SIGCONT)

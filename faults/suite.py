@@ -248,6 +248,9 @@ async def run(profile: Profile, home: Path, keep: bool = False) -> Result:
         evidence.unconsumed = max(evidence.unconsumed, unconsumed)
         report = checker.check(evidence)
         report.info("processes that died on their own (restarted at heal)", len(nemesis.died_on_their_own))
+        harness = report.row("faults the harness could not inject or heal")
+        for error in nemesis.harness_errors:
+            harness.add(error)
         report.info("flows completed", flows.completed)
         report.info("flows given up (deadline or refusal)", flows.gave_up)
         report.info("broker connections through the proxy", proxy.connections)
