@@ -26,7 +26,7 @@ from deploy.local.kafka import LocalKafka, log_tail
 from deploy.local.keys import kek_env
 from deploy.local.ports import free_port
 from deploy.local.postgres import LocalPostgres
-from deploy.run import DATABASES, PROGRAMS, ROOT
+from deploy.run import DATABASES, PROGRAMS, ROOT, _die_with_parent
 from libs.kafka import KafkaConnection
 
 SERVICES = tuple(s for s in PROGRAMS if (ROOT / "services" / s.name / "bootstrap.py").exists())
@@ -64,6 +64,7 @@ class Process:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,  # no orphans if the harness itself is killed
             )
         self.starts += 1
 

@@ -46,8 +46,8 @@ SHORT = Profile(
     split=frozenset({"intake", "coordination"}),
     schedule="short",
     gap=2.0,
-    tail=4.0,
-    workload=workload.Settings(duration=3600, concurrency=4, outreach_flows=1, community_flows=1),
+    tail=6.0,
+    workload=workload.Settings(duration=3600, concurrency=6, outreach_flows=1, community_flows=1),
     consumers={"coordination": 2},
 )
 FULL = Profile(
@@ -257,6 +257,9 @@ async def run(profile: Profile, home: Path, keep: bool = False) -> Result:
         report.info("broker connections cut by the proxy", proxy.cut)
         timings["total"] = time.monotonic() - began
         return Result(report, cluster, history, nemesis.log, timings, poison)
+    except BaseException:
+        keep = False  # nobody gets a cluster to look at: stop it
+        raise
     finally:
         await proxy.stop()
         if not keep:

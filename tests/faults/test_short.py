@@ -27,6 +27,9 @@ async def test_no_promise_is_broken_under_the_short_fault_schedule_and_planted_a
         assert report.get("read model rows") > 0
         assert report.get("poison messages injected") == len(suite.POISON) * 2
         assert len(result.faults) >= 6
+        assert any(op.command == "assess" and op.outcome.value == "ok" for op in result.history), (
+            "no case reached coordination"
+        )
 
         for process in cluster.processes.values():  # nothing may repair what is planted next
             await asyncio.to_thread(process.stop)
