@@ -554,7 +554,7 @@ def banner(
         f" Kasane ローカル環境 / local environment   （起動 {elapsed:.1f} 秒 / up in {elapsed:.1f} s）",
         rule,
         f"  ダッシュボード / dashboard  {stack.dashboard_url}",
-        "      ログイン / sign in      次のトークンを画面に貼り付け / paste the token this prints:",
+        "      ログイン / sign in      このコマンドが出すトークンを貼り付け / paste the token this prints:",
         f"        {token_command(stack, ADMINISTRATOR)}",
     ]
     if shows:
