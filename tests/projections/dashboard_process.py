@@ -36,7 +36,7 @@ def serving(infra, home: Path, issuer, directory: Path | None = None) -> Iterato
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, process, log)
+        _wait_healthy(url, process, log, timeout=180)
         yield url
     finally:
         process.terminate()
