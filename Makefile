@@ -6,10 +6,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 KAFKA_JARS := deploy/kafka/target/.installed
-CODE := contracts libs services projections deploy tests faults
+CODE := contracts libs services projections deploy tests faults bench
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format schemas schemas-check clean faults
+.PHONY: help install run test lint format schemas schemas-check clean faults bench
 
 help:
 	@echo "Kasane — make targets"
@@ -17,6 +17,7 @@ help:
 	@echo "  make run            PostgreSQL, Kafka, the services, the dashboard and demo cases in the foreground; Ctrl-C stops"
 	@echo "  make test           lint, then the whole test suite (real Kafka and PostgreSQL)"
 	@echo "  make faults         fault injection (kill -9, broker and PostgreSQL restarts, network) and its checker's table"
+	@echo "  make bench          speed of the city (~170,000 people) against same-run baselines → docs/bench.md (~15 min)"
 	@echo "  make lint           ruff check and ruff format --check"
 	@echo "  make format         ruff check --fix and ruff format"
 	@echo "  make schemas        regenerate contracts/schemas from the event models"
@@ -48,6 +49,17 @@ test: install lint
 # A few minutes: the whole fault schedule under a workload, then the checker (docs/faults.md).
 faults: install
 	$(PY) -m faults
+
+# The bench's own tools (the eventsourcing peer, py-spy) land in .venv only when a bench is run.
+BENCH_INSTALLED := $(VENV)/.installed-bench
+
+$(BENCH_INSTALLED): pyproject.toml | $(INSTALLED)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	@touch $@
+
+# About 15 minutes: loads the city, measures each figure and its baseline (docs/bench.md).
+bench: install $(BENCH_INSTALLED)
+	$(PY) -m bench
 
 lint: install
 	$(PY) -m ruff check $(CODE)

@@ -9,6 +9,7 @@ python -m bench --profile  also py-spy profiles of the first run of each figure 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -25,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small town, one run per figure")
     parser.add_argument("--profile", action="store_true", help="py-spy profiles under HOME/profiles")
+    parser.add_argument(
+        "--population", type=int, help="size of the town (default: the city, 170,000; quick: 2,000)"
+    )
+    parser.add_argument("--runs", type=int, help="runs per figure (default: 3; quick: 1)")
     parser.add_argument("--home", type=Path, default=DEFAULT_HOME, help="folder for the bench's servers")
     parser.add_argument(
         "--out", type=Path, help="JSON results (default: docs/bench.json, quick: HOME/quick.json)"
@@ -36,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     plan = Plan.quick() if args.quick else Plan.full()
+    plan = dataclasses.replace(
+        plan, population=args.population or plan.population, runs=args.runs or plan.runs
+    )
     home = args.home.resolve()
     out = args.out or (home / "quick.json" if args.quick else ROOT / "docs" / "bench.json")
     markdown = args.markdown or (None if args.quick else ROOT / "docs" / "bench.md")

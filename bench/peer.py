@@ -52,8 +52,10 @@ def application(host: str, port: int, database: str, clients: int) -> Intake:
     )
 
 
-def peer_run(host: str, port: int, database: str, clients: int, pairs: int) -> Run:
-    """`pairs` cases, two single-event saves each, from `clients` threads."""
+def peer_run(
+    host: str, port: int, database: str, clients: int, pairs: int, budget: float = float("inf")
+) -> Run:
+    """`pairs` cases, two single-event saves each, from `clients` threads; none starts after `budget` s."""
     app = application(host, port, database, clients)
     latencies: list[float] = []
     lock = threading.Lock()
@@ -63,7 +65,7 @@ def peer_run(host: str, port: int, database: str, clients: int, pairs: int) -> R
         mine: list[float] = []
         while True:
             with lock:
-                if next(counter, None) is None:
+                if next(counter, None) is None or time.perf_counter() - began > budget:
                     break
             sent = time.perf_counter()
             case = Consultation("chuo-1", ["8050", "hikikomori"], "2025-05-01")
@@ -75,12 +77,12 @@ def peer_run(host: str, port: int, database: str, clients: int, pairs: int) -> R
         with lock:
             latencies.extend(mine)
 
+    began = time.perf_counter()
     try:
-        began = time.perf_counter()
         with ThreadPoolExecutor(max_workers=clients) as pool:
             for future in [pool.submit(one_client) for _ in range(clients)]:
                 future.result()
         seconds = time.perf_counter() - began
     finally:
         app.close()
-    return Run(commands=2 * pairs, seconds=seconds, latencies=latencies)
+    return Run(commands=len(latencies), seconds=seconds, latencies=latencies)

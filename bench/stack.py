@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from contracts.kafka_access import ADMIN, PROJECTIONS
-from deploy.run import DASHBOARD, HEALTH_TIMEOUT, STOP_TIMEOUT, Ports, Stack
+from deploy.run import DASHBOARD, HEALTH_TIMEOUT, STOP_TIMEOUT, Failure, Ports, Stack
 from libs.kafka import KafkaConnection
 
 
@@ -30,8 +30,17 @@ class BenchStack:
         shutil.rmtree(self.home / "run", ignore_errors=True)
         self.stack = Stack(self.home / "run", Ports.starting_at(0), population)
 
-    def start(self) -> None:
-        self.stack.start()
+    def start(self, attempts: int = 2) -> None:
+        """Start everything; on a busy machine Kafka can miss its start-up deadline, so try again."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self.stack.start()
+                return
+            except (Failure, TimeoutError, RuntimeError) as exc:
+                self.stack.stop()
+                if attempt == attempts:
+                    raise
+                print(f"▸ bench: start failed ({type(exc).__name__}); trying again", flush=True)
 
     def stop(self) -> list[str]:
         return self.stack.stop()

@@ -101,23 +101,28 @@ async def _pair(client: httpx.AsyncClient, workload: Workload, latencies: list[f
     latencies += [received - sent, done - received]
 
 
-async def http_commands(base_url: str, workload: Workload, clients: int, pairs: int) -> Run:
-    """`pairs` (receive, support) pairs from `clients` concurrent clients, each on its own connection."""
+async def http_commands(
+    base_url: str, workload: Workload, clients: int, pairs: int, budget: float = float("inf")
+) -> Run:
+    """`pairs` (receive, support) pairs from `clients` concurrent clients, each on its own connection;
+    no new pair starts after `budget` seconds, so a slow machine still finishes in time."""
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
         for _ in range(clients):  # open the connections before the clock starts
             await _pair(client, workload, [])
         latencies: list[float] = []
         remaining = iter(range(pairs))
+        began = time.perf_counter()
 
         async def one_client() -> None:
             for _ in remaining:
                 await _pair(client, workload, latencies)
+                if time.perf_counter() - began > budget:
+                    break
 
-        began = time.perf_counter()
         await asyncio.gather(*(one_client() for _ in range(clients)))
         seconds = time.perf_counter() - began
-    return Run(commands=2 * pairs, seconds=seconds, latencies=latencies)
+    return Run(commands=len(latencies), seconds=seconds, latencies=latencies)
 
 
 BASELINE_TABLE = "bench_baseline_commands"
