@@ -657,7 +657,7 @@ def main(argv: list[str] | None = None) -> int:
     except StopRequested as stop:
         print(f"\n{stop} を受信 / received {stop}", flush=True)
         code = 128 + stop.signum if args.check else 0
-    except (Failure, demo.DemoError) as exc:
+    except (Failure, demo.DemoError, TimeoutError) as exc:  # TimeoutError: Kafka or PostgreSQL not up
         print(f"\nエラー / error: {exc}", file=sys.stderr, flush=True)
         code = 1
     except Exception:
