@@ -357,5 +357,15 @@ def _poison(e: Evidence, report: Report) -> None:
                 or not 1 <= attempts <= e.max_attempts
             ):
                 parked.add(f"{consumer}: {topic}[{partition}]@{offset}")
+    # A valid event in a DLQ is a downstream effect that did not happen (until someone replays it):
+    # the DLQ is for messages that can never be processed, not for a database that restarts.
+    valid = report.row("valid events dead-lettered (effect missing until replayed)")
+    poison = {f"{t}:{p}:{o}" for t, p, o in e.poison}
+    for m in e.dead_letters:
+        origin = m.headers.get(Header.DLQ_ORIGIN, "?")
+        if origin not in poison:
+            consumer, error = m.headers.get(Header.DLQ_CONSUMER), m.headers.get(Header.DLQ_ERROR)
+            attempts = m.headers.get(Header.DLQ_ATTEMPTS)
+            valid.add(f"{consumer}: {origin} after {attempts} attempts: {error}")
     report.info("poison messages injected", len(e.poison))
     report.info("messages in dead-letter topics", len(e.dead_letters))

@@ -163,3 +163,17 @@ def test_a_poison_message_missing_from_the_dlq_is_reported(evidence):
     )
     evidence.published.append(message("x", "k", 7))  # the poison itself is on the topic
     assert check(evidence).ok
+
+
+def test_a_valid_event_in_a_dlq_is_a_missing_effect(evidence):
+    evidence.dead_letters.append(
+        KafkaMessage(
+            TOPIC + ".dlq",
+            0,
+            0,
+            "case-1",
+            None,
+            {"dlq-origin": f"{TOPIC}:0:1", "dlq-consumer": "coordination", "dlq-error": "DBAPIError: Error"},
+        )
+    )
+    assert check(evidence).get("valid events dead-lettered (effect missing until replayed)") == 1
