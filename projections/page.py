@@ -230,6 +230,26 @@ def _filters(document: dict[str, Any], directory: Directory, today: date) -> str
     )
 
 
+def _export(document: dict[str, Any], today: date) -> str:
+    """The national report (projections/report.py) for a whole 年度, of the district shown."""
+    current = fiscal_year_start(today).year
+    years = "".join(
+        f'<option value="{year}"{" selected" if year == current - 1 else ""}>{year}年度</option>'
+        for year in range(current, current - 5, -1)
+    )
+    district = document["period"]["district"]
+    hidden = f'<input type="hidden" name="district" value="{escape(district)}">' if district else ""
+    return (
+        '<section class="group export" aria-labelledby="h-export"><h2 id="h-export">国への報告（年度集計の書き出し）</h2>'
+        '<div class="figure"><form id="report" method="get" action="/api/report">'
+        f'<label>年度 <select name="fiscal_year">{years}</select></label> {hidden}'
+        '<button type="submit" name="format" value="csv">CSV で保存</button> '
+        '<button type="submit" name="format" value="xlsx">Excel で保存</button></form>'
+        '<p class="note">指標ごとに1行、定義と指標定義の版つき。1〜4件は非表示。'
+        f"地区は上の絞り込みと同じ（{escape(document['period']['district_label'])}）です。</p></div></section>"
+    )
+
+
 def render(
     document: dict[str, Any],
     charts: dict[str, Chart],
@@ -251,6 +271,7 @@ def render(
         f'<p class="shown" id="shown">表示中: {japanese_date(period["from"])}〜{japanese_date(period["to"])}'
         f"　地区: {escape(place)}　指標定義の版: {escape(document['kpi_version'])}</p>",
         f'<p class="note">{escape(document["suppression"]["note"])} 表とグラフでは「{SUPPRESSED}」と表示します。</p>',
+        '<p id="status" role="status"></p>',
     ]
     grouped: dict[Group, list[str]] = {group: [] for group in GROUPS}
     for key in document["figures"]:
@@ -274,6 +295,7 @@ def render(
     # text cannot close the element.
     payload = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
     parts += [
+        _export(document, today),
         "</main>",
         f'<script type="application/json" id="dashboard-data">{payload}</script>',
         '<script src="/assets/vendor/chart.umd.min.js"></script>',

@@ -251,9 +251,40 @@
     });
   }
 
+  // The report is an attachment behind the token: fetch it and hand the browser the file.
+  function exports(token) {
+    const form = document.getElementById("report");
+    if (!form || !token) return;
+    form.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      const params = new URLSearchParams(new FormData(form));
+      params.set("format", event.submitter ? event.submitter.value : "csv");
+      say("書き出し中…");
+      const response = await fetch("/api/report?" + params.toString(), {
+        headers: { Authorization: "Bearer " + token },
+      });
+      if (!response.ok) {
+        say("書き出せませんでした（" + response.status + "）。");
+        return;
+      }
+      const disposition = response.headers.get("content-disposition") || "";
+      const name = (disposition.match(/filename="([^"]+)"/) || [])[1] || "kasane-report." + params.get("format");
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(await response.blob());
+      link.download = name;
+      document.body.append(link);
+      link.click();
+      link.remove();
+      const url = link.href;
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      say(name + " を保存しました。");
+    });
+  }
+
   function start(token) {
     drawAll();
     filters(token);
+    exports(token);
   }
 
   const login = document.getElementById("login");

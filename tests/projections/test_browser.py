@@ -3,10 +3,12 @@ projected scenario, checks the charts are drawn and small counts show as ＊, fi
 and period, and takes a screenshot. Chromium is Debian's (`.ci/run` installs it); playwright only
 drives it, it never downloads a browser."""
 
+import asyncio
 import json
 import shutil
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,6 +17,7 @@ from playwright.async_api import Page, async_playwright
 
 from libs.directory import DEFAULT_DIRECTORY
 from projections import kpi
+from projections.page import fiscal_year_start
 from tests.polling import eventually
 from tests.projections import scenario
 from tests.projections.conftest import publish
@@ -203,6 +206,16 @@ async def test_the_dashboard_in_chromium(infra, dashboard, tokens, town, tmp_pat
             await page.screenshot(path=str(shot), full_page=True)
             chart_shot = tmp_path / "flow.png"
             await page.locator("#flow canvas").screenshot(path=str(chart_shot))
+
+            # The national report of last 年度 for the district shown, saved as a file.
+            year = fiscal_year_start(date.today()).year - 1
+            await page.select_option("select[name=fiscal_year]", str(year))
+            async with page.expect_download() as saving:
+                await page.click("#report button[value=csv]")
+            download = await saving.value
+            assert download.suggested_filename == f"kasane-report-FY{year}-{town.district}.csv"
+            report = await asyncio.to_thread(Path(await download.path()).read_text, encoding="utf-8-sig")
+            assert f"{year}年度" in report and kpi.KPI_VERSION in report
 
             # The period filter: April 2025 only.
             april = [
