@@ -346,7 +346,7 @@ def to_xlsx(rows: list[ReportRow], fiscal_year: int) -> bytes:
     return out.getvalue()
 
 
-_YEAR = re.compile(r"^\d{4}$")
+_YEAR = re.compile(r"^[0-9]{4}$")
 _DISTRICT = re.compile(DISTRICT_PATTERN)
 
 

@@ -518,6 +518,8 @@ def expected(s: Scenario, end: date = END) -> dict[str, object]:
         "activities": {
             "n": len(activities),
             "children": sum(a.attendance.children for a in activities),
+            "youth": sum(a.attendance.youth for a in activities),
+            "working_age": sum(a.attendance.working_age for a in activities),
             "older": sum(a.attendance.older for a in activities),
             "volunteers": sum(a.volunteer_count for a in activities),
             "new_resident_led": len({a.activity_id for a in activities if a.new_resident_led}),
