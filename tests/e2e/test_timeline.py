@@ -9,6 +9,7 @@ answers in time order with the caller's own token and says "見られません�
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -311,3 +312,48 @@ async def test_the_timeline_page_in_japanese(projections, tokens, case):
         assert CANARY not in other.text and REFUSED in other.text
         script = await http.get("/assets/casework.js")
         assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+async def test_signing_in_shows_the_timeline_and_the_audit_filters_in_chromium(projections, tokens, case):
+    from playwright.async_api import async_playwright
+
+    problems: list[str] = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM)
+        page = await browser.new_page(locale="ja-JP")
+        page.set_default_timeout(120_000)  # a deadline, not a speed requirement: the machine is shared
+        page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
+        try:
+            await page.goto(f"{projections}/timeline/{case['case_key']}")
+            assert await page.locator("table").count() == 0
+            await page.fill("input[name=token]", tokens[HOLDER])
+            await page.click("#login button")
+            await page.wait_for_selector("text=経過（記録された順）")
+            body = await page.inner_text("body")
+            assert CANARY in body and "相談の受付" in body and REFUSED in body
+
+            auditor = await browser.new_page(locale="ja-JP")
+            auditor.set_default_timeout(120_000)
+            auditor.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            await auditor.goto(f"{projections}/audit")
+            await auditor.fill("input[name=token]", tokens[AUDITOR])
+            await auditor.click("#login button")
+            await auditor.wait_for_selector("#filters")
+            await auditor.fill("input[name=case_key]", case["case_key"])
+            await auditor.click("#filters button")
+            await auditor.wait_for_function(
+                # The server wrote the filter back into the page: the new page is in place.
+                "(key) => document.querySelector('input[name=case_key]')?.getAttribute('value') === key",
+                arg=case["case_key"],
+            )
+            text = await auditor.inner_text("body")
+            assert "正常（改ざんなし）" in text and "ConsultationReceived" in text and CANARY not in text
+        finally:
+            await browser.close()
+    assert problems == []
