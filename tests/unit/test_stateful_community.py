@@ -1,0 +1,115 @@
+"""A community place under any sequence of activities, volunteers and closing: nothing recorded
+before opening or from the closing day on, no empty activity, each volunteer joins and leaves
+once, and the stored stream rebuilds the place exactly."""
+
+import uuid
+
+import pytest
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, initialize, invariant, rule
+
+from contracts.glossary import Generation, PlaceKind, TargetGroup
+from services.community.domain import model
+from tests.stateful import FAST, START, AggregateMachine, days
+
+OPENED = START.replace(day=10)
+counts = st.integers(min_value=0, max_value=3)
+
+
+class PlaceMachine(AggregateMachine):
+    aggregate = model.PLACE
+    activities = Bundle("activities")
+    volunteers = Bundle("volunteers")
+
+    @initialize()
+    def register(self):
+        registered = model.PlaceRegistered(
+            place_id=uuid.uuid4(),
+            holder_organisation="shakyo",
+            kind=PlaceKind.KODOMO_SHOKUDO,
+            name="みなみ子ども食堂",
+            description=None,
+            address=None,
+            district="minami-1",
+            school_district="minami-es",
+            target_groups=[TargetGroup.CHILDREN],
+            multi_generational=True,
+            schedule=[],
+            opened_on=OPENED,
+        )
+        assert self.run(lambda p: model.register(p, registered)) == [registered]
+        assert self.run(lambda p: model.register(p, registered)) is None
+
+    @rule(target=activities, on=days, c=counts, y=counts, w=counts, o=counts, helpers=counts)
+    def record_activity(self, on, c, y, w, o, helpers):
+        activity = model.ActivityRecorded(
+            activity_id=uuid.uuid4(),
+            held_on=on,
+            attendance=model.Attendance(children=c, youth=y, working_age=w, older=o),
+            volunteer_count=helpers,
+            new_resident_led=False,
+        )
+        self.run(lambda p: model.record_activity(p, activity))
+        return activity
+
+    @rule(activity=activities)
+    def record_the_same_activity_again(self, activity):
+        seen = any(a.activity_id == activity.activity_id for a in self.state.activities)
+        events = self.run(lambda p: model.record_activity(p, activity))
+        if seen:
+            assert events is None
+
+    @rule(target=volunteers, generation=st.sampled_from(list(Generation)), on=days)
+    def register_volunteer(self, generation, on):
+        ref = f"vol_{uuid.uuid4().hex}"
+        self.run(
+            lambda p: model.register_volunteer(
+                p, model.VolunteerRegistered(volunteer_ref=ref, generation=generation, registered_on=on)
+            )
+        )
+        return ref
+
+    @rule(ref=volunteers, on=days)
+    def volunteer_leaves(self, ref, on):
+        self.run(lambda p: model.volunteer_leaves(p, model.VolunteerLeft(volunteer_ref=ref, left_on=on)))
+
+    @rule(on=days)
+    def close(self, on):
+        self.run(lambda p: model.close(p, model.PlaceClosed(closed_on=on)))
+
+    @invariant()
+    def activities_fall_within_the_open_period_and_count_someone(self):
+        place = self.state
+        ids = [a.activity_id for a in place.activities]
+        assert len(ids) == len(set(ids))
+        for a in place.activities:
+            assert a.held_on >= OPENED
+            assert place.closed_on is None or a.held_on < place.closed_on
+            assert a.attendance.total > 0
+
+    @invariant()
+    def volunteers_join_within_the_open_period_and_leave_after_joining(self):
+        place = self.state
+        for v in place.volunteers.values():
+            assert v.registered_on >= OPENED
+            assert v.left_on is None or v.left_on >= v.registered_on
+        assert place.closed_on is None or place.closed_on >= OPENED
+
+
+TestPlace = PlaceMachine.TestCase
+TestPlace.settings = FAST
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="found by PlaceMachine: close() checks activities on or after the closing day, not volunteers",
+)
+def test_a_place_cannot_close_before_a_volunteer_it_already_has_joined():
+    machine = PlaceMachine()
+    machine.register()
+    ref = f"vol_{uuid.uuid4().hex}"
+    joined = model.VolunteerRegistered(
+        volunteer_ref=ref, generation=Generation.OLDER, registered_on=OPENED.replace(day=20)
+    )
+    assert machine.run(lambda p: model.register_volunteer(p, joined)) == [joined]
+    assert machine.run(lambda p: model.close(p, model.PlaceClosed(closed_on=OPENED.replace(day=15)))) is None
