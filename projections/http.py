@@ -35,8 +35,7 @@ SECURITY_HEADERS = {
 
 def default_period(today: date) -> tuple[date, date]:
     """From the start of the previous fiscal year (4月1日) to today: a finished 年度 and the current one."""
-    fiscal_start = today.year if today.month >= 4 else today.year - 1
-    return date(fiscal_start - 1, 4, 1), today
+    return date(page.fiscal_year_start(today).year - 1, 4, 1), today
 
 
 def authorise(caller: Caller) -> None:
