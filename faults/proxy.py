@@ -27,7 +27,7 @@ class Proxy:
         self.connections = 0
         self.cut = 0
         self._server: asyncio.Server | None = None
-        self._open: set[asyncio.StreamWriter] = set()
+        self._open: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()  # client, broker
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.listen_port)
@@ -40,15 +40,16 @@ class Proxy:
             self._server = None
 
     def drop_all(self) -> int:
-        """Reset every open connection (RST, not FIN: the client sees a broken connection)."""
-        writers = list(self._open)
-        for writer in writers:
-            transport = writer.transport
-            with contextlib.suppress(Exception):
-                transport.abort()
+        """Reset every open connection, both its sides (RST, not FIN: the client sees a broken
+        connection); returns how many connections."""
+        pairs = list(self._open)
+        for pair in pairs:
+            for writer in pair:
+                with contextlib.suppress(Exception):
+                    writer.transport.abort()
         self._open.clear()
-        self.cut += len(writers)
-        return len(writers)
+        self.cut += len(pairs)
+        return len(pairs)
 
     async def _accept(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         if self.refusing:
@@ -60,14 +61,15 @@ class Proxy:
             client_writer.transport.abort()
             return
         self.connections += 1
-        self._open.update((client_writer, broker_writer))
+        pair = (client_writer, broker_writer)
+        self._open.add(pair)
         try:
             await asyncio.gather(
                 self._pipe(client_reader, broker_writer), self._pipe(broker_reader, client_writer)
             )
         finally:
-            for writer in (client_writer, broker_writer):
-                self._open.discard(writer)
+            self._open.discard(pair)
+            for writer in pair:
                 writer.transport.abort()
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
