@@ -57,6 +57,8 @@ class Context:
 class Loaded(Generic[S]):
     state: S
     version: int
+    head_hash: bytes | None = None
+    """The hash of the stream's last event, so the append need not read it again (None: empty)."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ async def load(conn: AsyncConnection, aggregate: Aggregate[S], stream_id: str) -
             data = await _required_cipher().open_fields(conn, data, erased=None)
         events.append(aggregate.decode(r.event_type, data))
     state = aggregate.fold(events)
-    return Loaded(state, recorded[-1].version if recorded else 0)
+    return Loaded(state, recorded[-1].version if recorded else 0, recorded[-1].hash if recorded else None)
 
 
 async def _stored_form(
@@ -182,7 +184,9 @@ async def execute(
         )
         data = await _stored_form(conn, aggregate, state, event)
         stored.append(NewEvent(event.event_type(), data, event.schema_version, ctx.metadata()))
-    version = await eventstore.append(conn, stream_id, aggregate.stream_type, loaded.version, stored)
+    version = await eventstore.append(
+        conn, stream_id, aggregate.stream_type, loaded.version, stored, head_hash=loaded.head_hash
+    )
     await outbox.write(conn, messages)
     return Outcome(state, version, new_events)
 

@@ -117,17 +117,23 @@ async def append(
     stream_type: str,
     expected_version: int,
     events: Sequence[NewEvent],
+    *,
+    head_hash: bytes | None = None,
 ) -> int:
     """Append `events` after `expected_version` (0 = new stream); returns the new version.
 
     Runs inside the caller's transaction so that outbox rows and inbox marks commit with
     the events. Raises ConcurrencyError when another writer got there first; the unique
     (stream_id, version) constraint is the arbiter, so this holds across processes.
+    `head_hash`, the hash of event `expected_version` as the caller just read it, saves a round
+    trip; a stored event never changes, and a stale version still fails on the constraint.
     """
     if not events:
         return expected_version
     prev_hash = GENESIS_HASH
-    if expected_version > 0:
+    if expected_version > 0 and head_hash is not None:
+        prev_hash = head_hash
+    elif expected_version > 0:
         head = (
             await conn.execute(
                 text("SELECT hash FROM events WHERE stream_id = :s AND version = :v"),
