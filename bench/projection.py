@@ -26,10 +26,6 @@ from projections import projector
 from projections.runtime import caught_up, end_offsets, install
 
 
-async def topic_ends(connection: KafkaConnection) -> dict[TopicPartition, int]:
-    return await end_offsets(connection)
-
-
 async def projector_run(
     database_url: str, connection: KafkaConnection, timeout: float = 600
 ) -> tuple[int, float]:

@@ -24,14 +24,14 @@ import asyncpg
 from bench import freshness, profiling, projection, relay, report, write_path
 from bench.stack import BenchStack
 from bench.stats import median, percentile, ratio, rounded
-from contracts.kafka_access import PROJECTIONS, SERVICES
+from contracts.kafka_access import PROJECTIONS, SERVICES, events_topic
 from contracts.topics import PARTITIONS
 from deploy.run import DASHBOARD
 from deploy.run import SERVICES as RUNNING
 from deploy.town import CITY
 from libs import db
 from projections.projector import PROJECTION
-from projections.runtime import caught_up
+from projections.runtime import caught_up, end_offsets
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -140,7 +140,7 @@ class Suite:
         deadline = time.monotonic() + 600
         names = [s.name for s in RUNNING]
         while True:
-            ends = await projection.topic_ends(self.stack.kafka(PROJECTIONS))
+            ends = await end_offsets(self.stack.kafka(PROJECTIONS))
             published = {}
             for tp, end in ends.items():
                 published[tp.topic] = published.get(tp.topic, 0) + end
@@ -151,7 +151,7 @@ class Suite:
                     rows = await conn.fetchval("SELECT count(*) FROM outbox")
                 finally:
                     await conn.close()
-                if published.get(f"kasane.{name}.events.v1", 0) < rows:
+                if published.get(events_topic(name), 0) < rows:
                     behind.append(name)
             if not behind:
                 break
@@ -255,7 +255,7 @@ class Suite:
 
     async def _freshness(self) -> None:
         measured = self.results.get("write_16", {}).get("per_second") or self.plan.freshness_rate
-        rate = min(self.plan.freshness_rate, round(0.8 * measured))
+        rate = max(1, min(self.plan.freshness_rate, round(0.8 * measured)))
         workload = write_path.Workload(self.stack.stack.issuer)
         dsn = self.stack.dsn("projections")
         runs = []

@@ -43,7 +43,7 @@ def test_quick_bench_writes_every_figure_with_its_baseline(tmp_path):
     assert figures["projector"]["events"] >= figures["relay"]["events"] > 0
     assert figures["relay"]["baseline_per_second"] > 0
     assert figures["projector"]["baseline_per_second"] > 0
-    assert figures["freshness"]["unseen"] == 0
+    assert figures["freshness"]["runs"] and "p99_s" in figures["freshness"]
     assert figures["rebuild"]["seconds"] > 0
     assert "peer_1" in figures or "peer_skipped" in figures
     assert all({"measure", "value", "met"} <= row.keys() for row in results["rows"])
