@@ -151,7 +151,7 @@ class LocalKafka:
                 for built in Path(out).glob("*.class"):
                     os.replace(built, ACCESS_CLASSES / built.name)
 
-    def start(self, timeout: float = 90) -> None:
+    def start(self, timeout: float = 240) -> None:
         """Start a fresh broker process and return once every principal can use it.
 
         Whatever still runs from `home` (an earlier run that was not stopped) is stopped first, so

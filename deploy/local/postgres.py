@@ -53,7 +53,7 @@ class LocalPostgres:
         pid_file = self.data_dir / "postmaster.pid"
         return int(pid_file.read_text().split()[0])
 
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 180) -> None:
         """Initialise the data directory once, start the server and return once it accepts connections.
 
         A server still running from `data_dir` (an earlier run that was not stopped) is stopped first,
