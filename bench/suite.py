@@ -26,6 +26,7 @@ from bench.stack import BenchStack
 from bench.stats import median, percentile, ratio, rounded
 from contracts.kafka_access import PROJECTIONS, SERVICES, events_topic
 from contracts.topics import PARTITIONS
+from deploy import demo
 from deploy.run import DASHBOARD
 from deploy.run import SERVICES as RUNNING
 from deploy.town import CITY
@@ -43,6 +44,7 @@ PROJECTOR_TARGET = 20_000.0
 FRESHNESS_RATE = 500.0
 FRESHNESS_P99_TARGET_S = 1.0
 REBUILD_TARGET_S = 60.0
+LOAD_TIMEOUT = 3600.0
 
 
 @dataclass(frozen=True)
@@ -103,12 +105,13 @@ class Suite:
         began = time.monotonic()
         try:
             self.stack.start()
+            print(f"▸ bench: loading the town ({self.plan.population:,} people) through the APIs", flush=True)
             loading = time.monotonic()
-            loaded = self.stack.stack.load_demo(self.plan.population)
-            self.results["load"] = {
-                "seconds": round(time.monotonic() - loading, 1),
-                "counts": loaded.get("counts", {}),
-            }
+            urls = {s.name: self.stack.url(s.name) for s in RUNNING}
+            # The demo's own deadline is sized for `make run`'s small town; the city on a busy
+            # machine needs longer, and a bench is allowed to be slow where `make run` is not.
+            loaded = demo.load(urls, self.stack.stack.issuer, self.plan.population, timeout=LOAD_TIMEOUT)
+            self.results["load"] = {"seconds": round(time.monotonic() - loading, 1), "counts": loaded.counts}
             asyncio.run(self._measure())
         finally:
             problems = self.stack.stop()
