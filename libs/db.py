@@ -4,7 +4,9 @@ The DDL is plain SQL because the pieces that matter (xid8 columns, identity, def
 PostgreSQL-specific and must read exactly as they behave.
 """
 
+import asyncpg
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 SERVICE_SCHEMA = """
@@ -93,3 +95,29 @@ async def install(engine: AsyncEngine, ddl: str) -> None:
         await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('kasane.schema'))"))
         for statement in filter(str.strip, ddl.split(";")):
             await conn.execute(text(statement))
+
+
+UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+"""Connection exception, insufficient resources, operator intervention: among them 57P03 "the
+database system is starting up", which PostgreSQL answers for seconds during crash recovery."""
+
+
+def unavailable(exc: BaseException) -> bool:
+    """True when the error says "the database cannot serve now", not "this request or message is bad".
+
+    Callers retry (consumers) or answer 503 (HTTP) instead of failing the work for good: a
+    consumer that dead-lettered valid events during a restart would lose their effects.
+    """
+    if isinstance(exc, OperationalError | InterfaceError | OSError | asyncpg.PostgresConnectionError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        sqlstate = getattr(cause, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(UNAVAILABLE_SQLSTATE_CLASSES):
+            return True
+        cause = getattr(cause, "orig", None) or cause.__cause__
+    return False

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.envelope import TRACEPARENT_PATTERN
 from contracts.glossary import LegalBasis
+from libs import db
 from libs.auth import Principal, TokenVerifier, authenticate
 from libs.commands import Context
 from libs.domain import DomainError
@@ -61,6 +62,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         404: "見つかりません（存在しない、または閲覧の根拠がない）",
         409: "現在の状態では行えません・他の操作で更新されています",
         422: "入力内容に誤りがあります（項目ごとの一覧、または業務上の理由と code）",
+        503: "データベースに一時的に接続できません（再起動中など）。結果を確認してやり直してください",
     }.items()
 }
 
@@ -192,6 +194,20 @@ class ContainUnexpectedErrors:
             if os.environ.get("KASANE_DEBUG_TRACEBACKS") == "1":  # development only: may print personal data
                 log.exception("traceback")
             if started:
+                return
+            if db.unavailable(exc):
+                # The database is restarting or unreachable: a client error would be a lie and a 500
+                # says "bug". If the connection broke during COMMIT the change may have been
+                # recorded, so the reason asks to look before repeating.
+                response = JSONResponse(
+                    {
+                        "detail": "データベースに一時的に接続できません。しばらくしてから結果を確認し、反映されていなければやり直してください。",
+                        "code": "temporarily_unavailable",
+                    },
+                    status_code=503,
+                    headers={"Retry-After": "5"},
+                )
+                await response(scope, receive, send)
                 return
             response = JSONResponse(
                 {

@@ -13,19 +13,18 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-import asyncpg
 from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError
 from pydantic import ValidationError
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.envelope import Envelope, PublicEvent
 from contracts.events import EVENT_TYPES
 from contracts.topics import Header, dlq
 from contracts.upcasting import UnsupportedVersion, read_event
-from libs import kafka
+from libs import db, kafka
 from libs.domain import DomainError
 
 log = logging.getLogger(__name__)
@@ -85,13 +84,6 @@ def decode(record: ConsumerRecord) -> Delivery:
     except ValueError as exc:  # bad UTF-8, not JSON
         raise PermanentError("message is not valid JSON") from exc
     return Delivery(envelope, event, record.topic, record.partition, record.offset)
-
-
-def _is_infrastructure(exc: BaseException) -> bool:
-    """Errors that say "the database is unreachable", not "this message is bad"."""
-    if isinstance(exc, OperationalError | InterfaceError | OSError | asyncpg.PostgresConnectionError):
-        return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 _SEEN = text("SELECT 1 FROM inbox WHERE consumer = :c AND message_id = :m")
@@ -178,7 +170,7 @@ class InboxConsumer:
                 await self._dead_letter(record, exc, attempt, producer)
                 return
             except Exception as exc:
-                if _is_infrastructure(exc):
+                if db.unavailable(exc):
                     log.warning(
                         "consumer %s: database unavailable, retrying (%s)", self.name, describe_error(exc)
                     )
