@@ -4,7 +4,6 @@ once, and the stored stream rebuilds the place exactly."""
 
 import uuid
 
-import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, initialize, invariant, rule
 
@@ -100,10 +99,6 @@ TestPlace = PlaceMachine.TestCase
 TestPlace.settings = FAST
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found by PlaceMachine: close() checks activities on or after the closing day, not volunteers",
-)
 def test_a_place_cannot_close_before_a_volunteer_it_already_has_joined():
     machine = PlaceMachine()
     machine.register()

@@ -284,4 +284,9 @@ def close(place: Place, closed: PlaceClosed) -> list[DomainEvent]:
         raise DomainError(
             "activities_after_closing", "閉所日以降に記録された活動があります。閉所日を確認してください。"
         )
+    if any(v.registered_on >= closed.closed_on for v in place.volunteers.values()):
+        raise DomainError(
+            "volunteers_after_closing",
+            "閉所日以降に登録されたボランティアがいます。閉所日を確認してください。",
+        )
     return [closed]
