@@ -54,7 +54,8 @@ async def test_v1_messages_on_kafka_and_in_an_outbox_are_read_as_v2(engine, infr
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    assert consumer.dead_lettered == 0
+    # Both handled, once each (the topic is shared with other tests, whose poison messages this
+    # consumer dead-letters too, so its DLQ count says nothing about these two).
     assert await effect_counts(engine, ids) == (2, 2)
     refused, unanswered = seen[on_kafka.event_id], seen[in_outbox.event_id]
     assert (refused.reached, refused.response, refused.outcome) == (
