@@ -19,9 +19,9 @@ from typing import Any
 import asyncpg
 import httpx
 
-from deploy.demo import intake_worker
+from deploy.demo import consultation_body, intake_worker
 from deploy.local.issuer import LocalIssuer
-from deploy.town import Consultation, plan
+from deploy.town import plan
 from libs.directory import Directory
 
 
@@ -36,19 +36,6 @@ class Run:
     @property
     def per_second(self) -> float:
         return self.commands / self.seconds if self.seconds else 0.0
-
-
-def consultation_body(c: Consultation) -> dict[str, Any]:
-    """A consultation as deploy/demo.py sends it."""
-    return {
-        "channel": c.channel.value,
-        "person": c.person,
-        "household": c.household,
-        "issue_tags": [t.value for t in c.issue_tags],
-        "district": c.district,
-        "summary": c.summary,
-        "received_on": c.received_on.isoformat(),
-    }
 
 
 class Workload:

@@ -86,15 +86,9 @@ class Api:
             await asyncio.sleep(0.2)  # poll interval: the services react through Kafka
 
 
-def intake_worker(consultation: Consultation) -> str:
-    return INTAKE_BY_DISTRICT_PREFIX.get(consultation.district.split("-")[0], DEFAULT_INTAKE_WORKER)
-
-
-async def _consult(
-    api: Api, c: Consultation, loaded: Loaded, ids: dict[int, dict[str, str]], index: int
-) -> None:
-    worker = intake_worker(c)
-    body = {
+def consultation_body(c: Consultation) -> dict[str, Any]:
+    """`POST /cases` for one consultation of the town (the demo, the fault workload and the bench send it)."""
+    return {
         "channel": c.channel.value,
         "person": c.person,
         "household": c.household,
@@ -103,6 +97,17 @@ async def _consult(
         "summary": c.summary,
         "received_on": c.received_on.isoformat(),
     }
+
+
+def intake_worker(consultation: Consultation) -> str:
+    return INTAKE_BY_DISTRICT_PREFIX.get(consultation.district.split("-")[0], DEFAULT_INTAKE_WORKER)
+
+
+async def _consult(
+    api: Api, c: Consultation, loaded: Loaded, ids: dict[int, dict[str, str]], index: int
+) -> None:
+    worker = intake_worker(c)
+    body = consultation_body(c)
     case_id = (await api.call("intake", worker, "POST", "/cases", 201, body))["case_id"]
     ids[index] = {"case_id": case_id, "worker": worker}
     if c.consent:

@@ -26,6 +26,7 @@ from deploy.demo import (
     COORDINATOR,
     OUTREACH_WORKER,
     PARTICIPATION_COORDINATOR,
+    consultation_body,
     intake_worker,
 )
 from deploy.local.issuer import LocalIssuer
@@ -170,15 +171,7 @@ class Flows:
     async def case(self, index: int, c: Consultation) -> None:
         """Intake → coordination → (participation, outreach) → conclusion and return to intake."""
         worker = intake_worker(c)
-        body = {
-            "channel": c.channel.value,
-            "person": c.person,
-            "household": c.household,
-            "issue_tags": [t.value for t in c.issue_tags],
-            "district": c.district,
-            "summary": c.summary,
-            "received_on": c.received_on.isoformat(),
-        }
+        body = consultation_body(c)
         case_id = (await self.step("intake", worker, "/cases", body, "receive_case"))["case_id"]
         received = c.received_on
         consent = index % 4 != 3
