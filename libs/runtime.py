@@ -25,7 +25,7 @@ from libs import access, audit, commands, db, eventstore
 from libs.auth import AuthSettings, TokenVerifier
 from libs.crypto import PersonalDataCipher
 from libs.directory import Directory
-from libs.http import ERROR_RESPONSES, caller_dependency, install_error_handlers
+from libs.http import ERROR_RESPONSES, CallerDependency, install_error_handlers
 from libs.inbox import Handler, InboxConsumer
 from libs.kafka import KafkaConnection
 from libs.outbox import OutboxRelay
@@ -142,7 +142,7 @@ def create_app(
         title=title, description=description, version="1", lifespan=lifespan, responses=ERROR_RESPONSES
     )
     app.state.runtime = runtime
-    app.state.caller = caller_dependency(runtime.verifier)
+    app.state.caller = CallerDependency(runtime.verifier)
     install_error_handlers(app)
 
     @app.get(

@@ -278,6 +278,6 @@ def routes(app: FastAPI) -> None:
     ) -> HTMLResponse:
         if "authorization" not in request.headers:
             return casework_page.sign_in(TITLE, "監査担当の職員が使う画面です。")
-        authorise(app.state.caller(request))
+        authorise(app.state.caller.resolve(request))
         f = Filters(case_key=case_key, organisation=organisation, actor=actor, start=start, end=end)
         return casework_page.respond(TITLE, render(await view(request, f, verify=True)))

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from libs.http import caller_dependency, install_error_handlers
+from libs.http import CallerDependency, install_error_handlers
 from projections import audit, casework_page, http, report, timeline
 from projections.runtime import DEFAULT_PORT, NAME, ProjectionRuntime, Settings
 
@@ -41,7 +41,7 @@ def build(config: Settings, *, project: bool = True) -> tuple[ProjectionRuntime,
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    app.state.caller = caller_dependency(runtime.verifier)
+    app.state.caller = CallerDependency(runtime.verifier)
     install_error_handlers(app)
 
     @app.get("/health", tags=["operations"], summary="稼働確認（データベース・ブローカー・射影）")

@@ -160,7 +160,7 @@ def routes(app: FastAPI) -> None:
         # same address with the token and shows the answer. With a token it is the dashboard.
         if "authorization" not in request.headers:
             return HTMLResponse(page.LOGIN_PAGE, headers=SECURITY_HEADERS)
-        caller: Caller = app.state.caller(request)
+        caller: Caller = app.state.caller.resolve(request)
         authorise(caller)
         shown = await document(start, end, district)
         return HTMLResponse(render(shown, directory, date.today()), headers=SECURITY_HEADERS)

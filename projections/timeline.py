@@ -153,5 +153,5 @@ def routes(app: FastAPI) -> None:
     async def page(case_key: uuid.UUID, request: Request) -> HTMLResponse:
         if "authorization" not in request.headers:
             return casework_page.sign_in(TITLE, "このケースについて閲覧の根拠がある事業の記録を表示します。")
-        app.state.caller(request)  # 401 for a token that is not valid here, before asking anyone
+        app.state.caller.resolve(request)  # 401 for a token that is not valid here, before asking anyone
         return casework_page.respond(TITLE, render(await merged(request, case_key)))
