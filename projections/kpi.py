@@ -197,7 +197,7 @@ async def _rows(conn: AsyncConnection, sql: str, p: Period, **params: Any) -> li
 
 
 async def consultations_by_channel(conn: AsyncConnection, p: Period) -> list[Row]:
-    """相談受付件数（月別・相談経路別）: CaseReceived by month of received_on and channel."""
+    """相談受付件数（月別・相談経路別）: 相談の受付（CaseReceived）の件数を、受付日（received_on）の月と相談経路ごとに数える。"""
     return await _rows(
         conn,
         "SELECT to_char(received_on, 'YYYY-MM') AS month, channel, count(*) AS n FROM §.cases "
@@ -207,8 +207,8 @@ async def consultations_by_channel(conn: AsyncConnection, p: Period) -> list[Row
 
 
 async def consultations_by_issue(conn: AsyncConnection, p: Period) -> list[Row]:
-    """相談受付件数（月別・課題分類別）: CaseReceived by month and issue tag; a case counts once
-    under each of its tags, so the rows add up to more than the cases."""
+    """相談受付件数（月別・課題分類別）: 相談の受付（CaseReceived）の件数を、受付日（received_on）の月と課題分類ごとに数える。
+    1件の相談は持っている課題分類のそれぞれに1回ずつ数えるため、各行を足すと相談の件数より多くなる。"""
     return await _rows(
         conn,
         "SELECT to_char(received_on, 'YYYY-MM') AS month, tag AS issue_tag, count(*) AS n "
@@ -218,7 +218,7 @@ async def consultations_by_issue(conn: AsyncConnection, p: Period) -> list[Row]:
 
 
 async def issue_pairs(conn: AsyncConnection, p: Period) -> list[Row]:
-    """課題の組み合わせ: cases received in the period that carry both tags of a pair (tag_a < tag_b)."""
+    """課題の組み合わせ: 期間中に受け付けた相談のうち、課題分類の組（tag_a < tag_b）の両方を持つものの件数。"""
     return await _rows(
         conn,
         "SELECT a AS tag_a, b AS tag_b, count(*) AS n FROM §.cases, unnest(issue_tags) AS a, unnest(issue_tags) AS b "
@@ -228,8 +228,8 @@ async def issue_pairs(conn: AsyncConnection, p: Period) -> list[Row]:
 
 
 async def household_patterns(conn: AsyncConnection, p: Period) -> list[Row]:
-    """複合課題のパターン: cases received in the period carrying every tag of a named pattern
-    (PATTERNS), and `multi_field`: cases with two or more issue tags."""
+    """複合課題のパターン: 期間中に受け付けた相談のうち、名前のついたパターン（PATTERNS）の課題分類をすべて持つものの件数。
+    あわせて `multi_field`: 期間中に受け付けた相談のうち、課題分類を2つ以上持つものの件数。"""
     rows: list[Row] = []
     for name, tags in PATTERNS.items():
         found = await _rows(
@@ -251,8 +251,8 @@ async def household_patterns(conn: AsyncConnection, p: Period) -> list[Row]:
 
 
 async def flow(conn: AsyncConnection, p: Period) -> list[Row]:
-    """事業間の流れ: cases that reached each step (first time) with that step's date in the period:
-    受付 → 支援依頼 → 受理 → プラン決定 → 終結 → つなぎもどし, with referrals to outreach and participation."""
+    """事業間の流れ: 各段階に（初めて）到達したケースのうち、その段階の日付が期間中のものの件数。
+    受付 → 支援依頼 → 受理 → プラン決定 → 終結 → つなぎもどし、あわせてアウトリーチ等事業・参加支援事業への依頼。"""
     rows = await _rows(
         conn,
         "SELECT s.step, count(*) AS n FROM §.case_steps s LEFT JOIN §.cases c USING (case_key) "
@@ -264,11 +264,12 @@ async def flow(conn: AsyncConnection, p: Period) -> list[Row]:
 
 
 async def open_cases(conn: AsyncConnection, p: Period) -> list[Row]:
-    """組織別の継続中の件数: cases each organisation (envelope.organisation of the opening event)
-    held open at the end of the period: opened on or before it, not closed on or before it. Opening
-    and closing events: intake CaseReceived/CaseClosed; coordination ReferralAccepted/SupportConcluded
-    or ReturnedToOrigin; outreach PotentialClientIdentified/OutreachConcluded; participation
-    ParticipationAccepted (no public closing event yet, so these count cases accepted to date)."""
+    """組織別の継続中の件数: 各組織（開始のイベントの envelope.organisation）が期間末の時点で継続して持っていたケースの件数。
+    期間末日以前に開始し、期間末日以前に終了していないもの。
+    開始と終了のイベント: 包括的相談支援は CaseReceived／CaseClosed。
+    多機関協働は ReferralAccepted／SupportConcluded または ReturnedToOrigin。
+    アウトリーチは PotentialClientIdentified／OutreachConcluded。
+    参加支援は ParticipationAccepted（公開された終了のイベントがまだないため、期間末までに受け付けたケースをすべて数える）。"""
     return await _rows(
         conn,
         "SELECT h.program, h.organisation, count(*) AS n FROM §.holdings h "
@@ -288,10 +289,8 @@ _DAYS_TO_PLAN = (
 
 
 async def days_to_plan(conn: AsyncConnection, p: Period) -> list[Row]:
-    """受付からプラン決定までの日数（複合的な課題のケース）: for cases whose first plan (PlanAgreed,
-    only made for cases referred to 多機関協働) was agreed in the period, days from
-    CaseReceived.received_on to the first PlanAgreed.agreed_on; count, median and 90th percentile
-    (国の目標は5日、現状の典型は12.3日)."""
+    """受付からプラン決定までの日数（複合的な課題のケース）: 最初のプラン（PlanAgreed。多機関協働に支援依頼されたケースについてのみ決定される）が期間中に決定されたケースについて、相談の受付日（CaseReceived の received_on）から最初のプランの決定日（PlanAgreed の agreed_on）までの日数。
+    件数、中央値、90パーセンタイル（国の目標は5日、現状の典型は12.3日）。"""
     return await _rows(
         conn,
         "SELECT count(*) AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY d) AS median, "  # noqa: S608 (constant)
@@ -301,8 +300,8 @@ async def days_to_plan(conn: AsyncConnection, p: Period) -> list[Row]:
 
 
 async def days_to_plan_by_month(conn: AsyncConnection, p: Period) -> list[Row]:
-    """受付からプラン決定までの日数の推移（月別）: the same days as 受付からプラン決定までの日数,
-    grouped by the month of the first PlanAgreed; count, median and 90th percentile per month."""
+    """受付からプラン決定までの日数の推移（月別）: 「受付からプラン決定までの日数」と同じ日数を、最初のプランの決定（PlanAgreed）の月ごとにまとめたもの。
+    月ごとの件数、中央値、90パーセンタイル。"""
     return await _rows(
         conn,
         "SELECT to_char(agreed_on, 'YYYY-MM') AS month, count(*) AS n, "  # noqa: S608 (constant)
@@ -314,8 +313,8 @@ async def days_to_plan_by_month(conn: AsyncConnection, p: Period) -> list[Row]:
 
 
 async def plan_meetings(conn: AsyncConnection, p: Period) -> list[Row]:
-    """会議でのプラン決定件数（月別・会議の種類別）: PlanAgreed by month of agreed_on and meeting type
-    (every plan version counts). No public event names a meeting itself, so this is decisions, not meetings."""
+    """会議でのプラン決定件数（月別・会議の種類別）: プランの決定（PlanAgreed）の件数を、決定日（agreed_on）の月と会議の種類ごとに数える（プランの版はすべて数える）。
+    会議そのものを示す公開イベントはないため、これは決定の件数であり、会議の回数ではない。"""
     return await _rows(
         conn,
         "SELECT to_char(pa.agreed_on, 'YYYY-MM') AS month, pa.meeting_type, count(*) AS n "
@@ -325,10 +324,9 @@ async def plan_meetings(conn: AsyncConnection, p: Period) -> list[Row]:
 
 
 async def meetings_held(conn: AsyncConnection, p: Period) -> list[Row]:
-    """会議の開催回数（月別・会議の種類別）: meetings that agreed at least one plan (PlanAgreed) in the
-    period. Public events carry no meeting id, so one meeting = one day, meeting type and set of
-    member organisations; a meeting that agreed several plans counts once. With a district filter,
-    the meetings that agreed a plan for a case of that district."""
+    """会議の開催回数（月別・会議の種類別）: 期間中に1件以上のプランを決定した（PlanAgreed）会議の回数。
+    公開イベントには会議のIDがないため、日付・会議の種類・構成組織の組み合わせが同じものを1回の会議とし、複数のプランを決定した会議も1回と数える。
+    地区で絞り込んだ場合は、その地区のケースのプランを決定した会議の回数。"""
     return await _rows(
         conn,
         "SELECT to_char(pa.agreed_on, 'YYYY-MM') AS month, pa.meeting_type, count(DISTINCT pa.meeting_key) AS n "
@@ -338,11 +336,12 @@ async def meetings_held(conn: AsyncConnection, p: Period) -> list[Row]:
 
 
 async def resolution_and_return(conn: AsyncConnection, p: Period) -> list[Row]:
-    """解決率とつなぎもどし率（ケース単位）: concluded = cases with a SupportConcluded in the period;
-    resolved = those concluded as resolved or improved (解決・改善); resolution_rate = resolved ÷
-    concluded (%). ended = cases whose 多機関協働 part ended in the period (SupportConcluded or
-    ReturnedToOrigin); returned = cases returned to the referring organisation (ReturnedToOrigin,
-    any reason); return_rate = returned ÷ ended (%)."""
+    """解決率とつなぎもどし率（ケース単位）: 終結（concluded）= 期間中に SupportConcluded があったケース。
+    解決・改善（resolved）= そのうち解決または改善として終結したもの。
+    解決率（resolution_rate）= 解決・改善 ÷ 終結（%）。
+    終了（ended）= 多機関協働での支援が期間中に終わったケース（SupportConcluded または ReturnedToOrigin）。
+    つなぎもどし（returned）= そのうち支援依頼元の組織に戻したケース（ReturnedToOrigin、理由は問わない）。
+    つなぎもどし率（return_rate）= つなぎもどし ÷ 終了（%）。"""
     found = await _rows(
         conn,
         "SELECT count(DISTINCT x.case_key) AS concluded, "
@@ -366,7 +365,7 @@ async def resolution_and_return(conn: AsyncConnection, p: Period) -> list[Row]:
 
 
 async def missing_resources(conn: AsyncConnection, p: Period) -> list[Row]:
-    """会議で把握された不足する地域資源: MissingResourceNoted by resource kind (meeting date in the period)."""
+    """会議で把握された不足する地域資源: 会議で記録された不足する地域資源（MissingResourceNoted）の件数を、資源の種類ごとに数える（会議の開催日が期間中のもの）。"""
     return await _rows(
         conn,
         "SELECT resource_kind, count(*) AS n, count(DISTINCT meeting_id) AS meetings FROM §.missing_resources "
@@ -376,7 +375,7 @@ async def missing_resources(conn: AsyncConnection, p: Period) -> list[Row]:
 
 
 async def outreach_found(conn: AsyncConnection, p: Period) -> list[Row]:
-    """アウトリーチ: 把握した人数（把握の経路別）: PotentialClientIdentified by identified_by."""
+    """アウトリーチ: 把握した人数（把握の経路別）: 支援が必要と思われる人の把握（PotentialClientIdentified）の件数を、把握の経路（identified_by）ごとに数える。"""
     return await _rows(
         conn,
         "SELECT identified_by, count(*) AS n FROM §.outreach_found WHERE identified_on BETWEEN :start AND :end¤{district} GROUP BY 1 ORDER BY 1",
@@ -385,7 +384,8 @@ async def outreach_found(conn: AsyncConnection, p: Period) -> list[Row]:
 
 
 async def outreach_attempts(conn: AsyncConnection, p: Period) -> list[Row]:
-    """アウトリーチ: 働きかけの回数（結果別）: ContactAttempted by outcome; the district is the outreach case's."""
+    """アウトリーチ: 働きかけの回数（結果別）: 働きかけ（ContactAttempted）の回数を結果ごとに数える。
+    地区はアウトリーチのケースの地区。"""
     return await _rows(
         conn,
         "SELECT a.outcome, count(*) AS n FROM §.contact_attempts a "
@@ -395,7 +395,7 @@ async def outreach_attempts(conn: AsyncConnection, p: Period) -> list[Row]:
 
 
 async def outreach_connected(conn: AsyncConnection, p: Period) -> list[Row]:
-    """アウトリーチ: つないだ人数（つなぎ先別）: ConnectedToSupport by connected_to."""
+    """アウトリーチ: つないだ人数（つなぎ先別）: 支援へのつなぎ（ConnectedToSupport）の件数を、つなぎ先（connected_to）ごとに数える。"""
     return await _rows(
         conn,
         "SELECT connected_to, count(*) AS n FROM §.outreach_connections WHERE connected_on BETWEEN :start AND :end¤{district} GROUP BY 1 ORDER BY 1",
@@ -404,7 +404,8 @@ async def outreach_connected(conn: AsyncConnection, p: Period) -> list[Row]:
 
 
 async def placements_started(conn: AsyncConnection, p: Period) -> list[Row]:
-    """参加支援: 参加開始件数（メニュー種別）: PlacementStarted by menu kind; district is the menu's."""
+    """参加支援: 参加開始件数（メニュー種別）: 参加の開始（PlacementStarted）の件数をメニューの種類ごとに数える。
+    地区はメニューの地区。"""
     return await _rows(
         conn,
         "SELECT menu_kind, count(*) AS n FROM §.placements WHERE started_on BETWEEN :start AND :end "
@@ -414,7 +415,7 @@ async def placements_started(conn: AsyncConnection, p: Period) -> list[Row]:
 
 
 async def placement_followups(conn: AsyncConnection, p: Period) -> list[Row]:
-    """参加支援: 定着支援の件数（定着状況別）: PlacementFollowedUp by status."""
+    """参加支援: 定着支援の件数（定着状況別）: 定着支援（PlacementFollowedUp）の件数を定着状況ごとに数える。"""
     return await _rows(
         conn,
         "SELECT f.status, count(*) AS n FROM §.placement_followups f LEFT JOIN §.placements pl USING (placement_id) "
@@ -424,10 +425,9 @@ async def placement_followups(conn: AsyncConnection, p: Period) -> list[Row]:
 
 
 async def participation_rates(conn: AsyncConnection, p: Period) -> list[Row]:
-    """参加支援: 人口10万人あたりの件数: accepted = cases accepted by 参加支援 (first
-    ParticipationAccepted) in the period, placements = PlacementStarted in the period (district of
-    the menu); each also per 100,000 people of the municipality or the filtered district (人口は
-    自治体の名簿 libs/directory.py から。期間中の件数で、年率換算はしない)."""
+    """参加支援: 人口10万人あたりの件数: 受付件数（accepted）= 期間中に参加支援で受け付けたケース（最初の ParticipationAccepted）。
+    参加開始件数（placements）= 期間中の参加の開始（PlacementStarted、地区はメニューの地区）。
+    それぞれ、自治体または絞り込んだ地区の人口10万人あたりの件数も示す（人口は自治体の名簿 libs/directory.py から。期間中の件数で、年率換算はしない）。"""
     accepted = await _rows(
         conn,
         "SELECT count(*) AS accepted FROM §.case_steps s LEFT JOIN §.cases c USING (case_key) "
@@ -447,9 +447,8 @@ async def participation_rates(conn: AsyncConnection, p: Period) -> list[Row]:
 
 
 async def placement_retention(conn: AsyncConnection, p: Period) -> list[Row]:
-    """参加支援: 3か月・6か月後の定着: of the placements started in the period at least N days
-    before its end (N = 90 or 182), how many lasted N days or more (not ended, or ended N or more
-    days after the start); rate = that count ÷ those placements (%)."""
+    """参加支援: 3か月・6か月後の定着: 期間中、かつ期間末日のN日以上前に始まった参加（N = 90 または 182）のうち、N日以上続いたもの（終了していない、または開始からN日以上たって終了した）の件数。
+    割合（rate）= その件数 ÷ それらの参加の件数（%）。"""
     rows: list[Row] = []
     for horizon, days in RETENTION_DAYS.items():
         found = await _rows(
@@ -468,20 +467,18 @@ _OPEN_PLACES = "FROM §.places WHERE opened_on <= :end AND (closed_on IS NULL OR
 
 
 async def places_by_school_district(conn: AsyncConnection, p: Period) -> list[Row]:
-    """地域づくり: 居場所の数（小学校区別）: places registered (PlaceRegistered) on or before the end
-    of the period and not closed (PlaceClosed) by then, by the school district they were registered in."""
+    """地域づくり: 居場所の数（小学校区別）: 期間末日以前に登録され（PlaceRegistered）、期間末日までに閉鎖（PlaceClosed）されていない居場所の数を、登録された小学校区ごとに数える。"""
     return await _rows(conn, f"SELECT school_district, count(*) AS n {_OPEN_PLACES} GROUP BY 1 ORDER BY 1", p)
 
 
 async def places_by_district(conn: AsyncConnection, p: Period) -> list[Row]:
-    """地域づくり: 居場所の数（地区別）: the same places as 小学校区別, by the district they were registered in."""
+    """地域づくり: 居場所の数（地区別）: 「小学校区別」と同じ居場所を、登録された地区ごとに数える。"""
     return await _rows(conn, f"SELECT district, count(*) AS n {_OPEN_PLACES} GROUP BY 1 ORDER BY 1", p)
 
 
 async def activities(conn: AsyncConnection, p: Period) -> list[Row]:
-    """地域づくり: 活動の回数、世代別の参加者数（延べ）、ボランティア数（延べ）、住民主体の新たな活動の数:
-    ActivityHeld in the period; a new resident-led activity counts once per activity id, and also
-    per 100,000 people of the municipality or the filtered district (期間中の件数、年率換算なし)."""
+    """地域づくり: 活動の回数、世代別の参加者数（延べ）、ボランティア数（延べ）、住民主体の新たな活動の数: 期間中の活動の開催（ActivityHeld）。
+    住民主体の新たな活動は活動のID（activity_id）ごとに1回だけ数え、自治体または絞り込んだ地区の人口10万人あたりの数も示す（期間中の件数、年率換算なし）。"""
     rows = await _rows(
         conn,
         "SELECT count(*) AS n, COALESCE(sum(children), 0) AS children, COALESCE(sum(youth), 0) AS youth, "
@@ -495,8 +492,7 @@ async def activities(conn: AsyncConnection, p: Period) -> list[Row]:
 
 
 async def platform_meetings(conn: AsyncConnection, p: Period) -> list[Row]:
-    """地域づくり: 多分野のプラットフォームの開催回数: PlatformMeetingHeld (city-wide meetings have
-    no district and count only without the district filter)."""
+    """地域づくり: 多分野のプラットフォームの開催回数: プラットフォームの開催（PlatformMeetingHeld）の回数（自治体全域の会議には地区がなく、地区で絞り込まないときだけ数える）。"""
     return await _rows(
         conn,
         "SELECT count(*) AS n FROM §.platform_meetings WHERE held_on BETWEEN :start AND :end¤{district}",
@@ -505,7 +501,8 @@ async def platform_meetings(conn: AsyncConnection, p: Period) -> list[Row]:
 
 
 async def data_quality(conn: AsyncConnection, p: Period) -> list[Row]:
-    """データの状態: events applied and undecodable messages skipped, over the whole log (not filtered)."""
+    """データの状態: 集計に反映したイベントの数と、読めずに読み飛ばしたメッセージの数。
+    ログ全体が対象（期間・地区では絞り込まない）。"""
     return await _rows(
         conn,
         "SELECT (SELECT count(*) FROM §.applied_events) AS applied, (SELECT count(*) FROM §.skipped_messages) AS skipped",
