@@ -208,7 +208,7 @@ async def consultations_by_channel(conn: AsyncConnection, p: Period) -> list[Row
 
 async def consultations_by_issue(conn: AsyncConnection, p: Period) -> list[Row]:
     """相談受付件数（月別・課題分類別）: 相談の受付（CaseReceived）の件数を、受付日（received_on）の月と課題分類ごとに数える。
-    1件の相談は持っている課題分類のそれぞれに1回ずつ数えるため、各行を足すと相談の件数より多くなる。"""
+    1件の相談は持っている課題分類のそれぞれに1回ずつ数えるため、各行を足すと相談の件数より多くなることがある。"""
     return await _rows(
         conn,
         "SELECT to_char(received_on, 'YYYY-MM') AS month, tag AS issue_tag, count(*) AS n "
