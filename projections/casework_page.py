@@ -7,14 +7,13 @@ the service's own script and style, no inline script and no `style` attributes.
 """
 
 from html import escape
-from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import HTMLResponse
 
+from projections import http
 from projections.http import SECURITY_HEADERS
 
-ASSETS = Path(__file__).parent / "assets"
 SCRIPT, STYLE = "casework.js", "casework.css"
 
 
@@ -46,13 +45,4 @@ def respond(title: str, body: str) -> HTMLResponse:
 
 
 def serve_assets(app: FastAPI) -> None:
-    for name, media in ((SCRIPT, "text/javascript"), (STYLE, "text/css")):
-        _serve(app, name, media)
-
-
-def _serve(app: FastAPI, name: str, media: str) -> None:
-    path = ASSETS / name
-
-    @app.get(f"/assets/{name}", include_in_schema=False)
-    async def serve() -> FileResponse:
-        return FileResponse(path, media_type=media, headers=SECURITY_HEADERS)
+    http.serve_assets(app, {SCRIPT: "text/javascript", STYLE: "text/css"})

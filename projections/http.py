@@ -165,7 +165,12 @@ def routes(app: FastAPI) -> None:
         shown = await document(start, end, district)
         return HTMLResponse(render(shown, directory, date.today()), headers=SECURITY_HEADERS)
 
-    for name, media in ASSET_FILES.items():
+    serve_assets(app, ASSET_FILES)
+
+
+def serve_assets(app: FastAPI, files: dict[str, str]) -> None:
+    """`/assets/<name>` for each file (name → media type), with the page's security headers."""
+    for name, media in files.items():
         _serve(app, name, media)
 
 
