@@ -18,9 +18,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.envelope import CODE_PATTERN
-from contracts.glossary import LegalBasis, Role, label_ja
+from contracts.glossary import LegalBasis, label_ja
 from libs import commands
-from libs.authz import Decision, enforce
+from libs.authz import Decision, enforce_auditor
 from libs.domain import Aggregate, DomainEvent
 from libs.http import Caller
 
@@ -113,11 +113,7 @@ def routes(app: FastAPI) -> None:
         case_id: Annotated[uuid.UUID | None, Query()] = None,
         user: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
     ) -> list[AccessRecordView]:
-        allowed = caller.principal.has_any(Role.AUDITOR)
-        decision = (
-            Decision.allow(LegalBasis.HOLDER, "auditor") if allowed else Decision.deny("not an auditor")
-        )
-        enforce(decision, caller.principal, "read_access_records", "audit", hide=False)
+        enforce_auditor(caller.principal, "read_access_records")
         found = await records(engine, resource=f"case:{case_id}" if case_id else None, user=user)
         return [AccessRecordView(basis_label=label_ja(r.basis), **r.model_dump()) for r in found]
 

@@ -19,9 +19,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.envelope import CODE_PATTERN
-from contracts.glossary import LegalBasis, Role
 from libs import eventstore
-from libs.authz import Decision, enforce
+from libs.authz import enforce_auditor
 from libs.domain import InvalidCommand
 from libs.http import Caller
 from libs.timeline import CASE_STREAMS
@@ -32,13 +31,6 @@ MAX_PAGE = 500
 MAX_PROBLEMS = 50
 MAX_POSITION = 2**62
 EARLIEST, LATEST = date(2000, 1, 1), date(2199, 12, 31)
-
-
-def authorise(caller: Caller, action: str) -> None:
-    """Auditors only; everyone else gets 403 (the function exists, they may not use it)."""
-    allowed = caller.principal.has_any(Role.AUDITOR)
-    decision = Decision.allow(LegalBasis.HOLDER, "auditor") if allowed else Decision.deny("not an auditor")
-    enforce(decision, caller.principal, action, "audit", hide=False)
 
 
 class LogEntry(BaseModel):
@@ -180,7 +172,7 @@ def routes(app: FastAPI) -> None:
         after: Annotated[int, Query(ge=0, le=MAX_POSITION, description="この位置より後から")] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     ) -> LogPage:
-        authorise(caller, "read_audit_log")
+        enforce_auditor(caller.principal, "read_audit_log")
         return await log_page(
             engine,
             case_key=case_key,
@@ -199,5 +191,5 @@ def routes(app: FastAPI) -> None:
         summary="ハッシュチェーンの検証（監査担当のみ）",
     )
     async def audit_chain(caller: CallerDep) -> ChainResult:
-        authorise(caller, "verify_chain")
+        enforce_auditor(caller.principal, "verify_chain")
         return await chain(engine)

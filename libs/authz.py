@@ -8,7 +8,7 @@ about whether the object exists; a refusal of a whole function answers 403.
 import logging
 from dataclasses import dataclass
 
-from contracts.glossary import LegalBasis
+from contracts.glossary import LegalBasis, Role
 from libs.auth import Principal
 from libs.domain import DomainError, NotFound
 
@@ -56,3 +56,10 @@ def enforce(
     if hide:
         raise NotFound("not_found", "見つかりません。")
     raise Forbidden("forbidden", "この操作を行う権限がありません。")
+
+
+def enforce_auditor(principal: Principal, action: str) -> None:
+    """Audit functions are for auditors only; everyone else gets 403 (they exist, others may not use them)."""
+    allowed = principal.has_any(Role.AUDITOR)
+    decision = Decision.allow(LegalBasis.HOLDER, "auditor") if allowed else Decision.deny("not an auditor")
+    enforce(decision, principal, action, "audit", hide=False)
