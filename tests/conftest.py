@@ -3,6 +3,11 @@
 Both run on free ports under `.kasane/test-<pid>/`, so a running `make run` is untouched.
 Each test that needs a database gets a fresh one; Kafka topics are shared and tests tell
 their messages apart by ids, never by "the next message on the topic".
+
+The whole run, and every process it starts, judges dates on one business day (`libs.clock`):
+today's Tokyo date when the run starts, or `KASANE_BUSINESS_DAY` when given, so that
+`KASANE_BUSINESS_DAY=2031-04-01 make test` shows the suite holds on any later day. Dates a service
+compares with today (consent validity) are written relative to `BUSINESS_DAY`.
 """
 
 import asyncio
@@ -11,6 +16,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,11 +27,17 @@ from deploy.local.issuer import LocalIssuer
 from deploy.local.kafka import LocalKafka
 from deploy.local.ports import free_port
 from deploy.local.postgres import LocalPostgres
-from libs import db, kafka
+from libs import clock, db, kafka
 from libs.directory import Directory
 from libs.kafka import KafkaConnection
 
 ROOT = Path(__file__).resolve().parents[1]
+BUSINESS_DAY = date.fromisoformat(os.environ.setdefault(clock.BUSINESS_DAY_ENV, clock.today().isoformat()))
+
+
+def business_day(offset: int = 0) -> str:
+    """The ISO date `offset` days after (before, if negative) the run's business day."""
+    return (BUSINESS_DAY + timedelta(days=offset)).isoformat()
 
 
 @dataclass(frozen=True)

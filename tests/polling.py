@@ -8,6 +8,11 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
+class Timeout(AssertionError):
+    """The deadline passed. Its own class, so a caller that tolerates a time-out (and then shows
+    what still differs) never also swallows a probe's own failed assertion."""
+
+
 async def eventually(
     probe: Callable[[], Awaitable[T | None]], timeout: float = 30.0, what: str = "condition"
 ) -> T:
@@ -19,4 +24,4 @@ async def eventually(
         if last:
             return last
         await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+    raise Timeout(f"timed out after {timeout}s waiting for {what} (last: {last!r})")

@@ -4,12 +4,14 @@ intake receives → refers → coordination opens its case → agrees a plan →
 intake shows the return. Then: no personal data ever reached Kafka.
 """
 
+import asyncio
 import uuid
 
 import httpx
 
 from contracts.topics import COORDINATION_EVENTS, INTAKE_EVENTS, Header
 from tests.builders import collect, header
+from tests.conftest import business_day
 from tests.polling import eventually
 
 PERSON = {
@@ -38,7 +40,7 @@ CONSENT = {
     "programs": ["intake", "coordination"],
     "purpose": "support_coordination",
     "granted_on": "2026-04-01",
-    "expires_on": "2027-03-31",
+    "expires_on": business_day(365),  # judged against the services' business day
 }
 WORKER = "chuo-suzuki"  # intake worker of 中央地域包括支援センター (houkatsu-chuo)
 COORDINATOR = "tagikan-tanaka"  # coordinator of 社協 多機関協働 (shakyo-tagikan)
@@ -219,10 +221,18 @@ async def test_bad_requests_get_clear_4xx_never_500(services, tokens):
         early = await intake.post(f"/cases/{case_id}/referrals", json=refer | {"referred_on": "2026-03-01"})
         assert early.status_code == 409 and early.json()["code"] == "referral_before_receipt"
 
-        # Two workers refer the same case having both seen version 1: exactly one wins.
-        first = await intake.post(f"/cases/{case_id}/referrals", headers={"If-Match": '"1"'}, json=refer)
-        second = await intake.post(f"/cases/{case_id}/referrals", headers={"If-Match": '"1"'}, json=refer)
-        assert (first.status_code, second.status_code) == (201, 409)
+        # Workers refer the same case at the same moment, all having seen version 1: exactly one
+        # wins, the others are told someone else changed it, and the case holds one referral.
+        racing = await asyncio.gather(
+            *(
+                intake.post(f"/cases/{case_id}/referrals", headers={"If-Match": '"1"'}, json=refer)
+                for _ in range(8)
+            )
+        )
+        statuses = sorted(r.status_code for r in racing)
+        assert statuses == [201] + [409] * 7, [r.text for r in racing]
+        assert {r.json()["code"] for r in racing if r.status_code == 409} == {"version_conflict"}
+        assert len((await intake.get(f"/cases/{case_id}")).json()["referrals"]) == 1
         again = await intake.post(f"/cases/{case_id}/referrals", json=refer)
         assert again.status_code == 409 and again.json()["code"] == "already_referred"
 

@@ -15,6 +15,7 @@ characters, very long names) are sent explicitly to intake's `POST /cases`.
 
 import json
 import os
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -161,9 +162,17 @@ def _post_case(services, tokens, name: str) -> httpx.Response:
 
 
 @pytest.mark.parametrize("name", ACCEPTED_NAMES.values(), ids=ACCEPTED_NAMES.keys())
-def test_japanese_names_as_typed_are_accepted(services, tokens, name: str) -> None:
+def test_japanese_names_as_typed_are_accepted_and_read_back_as_typed(services, tokens, name: str) -> None:
     response = _post_case(services, tokens, name)
     assert response.status_code == 201, response.text
+    read = httpx.get(
+        f"{services.urls['intake']}/cases/{response.json()['case_id']}",
+        headers={"Authorization": f"Bearer {tokens[FUZZED_AS['intake']]}"},
+        timeout=30,
+    )
+    assert read.status_code == 200, read.text
+    # Sealed, stored and opened again: the same characters, only NFC-composed (が stays が).
+    assert read.json()["person"]["name"] == unicodedata.normalize("NFC", name)
 
 
 @pytest.mark.parametrize("name", REFUSED_NAMES.values(), ids=REFUSED_NAMES.keys())

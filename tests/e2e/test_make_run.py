@@ -28,7 +28,7 @@ import httpx
 from deploy.local import LocalKafka, LocalPostgres
 from deploy.local.issuer import LocalIssuer
 from deploy.town import MENUS, SMALL_TOWN, YEAR_START, Town, plan
-from tests.polling import eventually
+from tests.polling import Timeout, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 480
@@ -258,18 +258,20 @@ async def fetch_until_equal(url: str, token: str, town: Town) -> dict[str, Any]:
     """
     params = {"from": YEAR_START.isoformat(), "to": town.last_day.isoformat()}
     headers = {"Authorization": f"Bearer {token}"}
-    last: dict[str, Any] = {}
+    last: dict[str, Any] | None = None
     async with httpx.AsyncClient(timeout=30) as client:
 
         async def settled() -> bool:
             nonlocal last
             response = await client.get(f"{url}api/dashboard", params=params, headers=headers)
+            # Anything but 200 fails at once: only "figures still differ" may wait for the deadline.
             assert response.status_code == 200, response.text
             last = differences(response.json(), town)
             return not last
 
-        with contextlib.suppress(AssertionError):  # on time-out, `last` says what differs
+        with contextlib.suppress(Timeout):  # on time-out, `last` says what differs
             await eventually(settled, CATCH_UP_TIMEOUT, "the dashboard to equal the plan")
+    assert last is not None, "the dashboard was never compared"
     return last
 
 

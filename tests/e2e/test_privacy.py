@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from deploy.local.issuer import LocalIssuer
 from libs.directory import Directory
+from tests.conftest import business_day
 from tests.e2e.test_first_flow import (
     CONSENT,
     COORDINATOR,
@@ -210,6 +211,30 @@ async def test_withdrawn_consent_ends_the_other_organisations_access_at_once(ser
             return response.status_code == 409 and response.json()["code"] == "consent_required"
 
         await eventually(refused, what="coordination refusing a 重層的支援会議 after withdrawal")
+
+
+@pytest.mark.parametrize(
+    ("granted", "expires", "honoured"),
+    [(-30, -1, False), (-30, 0, True), (0, 30, True), (1, 30, False)],
+    ids=["expired-yesterday", "expires-today", "given-today", "given-tomorrow"],
+)
+async def test_consent_is_honoured_from_the_day_given_through_the_day_it_expires(
+    services, tokens, granted, expires, honoured
+):
+    """Days relative to the business day the services run on (tests/conftest.py)."""
+    intake, _ = clients(services, tokens)
+    async with intake:
+        created = await intake.post("/cases", json=consultation(received_on=business_day(-60)))
+        assert created.status_code == 201, created.text
+        url = f"/cases/{created.json()['case_id']}"
+        consent = CONSENT | {"granted_on": business_day(granted), "expires_on": business_day(expires)}
+        assert (await intake.post(f"{url}/consents", json=consent)).status_code == 201
+        seen = await intake.get(url, headers=as_user(tokens, COORDINATOR))
+        if honoured:
+            assert seen.status_code == 200, seen.text
+            assert seen.json()["access_basis"] == "consent"
+        else:
+            assert seen.status_code == 404, seen.text
 
 
 async def test_support_meeting_information_reaches_its_members_only(services, tokens):

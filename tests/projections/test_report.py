@@ -18,7 +18,7 @@ import pytest
 from contracts.glossary import MeetingType
 from libs.directory import DEFAULT_DIRECTORY
 from projections import kpi, report
-from tests.polling import eventually
+from tests.polling import Timeout, eventually
 from tests.projections import scenario
 from tests.projections.conftest import publish
 from tests.projections.dashboard_process import serving
@@ -59,7 +59,7 @@ def served(infra, infra_home, issuer, tokens) -> Iterator[Served]:
 
         # Until the projector has applied the whole scenario; if it never matches, the tests'
         # own comparisons show the difference, which a timeout here would hide.
-        with contextlib.suppress(AssertionError):
+        with contextlib.suppress(Timeout):
             asyncio.run(eventually(applied, 120, "the report to show the whole scenario"))
         yield served
 

@@ -7,13 +7,12 @@ shows the key's history here.
 """
 
 import uuid
-from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.glossary import Program
-from libs import commands, timeline
+from libs import clock, commands, timeline
 from libs.authz import Decision
 from libs.directory import Directory
 from libs.http import Caller
@@ -40,7 +39,7 @@ async def may_see(conn: AsyncConnection, caller: Caller, case_key: uuid.UUID, _:
     consent_state = (
         await commands.load(conn, consent.CONSENT_STATE, handlers.consent_stream(case_key))
     ).state
-    today = datetime.now(UTC).date()
+    today = clock.today()
     decisions = []
     for stream in await timeline.stream_ids(conn, model.STREAM_TYPE, case_key):
         case = (await commands.load(conn, model.COORDINATION_CASE, stream)).state

@@ -2,7 +2,7 @@
 roles' acceptance, meetings and monitoring, refer to outreach and participation, conclude, return."""
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import partial
 
 from sqlalchemy import text
@@ -18,7 +18,7 @@ from contracts.glossary import (
     ReturnReason,
     Urgency,
 )
-from libs import access, commands
+from libs import access, clock, commands
 from libs.authz import enforce
 from libs.commands import Context, Decide, Loaded, Outcome, no_public
 from libs.directory import Directory
@@ -570,7 +570,7 @@ async def read_case(engine: AsyncEngine, caller: Caller, case_id: uuid.UUID) -> 
     async with engine.connect() as conn:
         loaded, consent_state = await _load(conn, case_id)
     decision = enforce(
-        authorization.may_read(caller.principal, loaded.state, consent_state, datetime.now(UTC).date()),
+        authorization.may_read(caller.principal, loaded.state, consent_state, clock.today()),
         caller.principal,
         "read_details",
         f"case:{case_id}",

@@ -5,13 +5,12 @@ covering a program the caller's organisation runs, a 支援会議 on the case, a
 """
 
 import uuid
-from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.glossary import Program
-from libs import commands, timeline
+from libs import clock, commands, timeline
 from libs.authz import Decision
 from libs.directory import Directory
 from libs.http import Caller
@@ -44,7 +43,7 @@ async def may_see(
 ) -> Decision:
     case = (await commands.load(conn, model.INTAKE_CASE, handlers.stream_id(case_key))).state
     consents = (await commands.load(conn, consent.CONSENTS, handlers.consent_stream(case_key))).state
-    today = datetime.now(UTC).date()
+    today = clock.today()
     return authorization.may_see_details(
         caller.principal, case, consents, directory, today, caller.declared_basis
     )

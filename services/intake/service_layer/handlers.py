@@ -2,7 +2,7 @@
 
 import secrets
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -18,7 +18,7 @@ from contracts.glossary import (
     SimpleSupportKind,
     Urgency,
 )
-from libs import access, commands
+from libs import access, clock, commands
 from libs.authz import enforce
 from libs.commands import Context, Decide, Loaded, Outcome
 from libs.directory import Directory
@@ -301,10 +301,9 @@ async def read_case(
     async with engine.connect() as conn:
         loaded = await _load_case(conn, case_id)
         consents = (await commands.load(conn, consent.CONSENTS, consent_stream(case_id))).state
-    now = datetime.now(UTC)
     decision = enforce(
         authorization.may_see_details(
-            caller.principal, loaded.state, consents, directory, now.date(), caller.declared_basis
+            caller.principal, loaded.state, consents, directory, clock.today(), caller.declared_basis
         ),
         caller.principal,
         "read_details",

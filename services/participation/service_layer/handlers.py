@@ -16,9 +16,8 @@ own transaction on one stream (ADR 0002), in the order that can never overbook:
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from functools import partial
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -33,7 +32,7 @@ from contracts.glossary import (
     ParticipationNeed,
     PlacementOutcome,
 )
-from libs import access, commands
+from libs import access, clock, commands
 from libs.authz import enforce
 from libs.commands import Loaded, Outcome, no_public
 from libs.directory import Directory
@@ -54,8 +53,6 @@ PERSONAL_FIELDS = [
     "placements.host_support.worry",
     "placements.host_support.response",
 ]
-# Municipal business dates are Japanese dates (a menu published at 08:00 JST is that day's).
-BUSINESS_TZ = ZoneInfo("Asia/Tokyo")
 # Each conflict on a menu stream means another placement or change went through, so retries
 # make progress; enough of them that a burst of placements ends in a seat or "full", not a 409
 # "someone else changed it".
@@ -71,10 +68,6 @@ MENU_STREAM_PREFIX = "participation-menu-"
 
 def menu_stream(menu_id: uuid.UUID) -> str:
     return f"{MENU_STREAM_PREFIX}{menu_id}"
-
-
-def today() -> date:
-    return datetime.now(BUSINESS_TZ).date()
 
 
 # --- consumers ----------------------------------------------------------------------------
@@ -366,7 +359,7 @@ async def publish_menu(
         capacity=capacity,
         schedule=schedule,
         target_groups=sorted(set(target_groups)),
-        published_on=today(),
+        published_on=clock.today(),
     )
     return await commands.run(
         engine,
@@ -396,7 +389,7 @@ async def revise_menu(
     )
     if isinstance(changes.get("target_groups"), list):
         changes["target_groups"] = sorted(set(changes["target_groups"]))  # type: ignore[arg-type]
-    revision = menu.MenuRevised(**changes, revised_on=today())  # type: ignore[arg-type]
+    revision = menu.MenuRevised(**changes, revised_on=clock.today())  # type: ignore[arg-type]
     return await commands.run(
         engine,
         menu.MENU,
