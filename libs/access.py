@@ -7,9 +7,7 @@ person P, when, and why" from the log itself.
 """
 
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Query
@@ -19,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.envelope import CODE_PATTERN
 from contracts.glossary import LegalBasis, label_ja
-from libs import commands
+from libs import eventstore
 from libs.authz import Decision, enforce_auditor
-from libs.domain import Aggregate, DomainEvent
+from libs.domain import DomainEvent
+from libs.eventstore import NewEvent
 from libs.http import Caller
 
 STREAM_TYPE = "AccessLog"
@@ -39,29 +38,14 @@ class PersonalDataViewed(DomainEvent):
     review_required: bool
 
 
-@dataclass(frozen=True)
-class AccessLog:
-    entries: tuple[PersonalDataViewed, ...] = field(default_factory=tuple)
-
-
-def _evolve(log: AccessLog, event: DomainEvent) -> AccessLog:
-    assert isinstance(event, PersonalDataViewed)
-    return AccessLog((*log.entries, event))
-
-
-ACCESS_LOG = Aggregate[AccessLog](
-    stream_type=STREAM_TYPE, initial=AccessLog, evolve=_evolve, events=(PersonalDataViewed,)
-)
-
-
-def _record(_: AccessLog, viewed: PersonalDataViewed) -> list[DomainEvent]:
-    return [viewed]
-
-
 async def record(
     engine: AsyncEngine, caller: Caller, resource: str, decision: Decision, fields: list[str]
 ) -> None:
-    """Append the access record of one read, and commit it, before the caller sees anything."""
+    """Append the access record of one read, and commit it, before the caller sees anything.
+
+    Reads of one case by many workers at once each add their record; none waits for another's
+    version or fails because of it (a read is never refused because someone else read).
+    """
     assert decision.allowed and decision.basis is not None
     viewed = PersonalDataViewed(
         resource=resource,
@@ -74,14 +58,11 @@ async def record(
         viewed_at=datetime.now(UTC),
         review_required=decision.basis is LegalBasis.EMERGENCY,
     )
-    await commands.run(
-        engine,
-        ACCESS_LOG,
-        f"access-{resource}",
-        partial(_record, viewed=viewed),
-        commands.no_public,
-        caller.context,
+    stored = NewEvent(
+        viewed.event_type(), viewed.model_dump(mode="json"), viewed.schema_version, caller.context.metadata()
     )
+    async with engine.begin() as conn:
+        await eventstore.append_at_end(conn, f"access-{resource}", STREAM_TYPE, [stored])
 
 
 class AccessRecordView(BaseModel):

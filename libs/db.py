@@ -7,6 +7,7 @@ PostgreSQL-specific and must read exactly as they behave.
 import asyncpg
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 SERVICE_SCHEMA = """
@@ -106,8 +107,12 @@ def unavailable(exc: BaseException) -> bool:
     """True when the error says "the database cannot serve now", not "this request or message is bad".
 
     Callers retry (consumers) or answer 503 (HTTP) instead of failing the work for good: a
-    consumer that dead-lettered valid events during a restart would lose their effects.
+    consumer that dead-lettered valid events during a restart would lose their effects. Every
+    pooled connection busy for the pool's whole timeout (a burst beyond capacity) is the same
+    answer: not now.
     """
+    if isinstance(exc, PoolTimeout):
+        return True
     if isinstance(exc, OperationalError | InterfaceError | OSError | asyncpg.PostgresConnectionError):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:

@@ -180,6 +180,29 @@ async def append(
     return version
 
 
+async def append_at_end(
+    conn: AsyncConnection, stream_id: str, stream_type: str, events: Sequence[NewEvent]
+) -> int:
+    """Append `events` after whatever the stream holds; returns the new version.
+
+    For records of facts that no decision depends on (who read a case): two of them can never
+    contradict each other, so a concurrent writer is no reason to fail a read. Writers of one
+    stream queue on a lock held until their commit instead of racing on the version, and the
+    head is found through the (stream_id, version) index, so a long stream costs no more to
+    extend than a short one.
+    """
+    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:s, 0))"), {"s": stream_id})
+    head = (
+        await conn.execute(
+            text("SELECT version, hash FROM events WHERE stream_id = :s ORDER BY version DESC LIMIT 1"),
+            {"s": stream_id},
+        )
+    ).first()
+    if head is None:
+        return await append(conn, stream_id, stream_type, 0, events)
+    return await append(conn, stream_id, stream_type, head.version, events, head_hash=bytes(head.hash))
+
+
 async def read_stream(conn: AsyncConnection, stream_id: str) -> list[RecordedEvent]:
     """Every event of one stream, in version order."""
     result = await conn.execute(

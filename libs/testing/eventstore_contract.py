@@ -77,6 +77,29 @@ class EventStoreContract:
         assert [e.version for e in stream] == [1, 2, 3]
         assert len({e.data.get("writer") for e in stream[1:]}) == 1
 
+    async def test_appends_at_the_end_from_many_writers_at_once_all_land_in_one_chain(
+        self, engine: AsyncEngine
+    ) -> None:
+        """Records no decision depends on (access records) queue instead of conflicting."""
+        async with engine.begin() as conn:
+            await eventstore.append(conn, "s-end", "Log", 0, _events(1))
+        writers = 12
+        all_open = asyncio.Barrier(writers)
+
+        async def writer(n: int) -> int:
+            async with engine.begin() as conn:
+                await conn.execute(text("SELECT 1"))
+                await all_open.wait()  # every transaction is open before any appends
+                return await eventstore.append_at_end(conn, "s-end", "Log", _events(1, writer=n))
+
+        versions = await asyncio.gather(*(writer(n) for n in range(writers)))
+        assert sorted(versions) == list(range(2, writers + 2))
+        async with engine.connect() as conn:
+            stream = await eventstore.read_stream(conn, "s-end")
+            report = await eventstore.verify_chain(conn)
+        assert sorted(e.data["writer"] for e in stream[1:]) == list(range(writers))
+        assert report.ok, report.problems
+
     async def test_a_failed_append_leaves_nothing_behind(self, engine: AsyncEngine) -> None:
         duplicate = uuid.uuid4()
         async with engine.begin() as conn:

@@ -7,6 +7,7 @@ answers 57P03 "the database system is starting up", which SQLAlchemy wraps as a 
 import asyncpg
 import pytest
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from libs.db import unavailable
 
@@ -27,6 +28,7 @@ def wrapped(error: BaseException) -> DBAPIError:
         wrapped(asyncpg.exceptions.ConnectionDoesNotExistError("gone")),
         OperationalError("SELECT 1", {}, Exception("connection refused")),
         ConnectionRefusedError(),
+        PoolTimeout("QueuePool limit of size 10 overflow 10 reached, connection timed out, timeout 30.00"),
     ],
     ids=[
         "starting-up",
@@ -35,6 +37,7 @@ def wrapped(error: BaseException) -> DBAPIError:
         "connection-gone",
         "operational",
         "refused",
+        "pool-exhausted",
     ],
 )
 def test_an_outage_is_unavailable(error: BaseException) -> None:
