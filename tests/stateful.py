@@ -1,11 +1,15 @@
 """A hypothesis state machine over one pure aggregate: commands in, events out, state folded.
 
-Each rule runs a decision on the current state. A refusal (DomainError) must leave everything as
-it was; accepted events are stored as the event store would store them (JSON, then decoded by
-the aggregate) and folded. After every step the stored stream, folded from nothing, must give
-exactly the state the commands produced: what a service rebuilds after a restart is what it had.
+Each rule runs a decision on the current state. Deciding must leave that state as it was, whether
+the domain accepts or refuses (DomainError): the machine compares it with a deep copy taken before,
+never with itself, so a decision that changes its input in place is caught where it happens.
+Accepted events are stored as the event store would store them (JSON, then decoded by the
+aggregate) and folded into the state the machine tracks. After every step the stored stream,
+folded from nothing, must give exactly that state: what a service rebuilds after a restart is
+what it had.
 """
 
+import copy
 import json
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
@@ -42,13 +46,14 @@ class AggregateMachine(RuleBasedStateMachine):
 
     def run(self, decide: Callable[[Any], Sequence[DomainEvent]]) -> list[DomainEvent] | None:
         """Apply one command; None when the domain refused it (nothing recorded)."""
-        before = self.state
+        before = copy.deepcopy(self.state)
         try:
             events = list(decide(self.state))
         except DomainError:
             self.refused += 1
-            assert self.state == before
+            assert self.state == before, "a refused command changed the state it was decided on"
             return None
+        assert self.state == before, "deciding changed the state it was decided on"
         for event in events:
             stored = self.aggregate.decode(event.event_type(), json.loads(event.model_dump_json()))
             assert stored == event, "an event must read back from the store as it was written"
