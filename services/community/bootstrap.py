@@ -4,7 +4,6 @@ from functools import partial
 
 from fastapi import FastAPI
 
-from libs import erasure
 from libs.runtime import Runtime, Settings, create_app
 from services.community.entrypoints import http, timeline
 from services.community.service_layer import handlers
@@ -20,7 +19,8 @@ def settings() -> Settings:
 
 def build(config: Settings) -> tuple[Runtime, FastAPI]:
     consumers = {
-        "SubjectErased": partial(erasure.follow, service=NAME, organisation=config.organisation),
+        # Also the key of a concern that opened the erased case: intake named the person anew.
+        "SubjectErased": partial(handlers.on_subject_erased, service=NAME, organisation=config.organisation),
         "MenuPublished": partial(handlers.on_menu_changed, organisation=config.organisation),
         "MenuUpdated": partial(handlers.on_menu_changed, organisation=config.organisation),
         "MissingResourceNoted": partial(handlers.on_missing_resource, organisation=config.organisation),

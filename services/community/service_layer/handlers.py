@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts import events as public
 from contracts.glossary import AgeBand, Generation, IssueTag, PlaceKind, PlatformTheme, Sector, TargetGroup
-from libs import access, commands
+from libs import access, commands, erasure
 from libs.authz import enforce
 from libs.commands import Context, Loaded, Outcome, no_public
 from libs.directory import Directory
@@ -488,6 +488,31 @@ async def concern_id_for_case(engine: AsyncEngine, case_key: uuid.UUID) -> uuid.
         )
         value = found.scalar_one_or_none()
     return uuid.UUID(value) if value else uuid.uuid4()
+
+
+_CONCERN_SUBJECT = text(
+    "SELECT data->>'subject_ref' FROM events "
+    "WHERE stream_type = :t AND event_type = 'ConcernNoted' AND data->>'case_key' = :k"
+)
+
+
+async def on_subject_erased(
+    conn: AsyncConnection, delivery: Delivery, *, service: str, organisation: str
+) -> None:
+    """Intake erased a person: destroy community's key for them, under both names it may know.
+
+    A concern carries no pseudonym to intake (a place knows the person by sight), so intake drew
+    its own when the concern opened the case, and community's description stays sealed under the
+    pseudonym community drew. The case key is the concern's: it finds that pseudonym, whose key
+    is destroyed in the same transaction as the one intake names.
+    """
+    event = delivery.event
+    assert isinstance(event, public.SubjectErased)
+    found = await conn.execute(_CONCERN_SUBJECT, {"t": concern.STREAM_TYPE, "k": str(event.case_key)})
+    own = found.scalar_one_or_none()
+    await erasure.follow(conn, delivery, service=service, organisation=organisation)
+    if own is not None and own != event.subject_ref:
+        await commands.cipher().erase(conn, own)
 
 
 # --- platform meetings ------------------------------------------------------------------
