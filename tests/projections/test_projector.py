@@ -5,10 +5,17 @@ import os
 import subprocess
 import sys
 
+from aiokafka import TopicPartition
+from sqlalchemy import text
+
+from contracts import events as ev
 from contracts.topics import INTAKE_EVENTS
 from libs import db
-from projections import disclosure, kpi
+from libs.inbox import PermanentError, decode
+from projections import disclosure, kpi, projector
+from projections.runtime import end_offsets
 from projections.schema import TABLES
+from tests import crashing
 from tests.builders import produce
 from tests.conftest import ROOT
 from tests.projections import scenario
@@ -223,3 +230,105 @@ def test_every_derived_value_names_counts_of_its_own_figure():
             assert key not in sources and sources, figure.key
         if figure.derived or figure.parts:
             assert figure.about_people, figure.key
+
+
+async def test_a_projector_killed_right_after_its_commit_resumes_without_double_counting(
+    infra, settings, tmp_path
+):
+    s = scenario.build(cases=12, seed=5)
+    await publish(infra, s.envelopes)
+    env = {
+        crashing.DATABASE_URL: settings.database_url,
+        crashing.NAME: settings.projection,
+        **settings.kafka.to_env(),
+    }
+    # Dies as soon as its first batch (read model rows + checkpoint) committed. It commits no Kafka
+    # offsets: its position is the checkpoint, so there is no later step the kill could skip.
+    dying = crashing.worker("projector", env, tmp_path / "projector.log", crash_at=1)
+    try:
+        await dying.killed_at_crash_point()
+    finally:
+        dying.kill()
+    ends = await end_offsets(settings.kafka)
+    stored = await _checkpoints(settings)
+    # What the database holds is exactly what the events below its checkpoints make, no more, no less.
+    below = await _applicable(infra, stored)
+    assert await _projected(settings) == below, "after the kill, read model and checkpoints disagree"
+    assert sum(stored.values()) > 0, "the kill must land after a batch committed"
+    assert any(stored.get(tp, 0) < end for tp, end in ends.items()), "the kill must land part-way"
+
+    async with running(settings):
+        await wait_caught_up(settings)
+    check(await figures(settings, s.district), s)
+    assert await _projected(settings) == await _applicable(infra, ends)
+
+
+async def _checkpoints(settings) -> dict[TopicPartition, int]:
+    engine = db.create_engine(settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text("SELECT topic, partition, next_offset FROM projection_checkpoint WHERE projection = :p"),
+                {"p": settings.projection},
+            )
+            return {TopicPartition(r.topic, r.partition): r.next_offset for r in rows}
+    finally:
+        await engine.dispose()
+
+
+async def _applicable(infra, upto: dict[TopicPartition, int]) -> tuple[set[str], set[str]]:
+    """Counted independently of the projector, from the log below `upto`: the ids of the events the
+    dashboard uses, and the case keys of the consultations received."""
+    records = await crashing.read_between(infra.kafka_admin, {}, upto)
+    events, cases = set(), set()
+    for record in records:
+        try:
+            delivery = decode(record)
+        except PermanentError:
+            continue
+        if type(delivery.event) in projector.APPLY:
+            events.add(str(delivery.envelope.event_id))
+        if isinstance(delivery.event, ev.CaseReceived):
+            cases.add(str(delivery.event.case_key))
+    return events, cases
+
+
+async def _projected(settings) -> tuple[set[str], set[str]]:
+    """The same two sets as the projection's tables hold them."""
+    tables = await dump(settings.database_url)
+    return {r[0] for r in tables["applied_events"]}, {r[0] for r in tables["cases"]}
+
+
+class _OneWriteThenFailure:
+    """Stands in for the batch's writes: lets one write reach the database, then fails."""
+
+    def __init__(self, writes) -> None:
+        self.writes = writes
+        self.written = False
+
+    async def execute(self, statement, parameters=None):
+        if self.written:
+            raise RuntimeError("the projector failed halfway through an event")
+        self.written = True
+        await self.writes.execute(statement, parameters)
+        await self.writes.flush()  # really sent, not only queued
+
+
+async def test_a_batch_that_fails_halfway_leaves_nothing_behind(infra, settings, monkeypatch):
+    s = scenario.build(cases=9, seed=6)
+    await publish(infra, s.envelopes)
+    real = projector.APPLY[ev.CaseReceived]
+    failed: list[str] = []
+
+    async def halfway_once(writes, envelope, event):
+        if failed or event.district != s.district:
+            return await real(writes, envelope, event)
+        failed.append(str(envelope.event_id))  # one of this scenario's cases, the first time only
+        await real(_OneWriteThenFailure(writes), envelope, event)
+
+    monkeypatch.setitem(projector.APPLY, ev.CaseReceived, halfway_once)
+    async with running(settings):
+        await wait_caught_up(settings)
+    assert failed, "no event failed halfway: the test proved nothing"
+    # The failed batch was rolled back whole and applied again: the figures are exactly the scenario's.
+    check(await figures(settings, s.district), s)
