@@ -8,7 +8,7 @@ it runs after the system drained, so anything still missing then is missing for 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,8 +32,8 @@ class Row:
     must_be_zero: bool
     examples: list[str] = field(default_factory=list)
 
-    def add(self, example: str) -> None:
-        self.count += 1
+    def add(self, example: str, count: int = 1) -> None:
+        self.count += count
         if len(self.examples) < 5:
             self.examples.append(example)
 
@@ -122,7 +122,16 @@ _OUTBOX = text(
     "SELECT message_id::text AS message_id, topic, key, transaction_id::text AS tx, position "
     "FROM outbox ORDER BY transaction_id, position"
 )
-_DUPLICATE_IDS = text("SELECT event_id::text, count(*) FROM events GROUP BY event_id HAVING count(*) > 1")
+# Event ids are unique by constraint, so a copy of an event shows as the same content under a new
+# id: one stream, one type, the same data, caused by the same command (correlation) or the same
+# upstream message (causation). A command that decided again stores new timestamps and ids in its
+# data, so only verbatim copies match; those in a second transaction are "applied twice" as well.
+_REPEATED = text(
+    "SELECT stream_id, event_type, array_agg(version ORDER BY version) AS versions FROM events "
+    "WHERE stream_type <> :access_log "
+    "GROUP BY stream_id, event_type, schema_version, data, metadata->>'correlation_id', "
+    "metadata->>'causation_id' HAVING count(*) > 1"
+)
 _INVERSIONS = text(
     "SELECT stream_id, version FROM ("
     " SELECT stream_id, version, lag(global_position) OVER w AS prev_position, global_position"
@@ -138,7 +147,7 @@ class Store:
     service: str
     events: list[Any]
     outbox: list[Any]
-    duplicate_ids: list[Any]
+    repeated: list[Any]
     inversions: list[Any]
     chain_problems: list[str]
 
@@ -149,10 +158,10 @@ async def read_store(service: str, url: str) -> Store:
         async with engine.connect() as conn:
             events = (await conn.execute(_EVENTS)).all()
             outbox = (await conn.execute(_OUTBOX)).all()
-            duplicates = (await conn.execute(_DUPLICATE_IDS)).all()
+            repeated = (await conn.execute(_REPEATED, {"access_log": ACCESS_LOG})).all()
             inversions = (await conn.execute(_INVERSIONS)).all()
             chain = await eventstore.verify_chain(conn)
-        return Store(service, events, outbox, duplicates, inversions, chain.problems)
+        return Store(service, events, outbox, repeated, inversions, chain.problems)
     finally:
         await engine.dispose()
 
@@ -172,6 +181,63 @@ async def dump_read_models(url: str) -> dict[str, set[tuple[str, ...]]]:
         await engine.dispose()
 
 
+Offsets = dict[tuple[str, int], int]
+"""An offset per (topic, partition)."""
+
+
+async def read_ends(connection: KafkaConnection, topics: Iterable[str]) -> Offsets:
+    """The end offset of every partition of `topics` now."""
+    consumer = kafka.consumer(connection, None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(t, p) for t in topics for p in range(PARTITIONS)]
+        return {(tp.topic, tp.partition): end for tp, end in (await consumer.end_offsets(partitions)).items()}
+    finally:
+        await consumer.stop()
+
+
+async def read_committed(connection: KafkaConnection, groups: Iterable[str]) -> dict[str, Offsets]:
+    """Each consumer group's committed offsets; a group that never committed maps to {}."""
+    admin = kafka.admin_client(connection)
+    await admin.start()
+    try:
+        found: dict[str, Offsets] = {}
+        for group in groups:
+            offsets = await admin.list_consumer_group_offsets(group)
+            found[group] = {(tp.topic, tp.partition): m.offset for tp, m in offsets.items() if m.offset >= 0}
+        return found
+    finally:
+        await admin.close()
+
+
+def readers(groups: Mapping[str, Iterable[str]], committed: Mapping[str, Offsets]) -> dict[str, set[str]]:
+    """The topics each group is held to: those it committed on, or, for a group that committed
+    nothing at all, every topic it is declared to consume. A group's Kafka grant may name more
+    topics than its inbox subscribes to, so a group that did commit is judged on what it reads;
+    one that never committed has proved nothing and is held to all of them."""
+    held: dict[str, set[str]] = {}
+    for group, declared in groups.items():
+        done = committed.get(group, {})
+        held[group] = {topic for topic, _ in done} if done else set(declared)
+    return held
+
+
+def backlog(
+    groups: Mapping[str, Iterable[str]], committed: Mapping[str, Offsets], ends: Offsets
+) -> list[tuple[str, str, int, int]]:
+    """(group, topic, partition, messages behind) for every partition a group has not read to its
+    end; a partition without a committed offset counts from 0."""
+    behind = []
+    for group, topics in readers(groups, committed).items():
+        done = committed.get(group, {})
+        for topic in sorted(topics):
+            for partition in range(PARTITIONS):
+                missing = ends.get((topic, partition), 0) - done.get((topic, partition), 0)
+                if missing > 0:
+                    behind.append((group, topic, partition, missing))
+    return behind
+
+
 @dataclass
 class Evidence:
     """Everything gathered after the drain; `check` is a pure function of it (and testable)."""
@@ -183,9 +249,11 @@ class Evidence:
     live_read_models: dict[str, set[tuple[str, ...]]]
     rebuilt_read_models: dict[str, set[tuple[str, ...]]]
     poison: list[tuple[str, int, int]]  # (topic, partition, offset) of each injected bad message
-    poison_consumers: dict[str, list[str]]  # topic → consumer groups that must dead-letter it
     max_attempts: int
-    unconsumed: int
+    consumer_groups: dict[str, tuple[str, ...]]  # group → the topics it is declared to consume
+    committed: dict[str, Offsets]  # group → its committed offsets ({} if it never committed)
+    ends: Offsets  # end offsets of the event topics when the evidence was gathered
+    harness_errors: list[str] = field(default_factory=list)  # faults not injected or not healed
 
 
 async def gather(
@@ -196,13 +264,18 @@ async def gather(
     live_read_models: str,
     rebuilt_read_models: str,
     poison: list[tuple[str, int, int]],
-    poison_consumers: dict[str, list[str]],
     max_attempts: int,
-    unconsumed: int,
+    consumer_groups: dict[str, tuple[str, ...]],
+    topics: Iterable[str] = EVENT_TOPICS,
 ) -> Evidence:
+    topics = tuple(topics)
     stores = {s: await read_store(s, database_urls[s]) for s in services}
-    published = await read_topics(admin, EVENT_TOPICS)
-    dead = await read_topics(admin, [dlq(t) for t in EVENT_TOPICS])
+    # Offsets before the topics: a message published in between is then "not consumed", never hidden.
+    committed = await read_committed(admin, consumer_groups)
+    ends = await read_ends(admin, topics)
+    messages = await read_topics(admin, [*topics, *(dlq(t) for t in topics)])  # one client, one pass
+    published = [m for m in messages if m.topic in topics]
+    dead = [m for m in messages if m.topic not in topics]
     return Evidence(
         history=history,
         stores=stores,
@@ -211,9 +284,10 @@ async def gather(
         live_read_models=await dump_read_models(live_read_models),
         rebuilt_read_models=await dump_read_models(rebuilt_read_models),
         poison=poison,
-        poison_consumers=poison_consumers,
         max_attempts=max_attempts,
-        unconsumed=unconsumed,
+        consumer_groups=consumer_groups,
+        committed=committed,
+        ends=ends,
     )
 
 
@@ -224,6 +298,9 @@ def check(e: Evidence) -> Report:
     _kafka(e, report)
     _read_models(e, report)
     _poison(e, report)
+    harness = report.row("faults the harness could not inject or heal")
+    for error in e.harness_errors:
+        harness.add(error)
     return report
 
 
@@ -263,12 +340,13 @@ def _commands(e: Evidence, report: Report) -> None:
 
 
 def _stores(e: Evidence, report: Report) -> None:
-    duplicate_ids = report.row("event ids stored twice")
+    repeated = report.row("the same event stored twice under two event ids")
     downstream = report.row("upstream events applied twice downstream")
     gaps = report.row("stream version gaps, inversions, broken chains")
     for service, store in e.stores.items():
-        for event_id, count in store.duplicate_ids:
-            duplicate_ids.add(f"{service} {event_id} ×{count}")
+        for copy in store.repeated:
+            versions = ", ".join(f"v{v}" for v in copy.versions)
+            repeated.add(f"{service} {copy.stream_id} {copy.event_type} stored as {versions}")
         reactions: dict[str, set[str]] = defaultdict(set)
         for ev in store.events:
             if ev.causation and ev.stream_type != ACCESS_LOG:
@@ -324,7 +402,9 @@ def _kafka(e: Evidence, report: Report) -> None:
     report.info("messages on Kafka", len(e.published))
     report.info("re-sent copies on Kafka (at-least-once; consumers dedupe)", copies)
     unconsumed = report.row("messages not consumed after the drain")
-    unconsumed.count = e.unconsumed
+    for group, topic, partition, missing in backlog(e.consumer_groups, e.committed, e.ends):
+        never = " (the group never committed)" if not e.committed.get(group) else ""
+        unconsumed.add(f"{group}: {topic}[{partition}] {missing} behind{never}", missing)
 
 
 def _read_models(e: Evidence, report: Report) -> None:
@@ -347,8 +427,9 @@ def _poison(e: Evidence, report: Report) -> None:
         origin, consumer = m.headers.get(Header.DLQ_ORIGIN), m.headers.get(Header.DLQ_CONSUMER)
         if origin and consumer:
             by_origin[(origin, consumer)] = m
+    held = readers(e.consumer_groups, e.committed)
     for topic, partition, offset in e.poison:
-        for consumer in e.poison_consumers.get(topic, []):
+        for consumer in sorted(g for g, topics in held.items() if topic in topics):
             found = by_origin.get((f"{topic}:{partition}:{offset}", consumer))
             attempts = int(found.headers.get(Header.DLQ_ATTEMPTS, "0")) if found else 0
             if (

@@ -10,10 +10,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiokafka import TopicPartition
-
-from contracts.kafka_access import PROJECTIONS
-from contracts.topics import COORDINATION_EVENTS, EVENT_TOPICS, INTAKE_EVENTS, PARTITIONS
+from contracts.kafka_access import CONSUMES, PROJECTIONS
+from contracts.topics import COORDINATION_EVENTS, EVENT_TOPICS, INTAKE_EVENTS
 from faults import checker, workload
 from faults.cluster import SERVICES, Cluster
 from faults.history import History, Outcome
@@ -106,25 +104,18 @@ async def inject_poison(cluster: Cluster) -> list[tuple[str, int, int]]:
     return placed
 
 
-async def consumer_positions(cluster: Cluster) -> tuple[int, dict[str, list[str]]]:
-    """Messages not yet consumed by the service groups, and which groups consume which topic."""
-    ends = await end_offsets(cluster.admin)
-    admin = kafka.admin_client(cluster.admin)
-    await admin.start()
-    unconsumed, consumers = 0, {t: [] for t in EVENT_TOPICS}
-    try:
-        for service in SERVICES:
-            committed = await admin.list_consumer_group_offsets(service.name)
-            topics = {tp.topic for tp in committed}
-            for topic in topics:
-                consumers[topic].append(service.name)
-                for partition in range(PARTITIONS):
-                    tp = TopicPartition(topic, partition)
-                    done = committed[tp].offset if tp in committed else 0
-                    unconsumed += max(0, ends.get(tp, 0) - done)
-    finally:
-        await admin.close()
-    return unconsumed, consumers
+def consumer_groups() -> dict[str, tuple[str, ...]]:
+    """Every service's consumer group (named after the service) and the topics it may read: fixed
+    in advance, so a group that never committed is missing, not silently left out."""
+    return {s.name: CONSUMES[s.name] for s in SERVICES if CONSUMES.get(s.name)}
+
+
+async def unconsumed(cluster: Cluster) -> int:
+    """Messages the service groups have not consumed yet, counted as the checker counts them."""
+    groups = consumer_groups()
+    committed = await checker.read_committed(cluster.admin, groups)
+    ends = await checker.read_ends(cluster.admin, EVENT_TOPICS)
+    return sum(missing for *_, missing in checker.backlog(groups, committed, ends))
 
 
 async def relay_lag(cluster: Cluster) -> int:
@@ -146,22 +137,22 @@ async def projector_behind(cluster: Cluster) -> bool:
         await engine.dispose()
 
 
-async def drain(cluster: Cluster, timeout: float = DRAIN_TIMEOUT) -> int:
+async def drain(cluster: Cluster, timeout: float = DRAIN_TIMEOUT) -> str | None:
     """Poll until relays, consumers and the projector have nothing left, twice in a row (a
-    consumer's reaction goes through its relay again). Returns what was still unconsumed."""
+    consumer's reaction goes through its relay again). Returns what was left on a time-out."""
     deadline = time.monotonic() + timeout
     quiet = 0
-    unconsumed = -1
     while time.monotonic() < deadline:
         lag = await relay_lag(cluster)
-        unconsumed, _ = await consumer_positions(cluster)
+        left = await unconsumed(cluster)
         behind = await projector_behind(cluster)
-        quiet = quiet + 1 if lag == 0 and unconsumed == 0 and not behind else 0
+        quiet = quiet + 1 if lag == 0 and left == 0 and not behind else 0
         if quiet >= 2:
-            return 0
+            return None
         await asyncio.sleep(0.5)  # poll interval: the workers drain on their own
-    print(f"  drain timed out: relay lag {lag}, unconsumed {unconsumed}, projector behind {behind}")
-    return max(unconsumed, 0) + lag
+    leftover = f"drain timed out: relay lag {lag}, unconsumed {left}, projector behind {behind}"
+    print(f"  {leftover}")
+    return leftover
 
 
 async def rebuild(cluster: Cluster) -> None:
@@ -177,7 +168,6 @@ async def rebuild(cluster: Cluster) -> None:
 
 
 async def gather(cluster: Cluster, history: History, poison: list[tuple[str, int, int]]) -> checker.Evidence:
-    unconsumed, consumers = await consumer_positions(cluster)
     return await checker.gather(
         history,
         cluster.database_urls,
@@ -186,9 +176,8 @@ async def gather(cluster: Cluster, history: History, poison: list[tuple[str, int
         live_read_models=cluster.database_urls["projections"],
         rebuilt_read_models=cluster.database_urls["projections_rebuild"],
         poison=poison,
-        poison_consumers=consumers,
         max_attempts=InboxConsumer.__init__.__kwdefaults__["max_attempts"],
-        unconsumed=unconsumed,
+        consumer_groups=consumer_groups(),
     )
 
 
@@ -253,18 +242,15 @@ async def run(profile: Profile, home: Path, keep: bool = False) -> Result:
         await nemesis.heal()
         await asyncio.to_thread(cluster.wait_healthy)
         mark = time.monotonic()
-        unconsumed = await drain(cluster)
+        leftover = await drain(cluster)
         timings["drain"] = time.monotonic() - mark
         mark = time.monotonic()
         await rebuild(cluster)
         timings["rebuild"] = time.monotonic() - mark
         evidence = await gather(cluster, history, poison)
-        evidence.unconsumed = max(evidence.unconsumed, unconsumed)
+        evidence.harness_errors = [*nemesis.harness_errors, *([leftover] if leftover else [])]
         report = checker.check(evidence)
         report.info("processes that died on their own (restarted at heal)", len(nemesis.died_on_their_own))
-        harness = report.row("faults the harness could not inject or heal")
-        for error in nemesis.harness_errors:
-            harness.add(error)
         report.info("flows completed", flows.completed)
         report.info("flows given up (deadline or refusal)", flows.gave_up)
         report.info("broker connections through the proxy", proxy.connections)

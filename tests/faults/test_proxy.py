@@ -1,6 +1,7 @@
 """The fault proxy on a local echo server: it passes bytes, cuts connections, refuses new ones."""
 
 import asyncio
+import time
 
 import pytest
 
@@ -40,11 +41,24 @@ async def roundtrip(port: int, payload: bytes) -> bytes:
         writer.close()
 
 
-async def test_bytes_pass_through_and_with_a_delay(proxy):
-    assert await roundtrip(proxy.listen_port, b"hello") == b"hello"
-    proxy.delay = 0.05
-    assert await roundtrip(proxy.listen_port, b"later") == b"later"
-    assert proxy.connections == 2
+async def timed_roundtrip(port: int, payload: bytes) -> float:
+    began = time.monotonic()
+    assert await roundtrip(port, payload) == payload
+    return time.monotonic() - began
+
+
+async def test_bytes_pass_through_and_a_delay_delays_them(proxy):
+    """A delay of N adds at least N to a round trip (each direction waits N: 2N in all). Only a
+    lower bound is asserted, against the fastest of three undelayed round trips measured here, so a
+    slow machine can make the test slower but never make it fail."""
+    baseline = min([await timed_roundtrip(proxy.listen_port, b"hello") for _ in range(3)])
+    delay = 0.25
+    proxy.delay = delay
+    delayed = await timed_roundtrip(proxy.listen_port, b"later")
+    assert delayed >= baseline + delay, (
+        f"round trip {delayed:.3f}s with a {delay}s delay, {baseline:.3f}s without"
+    )
+    assert proxy.connections == 4
 
 
 async def test_a_cut_resets_open_connections_and_refusing_turns_new_ones_away(proxy):
