@@ -6,7 +6,7 @@ person's key, or the append) follows them, which keeps the relay's per-case orde
 """
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -15,11 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.envelope import Envelope, PublicEvent
 from libs import eventstore, outbox
+from libs.auth import Principal
+from libs.authz import Decision, enforce
 from libs.crypto import PersonalDataCipher
 from libs.domain import Aggregate, DomainEvent
 from libs.eventstore import ConcurrencyError, NewEvent
 
 S = TypeVar("S")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,25 @@ class Outcome(Generic[S]):
 
 Decide = Callable[[S], Sequence[DomainEvent]]
 Publish = Callable[[S, DomainEvent], Sequence[PublicEvent]]
+
+
+@dataclass(frozen=True)
+class Guard(Generic[S]):
+    """Who may run a command, judged on the very state the command then decides on.
+
+    Checked inside the command's transaction after its one load, so the policy never judges an
+    older version than the decision does, and before any version check, so that a refused
+    caller learns nothing (404) about a case it may not see, not even that it changed.
+    """
+
+    policy: Callable[[S], Decision]
+    principal: Principal
+    action: str
+    resource: str
+    hide: bool = True
+
+    def check(self, state: S) -> Decision:
+        return enforce(self.policy(state), self.principal, self.action, self.resource, hide=self.hide)
 
 
 _cipher: PersonalDataCipher | None = None
@@ -163,13 +185,20 @@ async def execute(
     ctx: Context,
     *,
     expected_version: int | None = None,
+    guard: Guard[S] | None = None,
+    loaded: Loaded[S] | None = None,
 ) -> Outcome[S]:
     """Run one command against one stream inside `conn`'s transaction.
 
     `expected_version` comes from the client (If-Match) when a person decided on what they
-    saw; a mismatch is a ConcurrencyError (HTTP 409) rather than a silent overwrite.
+    saw; a mismatch is a ConcurrencyError (HTTP 409) rather than a silent overwrite. `loaded`:
+    the stream as the caller already read it in this transaction (to authorise, or to read
+    another stream it names), so it is not read twice.
     """
-    loaded = await load(conn, aggregate, stream_id)
+    if loaded is None:
+        loaded = await load(conn, aggregate, stream_id)
+    if guard is not None:
+        guard.check(loaded.state)
     if expected_version is not None and expected_version != loaded.version:
         raise ConcurrencyError(stream_id, expected_version)
     new_events = list(decide(loaded.state))
@@ -200,16 +229,37 @@ async def run(
     ctx: Context,
     *,
     expected_version: int | None = None,
+    guard: Guard[S] | None = None,
     attempts: int = 3,
 ) -> Outcome[S]:
     """`execute` in its own transaction; re-decides on a conflict unless the client pinned a version."""
+    return await transact(
+        engine,
+        lambda conn: execute(
+            conn, aggregate, stream_id, decide, publish, ctx, expected_version=expected_version, guard=guard
+        ),
+        retry=expected_version is None,
+        attempts=attempts,
+    )
+
+
+async def transact(
+    engine: AsyncEngine,
+    body: Callable[[AsyncConnection], Awaitable[T]],
+    *,
+    retry: bool = True,
+    attempts: int = 3,
+) -> T:
+    """`body` in its own transaction, run again from its first read when another writer got there first.
+
+    For commands whose decision reads more than the stream they write (the case that authorises
+    a consent change): every read, the policy and the append share one transaction.
+    """
     for attempt in range(1, attempts + 1):
         try:
             async with engine.begin() as conn:
-                return await execute(
-                    conn, aggregate, stream_id, decide, publish, ctx, expected_version=expected_version
-                )
+                return await body(conn)
         except ConcurrencyError:
-            if expected_version is not None or attempt == attempts:
+            if not retry or attempt == attempts:
                 raise
     raise AssertionError("unreachable")

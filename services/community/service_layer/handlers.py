@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -111,19 +112,14 @@ async def _load_place(conn: AsyncConnection, place_id: uuid.UUID) -> Loaded[mode
     return await commands.load(conn, model.PLACE, place_stream(place_id))
 
 
-async def _managed_place(
-    engine: AsyncEngine, caller: Caller, place_id: uuid.UUID, action: str
-) -> Loaded[model.Place]:
-    """A place the caller may change, or 404 revealing nothing."""
-    async with engine.connect() as conn:
-        loaded = await _load_place(conn, place_id)
-    enforce(
-        authorization.may_manage(caller.principal, loaded.state.holder),
+def _managing(caller: Caller, resource: str, action: str) -> commands.Guard[Any]:
+    """The organisation that holds the place or concern, or 404 revealing nothing."""
+    return commands.Guard(
+        lambda state: authorization.may_manage(caller.principal, state.holder),
         caller.principal,
         action,
-        f"place:{place_id}",
+        resource,
     )
-    return loaded
 
 
 async def _change_place(
@@ -134,7 +130,7 @@ async def _change_place(
     decide: commands.Decide[model.Place],
     expected_version: int | None,
 ) -> Outcome[model.Place]:
-    await _managed_place(engine, caller, place_id, action)
+    """One command on the place, by the organisation that holds it."""
     return await commands.run(
         engine,
         model.PLACE,
@@ -143,6 +139,7 @@ async def _change_place(
         place_to_public,
         caller.context,
         expected_version=expected_version,
+        guard=_managing(caller, f"place:{place_id}", action),
     )
 
 
@@ -393,36 +390,43 @@ async def note_concern(
     description: str,
     noticed_on: date,
 ) -> tuple[concern.ConcernNoted, Outcome[concern.Concern]]:
-    """Record what was noticed at a place; the person gets a new pseudonym and a new case key."""
-    place = (await _managed_place(engine, caller, place_id, "note_concern")).state
-    assert place.registered is not None
-    noted = concern.ConcernNoted(
-        concern_id=uuid.uuid4(),
-        case_key=uuid.uuid4(),
-        subject_ref=new_subject_ref(),
-        place_id=place_id,
-        holder_organisation=caller.principal.organisation,
-        issue_tags=sorted(set(issue_tags)),
-        age_band=age_band,
-        district=place.registered.district,
-        noticed_on=noticed_on,
-        description=description,
-    )
-    outcome = await commands.run(
-        engine,
-        concern.CONCERN,
-        concern_stream(noted.concern_id),
-        partial(
-            concern.note,
-            noted=noted,
-            place_opened_on=place.registered.opened_on,
-            place_closed_on=place.closed_on,
-        ),
-        concern_to_public,
-        caller.context,
-        expected_version=0,
-    )
-    return noted, outcome
+    """Record what was noticed at a place; the person gets a new pseudonym and a new case key.
+    The place, read in the same transaction, authorises and dates it."""
+    concern_id, case_key, subject_ref = uuid.uuid4(), uuid.uuid4(), new_subject_ref()
+
+    async def note(conn: AsyncConnection) -> tuple[concern.ConcernNoted, Outcome[concern.Concern]]:
+        place = (await _load_place(conn, place_id)).state
+        _managing(caller, f"place:{place_id}", "note_concern").check(place)
+        assert place.registered is not None
+        noted = concern.ConcernNoted(
+            concern_id=concern_id,
+            case_key=case_key,
+            subject_ref=subject_ref,
+            place_id=place_id,
+            holder_organisation=caller.principal.organisation,
+            issue_tags=sorted(set(issue_tags)),
+            age_band=age_band,
+            district=place.registered.district,
+            noticed_on=noticed_on,
+            description=description,
+        )
+        outcome = await commands.execute(
+            conn,
+            concern.CONCERN,
+            concern_stream(concern_id),
+            partial(
+                concern.note,
+                noted=noted,
+                place_opened_on=place.registered.opened_on,
+                place_closed_on=place.closed_on,
+            ),
+            concern_to_public,
+            caller.context,
+            expected_version=0,
+        )
+        return noted, outcome
+
+    return await commands.transact(engine, note, retry=False)
 
 
 async def _managed_concern(
@@ -430,12 +434,7 @@ async def _managed_concern(
 ) -> Loaded[concern.Concern]:
     async with engine.connect() as conn:
         loaded = await commands.load(conn, concern.CONCERN, concern_stream(concern_id))
-    enforce(
-        authorization.may_manage(caller.principal, loaded.state.holder),
-        caller.principal,
-        action,
-        f"concern:{concern_id}",
-    )
+    _managing(caller, f"concern:{concern_id}", action).check(loaded.state)
     return loaded
 
 
@@ -449,7 +448,6 @@ async def raise_concern(
     expected_version: int | None,
 ) -> Outcome[concern.Concern]:
     """Pass the concern to intake or outreach: publishes ConcernRaised under the concern's case key."""
-    await _managed_concern(engine, caller, concern_id, "raise_concern")
     return await commands.run(
         engine,
         concern.CONCERN,
@@ -460,6 +458,7 @@ async def raise_concern(
         concern_to_public,
         caller.context,
         expected_version=expected_version,
+        guard=_managing(caller, f"concern:{concern_id}", "raise_concern"),
     )
 
 

@@ -19,7 +19,7 @@ from contracts.glossary import (
     Urgency,
 )
 from libs import access, clock, commands
-from libs.authz import enforce
+from libs.authz import Decision, enforce
 from libs.commands import Context, Decide, Loaded, Outcome, no_public
 from libs.directory import Directory
 from libs.domain import InvalidCommand, NotFound
@@ -200,14 +200,19 @@ async def _load(conn: AsyncConnection, case_id: uuid.UUID) -> tuple[Loaded[model
     return loaded, state
 
 
-async def _authorised(
-    engine: AsyncEngine, caller: Caller, case_id: uuid.UUID, action: str
-) -> tuple[Loaded[model.Case], consent.ConsentState]:
-    async with engine.connect() as conn:
-        loaded, consent_state = await _load(conn, case_id)
-    enforce(
-        authorization.may_act(caller.principal, loaded.state), caller.principal, action, f"case:{case_id}"
+def _guard(caller: Caller, case_id: uuid.UUID, action: str) -> commands.Guard[model.Case]:
+    """The holder's coordinator, or 404 revealing nothing."""
+    return commands.Guard(
+        partial(authorization.may_act, caller.principal), caller.principal, action, f"case:{case_id}"
     )
+
+
+async def _authorised(
+    conn: AsyncConnection, caller: Caller, case_id: uuid.UUID, action: str
+) -> tuple[Loaded[model.Case], consent.ConsentState]:
+    """The case and its consent state, read in the command's transaction, if the caller may act."""
+    loaded, consent_state = await _load(conn, case_id)
+    _guard(caller, case_id, action).check(loaded.state)
     return loaded, consent_state
 
 
@@ -219,8 +224,7 @@ async def _act(
     decide: Decide[model.Case],
     expected_version: int | None,
 ) -> Outcome[model.Case]:
-    """Authorise the holder's coordinator, then run one command on the case."""
-    await _authorised(engine, caller, case_id, action)
+    """One command on the case, by the holder's coordinator."""
     return await commands.run(
         engine,
         model.COORDINATION_CASE,
@@ -229,15 +233,15 @@ async def _act(
         to_public,
         caller.context,
         expected_version=expected_version,
+        guard=_guard(caller, case_id, action),
     )
 
 
 async def _meeting_of(
-    engine: AsyncEngine, caller: Caller, meeting_id: uuid.UUID, case_id: uuid.UUID
+    conn: AsyncConnection, caller: Caller, meeting_id: uuid.UUID, case_id: uuid.UUID
 ) -> meeting.MeetingHeld:
     """The meeting a case decision cites: held by the caller's organisation and about this case."""
-    async with engine.connect() as conn:
-        state = (await commands.load(conn, meeting.MEETING, meeting_stream(meeting_id))).state
+    state = (await commands.load(conn, meeting.MEETING, meeting_stream(meeting_id))).state
     if state.held is None or state.held.holder_organisation != caller.principal.organisation:
         raise NotFound("meeting_not_found", "会議の記録が見つかりません。")
     return meeting.terms_for(state, case_id)
@@ -292,44 +296,49 @@ async def agree_plan(
     expected_version: int | None,
 ) -> Outcome[model.Case]:
     """A plan version agreed at a meeting: named by its record (`meeting_id`), or described inline."""
-    _, consent_state = await _authorised(engine, caller, case_id, "agree_plan")
-    if meeting_id is not None:
-        held = await _meeting_of(engine, caller, meeting_id, case_id)
-        attended = sorted({a.organisation for a in held.attendees})
-        if (
-            (meeting_type is not None and meeting_type is not held.meeting_type)
-            or (members is not None and sorted(set(members)) != attended)
-            or (agreed_on is not None and agreed_on != held.held_on)
-        ):
+
+    async def agree(conn: AsyncConnection) -> Outcome[model.Case]:
+        loaded, consent_state = await _authorised(conn, caller, case_id, "agree_plan")
+        kind, attending, on = meeting_type, members, agreed_on
+        if meeting_id is not None:
+            held = await _meeting_of(conn, caller, meeting_id, case_id)
+            attended = sorted({a.organisation for a in held.attendees})
+            if (
+                (kind is not None and kind is not held.meeting_type)
+                or (attending is not None and sorted(set(attending)) != attended)
+                or (on is not None and on != held.held_on)
+            ):
+                raise InvalidCommand(
+                    "plan_meeting_mismatch",
+                    "会議の種類・出席機関・日付は会議の記録と一致させるか、省略してください。",
+                )
+            kind, attending, on = held.meeting_type, attended, held.held_on
+        if kind is None or attending is None or on is None:
             raise InvalidCommand(
-                "plan_meeting_mismatch",
-                "会議の種類・出席機関・日付は会議の記録と一致させるか、省略してください。",
+                "plan_without_meeting",
+                "会議の記録（meeting_id）か、会議の種類・出席機関・決定日を指定してください。",
             )
-        recorded = (held.meeting_type, attended, held.held_on)
-        meeting_type, members, agreed_on = recorded
-    if meeting_type is None or members is None or agreed_on is None:
-        raise InvalidCommand(
-            "plan_without_meeting",
-            "会議の記録（meeting_id）か、会議の種類・出席機関・決定日を指定してください。",
+        return await commands.execute(
+            conn,
+            model.COORDINATION_CASE,
+            stream_id(case_id),
+            partial(
+                model.agree_plan,
+                meeting_type=kind,
+                members=attending,
+                goals=goals,
+                roles=roles,
+                agreed_on=on,
+                consented=consent_state.covers(Program.COORDINATION, on),
+                meeting_id=meeting_id,
+            ),
+            to_public,
+            caller.context,
+            expected_version=expected_version,
+            loaded=loaded,
         )
-    return await commands.run(
-        engine,
-        model.COORDINATION_CASE,
-        stream_id(case_id),
-        partial(
-            model.agree_plan,
-            meeting_type=meeting_type,
-            members=members,
-            goals=goals,
-            roles=roles,
-            agreed_on=agreed_on,
-            consented=consent_state.covers(Program.COORDINATION, agreed_on),
-            meeting_id=meeting_id,
-        ),
-        to_public,
-        caller.context,
-        expected_version=expected_version,
-    )
+
+    return await commands.transact(engine, agree, retry=expected_version is None)
 
 
 async def accept_role(
@@ -342,16 +351,12 @@ async def accept_role(
     accepted_on: date,
 ) -> Outcome[model.Case]:
     """Record an agency's acceptance of its role: by the holder's coordinator or the agency itself."""
-    async with engine.connect() as conn:
-        loaded, _ = await _load(conn, case_id)
-    plan = next((p for p in loaded.state.plans if p.plan_version == plan_version), None)
-    role = plan.roles[role_index] if plan and plan.roles and 0 <= role_index < len(plan.roles) else None
-    enforce(
-        authorization.may_accept_role(caller.principal, loaded.state, role),
-        caller.principal,
-        "accept_role",
-        f"case:{case_id}",
-    )
+
+    def may_accept(case: model.Case) -> Decision:
+        plan = next((p for p in case.plans if p.plan_version == plan_version), None)
+        role = plan.roles[role_index] if plan and plan.roles and 0 <= role_index < len(plan.roles) else None
+        return authorization.may_accept_role(caller.principal, case, role)
+
     return await commands.run(
         engine,
         model.COORDINATION_CASE,
@@ -365,6 +370,7 @@ async def accept_role(
         ),
         to_public,
         caller.context,
+        guard=commands.Guard(may_accept, caller.principal, "accept_role", f"case:{case_id}"),
     )
 
 
@@ -446,25 +452,15 @@ async def conclude(
     meeting_id: uuid.UUID | None = None,
     expected_version: int | None,
 ) -> Outcome[model.Case]:
-    await _authorised(engine, caller, case_id, "conclude")
-    if meeting_id is not None:
-        await _meeting_of(engine, caller, meeting_id, case_id)
-    return await commands.run(
-        engine,
-        model.COORDINATION_CASE,
-        stream_id(case_id),
-        partial(
-            model.conclude,
-            outcome=outcome,
-            goals_met=goals_met,
-            evaluation=evaluation,
-            concluded_on=concluded_on,
-            meeting_id=meeting_id,
-        ),
-        to_public,
-        caller.context,
-        expected_version=expected_version,
+    decide = partial(
+        model.conclude,
+        outcome=outcome,
+        goals_met=goals_met,
+        evaluation=evaluation,
+        concluded_on=concluded_on,
+        meeting_id=meeting_id,
     )
+    return await _act_at_meeting(engine, caller, case_id, "conclude", decide, meeting_id, expected_version)
 
 
 async def return_to_origin(
@@ -478,20 +474,39 @@ async def return_to_origin(
     meeting_id: uuid.UUID | None = None,
     expected_version: int | None,
 ) -> Outcome[model.Case]:
-    await _authorised(engine, caller, case_id, "return")
-    if meeting_id is not None:
-        await _meeting_of(engine, caller, meeting_id, case_id)
-    return await commands.run(
-        engine,
-        model.COORDINATION_CASE,
-        stream_id(case_id),
-        partial(
-            model.return_to_origin, reason=reason, note=note, returned_on=returned_on, meeting_id=meeting_id
-        ),
-        to_public,
-        caller.context,
-        expected_version=expected_version,
+    decide = partial(
+        model.return_to_origin, reason=reason, note=note, returned_on=returned_on, meeting_id=meeting_id
     )
+    return await _act_at_meeting(engine, caller, case_id, "return", decide, meeting_id, expected_version)
+
+
+async def _act_at_meeting(
+    engine: AsyncEngine,
+    caller: Caller,
+    case_id: uuid.UUID,
+    action: str,
+    decide: Decide[model.Case],
+    meeting_id: uuid.UUID | None,
+    expected_version: int | None,
+) -> Outcome[model.Case]:
+    """A decision on the case that may cite the meeting where it was taken (checked, same transaction)."""
+
+    async def act(conn: AsyncConnection) -> Outcome[model.Case]:
+        loaded, _ = await _authorised(conn, caller, case_id, action)
+        if meeting_id is not None:
+            await _meeting_of(conn, caller, meeting_id, case_id)
+        return await commands.execute(
+            conn,
+            model.COORDINATION_CASE,
+            stream_id(case_id),
+            decide,
+            to_public,
+            caller.context,
+            expected_version=expected_version,
+            loaded=loaded,
+        )
+
+    return await commands.transact(engine, act, retry=expected_version is None)
 
 
 async def hold_meeting(
@@ -516,18 +531,6 @@ async def hold_meeting(
         "meetings",
         hide=False,
     )
-    consented: set[uuid.UUID] = set()
-    async with engine.connect() as conn:
-        for case_id in cases:
-            loaded, consent_state = await _load(conn, case_id)
-            enforce(
-                authorization.may_act(caller.principal, loaded.state),
-                caller.principal,
-                "discuss_at_meeting",
-                f"case:{case_id}",
-            )
-            if consent_state.covers(Program.COORDINATION, held_on):
-                consented.add(case_id)
     held = meeting.MeetingHeld(
         meeting_id=meeting_id,
         holder_organisation=caller.principal.organisation,
@@ -538,15 +541,24 @@ async def hold_meeting(
         decisions=decisions,
         missing_resources=missing_resources,
     )
-    return await commands.run(
-        engine,
-        meeting.MEETING,
-        meeting_stream(meeting_id),
-        partial(meeting.hold, held=held, consented=consented),
-        meeting_to_public,
-        caller.context,
-        expected_version=0,
-    )
+
+    async def hold(conn: AsyncConnection) -> Outcome[meeting.Meeting]:
+        consented: set[uuid.UUID] = set()
+        for case_id in cases:
+            _, consent_state = await _authorised(conn, caller, case_id, "discuss_at_meeting")
+            if consent_state.covers(Program.COORDINATION, held_on):
+                consented.add(case_id)
+        return await commands.execute(
+            conn,
+            meeting.MEETING,
+            meeting_stream(meeting_id),
+            partial(meeting.hold, held=held, consented=consented),
+            meeting_to_public,
+            caller.context,
+            expected_version=0,
+        )
+
+    return await commands.transact(engine, hold, retry=False)
 
 
 async def read_meeting(engine: AsyncEngine, caller: Caller, meeting_id: uuid.UUID) -> Loaded[meeting.Meeting]:

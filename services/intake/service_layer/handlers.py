@@ -103,16 +103,11 @@ async def receive_consultation(
     )
 
 
-async def _authorised_case(
-    engine: AsyncEngine, caller: Caller, case_id: uuid.UUID, action: str
-) -> Loaded[model.Case]:
-    """Load a case the caller may change, or 404 revealing nothing."""
-    async with engine.connect() as conn:
-        loaded = await _load_case(conn, case_id)
-    enforce(
-        authorization.may_change(caller.principal, loaded.state), caller.principal, action, f"case:{case_id}"
+def _holder_only(caller: Caller, case_id: uuid.UUID, action: str) -> commands.Guard[model.Case]:
+    """The holder's intake worker, or 404 revealing nothing."""
+    return commands.Guard(
+        partial(authorization.may_change, caller.principal), caller.principal, action, f"case:{case_id}"
     )
-    return loaded
 
 
 async def _change(
@@ -123,8 +118,7 @@ async def _change(
     decide: Decide[model.Case],
     expected_version: int | None = None,
 ) -> Outcome[model.Case]:
-    """Authorise the holder's intake worker, then run one command on the case."""
-    await _authorised_case(engine, caller, case_id, action)
+    """One command on the case, by the holder's intake worker."""
     return await commands.run(
         engine,
         model.INTAKE_CASE,
@@ -133,6 +127,7 @@ async def _change(
         partial(to_public, organisation=caller.context.organisation),
         caller.context,
         expected_version=expected_version,
+        guard=_holder_only(caller, case_id, action),
     )
 
 
@@ -255,22 +250,28 @@ async def close_case(
 async def change_consent(
     engine: AsyncEngine, caller: Caller, case_id: uuid.UUID, event: DomainEvent, action: str
 ) -> Outcome[consent.Consents]:
-    """Grant, narrow or withdraw: the consent stream is written, the case only read."""
-    case = (await _authorised_case(engine, caller, case_id, action)).state
-    assert case.received_on is not None and case.subject_ref is not None
-    decide = {
-        consent.ConsentGranted: partial(consent.grant, received_on=case.received_on),
-        consent.ConsentNarrowed: consent.narrow,
-        consent.ConsentWithdrawn: consent.withdraw,
-    }[type(event)]
-    return await commands.run(
-        engine,
-        consent.CONSENTS,
-        consent_stream(case_id),
-        lambda state: decide(state, event),
-        partial(consent_to_public, case_key=case_id, subject_ref=case.subject_ref),
-        caller.context,
-    )
+    """Grant, narrow or withdraw: the consent stream is written, the case (read in the same
+    transaction) authorises and dates it."""
+
+    async def change(conn: AsyncConnection) -> Outcome[consent.Consents]:
+        case = (await _load_case(conn, case_id)).state
+        _holder_only(caller, case_id, action).check(case)
+        assert case.received_on is not None and case.subject_ref is not None
+        decide = {
+            consent.ConsentGranted: partial(consent.grant, received_on=case.received_on),
+            consent.ConsentNarrowed: consent.narrow,
+            consent.ConsentWithdrawn: consent.withdraw,
+        }[type(event)]
+        return await commands.execute(
+            conn,
+            consent.CONSENTS,
+            consent_stream(case_id),
+            lambda state: decide(state, event),
+            partial(consent_to_public, case_key=case_id, subject_ref=case.subject_ref),
+            caller.context,
+        )
+
+    return await commands.transact(engine, change)
 
 
 async def grant_consent(
@@ -345,8 +346,8 @@ async def erase_person(
 
 
 async def read_consents(engine: AsyncEngine, caller: Caller, case_id: uuid.UUID) -> consent.Consents:
-    await _authorised_case(engine, caller, case_id, "read_consents")
     async with engine.connect() as conn:
+        _holder_only(caller, case_id, "read_consents").check((await _load_case(conn, case_id)).state)
         return (await commands.load(conn, consent.CONSENTS, consent_stream(case_id))).state
 
 

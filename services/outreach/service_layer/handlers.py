@@ -170,15 +170,6 @@ async def _load(conn: AsyncConnection, case_id: uuid.UUID) -> Loaded[model.Case]
     return await commands.load(conn, model.OUTREACH_CASE, stream_id(case_id))
 
 
-async def _authorised(engine: AsyncEngine, caller: Caller, case_id: uuid.UUID, action: str) -> None:
-    """The caller may act on the case, or 404 revealing nothing."""
-    async with engine.connect() as conn:
-        loaded = await _load(conn, case_id)
-    enforce(
-        authorization.may_act(caller.principal, loaded.state), caller.principal, action, f"case:{case_id}"
-    )
-
-
 async def _change(
     engine: AsyncEngine,
     caller: Caller,
@@ -187,7 +178,7 @@ async def _change(
     decide: commands.Decide[model.Case],
     expected_version: int | None,
 ) -> Outcome[model.Case]:
-    await _authorised(engine, caller, case_id, action)
+    """One command on the case, by whoever may act on it (else 404 revealing nothing)."""
     return await commands.run(
         engine,
         model.OUTREACH_CASE,
@@ -196,6 +187,9 @@ async def _change(
         to_public,
         caller.context,
         expected_version=expected_version,
+        guard=commands.Guard(
+            partial(authorization.may_act, caller.principal), caller.principal, action, f"case:{case_id}"
+        ),
     )
 
 

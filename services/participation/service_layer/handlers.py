@@ -111,13 +111,20 @@ async def _load_case(engine: AsyncEngine, case_id: uuid.UUID) -> Loaded[model.Ca
         return await commands.load(conn, model.PARTICIPATION_CASE, stream_id(case_id))
 
 
+def _guard(caller: Caller, case_id: uuid.UUID, action: str) -> commands.Guard[model.Case]:
+    """The holder's participation coordinator, or 404 revealing nothing."""
+    return commands.Guard(
+        partial(authorization.may_act, caller.principal), caller.principal, action, f"case:{case_id}"
+    )
+
+
 async def _authorised(
     engine: AsyncEngine, caller: Caller, case_id: uuid.UUID, action: str, expected_version: int | None
 ) -> Loaded[model.Case]:
+    """The case as it is now, for the checks a placement makes before it writes the menu's
+    stream; the case's own command is guarded again on the state it decides on."""
     loaded = await _load_case(engine, case_id)
-    enforce(
-        authorization.may_act(caller.principal, loaded.state), caller.principal, action, f"case:{case_id}"
-    )
+    _guard(caller, case_id, action).check(loaded.state)
     if expected_version is not None and expected_version != loaded.version:
         raise ConcurrencyError(stream_id(case_id), expected_version)
     return loaded
@@ -144,7 +151,7 @@ async def _on_case(
     decide: commands.Decide[model.Case],
     expected_version: int | None,
 ) -> Outcome[model.Case]:
-    await _authorised(engine, caller, case_id, action, None)
+    """One command on the case, by the holder's participation coordinator."""
     return await commands.run(
         engine,
         model.PARTICIPATION_CASE,
@@ -153,6 +160,7 @@ async def _on_case(
         to_public,
         caller.context,
         expected_version=expected_version,
+        guard=_guard(caller, case_id, action),
     )
 
 
@@ -205,7 +213,13 @@ async def start_placement(
     )
     try:
         outcome = await commands.run(
-            engine, model.PARTICIPATION_CASE, stream_id(case_id), decide, to_public, caller.context
+            engine,
+            model.PARTICIPATION_CASE,
+            stream_id(case_id),
+            decide,
+            to_public,
+            caller.context,
+            guard=_guard(caller, case_id, "start_placement"),
         )
     except DomainError:
         await _release_seat(engine, caller, menu_id, placement_id, started_on)
@@ -265,6 +279,7 @@ async def end_placement(
             to_public,
             caller.context,
             expected_version=expected_version,
+            guard=_guard(caller, case_id, "end_placement"),
         )
     except DomainError as refused:
         if refused.code == "placement_ended":

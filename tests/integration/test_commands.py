@@ -1,0 +1,95 @@
+"""The write path's guard: authorisation judged inside the command's transaction, on the state the
+command decides on, before the version check; one load of the stream per command."""
+
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import event
+
+from contracts.glossary import LegalBasis, Role
+from libs import commands, eventstore
+from libs.auth import Principal
+from libs.authz import Decision
+from libs.commands import Context, Guard
+from libs.domain import Aggregate, DomainEvent, NotFound
+
+
+class Noted(DomainEvent):
+    holder: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Thing:
+    holder: str | None = None
+    notes: int = 0
+
+
+def _evolve(thing: Thing, event_: DomainEvent) -> Thing:
+    assert isinstance(event_, Noted)
+    return Thing(holder=event_.holder, notes=thing.notes + 1)
+
+
+THING = Aggregate[Thing](stream_type="Thing", initial=Thing, evolve=_evolve, events=(Noted,))
+HOLDER = Principal("a-user", "org-a", frozenset({Role.INTAKE_WORKER}))
+OTHER = Principal("b-user", "org-b", frozenset({Role.INTAKE_WORKER}))
+CTX = Context(organisation="org-a", actor="a-user")
+
+
+def holder_only(principal: Principal, seen: list[Thing]):
+    def policy(thing: Thing) -> Decision:
+        seen.append(thing)
+        if thing.holder == principal.organisation:
+            return Decision.allow(LegalBasis.HOLDER, "holder")
+        return Decision.deny("not the holder")
+
+    return policy
+
+
+def note(text: str):
+    return lambda thing: [Noted(holder=thing.holder or "org-a", text=text)]
+
+
+async def test_the_guard_judges_the_state_decided_on_with_one_read_of_the_stream(engine):
+    await commands.run(engine, THING, "thing-1", note("first"), commands.no_public, CTX)
+    seen: list[Thing] = []
+    reads: list[str] = []
+
+    def count_reads(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().startswith("SELECT") and "FROM events WHERE stream_id" in statement:
+            reads.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count_reads)
+    try:
+        outcome = await commands.run(
+            engine,
+            THING,
+            "thing-1",
+            note("second"),
+            commands.no_public,
+            CTX,
+            guard=Guard(holder_only(HOLDER, seen), HOLDER, "note", "thing:1"),
+        )
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count_reads)
+    assert outcome.version == 2
+    assert seen == [Thing(holder="org-a", notes=1)]  # the state the decision started from
+    assert len(reads) == 1, reads
+
+
+async def test_a_refused_caller_gets_404_before_any_version_check_and_nothing_is_written(engine):
+    await commands.run(engine, THING, "thing-2", note("first"), commands.no_public, CTX)
+    for expected_version in (None, 1, 7):  # a stale If-Match must not reveal that the case moved
+        with pytest.raises(NotFound):
+            await commands.run(
+                engine,
+                THING,
+                "thing-2",
+                note("intruder"),
+                commands.no_public,
+                CTX,
+                expected_version=expected_version,
+                guard=Guard(holder_only(OTHER, []), OTHER, "note", "thing:2"),
+            )
+    async with engine.connect() as conn:
+        assert [e.data["text"] for e in await eventstore.read_stream(conn, "thing-2")] == ["first"]
