@@ -3,46 +3,34 @@
 Every program runs as its own Kafka principal, named like the program. A principal may write
 only the topic it owns and read only the topics it consumes, so a leaked password or a bug in
 one service cannot publish in another organisation's name nor read a program it has no business
-with. Extending the system means adding a line to `CONSUMES`; the broker (deploy/local) and the
-documentation follow from `grants()`.
+with. What a program consumes is declared once, in contracts/programs.py; the broker
+(deploy/local) and the documentation follow from `grants()`.
 """
 
 from dataclasses import dataclass
 from typing import Literal
 
-from contracts.topics import (
-    COMMUNITY_EVENTS,
-    COORDINATION_EVENTS,
-    INTAKE_EVENTS,
-    OUTREACH_EVENTS,
-    PARTICIPATION_EVENTS,
-    dlq,
-)
+from contracts import programs
+from contracts.programs import PROGRAMS
+from contracts.topics import dlq
 
 ADMIN = "admin"
 """The broker's own principal and the only super user: creates topics, users and ACLs."""
 
-SERVICES: tuple[str, ...] = ("intake", "coordination", "outreach", "participation", "community")
+SERVICES: tuple[str, ...] = programs.NAMES
 
-PROJECTIONS = "projections"
+PROJECTIONS = programs.PROJECTIONS
 """Read models across programs: may read every event topic, may write nothing."""
 
 PROJECTION_GROUP_PREFIX = "projection."
 """Projectors name their consumer groups `projection.<name>` (libs/checkpoints.py)."""
 
 CONSUMES: dict[str, tuple[str, ...]] = {
-    "intake": (COORDINATION_EVENTS, OUTREACH_EVENTS, COMMUNITY_EVENTS),
-    "coordination": (INTAKE_EVENTS, OUTREACH_EVENTS, PARTICIPATION_EVENTS),
-    "outreach": (INTAKE_EVENTS, COORDINATION_EVENTS, COMMUNITY_EVENTS),
-    "participation": (INTAKE_EVENTS, COORDINATION_EVENTS, COMMUNITY_EVENTS),
-    "community": (INTAKE_EVENTS, COORDINATION_EVENTS, PARTICIPATION_EVENTS),
+    p.name: tuple(programs.events_topic(source) for source in p.consumes) for p in PROGRAMS
 }
 """Which other programs' event topics each service's inbox subscribes to."""
 
-
-def events_topic(service: str) -> str:
-    """The one topic a service publishes on (contracts/topics.py names them the same way)."""
-    return f"kasane.{service}.events.v1"
+events_topic = programs.events_topic
 
 
 def principals() -> tuple[str, ...]:

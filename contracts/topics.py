@@ -4,19 +4,16 @@ Event topics keep everything forever (retention.ms=-1) because the log is the au
 and the replay source for projections.
 """
 
-INTAKE_EVENTS = "kasane.intake.events.v1"
-COORDINATION_EVENTS = "kasane.coordination.events.v1"
-OUTREACH_EVENTS = "kasane.outreach.events.v1"
-PARTICIPATION_EVENTS = "kasane.participation.events.v1"
-COMMUNITY_EVENTS = "kasane.community.events.v1"
+from contracts.glossary import Program
+from contracts.programs import BY_NAME, PROGRAMS
 
-EVENT_TOPICS: tuple[str, ...] = (
-    INTAKE_EVENTS,
-    COORDINATION_EVENTS,
-    OUTREACH_EVENTS,
-    PARTICIPATION_EVENTS,
-    COMMUNITY_EVENTS,
-)
+INTAKE_EVENTS = BY_NAME[Program.INTAKE].topic
+COORDINATION_EVENTS = BY_NAME[Program.COORDINATION].topic
+OUTREACH_EVENTS = BY_NAME[Program.OUTREACH].topic
+PARTICIPATION_EVENTS = BY_NAME[Program.PARTICIPATION].topic
+COMMUNITY_EVENTS = BY_NAME[Program.COMMUNITY].topic
+
+EVENT_TOPICS: tuple[str, ...] = tuple(p.topic for p in PROGRAMS)
 
 PARTITIONS = 3
 

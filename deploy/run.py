@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -40,6 +40,7 @@ from typing import IO, Any
 
 import httpx
 
+from contracts import programs
 from contracts.kafka_access import PROJECTIONS
 from deploy import demo
 from deploy.local.issuer import DEFAULT_HOME as DEFAULT_ISSUER_HOME
@@ -58,7 +59,7 @@ from projections.runtime import caught_up, end_offsets
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_HOME = ROOT / ".kasane" / "run"
 # One database per program, so each service owns its tables from day one.
-DATABASES = ("intake", "coordination", "outreach", "participation", "community", "projections")
+DATABASES = (*programs.NAMES, programs.PROJECTIONS)
 HEALTH_TIMEOUT = 60.0
 DEMO_TIMEOUT = 300.0
 DASHBOARD_TIMEOUT = 180.0
@@ -74,24 +75,25 @@ class Ports:
     postgres: int = 5432
     kafka: int = 9092
     controller: int = 9093
-    intake: int = 8001
-    coordination: int = 8002
-    outreach: int = 8003
-    participation: int = 8004
-    community: int = 8005
-    projections: int = 8000
+    projections: int = programs.PROJECTIONS_PORT
+    services: dict[str, int] = field(default_factory=lambda: {p.name: p.port for p in programs.PROGRAMS})
+
+    def of(self, name: str) -> int:
+        """The port of a program's service or of the dashboard (`projections`)."""
+        return self.projections if name == DASHBOARD else self.services[name]
 
     @classmethod
     def starting_at(cls, base: int) -> Ports:
-        """Nine consecutive ports from `base`; `0` lets the OS pick nine free ones."""
-        if base:
-            return cls(*range(base, base + 9))
-        chosen: list[int] = []
-        while len(chosen) < 9:
+        """Consecutive ports from `base` (PostgreSQL, Kafka, its controller, the dashboard, then
+        the programs); `0` lets the OS pick free ones."""
+        count = 4 + len(programs.PROGRAMS)
+        chosen: list[int] = list(range(base, base + count)) if base else []
+        while len(chosen) < count:
             port = free_port()
             if port not in chosen:
                 chosen.append(port)
-        return cls(*chosen)
+        postgres, kafka, controller, projections, *services = chosen
+        return cls(postgres, kafka, controller, projections, dict(zip(programs.NAMES, services, strict=True)))
 
 
 @dataclass(frozen=True)
@@ -101,13 +103,7 @@ class Service:
     organisation: str
 
 
-PROGRAMS = (
-    Service("intake", "相談受付 intake", "city-soudan"),
-    Service("coordination", "多機関協働 coordination", "shakyo-tagikan"),
-    Service("outreach", "アウトリーチ outreach", "npo-tsunagari"),
-    Service("participation", "参加支援 participation", "shakyo-sanka"),
-    Service("community", "地域づくり community", "shakyo-chiiki"),
-)
+PROGRAMS = tuple(Service(p.name, f"{p.label} {p.name}", p.demo_organisation) for p in programs.PROGRAMS)
 # A program runs once its package is built (services/<name>/bootstrap.py).
 SERVICES = tuple(s for s in PROGRAMS if (ROOT / "services" / s.name / "bootstrap.py").exists())
 DASHBOARD = "projections"
@@ -248,7 +244,7 @@ class Stack:
         return self._lock is not None
 
     def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{getattr(self.ports, service)}"
+        return f"http://127.0.0.1:{self.ports.of(service)}"
 
     def log_file(self, service: str) -> Path:
         return self.logs / f"{service}.log"
@@ -264,7 +260,7 @@ class Stack:
         self.logs.mkdir(exist_ok=True)
         self._take_lock()
         for name in (*(s.name for s in SERVICES), DASHBOARD):  # another run may be serving these
-            ensure_port_free(getattr(self.ports, name), name)
+            ensure_port_free(self.ports.of(name), name)
         # Whatever an earlier, unclean run left in this home goes first; then the ports must be free.
         self.kafka.stop()
         self.postgres.stop()
@@ -312,7 +308,7 @@ class Stack:
             # Each service logs in to Kafka as its own principal (contracts/kafka_access.py).
             **self.kafka.connection(service.name).to_env(),
             prefix + "DATABASE_URL": self.database_urls[service.name],
-            prefix + "PORT": str(getattr(self.ports, service.name)),
+            prefix + "PORT": str(self.ports.of(service.name)),
             prefix + "ORGANISATION": service.organisation,
             **kek_env(self.home, service.name),
         }
@@ -330,7 +326,7 @@ class Stack:
         self._spawn(DASHBOARD, "projections", env)
 
     def _spawn(self, name: str, module: str, own_env: dict[str, str]) -> None:
-        port = getattr(self.ports, name)
+        port = self.ports.of(name)
         env = {
             **os.environ,
             "PYTHONUNBUFFERED": "1",

@@ -26,10 +26,9 @@ from deploy.local.kafka import LocalKafka, log_tail
 from deploy.local.keys import kek_env
 from deploy.local.ports import free_port
 from deploy.local.postgres import LocalPostgres
-from deploy.run import DATABASES, PROGRAMS, ROOT, _die_with_parent
+from deploy.run import DATABASES, ROOT, SERVICES, _die_with_parent
 from libs.kafka import KafkaConnection
 
-SERVICES = tuple(s for s in PROGRAMS if (ROOT / "services" / s.name / "bootstrap.py").exists())
 HEALTH_TIMEOUT = 180.0
 # Generous: a loaded 2-core machine starts a JVM slowly, and slowness is not what is tested here.
 START_TIMEOUT = 300.0

@@ -19,15 +19,10 @@ import httpx
 from fastapi import Request
 
 from contracts.glossary import Program, label_ja
+from contracts.programs import PROGRAMS
 
-SERVICES: tuple[Program, ...] = (
-    Program.INTAKE,
-    Program.COORDINATION,
-    Program.OUTREACH,
-    Program.PARTICIPATION,
-    Program.COMMUNITY,
-)
-DEFAULT_PORTS = dict(zip(SERVICES, range(8001, 8006), strict=True))
+SERVICES: tuple[Program, ...] = tuple(p.program for p in PROGRAMS)
+DEFAULT_PORTS = {p.program: p.port for p in PROGRAMS}
 # What a caller's request carries that the service must see as the caller's own.
 FORWARDED = ("authorization", "x-legal-basis", "x-legal-basis-reason", "x-correlation-id", "traceparent")
 

@@ -16,14 +16,13 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from contracts import programs
 from libs.directory import Directory
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_HOME = ROOT / ".kasane" / "run" / "issuer"
 ISSUER = "https://auth.kasane.invalid/local"
-AUDIENCES = [
-    f"kasane-{s}" for s in ("intake", "coordination", "outreach", "participation", "community", "projections")
-]
+AUDIENCES = [f"kasane-{s}" for s in (*programs.NAMES, programs.PROJECTIONS)]
 
 
 class LocalIssuer:

@@ -4,17 +4,17 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from contracts import programs
 from libs.runtime import Runtime, Settings, create_app
 from services.community.entrypoints import http, timeline
 from services.community.service_layer import handlers
 
-NAME = "community"
-DEFAULT_PORT = 8005
-DEFAULT_ORGANISATION = "shakyo-chiiki"
+PROGRAM = programs.BY_NAME["community"]
+NAME = PROGRAM.name
 
 
 def settings() -> Settings:
-    return Settings.from_env(NAME, DEFAULT_PORT, DEFAULT_ORGANISATION)
+    return Settings.from_env(NAME, PROGRAM.port, PROGRAM.demo_organisation)
 
 
 def build(config: Settings) -> tuple[Runtime, FastAPI]:

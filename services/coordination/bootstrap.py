@@ -4,18 +4,18 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from contracts import programs
 from libs import erasure
 from libs.runtime import Runtime, Settings, create_app
 from services.coordination.entrypoints import http, timeline
 from services.coordination.service_layer import handlers
 
-NAME = "coordination"
-DEFAULT_PORT = 8002
-DEFAULT_ORGANISATION = "shakyo-tagikan"
+PROGRAM = programs.BY_NAME["coordination"]
+NAME = PROGRAM.name
 
 
 def settings() -> Settings:
-    return Settings.from_env(NAME, DEFAULT_PORT, DEFAULT_ORGANISATION)
+    return Settings.from_env(NAME, PROGRAM.port, PROGRAM.demo_organisation)
 
 
 def build(config: Settings) -> tuple[Runtime, FastAPI]:

@@ -4,18 +4,18 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from contracts import programs
 from libs.directory import Directory
 from libs.runtime import Runtime, Settings, create_app
 from services.intake.entrypoints import http, timeline
 from services.intake.service_layer import handlers
 
-NAME = "intake"
-DEFAULT_PORT = 8001
-DEFAULT_ORGANISATION = "city-soudan"
+PROGRAM = programs.BY_NAME["intake"]
+NAME = PROGRAM.name
 
 
 def settings() -> Settings:
-    return Settings.from_env(NAME, DEFAULT_PORT, DEFAULT_ORGANISATION)
+    return Settings.from_env(NAME, PROGRAM.port, PROGRAM.demo_organisation)
 
 
 def build(config: Settings) -> tuple[Runtime, FastAPI]:

@@ -4,18 +4,18 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from contracts import programs
 from libs import erasure
 from libs.runtime import Runtime, Settings, create_app
 from services.outreach.entrypoints import http, timeline
 from services.outreach.service_layer import handlers
 
-NAME = "outreach"
-DEFAULT_PORT = 8003
-DEFAULT_ORGANISATION = "npo-tsunagari"
+PROGRAM = programs.BY_NAME["outreach"]
+NAME = PROGRAM.name
 
 
 def settings() -> Settings:
-    return Settings.from_env(NAME, DEFAULT_PORT, DEFAULT_ORGANISATION)
+    return Settings.from_env(NAME, PROGRAM.port, PROGRAM.demo_organisation)
 
 
 def build(config: Settings) -> tuple[Runtime, FastAPI]:

@@ -4,18 +4,18 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from contracts import programs
 from libs import erasure
 from libs.runtime import Runtime, Settings, create_app
 from services.participation.entrypoints import http, timeline
 from services.participation.service_layer import handlers
 
-NAME = "participation"
-DEFAULT_PORT = 8004
-DEFAULT_ORGANISATION = "shakyo-sanka"
+PROGRAM = programs.BY_NAME["participation"]
+NAME = PROGRAM.name
 
 
 def settings() -> Settings:
-    return Settings.from_env(NAME, DEFAULT_PORT, DEFAULT_ORGANISATION)
+    return Settings.from_env(NAME, PROGRAM.port, PROGRAM.demo_organisation)
 
 
 def build(config: Settings) -> tuple[Runtime, FastAPI]:

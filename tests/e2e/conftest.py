@@ -11,19 +11,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from contracts.programs import PROGRAMS
 from deploy.local.issuer import LocalIssuer
 from deploy.local.keys import kek_env
 from deploy.local.ports import free_port
 from tests.conftest import ROOT, Infra
 
 # The organisations that run each service in the demo municipality (deploy/demo-municipality.json).
-SERVICE_ORGANISATIONS = {
-    "intake": "city-soudan",
-    "coordination": "shakyo-tagikan",
-    "outreach": "npo-tsunagari",
-    "participation": "shakyo-sanka",
-    "community": "shakyo-chiiki",
-}
+SERVICE_ORGANISATIONS = {p.name: p.demo_organisation for p in PROGRAMS}
 # A program runs once its package is built.
 SERVICES = tuple(s for s in SERVICE_ORGANISATIONS if (ROOT / "services" / s / "bootstrap.py").exists())
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from contracts import programs
 from contracts.kafka_access import PROJECTIONS
 from deploy.local.ports import free_port
 from tests.conftest import ROOT
@@ -36,7 +37,7 @@ PARTICIPATION = "sanka-watanabe"
 AUDITOR = "kansa-kobayashi"
 ADMINISTRATOR = "city-nakamura"
 REFUSED = "見られません（法的根拠なし）"
-PROGRAMS = ("intake", "coordination", "outreach", "participation", "community")
+PROGRAMS = programs.NAMES
 
 
 def as_text(value: object) -> str:
