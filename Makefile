@@ -9,13 +9,14 @@ KAFKA_JARS := deploy/kafka/target/.installed
 CODE := contracts libs services projections deploy tests faults bench
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format schemas schemas-check clean faults bench
+.PHONY: help install run test coverage lint format schemas schemas-check clean faults bench
 
 help:
 	@echo "Kasane — make targets"
 	@echo "  make install        .venv with the project and its dev tools, Kafka jars (quick when done)"
 	@echo "  make run            PostgreSQL, Kafka, the services, the dashboard and demo cases in the foreground; Ctrl-C stops"
-	@echo "  make test           lint, then the whole test suite (real Kafka and PostgreSQL)"
+	@echo "  make test           lint, then the whole test suite (real Kafka and PostgreSQL), with its coverage"
+	@echo "  make coverage       the coverage report of the last make test again (.kasane/coverage/)"
 	@echo "  make faults         fault injection (kill -9, broker and PostgreSQL restarts, network) and its checker's table"
 	@echo "  make bench          speed of the city (~170,000 people) against same-run baselines → docs/bench.md (~15 min)"
 	@echo "  make lint           ruff check and ruff format --check"
@@ -43,8 +44,23 @@ $(KAFKA_JARS): deploy/kafka/pom.xml | $(INSTALLED)
 run: install
 	$(PY) -m deploy.run
 
+# Coverage of lines and branches, in the test process and in every Python process it starts (the
+# services, the dashboard, `make run`): pyproject.toml [tool.coverage.*]. No floor; the status is pytest's.
+# Each process saves .coverage.<host>.<pid>...; `coverage combine` makes them one before reporting.
+COVERAGE := .kasane/coverage
+COVERAGE_REPORT = $(PY) -m coverage html --quiet && $(PY) -m coverage json --quiet \
+	&& $(PY) -m tests.coverage_by_package $(COVERAGE)/coverage.json \
+	&& echo "Every file, line by line: $(COVERAGE)/html/index.html (and $(COVERAGE)/coverage.json)"
+
 test: install lint
-	$(PY) -m pytest
+	@rm -rf $(COVERAGE)
+	$(PY) -m coverage run -m pytest; status=$$?; \
+	$(PY) -m coverage combine --quiet && $(COVERAGE_REPORT); exit $$status
+
+# The report of the last `make test` (or `coverage run`) again.
+coverage: install
+	$(if $(wildcard $(COVERAGE)/.coverage.*),$(PY) -m coverage combine --quiet)
+	@$(COVERAGE_REPORT)
 
 # A few minutes: the whole fault schedule under a workload, then the checker (docs/faults.md).
 faults: install
