@@ -10,16 +10,17 @@ written, judges exactly as on the day its dates were computed from. Never set it
 """
 
 import os
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 BUSINESS_TZ = ZoneInfo("Asia/Tokyo")
 BUSINESS_DAY_ENV = "KASANE_BUSINESS_DAY"
 
 
-def today() -> date:
-    """The business day now: the fixed day if the process was given one, else the Tokyo date."""
+def today(at: datetime | None = None) -> date:
+    """The business day at `at` (default: now): the fixed day if the process was given one, else
+    the Tokyo date of that moment."""
     fixed = os.environ.get(BUSINESS_DAY_ENV)
     if fixed:
         return date.fromisoformat(fixed)
-    return datetime.now(BUSINESS_TZ).date()
+    return (at or datetime.now(UTC)).astimezone(BUSINESS_TZ).date()
