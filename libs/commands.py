@@ -257,7 +257,7 @@ async def transact(
     """
     for attempt in range(1, attempts + 1):
         try:
-            async with engine.begin() as conn:
+            async with outbox.transaction(engine) as conn:
                 return await body(conn)
         except ConcurrencyError:
             if not retry or attempt == attempts:

@@ -24,7 +24,7 @@ from contracts.envelope import Envelope, PublicEvent
 from contracts.events import EVENT_TYPES
 from contracts.topics import Header, dlq
 from contracts.upcasting import UnsupportedVersion, read_event
-from libs import db, kafka
+from libs import db, kafka, outbox
 from libs.domain import DomainError
 
 log = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ class InboxConsumer:
     async def _handle_once(self, handler: Handler, delivery: Delivery) -> None:
         message_id = delivery.envelope.event_id
         try:
-            async with self.engine.begin() as conn:
+            async with outbox.transaction(self.engine) as conn:
                 if (await conn.execute(_SEEN, {"c": self.name, "m": message_id})).first():
                     self.duplicates += 1
                     return

@@ -8,7 +8,8 @@ so no row can later appear behind the checkpoint (docs/adr/0002). Writers take n
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+import weakref
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
@@ -35,10 +36,31 @@ class OutgoingMessage:
     envelope: Envelope
 
 
+_WRITTEN = "kasane.outbox.written"
+_RELAYS: weakref.WeakKeyDictionary[AsyncEngine, "OutboxRelay"] = weakref.WeakKeyDictionary()
+
+
+@contextlib.asynccontextmanager
+async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction of the write path: once it commits having written outbox rows, the relay of
+    this engine (if this process runs one) is woken at once instead of at its next poll. Every
+    command and every consumer's handling goes through here, so no caller has to remember to."""
+    async with engine.begin() as conn:
+        try:
+            yield conn
+        finally:
+            # The flag lives on the pooled connection: cleared whatever happens, set again only
+            # by this transaction's own writes.
+            wrote = conn.info.pop(_WRITTEN, False)
+    if wrote and (relay := _RELAYS.get(engine)) is not None:
+        relay.wake()
+
+
 async def write(conn: AsyncConnection, messages: Sequence[OutgoingMessage]) -> None:
     """Store public events in the caller's transaction, so they exist if and only if it commits."""
     if not messages:
         return
+    conn.info[_WRITTEN] = True
     await conn.execute(
         _INSERT,
         [
@@ -114,9 +136,10 @@ class OutboxRelay:
         self.idle_wait = idle_wait
         self.published = 0
         self._wake = asyncio.Event()
+        _RELAYS[engine] = self
 
     def wake(self) -> None:
-        """Hint that rows were just committed (called by the service after a command)."""
+        """Hint that rows were just committed (`transaction` calls it after each commit that wrote some)."""
         self._wake.set()
 
     async def run(self) -> None:

@@ -1,17 +1,21 @@
-"""The write path's guard: authorisation judged inside the command's transaction, on the state the
-command decides on, before the version check; one load of the stream per command."""
+"""The write path: authorisation judged inside the command's transaction, on the state the
+command decides on, before the version check, with one load of the stream; the relay woken by
+the commit itself."""
 
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from contracts.glossary import LegalBasis, Role
-from libs import commands, eventstore
+from contracts.topics import INTAKE_EVENTS
+from libs import commands, eventstore, outbox
 from libs.auth import Principal
 from libs.authz import Decision
 from libs.commands import Context, Guard
 from libs.domain import Aggregate, DomainEvent, NotFound
+from libs.outbox import OutboxRelay, OutgoingMessage
+from tests.builders import case_received
 
 
 class Noted(DomainEvent):
@@ -93,3 +97,26 @@ async def test_a_refused_caller_gets_404_before_any_version_check_and_nothing_is
             )
     async with engine.connect() as conn:
         assert [e.data["text"] for e in await eventstore.read_stream(conn, "thing-2")] == ["first"]
+
+
+async def test_a_commit_that_wrote_outbox_rows_wakes_the_relay_and_nothing_else_does(engine, infra):
+    """The write path wakes the relay itself (no route has to remember), only after a commit."""
+    relay = OutboxRelay(engine, infra.kafka_admin, "wake-test")  # never run: only its wake is watched
+    message = OutgoingMessage(INTAKE_EVENTS, case_received())
+
+    async with outbox.transaction(engine) as conn:
+        await eventstore.append(conn, "quiet", "Thing", 0, [eventstore.NewEvent("Noted", {})])
+    assert not relay._wake.is_set()  # a private event only: nothing to relay
+
+    with pytest.raises(RuntimeError):
+        async with outbox.transaction(engine) as conn:
+            await outbox.write(conn, [message])
+            raise RuntimeError("the command failed after writing its outbox rows")
+    assert not relay._wake.is_set()  # rolled back: nothing was committed
+    async with outbox.transaction(engine) as conn:  # the failed one's mark does not linger
+        await conn.execute(text("SELECT 1"))
+    assert not relay._wake.is_set()
+
+    async with outbox.transaction(engine) as conn:
+        await outbox.write(conn, [message])
+    assert relay._wake.is_set()

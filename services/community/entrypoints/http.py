@@ -343,7 +343,6 @@ def routes(app: FastAPI) -> None:
     async def register(body: PlaceIn, response: Response, caller: CallerDep) -> PlaceCreated:
         place_id = uuid.uuid4()
         outcome = await handlers.register_place(engine, caller, directory, place_id=place_id, **dict(body))
-        runtime.relay.wake()
         response.headers["Location"] = f"/places/{place_id}"
         response.headers["ETag"] = etag(outcome.version)
         return PlaceCreated(place_id=place_id, version=outcome.version)
@@ -400,7 +399,6 @@ def routes(app: FastAPI) -> None:
             new_resident_led=body.new_resident_led,
             expected_version=expected_version,
         )
-        runtime.relay.wake()
         response.headers["ETag"] = etag(outcome.version)
         return ActivityCreated(place_id=place_id, activity_id=activity_id, version=outcome.version)
 
@@ -460,7 +458,6 @@ def routes(app: FastAPI) -> None:
         outcome = await handlers.close_place(
             engine, caller, place_id, closed_on=body.closed_on, expected_version=expected_version
         )
-        runtime.relay.wake()
         response.headers["ETag"] = etag(outcome.version)
         return PlaceCreated(place_id=place_id, version=outcome.version)
 
@@ -497,7 +494,6 @@ def routes(app: FastAPI) -> None:
         outcome = await handlers.raise_concern(
             engine, caller, concern_id, expected_version=expected_version, **dict(body)
         )
-        runtime.relay.wake()
         noted = outcome.state.noted
         assert noted is not None
         response.headers["ETag"] = etag(outcome.version)
@@ -538,7 +534,6 @@ def routes(app: FastAPI) -> None:
         outcome = await handlers.record_meeting(
             engine, caller, directory, meeting_id=meeting_id, **dict(body)
         )
-        runtime.relay.wake()
         response.headers["Location"] = f"/platform-meetings/{meeting_id}"
         return MeetingCreated(meeting_id=meeting_id, version=outcome.version)
 

@@ -352,7 +352,6 @@ def routes(app: FastAPI) -> None:
     VersionDep = Annotated[int | None, Depends(if_match)]
 
     def changed(response: Response, case_id: uuid.UUID, version: int) -> Changed:
-        runtime.relay.wake()
         response.headers["ETag"] = etag(version)
         return Changed(coordination_case_id=case_id, version=version)
 
@@ -568,7 +567,6 @@ def routes(app: FastAPI) -> None:
     async def hold_meeting(body: MeetingIn, response: Response, caller: CallerDep) -> MeetingCreated:
         meeting_id = uuid.uuid4()
         outcome = await handlers.hold_meeting(engine, caller, directory, meeting_id=meeting_id, **dict(body))
-        runtime.relay.wake()
         response.headers["Location"] = f"/meetings/{meeting_id}"
         response.headers["ETag"] = etag(outcome.version)
         return MeetingCreated(meeting_id=meeting_id, version=outcome.version)

@@ -348,7 +348,6 @@ def routes(app: FastAPI) -> None:
         outcome = await handlers.receive_consultation(
             engine, caller, directory, case_id=case_id, **dict(body)
         )
-        runtime.relay.wake()
         response.headers["Location"] = f"/cases/{case_id}"
         response.headers["ETag"] = etag(outcome.version)
         return Created(case_id=case_id, version=outcome.version)
@@ -382,7 +381,6 @@ def routes(app: FastAPI) -> None:
         outcome = await handlers.refer_to_coordination(
             engine, caller, case_id, expected_version=expected_version, **dict(body)
         )
-        runtime.relay.wake()
         response.headers["ETag"] = etag(outcome.version)
         return ReferralCreated(
             case_id=case_id, referral_id=outcome.state.referrals[-1].referral_id, version=outcome.version
@@ -488,7 +486,6 @@ def routes(app: FastAPI) -> None:
         outcome = await handlers.close_case(
             engine, caller, case_id, expected_version=expected_version, **dict(body)
         )
-        runtime.relay.wake()
         response.headers["ETag"] = etag(outcome.version)
         return Created(case_id=case_id, version=outcome.version)
 
@@ -510,7 +507,6 @@ def routes(app: FastAPI) -> None:
     )
     async def grant(case_id: uuid.UUID, body: ConsentIn, caller: CallerDep) -> ConsentChanged:
         consent_id, _ = await handlers.grant_consent(engine, caller, case_id, **dict(body))
-        runtime.relay.wake()
         return ConsentChanged(case_id=case_id, consent_id=consent_id, status="active")
 
     @app.post(
@@ -526,7 +522,6 @@ def routes(app: FastAPI) -> None:
             consent_id=consent_id, programs=sorted(set(body.programs)), narrowed_on=body.narrowed_on
         )
         await handlers.change_consent(engine, caller, case_id, event, "narrow_consent")
-        runtime.relay.wake()
         return ConsentChanged(case_id=case_id, consent_id=consent_id, status="active")
 
     @app.post(
@@ -540,7 +535,6 @@ def routes(app: FastAPI) -> None:
     ) -> ConsentChanged:
         event = consent.ConsentWithdrawn(consent_id=consent_id, withdrawn_on=body.withdrawn_on)
         await handlers.change_consent(engine, caller, case_id, event, "withdraw_consent")
-        runtime.relay.wake()
         return ConsentChanged(case_id=case_id, consent_id=consent_id, status="withdrawn")
 
     @app.post(
@@ -551,5 +545,4 @@ def routes(app: FastAPI) -> None:
     )
     async def erase(case_id: uuid.UUID, body: ErasureIn, caller: CallerDep) -> Created:
         outcome = await handlers.erase_person(engine, caller, case_id, body.erased_on)
-        runtime.relay.wake()
         return Created(case_id=case_id, version=outcome.version)

@@ -23,7 +23,6 @@ from libs.authz import enforce
 from libs.commands import Context, Decide, Loaded, Outcome
 from libs.directory import Directory
 from libs.domain import DomainEvent
-from libs.eventstore import ConcurrencyError
 from libs.http import Caller
 from libs.inbox import Delivery
 from services.intake.domain import consent, model
@@ -323,26 +322,23 @@ async def erase_person(
         authorization.may_erase(caller.principal), caller.principal, "erase", f"case:{case_id}", hide=False
     )
     erased = model.PersonErased(erased_on=erased_on, requested_by=caller.principal.user)
+
+    async def erase(conn: AsyncConnection) -> Outcome[model.Case]:
+        outcome = await commands.execute(
+            conn,
+            model.INTAKE_CASE,
+            stream_id(case_id),
+            partial(model.erase, erased=erased),
+            partial(to_public, organisation=caller.context.organisation),
+            caller.context,
+        )
+        assert outcome.state.subject_ref is not None
+        await commands.cipher().erase(conn, outcome.state.subject_ref)
+        return outcome
+
     # The consumer may append to the case at the same moment (a meeting, a return): re-decide
     # on a conflict, as commands.run does, rather than fail the administrator's request.
-    for attempt in range(1, 4):
-        try:
-            async with engine.begin() as conn:
-                outcome = await commands.execute(
-                    conn,
-                    model.INTAKE_CASE,
-                    stream_id(case_id),
-                    partial(model.erase, erased=erased),
-                    partial(to_public, organisation=caller.context.organisation),
-                    caller.context,
-                )
-                assert outcome.state.subject_ref is not None
-                await commands.cipher().erase(conn, outcome.state.subject_ref)
-            return outcome
-        except ConcurrencyError:
-            if attempt == 3:
-                raise
-    raise AssertionError("unreachable")
+    return await commands.transact(engine, erase)
 
 
 async def read_consents(engine: AsyncEngine, caller: Caller, case_id: uuid.UUID) -> consent.Consents:

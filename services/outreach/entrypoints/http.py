@@ -177,7 +177,6 @@ def routes(app: FastAPI) -> None:
     VersionDep = Annotated[int | None, Depends(if_match)]
 
     def changed(response: Response, case_id: uuid.UUID, version: int) -> Changed:
-        runtime.relay.wake()
         response.headers["ETag"] = etag(version)
         return Changed(outreach_case_id=case_id, version=version)
 
@@ -187,7 +186,6 @@ def routes(app: FastAPI) -> None:
     async def identify(body: PotentialClientIn, response: Response, caller: CallerDep) -> Created:
         case_id = uuid.uuid4()
         outcome = await handlers.identify(engine, caller, directory, outreach_case_id=case_id, **dict(body))
-        runtime.relay.wake()
         assert outcome.state.identified is not None
         response.headers["Location"] = f"/cases/{case_id}"
         response.headers["ETag"] = etag(outcome.version)

@@ -293,7 +293,6 @@ def routes(app: FastAPI) -> None:
     VersionDep = Annotated[int | None, Depends(if_match)]
 
     def changed(response: Response, case_id: uuid.UUID, version: int) -> Changed:
-        runtime.relay.wake()
         response.headers["ETag"] = etag(version)
         return Changed(participation_case_id=case_id, version=version)
 
@@ -305,7 +304,6 @@ def routes(app: FastAPI) -> None:
     async def publish_menu(body: MenuIn, response: Response, caller: CallerDep) -> MenuChanged:
         menu_id = uuid.uuid4()
         outcome = await handlers.publish_menu(engine, caller, directory, menu_id, **dict(body))
-        runtime.relay.wake()
         response.headers["Location"] = f"/menus/{menu_id}"
         response.headers["ETag"] = etag(outcome.version)
         return MenuChanged(menu_id=menu_id, version=outcome.version)
@@ -341,7 +339,6 @@ def routes(app: FastAPI) -> None:
     ) -> MenuChanged:
         changes = body.model_dump(exclude_none=True)
         outcome = await handlers.revise_menu(engine, caller, menu_id, changes, expected_version)
-        runtime.relay.wake()
         response.headers["ETag"] = etag(outcome.version)
         return MenuChanged(menu_id=menu_id, version=outcome.version)
 
