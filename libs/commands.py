@@ -129,7 +129,7 @@ async def load(conn: AsyncConnection, aggregate: Aggregate[S], stream_id: str) -
         data = r.data
         if aggregate.event_class(r.event_type).personal_fields:
             data = await _required_cipher().open_fields(conn, data, erased=None)
-        events.append(aggregate.decode(r.event_type, data))
+        events.append(aggregate.decode(r.event_type, data, r.schema_version))
     state = aggregate.fold(events)
     return Loaded(state, recorded[-1].version if recorded else 0, recorded[-1].hash if recorded else None)
 

@@ -18,6 +18,24 @@ class DomainEvent(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     schema_version: ClassVar[int] = 1
+    # How a stored older version is read as this one: `upcasters[v]` lifts the data of version v
+    # to v + 1. Stored events never change, so a field added, renamed or reshaped in a new
+    # version needs its step here, and every older version stays readable forever.
+    upcasters: ClassVar[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
+
+    @classmethod
+    def upcast(cls, data: dict[str, Any], version: int) -> dict[str, Any]:
+        """The stored data of `version` as this class's current version."""
+        if version > cls.schema_version:
+            raise RuntimeError(
+                f"{cls.event_type()} v{version} was stored by newer code than this (v{cls.schema_version})"
+            )
+        for step in range(version, cls.schema_version):
+            if step not in cls.upcasters:
+                raise RuntimeError(f"{cls.event_type()}: no upcaster from v{step} to v{step + 1}")
+            data = cls.upcasters[step](data)
+        return data
+
     # Dotted paths of fields holding personal data: stored sealed under the person's key
     # (libs/crypto.py) and read back as None once that key is erased, so such fields are Optional.
     personal_fields: ClassVar[tuple[str, ...]] = ()
@@ -77,5 +95,7 @@ class Aggregate(Generic[S]):
             current = self.evolve(current, event)
         return current
 
-    def decode(self, event_type: str, data: dict[str, Any]) -> DomainEvent:
-        return self.event_class(event_type).model_validate(data)
+    def decode(self, event_type: str, data: dict[str, Any], version: int | None = None) -> DomainEvent:
+        """An event as stored (`version`: the schema version it was stored with; default current)."""
+        cls = self.event_class(event_type)
+        return cls.model_validate(data if version is None else cls.upcast(data, version))

@@ -3,6 +3,7 @@ command decides on, before the version check, with one load of the stream; the r
 the commit itself."""
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import pytest
 from sqlalchemy import event, text
@@ -120,3 +121,47 @@ async def test_a_commit_that_wrote_outbox_rows_wakes_the_relay_and_nothing_else_
     async with outbox.transaction(engine) as conn:
         await outbox.write(conn, [message])
     assert relay._wake.is_set()
+
+
+class Renamed(DomainEvent):
+    """v2 of a private event: v1 called the field `text` and had no `kind`."""
+
+    schema_version = 2
+    upcasters: ClassVar[dict] = {1: lambda data: {"body": data["text"], "kind": "note"}}
+    body: str
+    kind: str
+
+
+async def test_a_private_event_stored_in_an_old_version_still_loads_after_a_field_change(engine):
+    aggregate = Aggregate[list[Renamed]](
+        stream_type="Renamed",
+        initial=list,
+        evolve=lambda state, e: [*state, e],  # type: ignore[list-item]
+        events=(Renamed,),
+    )
+    old = eventstore.NewEvent("Renamed", {"text": "written by the old code"}, schema_version=1)
+    async with engine.begin() as conn:
+        await eventstore.append(conn, "renamed-1", "Renamed", 0, [old])
+    await commands.run(
+        engine,
+        aggregate,
+        "renamed-1",
+        lambda _: [Renamed(body="written by the new code", kind="visit")],
+        commands.no_public,
+        CTX,
+    )
+    async with engine.connect() as conn:
+        loaded = await commands.load(conn, aggregate, "renamed-1")
+        stored = await eventstore.read_stream(conn, "renamed-1")
+    assert loaded.state == [
+        Renamed(body="written by the old code", kind="note"),
+        Renamed(body="written by the new code", kind="visit"),
+    ]
+    assert [e.schema_version for e in stored] == [1, 2]  # the old one is never rewritten
+
+    newer = eventstore.NewEvent("Renamed", {"body": "x", "kind": "y", "extra": 1}, schema_version=3)
+    async with engine.begin() as conn:
+        await eventstore.append(conn, "renamed-1", "Renamed", 2, [newer])
+    with pytest.raises(RuntimeError, match="stored by newer code"):
+        async with engine.connect() as conn:
+            await commands.load(conn, aggregate, "renamed-1")
