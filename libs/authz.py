@@ -14,6 +14,16 @@ from libs.domain import DomainError, NotFound
 
 log = logging.getLogger("kasane.authz")
 
+WORKER_ROLES: tuple[Role, ...] = (
+    Role.INTAKE_WORKER,
+    Role.COORDINATOR,
+    Role.OUTREACH_WORKER,
+    Role.PARTICIPATION_COORDINATOR,
+    Role.COMMUNITY_COORDINATOR,
+)
+"""The roles of people who work with a person in one of the programs (not auditors, not the
+municipality's administrator): the only ones any legal basis can open a person's record to."""
+
 
 class Forbidden(DomainError):
     status = 403

@@ -9,16 +9,8 @@ turns at least one row red.
 
 from contracts.glossary import LegalBasis, Program, Role
 from libs.auth import Principal
-from libs.authz import Decision
+from libs.authz import WORKER_ROLES, Decision
 from libs.directory import Directory, Organisation
-
-WORKER_ROLES = (
-    Role.INTAKE_WORKER,
-    Role.COORDINATOR,
-    Role.OUTREACH_WORKER,
-    Role.PARTICIPATION_COORDINATOR,
-    Role.COMMUNITY_COORDINATOR,
-)
 
 
 def _organisation(id_: str, *programs: Program) -> Organisation:

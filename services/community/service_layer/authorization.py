@@ -16,16 +16,8 @@
 
 from contracts.glossary import LegalBasis, Program, Role
 from libs.auth import Principal
-from libs.authz import Decision
+from libs.authz import WORKER_ROLES, Decision
 from libs.directory import Directory
-
-WORKER_ROLES = (
-    Role.INTAKE_WORKER,
-    Role.COORDINATOR,
-    Role.OUTREACH_WORKER,
-    Role.PARTICIPATION_COORDINATOR,
-    Role.COMMUNITY_COORDINATOR,
-)
 
 
 def may_register(principal: Principal, directory: Directory) -> Decision:

@@ -18,20 +18,12 @@ from datetime import date
 
 from contracts.glossary import LegalBasis, MeetingType, Program, Role
 from libs.auth import Principal
-from libs.authz import Decision
+from libs.authz import WORKER_ROLES, Decision
 from libs.directory import Directory
 from services.coordination.domain.consent import ConsentState
 from services.coordination.domain.meeting import Meeting
 from services.coordination.domain.model import Case
 from services.coordination.domain.model import Role as PlanRole
-
-WORKER_ROLES = (
-    Role.INTAKE_WORKER,
-    Role.COORDINATOR,
-    Role.OUTREACH_WORKER,
-    Role.PARTICIPATION_COORDINATOR,
-    Role.COMMUNITY_COORDINATOR,
-)
 
 
 def may_act(principal: Principal, case: Case) -> Decision:

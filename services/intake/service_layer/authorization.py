@@ -17,18 +17,10 @@ from datetime import date
 
 from contracts.glossary import LegalBasis, Program, Role
 from libs.auth import Principal
-from libs.authz import Decision
+from libs.authz import WORKER_ROLES, Decision
 from libs.directory import Directory
 from services.intake.domain.consent import Consents
 from services.intake.domain.model import Case
-
-WORKER_ROLES = (
-    Role.INTAKE_WORKER,
-    Role.COORDINATOR,
-    Role.OUTREACH_WORKER,
-    Role.PARTICIPATION_COORDINATOR,
-    Role.COMMUNITY_COORDINATOR,
-)
 
 
 def may_receive(principal: Principal, directory: Directory) -> Decision:

@@ -13,18 +13,10 @@
 
 from contracts.glossary import LegalBasis, Program, Role
 from libs.auth import Principal
-from libs.authz import Decision
+from libs.authz import WORKER_ROLES, Decision
 from libs.directory import Directory
 from services.participation.domain.menu import Menu
 from services.participation.domain.model import Case
-
-WORKER_ROLES = (
-    Role.INTAKE_WORKER,
-    Role.COORDINATOR,
-    Role.OUTREACH_WORKER,
-    Role.PARTICIPATION_COORDINATOR,
-    Role.COMMUNITY_COORDINATOR,
-)
 
 
 def may_act(principal: Principal, case: Case) -> Decision:
