@@ -7,6 +7,7 @@ so no row can later appear behind the checkpoint (docs/adr/0002). Writers take n
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import weakref
 from collections.abc import AsyncIterator, Sequence
@@ -36,7 +37,10 @@ class OutgoingMessage:
     envelope: Envelope
 
 
-_WRITTEN = "kasane.outbox.written"
+# The outbox writes of the transaction the current task is in. Kept in the task's context, not
+# on the connection: a connection broken mid-query (a cancelled task, a database restart) must
+# not turn the original error into another one while the transaction unwinds.
+_WRITES: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("outbox_writes", default=None)
 _RELAYS: weakref.WeakKeyDictionary[AsyncEngine, "OutboxRelay"] = weakref.WeakKeyDictionary()
 
 
@@ -45,14 +49,14 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A transaction of the write path: once it commits having written outbox rows, the relay of
     this engine (if this process runs one) is woken at once instead of at its next poll. Every
     command and every consumer's handling goes through here, so no caller has to remember to."""
-    async with engine.begin() as conn:
-        try:
+    writes: list[int] = []
+    token = _WRITES.set(writes)
+    try:
+        async with engine.begin() as conn:
             yield conn
-        finally:
-            # The flag lives on the pooled connection: cleared whatever happens, set again only
-            # by this transaction's own writes.
-            wrote = conn.info.pop(_WRITTEN, False)
-    if wrote and (relay := _RELAYS.get(engine)) is not None:
+    finally:
+        _WRITES.reset(token)
+    if writes and (relay := _RELAYS.get(engine)) is not None:
         relay.wake()
 
 
@@ -60,7 +64,8 @@ async def write(conn: AsyncConnection, messages: Sequence[OutgoingMessage]) -> N
     """Store public events in the caller's transaction, so they exist if and only if it commits."""
     if not messages:
         return
-    conn.info[_WRITTEN] = True
+    if (writes := _WRITES.get()) is not None:
+        writes.append(len(messages))
     await conn.execute(
         _INSERT,
         [

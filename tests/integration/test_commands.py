@@ -2,6 +2,7 @@
 command decides on, before the version check, with one load of the stream; the relay woken by
 the commit itself."""
 
+import asyncio
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -165,3 +166,13 @@ async def test_a_private_event_stored_in_an_old_version_still_loads_after_a_fiel
     with pytest.raises(RuntimeError, match="stored by newer code"):
         async with engine.connect() as conn:
             await commands.load(conn, aggregate, "renamed-1")
+
+
+async def test_a_transaction_broken_mid_query_unwinds_with_its_own_error(engine):
+    """A cancelled consumer must stop: the unwinding never replaces the cancellation with an error
+    about the broken connection (which the consumer would retry forever)."""
+    with pytest.raises(asyncio.CancelledError):
+        async with outbox.transaction(engine) as conn:
+            await conn.execute(text("SELECT 1"))
+            await conn.invalidate()  # what a query cut off by a cancellation leaves behind
+            raise asyncio.CancelledError
