@@ -96,16 +96,8 @@ class Ports:
         return cls(postgres, kafka, controller, projections, dict(zip(programs.NAMES, services, strict=True)))
 
 
-@dataclass(frozen=True)
-class Service:
-    name: str
-    label: str
-    organisation: str
-
-
-PROGRAMS = tuple(Service(p.name, f"{p.label} {p.name}", p.demo_organisation) for p in programs.PROGRAMS)
 # A program runs once its package is built (services/<name>/bootstrap.py).
-SERVICES = tuple(s for s in PROGRAMS if (ROOT / "services" / s.name / "bootstrap.py").exists())
+SERVICES = tuple(p for p in programs.PROGRAMS if (ROOT / "services" / p.name / "bootstrap.py").exists())
 DASHBOARD = "projections"
 """The projection service: the city dashboard, read models of every program's public events."""
 
@@ -302,14 +294,14 @@ class Stack:
         lock.flush()
         self._lock = lock
 
-    def _spawn_service(self, service: Service) -> None:
+    def _spawn_service(self, service: programs.ProgramSpec) -> None:
         prefix = f"KASANE_{service.name.upper()}_"
         env = {
             # Each service logs in to Kafka as its own principal (contracts/kafka_access.py).
             **self.kafka.connection(service.name).to_env(),
             prefix + "DATABASE_URL": self.database_urls[service.name],
             prefix + "PORT": str(self.ports.of(service.name)),
-            prefix + "ORGANISATION": service.organisation,
+            prefix + "ORGANISATION": service.demo_organisation,
             **kek_env(self.home, service.name),
         }
         self._spawn(service.name, f"services.{service.name}", env)
@@ -569,7 +561,7 @@ def banner(
         f"      API ドキュメント / docs  {intake}/docs   OpenAPI {intake}/openapi.json",
         f"  多機関協働 coordination    {coordination}",
         f"      API ドキュメント / docs  {coordination}/docs",
-        *(f"  {s.label:<26} {stack.url(s.name)}/docs" for s in SERVICES[2:]),
+        *(f"  {f'{s.label} {s.name}':<26} {stack.url(s.name)}/docs" for s in SERVICES[2:]),
         f"  Kafka                      127.0.0.1:{ports.kafka}  (SASL_SSL, SCRAM-SHA-512; passwords "
         f"{shown(stack.kafka.credentials_file)}, CA {shown(stack.kafka.ca_file)})",
         f"  PostgreSQL                 127.0.0.1:{ports.postgres}  (user postgres; "

@@ -153,7 +153,7 @@ class Cluster:
                 **self.proxied(service.name).to_env(),
                 prefix + "DATABASE_URL": self.database_urls[service.name],
                 prefix + "PORT": str(port),
-                prefix + "ORGANISATION": service.organisation,
+                prefix + "ORGANISATION": service.demo_organisation,
                 **kek_env(self.home, service.name),
             }
             self.urls[service.name] = f"http://127.0.0.1:{port}"
