@@ -13,8 +13,8 @@ from sqlalchemy import text
 
 from contracts.topics import INTAKE_EVENTS
 from faults.history import History, Outcome
-from libs import db, eventstore
-from libs.eventstore import NewEvent
+from libs import db
+from libs.eventstore import NewEvent, PostgresSession
 from projections.schema import SCHEMA
 
 PLANTS = {
@@ -55,8 +55,8 @@ async def apply_an_upstream_event_twice(database_urls: dict[str, str], history: 
             ).one()
         async with engine.begin() as conn:
             copy = NewEvent(row.event_type, row.data, row.schema_version, row.metadata)
-            await eventstore.append(
-                conn, f"{row.stream_id}-planted-{uuid.uuid4()}", row.stream_type, 0, [copy]
+            await PostgresSession(conn, None).append(
+                f"{row.stream_id}-planted-{uuid.uuid4()}", row.stream_type, 0, [copy]
             )
     finally:
         await engine.dispose()

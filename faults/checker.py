@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.topics import EVENT_TOPICS, PARTITIONS, Header, dlq
 from faults.history import History, Outcome
-from libs import db, eventstore, kafka
+from libs import db, kafka
+from libs.eventstore import PostgresSession
 from libs.kafka import KafkaConnection
 from projections.schema import SCHEMA, TABLES
 
@@ -160,7 +161,7 @@ async def read_store(service: str, url: str) -> Store:
             outbox = (await conn.execute(_OUTBOX)).all()
             repeated = (await conn.execute(_REPEATED, {"access_log": ACCESS_LOG})).all()
             inversions = (await conn.execute(_INVERSIONS)).all()
-            chain = await eventstore.verify_chain(conn)
+            chain = await PostgresSession(conn, None).verify_chain()
         return Store(service, events, outbox, repeated, inversions, chain.problems)
     finally:
         await engine.dispose()

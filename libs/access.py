@@ -6,22 +6,24 @@ are returned: no unrecorded read. An auditor can then answer "what did user X se
 person P, when, and why" from the log itself.
 """
 
+import inspect
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-from fastapi import Depends, FastAPI, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.envelope import CODE_PATTERN
 from contracts.glossary import LegalBasis, label_ja
-from libs import eventstore
-from libs.authz import Decision, enforce_auditor
-from libs.domain import DomainEvent
-from libs.eventstore import NewEvent
-from libs.http import Caller
+from libs.authz import Decision, enforce, enforce_auditor
+from libs.domain import Aggregate, DomainEvent
+from libs.eventstore import EventStore, Loaded, LogQuery, NewEvent, Session
+from libs.http import Caller, CallerDep, StoreDep
+
+S = TypeVar("S")
+Policy = Callable[[Session, S], Decision | Awaitable[Decision]]
 
 STREAM_TYPE = "AccessLog"
 
@@ -38,8 +40,44 @@ class PersonalDataViewed(DomainEvent):
     review_required: bool
 
 
+async def read(
+    store: EventStore,
+    caller: Caller,
+    aggregate: Aggregate[S],
+    stream_id: str,
+    policy: Policy[S],
+    *,
+    resource: str | Callable[[S], str],
+    fields: list[str],
+    action: str = "read_details",
+) -> Loaded[S]:
+    """Every read of a record with personal data: load, authorise, record the access, then return.
+
+    `policy` judges the state as loaded (in the same session, so a policy that needs another
+    stream, such as the consents of the case, reads it as of the same moment). A refusal is a
+    404 that says nothing; an allowed read is recorded and committed before the caller sees it.
+    `resource`: what the access record is filed under, or how to name it from the state (a record
+    whose case key is inside it).
+    """
+    async with store.reading() as session:
+        loaded = await session.load(aggregate, stream_id)
+        judged = policy(session, loaded.state)
+        decision = await judged if inspect.isawaitable(judged) else judged
+    if callable(resource):
+        resource = resource(loaded.state)
+    enforce(decision, caller.principal, action, resource)
+    await record(store, caller, resource, decision, fields, case_key=aggregate.case_key_of(loaded.state))
+    return loaded
+
+
 async def record(
-    engine: AsyncEngine, caller: Caller, resource: str, decision: Decision, fields: list[str]
+    store: EventStore,
+    caller: Caller,
+    resource: str,
+    decision: Decision,
+    fields: list[str],
+    *,
+    case_key: uuid.UUID | None = None,
 ) -> None:
     """Append the access record of one read, and commit it, before the caller sees anything.
 
@@ -59,10 +97,14 @@ async def record(
         review_required=decision.basis is LegalBasis.EMERGENCY,
     )
     stored = NewEvent(
-        viewed.event_type(), viewed.model_dump(mode="json"), viewed.schema_version, caller.context.metadata()
+        viewed.event_type(),
+        viewed.model_dump(mode="json"),
+        viewed.schema_version,
+        caller.context.metadata(),
+        case_key=case_key,
     )
-    async with engine.begin() as conn:
-        await eventstore.append_at_end(conn, f"access-{resource}", STREAM_TYPE, [stored])
+    async with store.transaction() as session:
+        await session.append_at_end(f"access-{resource}", STREAM_TYPE, [stored])
 
 
 class AccessRecordView(BaseModel):
@@ -78,37 +120,32 @@ class AccessRecordView(BaseModel):
     review_required: bool
 
 
-def routes(app: FastAPI) -> None:
-    """`GET /audit/access` on every service: its access records, for auditors only."""
-    engine: AsyncEngine = app.state.runtime.engine
-    CallerDep = Annotated[Caller, Depends(app.state.caller)]
-
-    @app.get(
-        "/audit/access",
-        response_model=list[AccessRecordView],
-        tags=["audit"],
-        summary="個人情報の閲覧記録（監査担当のみ）",
-    )
-    async def access_records(
-        caller: CallerDep,
-        case_id: Annotated[uuid.UUID | None, Query()] = None,
-        user: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
-    ) -> list[AccessRecordView]:
-        enforce_auditor(caller.principal, "read_access_records")
-        found = await records(engine, resource=f"case:{case_id}" if case_id else None, user=user)
-        return [AccessRecordView(basis_label=label_ja(r.basis), **r.model_dump()) for r in found]
+# `GET /audit/access` on every service: its access records, for auditors only.
+router = APIRouter(tags=["audit"])
 
 
-async def records(engine: AsyncEngine, *, resource: str | None, user: str | None) -> list[PersonalDataViewed]:
+@router.get(
+    "/audit/access",
+    response_model=list[AccessRecordView],
+    summary="個人情報の閲覧記録（監査担当のみ）",
+)
+async def access_records(
+    caller: CallerDep,
+    store: StoreDep,
+    case_id: Annotated[uuid.UUID | None, Query()] = None,
+    user: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
+) -> list[AccessRecordView]:
+    enforce_auditor(caller.principal, "read_access_records")
+    found = await records(store, resource=f"case:{case_id}" if case_id else None, user=user)
+    return [AccessRecordView(basis_label=label_ja(r.basis), **r.model_dump()) for r in found]
+
+
+async def records(store: EventStore, *, resource: str | None, user: str | None) -> list[PersonalDataViewed]:
     """Access records filtered by resource and/or user, oldest first."""
-    query = "SELECT data FROM events WHERE stream_type = :t"
-    params: dict[str, object] = {"t": STREAM_TYPE}
-    if resource is not None:
-        query += " AND stream_id = :s"
-        params["s"] = f"access-{resource}"
-    if user is not None:
-        query += " AND data->>'user' = :u"
-        params["u"] = user
-    async with engine.connect() as conn:
-        rows = (await conn.execute(text(query + " ORDER BY global_position"), params)).scalars().all()
-    return [PersonalDataViewed.model_validate(r) for r in rows]
+    async with store.reading() as session:
+        if resource is not None:
+            rows = await session.read_stream(f"access-{resource}")
+        else:
+            rows = await session.log_all(LogQuery(stream_type=STREAM_TYPE, actor=user))
+    found = [PersonalDataViewed.model_validate(r.data) for r in rows]
+    return [r for r in found if user is None or r.user == user]

@@ -3,7 +3,7 @@
 `GET /audit/log` lists the event log as metadata only — position, time, stream, version, event
 type, organisation, actor, correlation and the case key — never payloads: a payload may hold
 personal data (sealed or not), and an auditor's question "who did what, when, on which case" is
-answered without it. `GET /audit/chain` recomputes the hash chain (libs/eventstore.verify_chain)
+answered without it. `GET /audit/chain` recomputes the hash chain (`Session.verify_chain`)
 so that an edited, removed or reordered row shows up. Both are for auditors only (403 otherwise:
 a function, not an object). Mounted on every service by libs.runtime.create_app.
 """
@@ -13,17 +13,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, FastAPI, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.envelope import CODE_PATTERN
-from libs import eventstore
 from libs.authz import enforce_auditor
 from libs.domain import InvalidCommand
-from libs.http import Caller
-from libs.timeline import CASE_STREAMS
+from libs.eventstore import EventStore, LogQuery
+from libs.http import CallerDep, StoreDep
 
 # Periods are days as the municipality's staff mean them: Japan time.
 LOCAL_TIME = ZoneInfo("Asia/Tokyo")
@@ -66,7 +63,7 @@ def _day_start(day: date) -> datetime:
 
 
 async def log_page(
-    engine: AsyncEngine,
+    store: EventStore,
     *,
     case_key: uuid.UUID | None,
     organisation: str | None,
@@ -84,32 +81,17 @@ async def log_page(
             )
     if start and end and end < start:
         raise InvalidCommand("invalid_period", "期間の終わり（to）は始まり（from）以降の日付にしてください。")
-    where = ["global_position > :after"]
-    params: dict[str, object] = {"after": after, "limit": limit + 1}
-    if case_key is not None:
-        where.append(f"stream_id IN ({CASE_STREAMS})")
-        params["k"] = str(case_key)
-    if organisation is not None:
-        where.append("metadata->>'organisation' = :org")
-        params["org"] = organisation
-    if actor is not None:
-        where.append("metadata->>'actor' = :actor")
-        params["actor"] = actor
-    if start is not None:
-        where.append("recorded_at >= :start")
-        params["start"] = _day_start(start)
-    if end is not None:
-        where.append("recorded_at < :end")
-        params["end"] = _day_start(end + timedelta(days=1))
-    query = (
-        "SELECT global_position, recorded_at, stream_type, stream_id, version, event_type, "  # noqa: S608
-        "metadata->>'organisation' AS organisation, metadata->>'actor' AS actor, "
-        "metadata->>'correlation_id' AS correlation_id, metadata->>'causation_id' AS causation_id, "
-        "CASE WHEN data->>'case_key' ~ '^[0-9a-f-]{36}$' THEN data->>'case_key' END AS case_key "
-        f"FROM events WHERE {' AND '.join(where)} ORDER BY global_position LIMIT :limit"
+    query = LogQuery(
+        after=after,
+        limit=limit + 1,
+        case_key=case_key,
+        organisation=organisation,
+        actor=actor,
+        start=_day_start(start) if start is not None else None,
+        end=_day_start(end + timedelta(days=1)) if end is not None else None,
     )
-    async with engine.connect() as conn:
-        rows = list(await conn.execute(text(query), params))
+    async with store.reading() as session:
+        rows = await session.log(query)
     more = len(rows) > limit
     rows = rows[:limit]
     return LogPage(
@@ -121,10 +103,10 @@ async def log_page(
                 stream_id=r.stream_id,
                 version=r.version,
                 event_type=r.event_type,
-                organisation=r.organisation,
-                actor=r.actor,
-                correlation_id=r.correlation_id,
-                causation_id=r.causation_id,
+                organisation=r.metadata.get("organisation"),
+                actor=r.metadata.get("actor"),
+                correlation_id=r.metadata.get("correlation_id"),
+                causation_id=r.metadata.get("causation_id"),
                 case_key=r.case_key,
             )
             for r in rows
@@ -133,10 +115,10 @@ async def log_page(
     )
 
 
-async def chain(engine: AsyncEngine) -> ChainResult:
+async def chain(store: EventStore) -> ChainResult:
     """Recompute every stream's hash chain now."""
-    async with engine.connect() as conn:
-        report = await eventstore.verify_chain(conn)
+    async with store.reading() as session:
+        report = await session.verify_chain()
     first = report.problems[0].split(" ", 1)[0] if report.problems else None
     return ChainResult(
         ok=report.ok,
@@ -148,48 +130,45 @@ async def chain(engine: AsyncEngine) -> ChainResult:
     )
 
 
-def routes(app: FastAPI) -> None:
-    """`GET /audit/log` and `GET /audit/chain` on every service, for auditors only."""
-    engine: AsyncEngine = app.state.runtime.engine
-    CallerDep = Annotated[Caller, Depends(app.state.caller)]
-    Code = Annotated[str | None, Query(pattern=CODE_PATTERN)]
+# `GET /audit/log` and `GET /audit/chain` on every service, for auditors only.
+router = APIRouter(tags=["audit"])
+Code = Annotated[str | None, Query(pattern=CODE_PATTERN)]
 
-    @app.get(
-        "/audit/log",
-        response_model=LogPage,
-        tags=["audit"],
-        summary="イベントログの一覧（内容は含まない。監査担当のみ）",
-    )
-    async def audit_log(
-        caller: CallerDep,
-        case_key: Annotated[uuid.UUID | None, Query(description="ケース番号（全事業共通）")] = None,
-        organisation: Code = None,
-        actor: Code = None,
-        start: Annotated[
-            date | None, Query(alias="from", description="期間の始まり（日本時間の日付）")
-        ] = None,
-        end: Annotated[date | None, Query(alias="to", description="期間の終わり（この日を含む）")] = None,
-        after: Annotated[int, Query(ge=0, le=MAX_POSITION, description="この位置より後から")] = 0,
-        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    ) -> LogPage:
-        enforce_auditor(caller.principal, "read_audit_log")
-        return await log_page(
-            engine,
-            case_key=case_key,
-            organisation=organisation,
-            actor=actor,
-            start=start,
-            end=end,
-            after=after,
-            limit=limit,
-        )
 
-    @app.get(
-        "/audit/chain",
-        response_model=ChainResult,
-        tags=["audit"],
-        summary="ハッシュチェーンの検証（監査担当のみ）",
+@router.get(
+    "/audit/log",
+    response_model=LogPage,
+    summary="イベントログの一覧（内容は含まない。監査担当のみ）",
+)
+async def audit_log(
+    caller: CallerDep,
+    store: StoreDep,
+    case_key: Annotated[uuid.UUID | None, Query(description="ケース番号（全事業共通）")] = None,
+    organisation: Code = None,
+    actor: Code = None,
+    start: Annotated[date | None, Query(alias="from", description="期間の始まり（日本時間の日付）")] = None,
+    end: Annotated[date | None, Query(alias="to", description="期間の終わり（この日を含む）")] = None,
+    after: Annotated[int, Query(ge=0, le=MAX_POSITION, description="この位置より後から")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> LogPage:
+    enforce_auditor(caller.principal, "read_audit_log")
+    return await log_page(
+        store,
+        case_key=case_key,
+        organisation=organisation,
+        actor=actor,
+        start=start,
+        end=end,
+        after=after,
+        limit=limit,
     )
-    async def audit_chain(caller: CallerDep) -> ChainResult:
-        enforce_auditor(caller.principal, "verify_chain")
-        return await chain(engine)
+
+
+@router.get(
+    "/audit/chain",
+    response_model=ChainResult,
+    summary="ハッシュチェーンの検証（監査担当のみ）",
+)
+async def audit_chain(caller: CallerDep, store: StoreDep) -> ChainResult:
+    enforce_auditor(caller.principal, "verify_chain")
+    return await chain(store)

@@ -10,6 +10,8 @@ written, judges exactly as on the day its dates were computed from. Never set it
 """
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -17,10 +19,24 @@ BUSINESS_TZ = ZoneInfo("Asia/Tokyo")
 BUSINESS_DAY_ENV = "KASANE_BUSINESS_DAY"
 
 
-def today(at: datetime | None = None) -> date:
-    """The business day at `at` (default: now): the fixed day if the process was given one, else
-    the Tokyo date of that moment."""
-    fixed = os.environ.get(BUSINESS_DAY_ENV)
-    if fixed:
-        return date.fromisoformat(fixed)
-    return (at or datetime.now(UTC)).astimezone(BUSINESS_TZ).date()
+@dataclass(frozen=True)
+class BusinessClock:
+    """The clock a service judges dates by; each runtime owns one and hands it to what decides.
+
+    `fixed`: the day every judgement is made on (tests, `KASANE_BUSINESS_DAY`); `now`: the
+    moment the Tokyo date is taken from otherwise (a test passes 00:30 JST).
+    """
+
+    fixed: date | None = None
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    @classmethod
+    def from_env(cls) -> "BusinessClock":
+        fixed = os.environ.get(BUSINESS_DAY_ENV)
+        return cls(date.fromisoformat(fixed) if fixed else None)
+
+    def today(self) -> date:
+        """The business day: the fixed day if any, else the Tokyo date of now."""
+        if self.fixed is not None:
+            return self.fixed
+        return self.now().astimezone(BUSINESS_TZ).date()

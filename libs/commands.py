@@ -1,6 +1,6 @@
-"""The one write path: load a stream, decide, append, and put public events in the outbox.
+"""The one write path: load a stream, authorise, decide, append, and put public events in the outbox.
 
-Everything happens in the caller's transaction. Reads come first; the first write (a new
+Everything happens in the caller's session (one transaction). Reads come first; the first write (a new
 person's key, or the append) follows them, which keeps the relay's per-case order sound
 (ADR 0002). Personal fields are sealed under the person's key before they are stored.
 """
@@ -11,15 +11,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from contracts.envelope import Envelope, PublicEvent
-from libs import eventstore, outbox
+from libs import outbox
 from libs.auth import Principal
 from libs.authz import Decision, enforce
-from libs.crypto import PersonalDataCipher
-from libs.domain import Aggregate, DomainEvent
-from libs.eventstore import ConcurrencyError, NewEvent
+from libs.domain import Aggregate, Command, DomainEvent
+from libs.eventstore import ConcurrencyError, EventStore, Loaded, NewEvent, Session
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -57,14 +54,6 @@ class Context:
 
 
 @dataclass(frozen=True)
-class Loaded(Generic[S]):
-    state: S
-    version: int
-    head_hash: bytes | None = None
-    """The hash of the stream's last event, so the append need not read it again (None: empty)."""
-
-
-@dataclass(frozen=True)
 class Outcome(Generic[S]):
     """The state after the command, its stream version and what was recorded."""
 
@@ -73,7 +62,6 @@ class Outcome(Generic[S]):
     events: list[DomainEvent]
 
 
-Decide = Callable[[S], Sequence[DomainEvent]]
 Publish = Callable[[S, DomainEvent], Sequence[PublicEvent]]
 
 
@@ -96,66 +84,9 @@ class Guard(Generic[S]):
         return enforce(self.policy(state), self.principal, self.action, self.resource, hide=self.hide)
 
 
-_cipher: PersonalDataCipher | None = None
-
-
-def use_cipher(cipher: PersonalDataCipher | None) -> None:
-    """Set the process's cipher for personal fields (one service per process; set at start-up)."""
-    global _cipher
-    _cipher = cipher
-
-
-def cipher() -> PersonalDataCipher:
-    """The process's cipher (for erasure); fails if none is configured."""
-    return _required_cipher()
-
-
-def _required_cipher() -> PersonalDataCipher:
-    if _cipher is None:
-        raise RuntimeError("personal data needs a cipher: configure the service's key-encryption key")
-    return _cipher
-
-
 def no_public(_: object, __: DomainEvent) -> list[PublicEvent]:
     """For streams whose events stay private (access logs, consent state, erasure records)."""
     return []
-
-
-async def load(conn: AsyncConnection, aggregate: Aggregate[S], stream_id: str) -> Loaded[S]:
-    """Rebuild one aggregate from its stream; sealed personal fields are opened (None if erased)."""
-    recorded = await eventstore.read_stream(conn, stream_id)
-    events = []
-    for r in recorded:
-        data = r.data
-        if aggregate.event_class(r.event_type).personal_fields:
-            data = await _required_cipher().open_fields(conn, data, erased=None)
-        events.append(aggregate.decode(r.event_type, data, r.schema_version))
-    state = aggregate.fold(events)
-    return Loaded(state, recorded[-1].version if recorded else 0, recorded[-1].hash if recorded else None)
-
-
-async def _stored_form(
-    conn: AsyncConnection, aggregate: Aggregate[S], state: S, event: DomainEvent
-) -> dict[str, Any]:
-    """The event as stored: personal fields sealed under the person's key."""
-    data = event.model_dump(mode="json")
-    fields = [f for f in event.personal_fields if _present(data, f)]
-    if not fields:
-        return data
-    subject = aggregate.subject_of(state)
-    if subject is None:
-        raise RuntimeError(f"{aggregate.stream_type} has personal data but no subject to seal it under")
-    return await _required_cipher().seal_fields(conn, subject, data, fields)
-
-
-def _present(data: dict[str, Any], path: str) -> bool:
-    """Whether a dotted path holds a value (None and missing optional fields have nothing to seal)."""
-    value: Any = data
-    for part in path.split("."):
-        if not isinstance(value, dict) or value.get(part) is None:
-            return False
-        value = value[part]
-    return True
 
 
 def envelope_for(event: PublicEvent, ctx: Context, occurred_at: datetime) -> Envelope:
@@ -177,31 +108,33 @@ def envelope_for(event: PublicEvent, ctx: Context, occurred_at: datetime) -> Env
 
 
 async def execute(
-    conn: AsyncConnection,
+    session: Session,
     aggregate: Aggregate[S],
     stream_id: str,
-    decide: Decide[S],
+    command: Command,
     publish: Publish[S],
     ctx: Context,
     *,
     expected_version: int | None = None,
     guard: Guard[S] | None = None,
     loaded: Loaded[S] | None = None,
+    case_key: uuid.UUID | None = None,
 ) -> Outcome[S]:
-    """Run one command against one stream inside `conn`'s transaction.
+    """Run one command against one stream inside `session`'s transaction.
 
     `expected_version` comes from the client (If-Match) when a person decided on what they
     saw; a mismatch is a ConcurrencyError (HTTP 409) rather than a silent overwrite. `loaded`:
-    the stream as the caller already read it in this transaction (to authorise, or to read
-    another stream it names), so it is not read twice.
+    the stream as the caller already read it in this transaction (to read another stream it
+    names), so it is not read twice. `case_key`: the case the stream is about when its state does
+    not say (streams named after the case).
     """
     if loaded is None:
-        loaded = await load(conn, aggregate, stream_id)
+        loaded = await session.load(aggregate, stream_id)
     if guard is not None:
         guard.check(loaded.state)
     if expected_version is not None and expected_version != loaded.version:
         raise ConcurrencyError(stream_id, expected_version)
-    new_events = list(decide(loaded.state))
+    new_events = list(aggregate.decide(command, loaded.state))
     state = loaded.state
     messages: list[outbox.OutgoingMessage] = []
     stored: list[NewEvent] = []
@@ -211,32 +144,49 @@ async def execute(
         messages.extend(
             outbox.OutgoingMessage(p.topic, envelope_for(p, ctx, now)) for p in publish(state, event)
         )
-        data = await _stored_form(conn, aggregate, state, event)
-        stored.append(NewEvent(event.event_type(), data, event.schema_version, ctx.metadata()))
-    version = await eventstore.append(
-        conn, stream_id, aggregate.stream_type, loaded.version, stored, head_hash=loaded.head_hash
+        data = await session.stored_form(aggregate, state, event)
+        stored.append(
+            NewEvent(
+                event.event_type(),
+                data,
+                event.schema_version,
+                ctx.metadata(),
+                case_key=case_key or aggregate.case_key_of(state),
+            )
+        )
+    version = await session.append(
+        stream_id, aggregate.stream_type, loaded.version, stored, head_hash=loaded.head_hash
     )
-    await outbox.write(conn, messages)
+    await session.publish(messages)
     return Outcome(state, version, new_events)
 
 
 async def run(
-    engine: AsyncEngine,
+    store: EventStore,
     aggregate: Aggregate[S],
     stream_id: str,
-    decide: Decide[S],
+    command: Command,
     publish: Publish[S],
     ctx: Context,
     *,
     expected_version: int | None = None,
     guard: Guard[S] | None = None,
+    case_key: uuid.UUID | None = None,
     attempts: int = 3,
 ) -> Outcome[S]:
     """`execute` in its own transaction; re-decides on a conflict unless the client pinned a version."""
     return await transact(
-        engine,
-        lambda conn: execute(
-            conn, aggregate, stream_id, decide, publish, ctx, expected_version=expected_version, guard=guard
+        store,
+        lambda session: execute(
+            session,
+            aggregate,
+            stream_id,
+            command,
+            publish,
+            ctx,
+            expected_version=expected_version,
+            guard=guard,
+            case_key=case_key,
         ),
         retry=expected_version is None,
         attempts=attempts,
@@ -244,8 +194,8 @@ async def run(
 
 
 async def transact(
-    engine: AsyncEngine,
-    body: Callable[[AsyncConnection], Awaitable[T]],
+    store: EventStore,
+    body: Callable[[Session], Awaitable[T]],
     *,
     retry: bool = True,
     attempts: int = 3,
@@ -257,8 +207,8 @@ async def transact(
     """
     for attempt in range(1, attempts + 1):
         try:
-            async with outbox.transaction(engine) as conn:
-                return await body(conn)
+            async with store.transaction() as session:
+                return await body(session)
         except ConcurrencyError:
             if not retry or attempt == attempts:
                 raise

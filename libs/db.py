@@ -28,6 +28,10 @@ CREATE TABLE IF NOT EXISTS events (
     UNIQUE (stream_id, version)
 );
 CREATE INDEX IF NOT EXISTS events_tx_position ON events (transaction_id, global_position);
+-- The case a row is about (NULL: none), so "every record of a case" is an index lookup.
+ALTER TABLE events ADD COLUMN IF NOT EXISTS case_key uuid;
+CREATE INDEX IF NOT EXISTS events_case_key ON events (case_key, global_position) WHERE case_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_stream_type_opened ON events (stream_type, global_position) WHERE version = 1;
 
 CREATE TABLE IF NOT EXISTS outbox (
     position        bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -73,6 +77,24 @@ CREATE TABLE IF NOT EXISTS subject_keys (
 );
 """
 
+# Changes to data already stored, each applied once per database (in this order) by `install`.
+SERVICE_MIGRATIONS = {
+    # Rows stored before events had a case_key column: the key an event's stream names in its
+    # data, then streams named after a case key, then streams named after a case's own id.
+    "0001-events-case-key": """
+        UPDATE events e SET case_key = k.key FROM (
+            SELECT stream_id, min(data->>'case_key')::uuid AS key FROM events
+            WHERE data->>'case_key' ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' GROUP BY stream_id
+        ) k WHERE e.stream_id = k.stream_id AND e.case_key IS NULL;
+        UPDATE events SET case_key = right(stream_id, 36)::uuid
+        WHERE case_key IS NULL AND right(stream_id, 36) ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+          AND right(stream_id, 36)::uuid IN (SELECT case_key FROM events WHERE case_key IS NOT NULL);
+        UPDATE events a SET case_key = o.case_key FROM (
+            SELECT DISTINCT right(stream_id, 36) AS id, case_key FROM events WHERE case_key IS NOT NULL
+        ) o WHERE a.case_key IS NULL AND right(a.stream_id, 36) = o.id
+    """,
+}
+
 PROJECTION_SCHEMA = """
 CREATE TABLE IF NOT EXISTS projection_checkpoint (
     projection  text    NOT NULL,
@@ -89,13 +111,29 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
-async def install(engine: AsyncEngine, ddl: str) -> None:
-    """Create tables if missing; safe to run at every start and from several processes."""
+async def install(engine: AsyncEngine, ddl: str, migrations: dict[str, str] | None = None) -> None:
+    """Create tables if missing and apply `migrations` not applied yet; safe to run at every start
+    and from several processes."""
     async with engine.begin() as conn:
         # Serialise concurrent installers (a service and its relay starting together).
         await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('kasane.schema'))"))
         for statement in filter(str.strip, ddl.split(";")):
             await conn.execute(text(statement))
+        if not migrations:
+            return
+        await conn.execute(
+            text(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, "
+                "applied_at timestamptz NOT NULL DEFAULT clock_timestamp())"
+            )
+        )
+        done = set((await conn.execute(text("SELECT name FROM schema_migrations"))).scalars())
+        for name, sql in migrations.items():
+            if name in done:
+                continue
+            for statement in filter(str.strip, sql.split(";")):
+                await conn.execute(text(statement))
+            await conn.execute(text("INSERT INTO schema_migrations (name) VALUES (:n)"), {"n": name})
 
 
 UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")

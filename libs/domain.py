@@ -1,12 +1,13 @@
 """Building blocks for pure domain models: events, errors, and folding a stream into state.
 
 Nothing here does I/O. A service's aggregate is a state class, an `evolve(state, event)`
-function and command functions `decide(state, ...) -> list[DomainEvent]`.
+function, typed commands and one `decide(command, state) -> list[DomainEvent]`.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
@@ -45,6 +46,18 @@ class DomainEvent(BaseModel):
         return cls.__name__
 
 
+class Command(BaseModel):
+    """What someone asks of one aggregate, typed once: built from a request (its fields are the
+    request body's) or from another program's event, and decided on by the aggregate's `decide`.
+
+    Values the server supplies (a new id, the caller's organisation, a fact from the directory)
+    are fields too, filled in by the service before it decides, so a decision depends on nothing
+    but the command and the state.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
 class DomainError(Exception):
     """A command that makes no sense in the current state (HTTP 409).
 
@@ -80,8 +93,12 @@ class Aggregate(Generic[S]):
     initial: Callable[[], S]
     evolve: Callable[[S, DomainEvent], S]
     events: tuple[type[DomainEvent], ...]
+    # The events a command leads to, given the state it is decided on.
+    decide: Callable[[Any, S], Sequence[DomainEvent]] = lambda command, _: _undecidable(command)
     # The person whose key seals this stream's personal fields (read from the state).
     subject_of: Callable[[S], str | None] = lambda _: None
+    # The case the stream is about, stored with each event so records of a case are found by index.
+    case_key_of: Callable[[S], UUID | None] = lambda _: None
 
     def event_class(self, event_type: str) -> type[DomainEvent]:
         for cls in self.events:
@@ -99,3 +116,7 @@ class Aggregate(Generic[S]):
         """An event as stored (`version`: the schema version it was stored with; default current)."""
         cls = self.event_class(event_type)
         return cls.model_validate(data if version is None else cls.upcast(data, version))
+
+
+def _undecidable(command: object) -> Sequence[DomainEvent]:
+    raise TypeError(f"no decision for {type(command).__name__}")

@@ -7,14 +7,12 @@ person in the same transaction. One implementation, registered by every consumer
 
 from dataclasses import dataclass
 from datetime import date
-from functools import partial
-
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts import events as public
 from libs import commands
 from libs.commands import Context, no_public
-from libs.domain import Aggregate, DomainEvent
+from libs.domain import Aggregate, Command, DomainEvent
+from libs.eventstore import Session
 from libs.inbox import Delivery
 
 
@@ -35,26 +33,30 @@ def _evolve(_: Erasure, event: DomainEvent) -> Erasure:
     return Erasure(event)
 
 
+class NoteErasure(Command):
+    erased: PersonalDataErased
+
+
+def _decide(command: NoteErasure, state: Erasure) -> list[DomainEvent]:
+    return [] if state.erased else [command.erased]
+
+
 ERASURE = Aggregate[Erasure](
-    stream_type="Erasure", initial=Erasure, evolve=_evolve, events=(PersonalDataErased,)
+    stream_type="Erasure", initial=Erasure, evolve=_evolve, events=(PersonalDataErased,), decide=_decide
 )
 
 
-def _note(state: Erasure, erased: PersonalDataErased) -> list[DomainEvent]:
-    return [] if state.erased else [erased]
-
-
-async def follow(conn: AsyncConnection, delivery: Delivery, *, service: str, organisation: str) -> None:
+async def follow(session: Session, delivery: Delivery, *, service: str, organisation: str) -> None:
     """Consumer of `SubjectErased`: record the erasure and destroy this service's key for the person."""
     event = delivery.event
     assert isinstance(event, public.SubjectErased)
     noted = PersonalDataErased(subject_ref=event.subject_ref, erased_on=event.erased_on)
     await commands.execute(
-        conn,
+        session,
         ERASURE,
         f"{service}-erasure-{event.subject_ref}",
-        partial(_note, erased=noted),
+        NoteErasure(erased=noted),
         no_public,
         Context.reacting_to(delivery.envelope, organisation, f"{service}.consumer"),
     )
-    await commands.cipher().erase(conn, event.subject_ref)
+    await session.erase_subject(event.subject_ref)

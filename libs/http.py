@@ -10,10 +10,10 @@ import os
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import unquote
 
-from fastapi import FastAPI, Header, HTTPException, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -25,7 +25,7 @@ from libs import db
 from libs.auth import Principal, TokenVerifier, authenticate
 from libs.commands import Context
 from libs.domain import DomainError
-from libs.eventstore import ConcurrencyError
+from libs.eventstore import ConcurrencyError, EventStore
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +136,23 @@ class CallerDependency:
                 detail="X-Legal-Basis は emergency のみ指定でき、X-Legal-Basis-Reason に理由が必要です。",
             )
         return Caller(principal, context, LegalBasis.EMERGENCY, unquote(reason.strip())[:500])
+
+
+async def current_caller(request: Request) -> Caller:
+    """The authenticated caller of a request, for routes declared at module level (`CallerDep`)."""
+    resolve: CallerDependency = request.app.state.caller
+    return resolve.resolve(request)
+
+
+async def current_store(request: Request) -> EventStore:
+    """The service's event store (owned by its runtime), for module-level routes (`StoreDep`)."""
+    store: EventStore = request.app.state.runtime.store
+    return store
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
+StoreDep = Annotated[EventStore, Depends(current_store)]
+VersionDep = Annotated[int | None, Depends(if_match)]
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -18,14 +18,14 @@ from aiokafka.errors import CommitFailedError
 from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.envelope import Envelope, PublicEvent
 from contracts.events import EVENT_TYPES
 from contracts.topics import Header, dlq
 from contracts.upcasting import UnsupportedVersion, read_event
-from libs import db, kafka, outbox
+from libs import db, kafka
 from libs.domain import DomainError
+from libs.eventstore import PostgresEventStore, PostgresSession
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class Delivery:
     offset: int
 
 
-Handler = Callable[[AsyncConnection, Delivery], Awaitable[None]]
+Handler = Callable[[PostgresSession, Delivery], Awaitable[None]]
 
 
 def describe_error(exc: BaseException) -> str:
@@ -97,7 +97,7 @@ class InboxConsumer:
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        store: PostgresEventStore,
         connection: kafka.KafkaConnection,
         name: str,
         handlers: Mapping[str, Handler],
@@ -105,7 +105,7 @@ class InboxConsumer:
         max_attempts: int = 5,
         retry_backoff: float = 0.1,
     ) -> None:
-        self.engine = engine
+        self.store = store
         self.connection = connection
         self.name = name
         self.handlers = dict(handlers)
@@ -191,13 +191,14 @@ class InboxConsumer:
     async def _handle_once(self, handler: Handler, delivery: Delivery) -> None:
         message_id = delivery.envelope.event_id
         try:
-            async with outbox.transaction(self.engine) as conn:
+            async with self.store.transaction() as session:
+                conn = session.conn
                 if (await conn.execute(_SEEN, {"c": self.name, "m": message_id})).first():
                     self.duplicates += 1
                     return
                 # The handler's append is the transaction's first write; the inbox mark comes
                 # after it (docs/adr/0002 explains why order of writes matters to the relay).
-                await handler(conn, delivery)
+                await handler(session, delivery)
                 await conn.execute(
                     _MARK,
                     {

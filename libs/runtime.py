@@ -13,18 +13,20 @@ import os
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import uvicorn
 from aiokafka.client import AIOKafkaClient
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs import access, audit, commands, db, eventstore
+from libs import access, audit, clock, db
 from libs.auth import AuthSettings, TokenVerifier
 from libs.crypto import PersonalDataCipher
 from libs.directory import Directory
+from libs.eventstore import PostgresEventStore
 from libs.http import ERROR_RESPONSES, CallerDependency, install_error_handlers
 from libs.inbox import Handler, InboxConsumer
 from libs.kafka import KafkaConnection
@@ -74,17 +76,20 @@ class Runtime:
     def __init__(self, settings: Settings, handlers: Mapping[str, Handler]) -> None:
         self.settings = settings
         self.engine: AsyncEngine = db.create_engine(settings.database_url)
+        # Fails at start-up, with the variable to set, when the service has no key-encryption key.
+        self.store = PostgresEventStore(
+            self.engine, PersonalDataCipher.from_env(f"KASANE_{settings.name.upper()}")
+        )
         self.relay = OutboxRelay(self.engine, settings.kafka, settings.name)
-        self.consumer = InboxConsumer(self.engine, settings.kafka, settings.name, handlers)
+        self.consumer = InboxConsumer(self.store, settings.kafka, settings.name, handlers)
         self.verifier = TokenVerifier(AuthSettings.from_env(settings.name))
         self.directory = Directory.load()
-        # Fails at start-up, with the variable to set, when the service has no key-encryption key.
-        commands.use_cipher(PersonalDataCipher.from_env(f"KASANE_{settings.name.upper()}"))
+        self.clock = clock.BusinessClock.from_env()
         self._tasks: list[asyncio.Task[None]] = []
         self._kafka: AIOKafkaClient | None = None
 
     async def start(self, workers: tuple[str, ...] | None = None) -> None:
-        await db.install(self.engine, db.SERVICE_SCHEMA)
+        await db.install(self.engine, db.SERVICE_SCHEMA, db.SERVICE_MIGRATIONS)
         self._kafka = AIOKafkaClient(**self.settings.kafka.client_settings())
         with contextlib.suppress(Exception):  # /health reports the broker; startup need not wait
             await self._kafka.bootstrap()
@@ -125,9 +130,16 @@ class Runtime:
         return status
 
 
-def create_app(
-    runtime: Runtime, title: str, description: str, routers: list[Callable[[FastAPI], None]]
-) -> FastAPI:
+async def current_runtime(request: Request) -> Runtime:
+    """The service's runtime, for routes declared at module level (`RuntimeDep`)."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(current_runtime)]
+
+
+def create_app(runtime: Runtime, title: str, description: str, routers: list[APIRouter]) -> FastAPI:
     """A FastAPI app with the shared error handlers, /health and the runtime's lifecycle."""
 
     @contextlib.asynccontextmanager
@@ -158,16 +170,16 @@ def create_app(
             status_code=200 if all(status.values()) else 503,
         )
 
-    for add_routes in (*routers, access.routes, audit.routes):
-        add_routes(app)
+    for router in (*routers, access.router, audit.router):
+        app.include_router(router)
     return app
 
 
 async def verify(engine: AsyncEngine) -> bool:
     """Check the service's hash-chained event log and print what was found."""
     try:
-        async with engine.connect() as conn:
-            report = await eventstore.verify_chain(conn)
+        async with PostgresEventStore(engine).reading() as session:
+            report = await session.verify_chain()
     finally:
         await engine.dispose()
     print(

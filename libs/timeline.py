@@ -2,8 +2,9 @@
 
 The case key (the public envelope's `case_key`) is the one identifier every program shares: intake
 mints it (its case id is the key), coordination, outreach and participation store it in the event
-that opens their own case, community in the concern that raised it. Which of a service's streams
-belong to a case is therefore one rule for every service (`case_streams`); whether the caller may
+that opens their own case, community in the concern that raised it. The event store keeps each
+row's case key in an indexed column, so which rows belong to a case is one lookup for every
+service; whether the caller may
 see them is the service's own authorisation, handed in as a `CaseRule` by a small module per
 service, so the legal basis is decided where every other read of that case is decided.
 
@@ -17,40 +18,25 @@ Three outcomes, as for any read of a case:
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import date, datetime
+from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.glossary import LegalBasis, Program, Role, label_ja
-from libs import access, commands
+from libs import access
 from libs.authz import Decision, enforce
 from libs.directory import Directory
-from libs.http import Caller
-
-# Streams whose id names the case key (intake's case and consents, coordination's consent notes,
-# access records kept under the key), streams any event of which names it in `case_key` (the
-# opening event of another program's own case), and streams named after those (their access
-# records). Parameter `:k` is the case key as text.
-CASE_STREAMS = """
-    WITH direct AS (
-        SELECT DISTINCT stream_id FROM events
-        WHERE strpos(stream_id, :k) > 0 OR data->>'case_key' = :k
-    ),
-    named AS (SELECT DISTINCT right(stream_id, 36) AS id FROM direct)
-    SELECT stream_id FROM direct
-    UNION
-    SELECT DISTINCT stream_id FROM events WHERE right(stream_id, 36) IN (SELECT id FROM named)
-"""
+from libs.eventstore import EventStore, LogQuery, RecordedEvent, Session
+from libs.http import Caller, CallerDep
 
 # Streams that are not the case's own history: who read it (shown by `/audit/access`) and
 # erasure follow-ups (keyed by the person's pseudonym).
 NOT_TIMELINE = ("AccessLog", "Erasure")
 
-CaseRule = Callable[[AsyncConnection, Caller, uuid.UUID, Directory], Awaitable[Decision]]
+# (session, caller, case key, directory, the business day): the service's read rule for the case.
+CaseRule = Callable[[Session, Caller, uuid.UUID, Directory, date], Awaitable[Decision]]
 
 
 @dataclass(frozen=True)
@@ -98,30 +84,27 @@ def _sealed_keys(data: dict[str, Any]) -> set[str]:
     return {key for key, value in data.items() if sealed(value)}
 
 
-async def _events(conn: AsyncConnection, case_key: uuid.UUID) -> list[Any]:
-    rows = await conn.execute(
-        text(
-            "SELECT global_position, recorded_at, stream_type, event_type, data, "  # noqa: S608
-            "metadata->>'organisation' AS organisation FROM events "
-            f"WHERE stream_id IN ({CASE_STREAMS}) AND stream_type <> ALL(:hidden) "
-            "ORDER BY global_position"
-        ),
-        {"k": str(case_key), "hidden": list(NOT_TIMELINE)},
-    )
-    return list(rows)
+async def _events(session: Session, case_key: uuid.UUID) -> list[RecordedEvent]:
+    return [
+        e for e in await session.log_all(LogQuery(case_key=case_key)) if e.stream_type not in NOT_TIMELINE
+    ]
 
 
 async def timeline(
-    engine: AsyncEngine, directory: Directory, source: TimelineSource, caller: Caller, case_key: uuid.UUID
+    store: EventStore,
+    directory: Directory,
+    source: TimelineSource,
+    caller: Caller,
+    case_key: uuid.UUID,
+    today: date,
 ) -> Timeline:
     """The service's events about `case_key` for `caller`, or 404 (see the module docstring)."""
     resource = f"case:{case_key}"
-    async with engine.connect() as conn:
-        decision = await source.may_see(conn, caller, case_key, directory)
-        rows = await _events(conn, case_key) if decision.allowed else []
-    if not decision.allowed and caller.principal.has_any(Role.AUDITOR):
-        async with engine.connect() as conn:
-            rows = await _events(conn, case_key)
+    async with store.reading() as session:
+        decision = await source.may_see(session, caller, case_key, directory, today)
+        auditing = not decision.allowed and caller.principal.has_any(Role.AUDITOR)
+        rows = await _events(session, case_key) if decision.allowed or auditing else []
+    if auditing:
         # The auditor already sees these rows in /audit/log; with no rows, 404 as for anyone.
         decision = Decision.allow(LegalBasis.HOLDER, "auditor: log metadata only") if rows else decision
         enforce(decision, caller.principal, "read_timeline_metadata", resource)
@@ -130,19 +113,18 @@ async def timeline(
     if not rows:  # a basis on a record with no history cannot happen; say nothing rather than guess
         enforce(Decision.deny("no events"), caller.principal, "read_timeline", resource)
     fields = sorted({key for row in rows for key in _sealed_keys(row.data)})
-    await access.record(engine, caller, resource, decision, [f"timeline.{f}" for f in fields])
-    async with engine.connect() as conn:
-        opened = {
-            row.global_position: await commands.cipher().open_fields(conn, row.data, erased=None)
-            for row in rows
-        }
+    await access.record(
+        store, caller, resource, decision, [f"timeline.{f}" for f in fields], case_key=case_key
+    )
+    async with store.reading() as session:
+        opened = {row.global_position: await session.open_fields(row.data) for row in rows}
     return _shape(source, case_key, rows, basis=decision.basis, details=opened)
 
 
 def _shape(
     source: TimelineSource,
     case_key: uuid.UUID,
-    rows: list[Any],
+    rows: list[RecordedEvent],
     *,
     basis: LegalBasis | None,
     details: dict[int, dict[str, Any]],
@@ -163,24 +145,12 @@ def _shape(
                 program_label=program_label,
                 event_type=row.event_type,
                 event_label=source.labels.get(row.event_type, row.event_type),
-                organisation=row.organisation,
+                organisation=row.metadata.get("organisation"),
                 details=details.get(row.global_position),
             )
             for row in rows
         ],
     )
-
-
-async def stream_ids(conn: AsyncConnection, stream_type: str, case_key: uuid.UUID) -> list[str]:
-    """The streams of `stream_type` opened for `case_key` (another program's own case ids)."""
-    rows = await conn.execute(
-        text(
-            "SELECT DISTINCT stream_id FROM events WHERE stream_type = :t AND data->>'case_key' = :k "
-            "ORDER BY stream_id"
-        ),
-        {"t": stream_type, "k": str(case_key)},
-    )
-    return list(rows.scalars())
 
 
 def first_allowed(decisions: list[Decision]) -> Decision:
@@ -190,16 +160,19 @@ def first_allowed(decisions: list[Decision]) -> Decision:
     )
 
 
-def routes(app: FastAPI, source: TimelineSource) -> None:
+def router(source: TimelineSource) -> APIRouter:
     """`GET /timeline/{case_key}` on a service, decided by `source.may_see`."""
-    runtime = app.state.runtime
-    CallerDep = Annotated[Caller, Depends(app.state.caller)]
+    routes = APIRouter(tags=["timeline"])
 
-    @app.get(
+    @routes.get(
         "/timeline/{case_key}",
         response_model=Timeline,
-        tags=["timeline"],
         summary="ケースの経過（この事業の記録。閲覧の根拠がある範囲のみ）",
     )
-    async def get_timeline(case_key: uuid.UUID, caller: CallerDep) -> Timeline:
-        return await timeline(runtime.engine, runtime.directory, source, caller, case_key)
+    async def get_timeline(case_key: uuid.UUID, caller: CallerDep, request: Request) -> Timeline:
+        runtime = request.app.state.runtime
+        return await timeline(
+            runtime.store, runtime.directory, source, caller, case_key, runtime.clock.today()
+        )
+
+    return routes

@@ -82,9 +82,9 @@ def header(record: ConsumerRecord, name: str) -> str | None:
 EFFECTS_DDL = "CREATE TABLE IF NOT EXISTS effects (id bigserial PRIMARY KEY, message_id uuid NOT NULL)"
 
 
-async def record_effect(conn, delivery) -> None:
+async def record_effect(session, delivery) -> None:
     """A handler whose effect is a plain row: duplicates would show as repeated message ids."""
-    await conn.execute(
+    await session.conn.execute(
         text("INSERT INTO effects (message_id) VALUES (:m)"), {"m": delivery.envelope.event_id}
     )
 

@@ -32,7 +32,9 @@ from libs.directory import Directory
 from libs.kafka import KafkaConnection
 
 ROOT = Path(__file__).resolve().parents[1]
-BUSINESS_DAY = date.fromisoformat(os.environ.setdefault(clock.BUSINESS_DAY_ENV, clock.today().isoformat()))
+BUSINESS_DAY = date.fromisoformat(
+    os.environ.setdefault(clock.BUSINESS_DAY_ENV, clock.BusinessClock().today().isoformat())
+)
 
 
 def business_day(offset: int = 0) -> str:

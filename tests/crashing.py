@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from contracts.topics import INTAKE_EVENTS, PARTITIONS
 from libs import db, kafka
 from libs.checkpoints import Projector
+from libs.eventstore import PostgresEventStore
 from libs.inbox import InboxConsumer
 from libs.kafka import KafkaConnection
 from libs.outbox import OutboxRelay
@@ -139,7 +140,9 @@ async def _inbox() -> None:
     kafka.consumer = consumer_dying_at_commit  # type: ignore[assignment]
     engine = db.create_engine(os.environ[DATABASE_URL])
     connection = KafkaConnection.from_env(default_username="admin")
-    await InboxConsumer(engine, connection, os.environ[NAME], {"CaseReceived": record_effect}).run()
+    await InboxConsumer(
+        PostgresEventStore(engine), connection, os.environ[NAME], {"CaseReceived": record_effect}
+    ).run()
 
 
 # --- projector ---------------------------------------------------------------------------------

@@ -1,156 +1,412 @@
 """The event store's contract as a reusable test class (after eventsourcing's tests/persistence.py).
 
-Subclass it and provide an `engine` fixture: an AsyncEngine on an empty database with the
-service schema installed. Every behaviour the services rely on is pinned down here.
+Subclass it with a `store` fixture (an `EventStore` on an empty store) and the hooks below, which
+reach behind the store's back the way only its own implementation can (tampering with stored rows,
+reading the outbox). Every behaviour the services rely on is pinned down here, so the in-memory
+store that service tests run on behaves as PostgreSQL does.
 """
 
 import asyncio
 import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs import eventstore
-from libs.eventstore import ConcurrencyError, NewEvent
+from contracts.envelope import Envelope
+from libs import outbox
+from libs.domain import Aggregate, DomainEvent
+from libs.eventstore import (
+    ConcurrencyError,
+    DuplicateEventError,
+    EventStore,
+    LogQuery,
+    NewEvent,
+)
 
 
 def _events(n: int, **data: object) -> list[NewEvent]:
     return [NewEvent("Something", {"n": i, **data}, metadata={"actor": "tester"}) for i in range(n)]
 
 
-class EventStoreContract:
-    async def test_appends_and_reads_a_stream_in_version_order(self, engine: AsyncEngine) -> None:
-        async with engine.begin() as conn:
-            version = await eventstore.append(conn, "s-1", "Thing", 0, _events(3, name="山田　太郎\ufe00"))
+def _message() -> outbox.OutgoingMessage:
+    now = datetime.now(UTC)
+    envelope = Envelope(
+        event_id=uuid.uuid4(),
+        event_type="ThingHappened",
+        schema_version=1,
+        case_key=uuid.uuid4(),
+        occurred_at=now,
+        recorded_at=now,
+        organisation="org-a",
+        actor="tester",
+        correlation_id=uuid.uuid4(),
+        payload={},
+    )
+    return outbox.OutgoingMessage("contract.test", envelope)
+
+
+# A tiny aggregate whose only event is at schema version 2: v1 stored `text`, v2 calls it `title`.
+class Titled(DomainEvent):
+    schema_version = 2
+    upcasters: ClassVar[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {
+        1: lambda data: {"title": data["text"]}
+    }
+    title: str
+
+
+def _evolve(state: list[str], event: DomainEvent) -> list[str]:
+    assert isinstance(event, Titled)
+    return [*state, event.title]
+
+
+NOTE = Aggregate[list[str]](stream_type="Note", initial=list, evolve=_evolve, events=(Titled,))
+
+
+class EventStoreContract(ABC):
+    # --- hooks each store implements -----------------------------------------------------------
+
+    @abstractmethod
+    async def tamper_edit(self, store: EventStore, stream_id: str, version: int) -> None:
+        """Set `data["n"]` of one stored event to 99, behind the store's back."""
+
+    @abstractmethod
+    async def tamper_delete(self, store: EventStore, stream_id: str, version: int) -> None:
+        """Delete one stored event, behind the store's back."""
+
+    @abstractmethod
+    async def published(self, store: EventStore) -> list[uuid.UUID]:
+        """The message ids committed to the outbox, oldest first."""
+
+    # --- reading and writing streams -------------------------------------------------------------
+
+    async def test_appends_and_reads_a_stream_in_version_order(self, store: EventStore) -> None:
+        async with store.transaction() as s:
+            version = await s.append("s-1", "Thing", 0, _events(3, name="山田　太郎\ufe00"))
         assert version == 3
-        async with engine.connect() as conn:
-            stream = await eventstore.read_stream(conn, "s-1")
+        async with store.reading() as s:
+            stream = await s.read_stream("s-1")
         assert [e.version for e in stream] == [1, 2, 3]
         assert [e.data["n"] for e in stream] == [0, 1, 2]
         assert stream[0].data["name"] == "山田　太郎\ufe00"
         assert stream[0].metadata == {"actor": "tester"}
         assert stream[0].stream_type == "Thing"
+        assert stream[0].recorded_at.tzinfo is not None
 
-    async def test_unknown_stream_reads_empty(self, engine: AsyncEngine) -> None:
-        async with engine.connect() as conn:
-            assert await eventstore.read_stream(conn, "nobody") == []
+    async def test_unknown_stream_reads_empty(self, store: EventStore) -> None:
+        async with store.reading() as s:
+            assert await s.read_stream("nobody") == []
 
-    async def test_appending_nothing_changes_nothing(self, engine: AsyncEngine) -> None:
-        async with engine.begin() as conn:
-            assert await eventstore.append(conn, "s-0", "Thing", 0, []) == 0
-            assert await eventstore.read_all(conn) == []
+    async def test_appending_nothing_changes_nothing(self, store: EventStore) -> None:
+        async with store.transaction() as s:
+            assert await s.append("s-0", "Thing", 0, []) == 0
+            assert await s.read_all() == []
 
     @pytest.mark.parametrize("expected", [0, 1, 3])
-    async def test_wrong_expected_version_is_a_conflict(self, engine: AsyncEngine, expected: int) -> None:
-        async with engine.begin() as conn:
-            await eventstore.append(conn, "s-2", "Thing", 0, _events(2))
+    async def test_wrong_expected_version_is_a_conflict(self, store: EventStore, expected: int) -> None:
+        async with store.transaction() as s:
+            await s.append("s-2", "Thing", 0, _events(2))
         with pytest.raises(ConcurrencyError):
-            async with engine.begin() as conn:
-                await eventstore.append(conn, "s-2", "Thing", expected, _events(1))
-        async with engine.connect() as conn:
-            assert len(await eventstore.read_stream(conn, "s-2")) == 2
+            async with store.transaction() as s:
+                await s.append("s-2", "Thing", expected, _events(1))
+        async with store.reading() as s:
+            assert len(await s.read_stream("s-2")) == 2
+
+    async def test_appends_are_visible_in_their_transaction_and_to_others_only_once_committed(
+        self, store: EventStore
+    ) -> None:
+        async with store.transaction() as writer:
+            await writer.append("s-vis", "Thing", 0, _events(2))
+            assert [e.version for e in await writer.read_stream("s-vis")] == [1, 2]
+            assert len(await writer.read_all()) == 2
+            async with store.reading() as other:
+                assert await other.read_stream("s-vis") == []
+                assert await other.read_all() == []
+                assert await other.stream_ids(stream_type="Thing") == []
+            async with store.transaction() as other:
+                assert await other.read_stream("s-vis") == []
+        async with store.reading() as other:
+            assert [e.version for e in await other.read_stream("s-vis")] == [1, 2]
 
     async def test_concurrent_appends_at_the_same_version_let_exactly_one_win(
-        self, engine: AsyncEngine
+        self, store: EventStore
     ) -> None:
-        async with engine.begin() as conn:
-            await eventstore.append(conn, "s-3", "Thing", 0, _events(1))
+        async with store.transaction() as s:
+            await s.append("s-3", "Thing", 0, _events(1))
         # Both writers hold an open transaction at version 1 before either commits.
         both_ready = asyncio.Barrier(2)
 
         async def writer(tag: str) -> str:
             try:
-                async with engine.begin() as conn:
-                    await eventstore.read_stream(conn, "s-3")
+                async with store.transaction() as s:
+                    await s.read_stream("s-3")
                     await both_ready.wait()
-                    await eventstore.append(conn, "s-3", "Thing", 1, _events(2, writer=tag))
+                    await s.append("s-3", "Thing", 1, _events(2, writer=tag))
                 return "ok"
             except ConcurrencyError:
                 return "conflict"
 
         results = await asyncio.gather(writer("a"), writer("b"))
         assert sorted(results) == ["conflict", "ok"]
-        async with engine.connect() as conn:
-            stream = await eventstore.read_stream(conn, "s-3")
+        async with store.reading() as s:
+            stream = await s.read_stream("s-3")
         assert [e.version for e in stream] == [1, 2, 3]
         assert len({e.data.get("writer") for e in stream[1:]}) == 1
 
+    @pytest.mark.parametrize("clash", ["version", "event_id"])
+    async def test_two_open_transactions_that_clash_let_exactly_one_commit(
+        self, store: EventStore, clash: str
+    ) -> None:
+        """The second append comes while the first transaction is still open: PostgreSQL blocks it
+        until the first commits, a store without locks may take it and must refuse it at commit."""
+        shared = uuid.uuid4()
+        error = ConcurrencyError if clash == "version" else DuplicateEventError
+        first_appended = asyncio.Event()
+
+        async def writer(tag: str) -> str:
+            stream, event = ("s-clash", uuid.uuid4()) if clash == "version" else (f"s-clash-{tag}", shared)
+            try:
+                async with store.transaction() as s:
+                    if tag == "b":
+                        await first_appended.wait()
+                    await s.append(
+                        stream, "Thing", 0, [NewEvent("Something", {"writer": tag}, event_id=event)]
+                    )
+                    if tag == "a":
+                        first_appended.set()
+                        await asyncio.sleep(0.2)  # the other writer appends meanwhile
+                return "ok"
+            except error:
+                return "conflict"
+
+        assert sorted(await asyncio.gather(writer("a"), writer("b"))) == ["conflict", "ok"]
+        async with store.reading() as s:
+            stored = await s.read_all()
+        assert len(stored) == 1
+
     async def test_appends_at_the_end_from_many_writers_at_once_all_land_in_one_chain(
-        self, engine: AsyncEngine
+        self, store: EventStore
     ) -> None:
         """Records no decision depends on (access records) queue instead of conflicting."""
-        async with engine.begin() as conn:
-            await eventstore.append(conn, "s-end", "Log", 0, _events(1))
+        async with store.transaction() as s:
+            await s.append("s-end", "Log", 0, _events(1))
         writers = 12
         all_open = asyncio.Barrier(writers)
 
         async def writer(n: int) -> int:
-            async with engine.begin() as conn:
-                await conn.execute(text("SELECT 1"))
+            async with store.transaction() as s:
+                await s.read_stream("s-end")
                 await all_open.wait()  # every transaction is open before any appends
-                return await eventstore.append_at_end(conn, "s-end", "Log", _events(1, writer=n))
+                return await s.append_at_end("s-end", "Log", _events(1, writer=n))
 
         versions = await asyncio.gather(*(writer(n) for n in range(writers)))
         assert sorted(versions) == list(range(2, writers + 2))
-        async with engine.connect() as conn:
-            stream = await eventstore.read_stream(conn, "s-end")
-            report = await eventstore.verify_chain(conn)
+        async with store.reading() as s:
+            stream = await s.read_stream("s-end")
+            report = await s.verify_chain()
         assert sorted(e.data["writer"] for e in stream[1:]) == list(range(writers))
         assert report.ok, report.problems
 
-    async def test_a_failed_append_leaves_nothing_behind(self, engine: AsyncEngine) -> None:
-        duplicate = uuid.uuid4()
-        async with engine.begin() as conn:
-            await eventstore.append(conn, "s-4", "Thing", 0, [NewEvent("A", {}, event_id=duplicate)])
-        with pytest.raises(IntegrityError):
-            async with engine.begin() as conn:
-                await eventstore.append(
-                    conn, "s-5", "Thing", 0, [NewEvent("B", {}), NewEvent("C", {}, event_id=duplicate)]
-                )
-        async with engine.connect() as conn:
-            assert await eventstore.read_stream(conn, "s-5") == []
+    async def test_append_at_the_end_opens_a_new_stream(self, store: EventStore) -> None:
+        async with store.transaction() as s:
+            assert await s.append_at_end("s-new", "Log", _events(2)) == 2
+            assert await s.append_at_end("s-new", "Log", _events(1)) == 3
+        async with store.reading() as s:
+            assert [e.version for e in await s.read_stream("s-new")] == [1, 2, 3]
+            assert (await s.verify_chain()).ok
 
-    async def test_reads_the_whole_log_in_order_in_pages(self, engine: AsyncEngine) -> None:
+    async def test_a_failed_append_leaves_nothing_behind(self, store: EventStore) -> None:
+        duplicate = uuid.uuid4()
+        async with store.transaction() as s:
+            await s.append("s-4", "Thing", 0, [NewEvent("A", {}, event_id=duplicate)])
+        with pytest.raises(DuplicateEventError):
+            async with store.transaction() as s:
+                await s.append("s-5", "Thing", 0, [NewEvent("B", {}), NewEvent("C", {}, event_id=duplicate)])
+        async with store.reading() as s:
+            assert await s.read_stream("s-5") == []
+            assert len(await s.read_all()) == 1
+
+    async def test_an_event_id_twice_in_one_append_is_a_duplicate(self, store: EventStore) -> None:
+        twice = uuid.uuid4()
+        with pytest.raises(DuplicateEventError):
+            async with store.transaction() as s:
+                await s.append("s-4b", "Thing", 0, [NewEvent("A", {}, event_id=twice)] * 2)
+        async with store.reading() as s:
+            assert await s.read_all() == []
+
+    async def test_a_failed_transaction_leaves_no_events_and_no_messages(self, store: EventStore) -> None:
+        kept = _message()
+        async with store.transaction() as s:
+            await s.append("s-kept", "Thing", 0, _events(1))
+            await s.publish([kept])
+        with pytest.raises(RuntimeError, match="boom"):
+            async with store.transaction() as s:
+                await s.append("s-lost", "Thing", 0, _events(2))
+                await s.append("s-kept", "Thing", 1, _events(1))
+                await s.publish([_message(), _message()])
+                raise RuntimeError("boom")
+        async with store.reading() as s:
+            assert await s.read_stream("s-lost") == []
+            assert [e.stream_id for e in await s.read_all()] == ["s-kept"]
+        assert await self.published(store) == [kept.envelope.event_id]
+
+    # --- the log ------------------------------------------------------------------------------------
+
+    async def test_reads_the_whole_log_in_order_in_pages(self, store: EventStore) -> None:
         for i in range(5):
-            async with engine.begin() as conn:
-                await eventstore.append(conn, f"s-log-{i % 2}", "Thing", i // 2, _events(1, i=i))
-        async with engine.connect() as conn:
-            first = await eventstore.read_all(conn, after=0, limit=3)
-            rest = await eventstore.read_all(conn, after=first[-1].global_position, limit=10)
+            async with store.transaction() as s:
+                await s.append(f"s-log-{i % 2}", "Thing", i // 2, _events(1, i=i))
+        async with store.reading() as s:
+            first = await s.read_all(after=0, limit=3)
+            rest = await s.read_all(after=first[-1].global_position, limit=10)
         log = first + rest
         assert [e.data["i"] for e in log] == [0, 1, 2, 3, 4]
         positions = [e.global_position for e in log]
         assert positions == sorted(positions) and len(set(positions)) == 5
 
-    async def test_hash_chain_verifies_when_untouched(self, engine: AsyncEngine) -> None:
-        async with engine.begin() as conn:
-            await eventstore.append(conn, "s-6", "Thing", 0, _events(3))
-            await eventstore.append(conn, "s-7", "Thing", 0, _events(2))
-        async with engine.connect() as conn:
-            report = await eventstore.verify_chain(conn, page=2)
+    async def test_the_log_filters_by_case_type_organisation_actor_and_time(self, store: EventStore) -> None:
+        case_a, case_b = uuid.uuid4(), uuid.uuid4()
+
+        def event(org: str, actor: str, case_key: uuid.UUID | None) -> NewEvent:
+            return NewEvent("Seen", {}, metadata={"organisation": org, "actor": actor}, case_key=case_key)
+
+        async with store.transaction() as s:
+            await s.append("case-a", "Case", 0, [event("org-a", "u1", case_a), event("org-a", "u2", case_a)])
+        async with store.transaction() as s:
+            await s.append("access-a", "Access", 0, [event("org-b", "u1", case_a)])
+        async with store.transaction() as s:
+            await s.append("case-b", "Case", 0, [event("org-b", "u2", case_b), event("org-a", "u1", None)])
+
+        async def where(**query: Any) -> list[tuple[str, int]]:
+            async with store.reading() as s:
+                return [(e.stream_id, e.version) for e in await s.log(LogQuery(**query))]
+
+        assert await where(case_key=case_a) == [("case-a", 1), ("case-a", 2), ("access-a", 1)]
+        assert await where(stream_type="Case") == [("case-a", 1), ("case-a", 2), ("case-b", 1), ("case-b", 2)]
+        assert await where(organisation="org-b") == [("access-a", 1), ("case-b", 1)]
+        assert await where(actor="u2") == [("case-a", 2), ("case-b", 1)]
+        assert await where(organisation="org-a", actor="u1") == [("case-a", 1), ("case-b", 2)]
+        assert await where(case_key=case_a, stream_type="Case", actor="u1") == [("case-a", 1)]
+        assert await where(organisation="nobody") == []
+
+        async with store.reading() as s:
+            everything = await s.read_all()
+            assert len(everything) == 5
+            after = everything[1].global_position
+            assert await s.log(LogQuery(after=after, limit=2)) == everything[2:4]
+            assert await s.log(LogQuery(after=after, stream_type="Case")) == [everything[3], everything[4]]
+            # Time is a half-open interval [start, end).
+            t = everything[2].recorded_at
+            since = await s.log(LogQuery(start=t))
+            before = await s.log(LogQuery(end=t))
+            end = everything[-1].recorded_at
+            between = await s.log(LogQuery(start=t, end=end))
+        assert since == [e for e in everything if e.recorded_at >= t] and everything[2] in since
+        assert before == [e for e in everything if e.recorded_at < t] and everything[2] not in before
+        assert between == [e for e in everything if t <= e.recorded_at < end]
+        assert everything[-1] not in between
+
+    async def test_log_all_reads_every_page(self, store: EventStore) -> None:
+        async with store.transaction() as s:
+            await s.append("s-many", "Thing", 0, _events(7))
+            await s.append("s-other", "Other", 0, _events(2))
+        async with store.reading() as s:
+            rows = await s.log_all(LogQuery(stream_type="Thing", limit=1), page=3)
+        assert [e.data["n"] for e in rows] == list(range(7))
+
+    async def test_stream_ids_by_type_and_by_case_key_in_the_order_opened(self, store: EventStore) -> None:
+        case_a, case_b = uuid.uuid4(), uuid.uuid4()
+
+        def about(case_key: uuid.UUID | None) -> list[NewEvent]:
+            return [NewEvent("Opened", {}, case_key=case_key)]
+
+        # Opened in an order that is not alphabetical.
+        async with store.transaction() as s:
+            await s.append("z-case", "Case", 0, about(case_a))
+        async with store.transaction() as s:
+            await s.append("a-consent", "Consent", 0, about(case_a))
+            await s.append("m-case", "Case", 0, about(case_b))
+        async with store.transaction() as s:
+            await s.append("b-case", "Case", 0, about(None))
+            # Later events do not change what a stream was opened as.
+            await s.append("z-case", "Case", 1, about(case_b))
+            await s.append("b-case", "Case", 1, about(case_a))
+        async with store.reading() as s:
+            assert await s.stream_ids(stream_type="Case") == ["z-case", "m-case", "b-case"]
+            assert await s.stream_ids(stream_type="Consent") == ["a-consent"]
+            assert await s.stream_ids(case_key=case_a) == ["z-case", "a-consent"]
+            assert await s.stream_ids(case_key=case_b) == ["m-case"]
+            assert await s.stream_ids(stream_type="Case", case_key=case_a) == ["z-case"]
+            assert await s.stream_ids() == ["z-case", "a-consent", "m-case", "b-case"]
+            assert await s.stream_ids(stream_type="Nothing") == []
+
+    # --- the outbox ------------------------------------------------------------------------------
+
+    async def test_published_messages_are_committed_with_the_transaction(self, store: EventStore) -> None:
+        first, second, third = _message(), _message(), _message()
+        async with store.transaction() as s:
+            await s.publish([first, second])
+            await s.publish([])
+        async with store.transaction() as s:
+            await s.publish([third])
+        assert await self.published(store) == [m.envelope.event_id for m in (first, second, third)]
+
+    # --- loading aggregates ------------------------------------------------------------------------
+
+    async def test_load_reads_older_schema_versions_through_the_upcasters(self, store: EventStore) -> None:
+        old = NewEvent("Titled", {"text": "written by the old code"}, schema_version=1)
+        new = NewEvent("Titled", {"title": "written by the new code"}, schema_version=2)
+        async with store.transaction() as s:
+            await s.append("note-1", "Note", 0, [old, new])
+        async with store.reading() as s:
+            loaded = await s.load(NOTE, "note-1")
+            stream = await s.read_stream("note-1")
+            empty = await s.load(NOTE, "note-none")
+        assert loaded.state == ["written by the old code", "written by the new code"]
+        assert (loaded.version, loaded.head_hash) == (2, stream[-1].hash)
+        assert [e.schema_version for e in stream] == [1, 2]
+        assert stream[0].data == {"text": "written by the old code"}  # stored events never change
+        assert (empty.state, empty.version, empty.head_hash) == ([], 0, None)
+
+    async def test_append_after_load_with_the_head_hash_continues_the_chain(self, store: EventStore) -> None:
+        async with store.transaction() as s:
+            await s.append("note-2", "Note", 0, [NewEvent("Titled", {"title": "a"}, schema_version=2)])
+        async with store.transaction() as s:
+            loaded = await s.load(NOTE, "note-2")
+            more = [NewEvent("Titled", {"title": "b"}, schema_version=2)]
+            await s.append("note-2", "Note", loaded.version, more, head_hash=loaded.head_hash)
+        async with store.reading() as s:
+            assert (await s.load(NOTE, "note-2")).state == ["a", "b"]
+            assert (await s.verify_chain()).ok
+
+    # --- the hash chain ------------------------------------------------------------------------------
+
+    async def test_hash_chain_verifies_when_untouched(self, store: EventStore) -> None:
+        async with store.transaction() as s:
+            await s.append("s-6", "Thing", 0, _events(3))
+            await s.append("s-7", "Thing", 0, _events(2))
+        async with store.reading() as s:
+            report = await s.verify_chain(page=2)
         assert report.ok, report.problems
         assert (report.streams, report.events) == (2, 5)
 
-    async def test_hash_chain_detects_an_edited_row(self, engine: AsyncEngine) -> None:
-        async with engine.begin() as conn:
-            await eventstore.append(conn, "s-8", "Thing", 0, _events(3))
-            await conn.execute(
-                text(
-                    "UPDATE events SET data = jsonb_set(data, '{n}', '99') WHERE stream_id = 's-8' AND version = 2"
-                )
-            )
-        async with engine.connect() as conn:
-            report = await eventstore.verify_chain(conn)
+    async def test_hash_chain_detects_an_edited_row(self, store: EventStore) -> None:
+        async with store.transaction() as s:
+            await s.append("s-8", "Thing", 0, _events(3))
+        await self.tamper_edit(store, "s-8", 2)
+        async with store.reading() as s:
+            assert [e.data["n"] for e in await s.read_stream("s-8")] == [0, 99, 2]
+            report = await s.verify_chain()
         assert not report.ok
         assert any("s-8 v2" in p and "hash" in p for p in report.problems)
 
-    async def test_hash_chain_detects_a_deleted_row(self, engine: AsyncEngine) -> None:
-        async with engine.begin() as conn:
-            await eventstore.append(conn, "s-9", "Thing", 0, _events(3))
-            await conn.execute(text("DELETE FROM events WHERE stream_id = 's-9' AND version = 2"))
-        async with engine.connect() as conn:
-            report = await eventstore.verify_chain(conn)
+    async def test_hash_chain_detects_a_deleted_row(self, store: EventStore) -> None:
+        async with store.transaction() as s:
+            await s.append("s-9", "Thing", 0, _events(3))
+        await self.tamper_delete(store, "s-9", 2)
+        async with store.reading() as s:
+            report = await s.verify_chain()
         assert any("s-9 v3" in p and "gap" in p for p in report.problems)
         assert any("s-9 v3" in p and "link" in p for p in report.problems)

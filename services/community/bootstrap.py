@@ -34,6 +34,6 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
             "多分野のプラットフォーム会議、居場所での気づきの包括的相談支援・アウトリーチへのつなぎ、"
             "Open Referral HSDS 3.0 形式の社会資源ディレクトリ。"
         ),
-        routers=[http.routes, timeline.routes],
+        routers=[http.router, timeline.router],
     )
     return runtime, app

@@ -43,6 +43,6 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
             "支援依頼の受付・不受理、アセスメント、支援プランの合意と見直し、役割の受諾、会議の記録、"
             "モニタリング、アウトリーチ・参加支援への依頼、終結、つなぎもどし。"
         ),
-        routers=[http.routes, timeline.routes],
+        routers=[http.router, timeline.router],
     )
     return runtime, app

@@ -38,6 +38,6 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
             "属性を問わない相談の受付、アセスメントと簡易な支援、関係機関へのつなぎ、"
             "多機関協働事業への支援依頼、つなぎもどしの受け取り、終結。"
         ),
-        routers=[http.routes, timeline.routes],
+        routers=[http.router, timeline.router],
     )
     return runtime, app

@@ -29,6 +29,6 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
         runtime,
         title="Kasane outreach — アウトリーチ等を通じた継続的支援事業",
         description="支援が届いていない人の把握、継続的な働きかけ、関係づくり、支援機関へのつなぎ、終結。",
-        routers=[http.routes, timeline.routes],
+        routers=[http.router, timeline.router],
     )
     return runtime, app

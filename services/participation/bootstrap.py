@@ -28,6 +28,6 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
         runtime,
         title="Kasane participation — 参加支援事業",
         description="参加支援メニューの開拓・管理、本人のニーズと希望のアセスメント、マッチング、定着支援、受け入れ先の支援。",
-        routers=[http.routes, timeline.routes],
+        routers=[http.router, timeline.router],
     )
     return runtime, app

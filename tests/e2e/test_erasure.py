@@ -22,7 +22,8 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs import db, eventstore
+from libs import db
+from libs.eventstore import PostgresSession
 from tests.conftest import business_day
 from tests.e2e.test_first_flow import as_user
 from tests.polling import eventually
@@ -128,7 +129,7 @@ async def _key_state(engine: AsyncEngine, subject_ref: str) -> str:
 
 async def _chain_problems(engine: AsyncEngine) -> list[str]:
     async with engine.connect() as conn:
-        report = await eventstore.verify_chain(conn)
+        report = await PostgresSession(conn, None).verify_chain()
     return [] if report.ok else report.problems[:3]
 
 

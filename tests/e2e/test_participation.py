@@ -18,9 +18,10 @@ from sqlalchemy import text
 from contracts.events import ReferredToParticipation
 from contracts.glossary import AgeBand, IssueTag, ParticipationNeed
 from contracts.topics import COORDINATION_EVENTS, PARTICIPATION_EVENTS, Header
-from libs import db, eventstore
+from libs import db
 from libs.commands import Context, envelope_for
 from libs.directory import Directory
+from libs.eventstore import PostgresSession
 from tests.builders import collect, header, produce, wire
 from tests.e2e.test_first_flow import clients, refer_new_case
 from tests.polling import eventually
@@ -368,7 +369,7 @@ async def test_concurrent_placements_fill_a_menu_exactly_to_its_capacity(service
                     {"s": f"participation-menu-{menu_id}"},
                 )
             ).scalar_one()
-            report = await eventstore.verify_chain(conn)
+            report = await PostgresSession(conn, None).verify_chain()
     finally:
         await engine.dispose()
     assert seats == capacity and report.ok

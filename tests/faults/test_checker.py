@@ -29,9 +29,9 @@ from contracts.glossary import AgeBand, Channel, IssueTag
 from contracts.topics import PARTITIONS, Header, dlq
 from faults.checker import Evidence, KafkaMessage, Report, Store, backlog, check, gather, read_topics
 from faults.history import History, Op, Outcome
-from libs import db, eventstore, kafka, outbox
+from libs import db, kafka, outbox
 from libs.commands import Context, envelope_for
-from libs.eventstore import NewEvent
+from libs.eventstore import NewEvent, PostgresEventStore, PostgresSession
 from libs.inbox import InboxConsumer, PermanentError
 from libs.outbox import OutboxRelay, OutgoingMessage, headers_for
 from projections.schema import DDL as READ_MODEL_DDL
@@ -172,7 +172,7 @@ async def consume(
     """Read the whole topic as `group` through the real inbox (which dead-letters what it cannot
     process), then commit its end, less `short` messages on the last partition holding any."""
     engine = db.create_engine(url, pool_size=1)
-    inbox = InboxConsumer(engine, infra.kafka_admin, group, handlers, retry_backoff=0)
+    inbox = InboxConsumer(PostgresEventStore(engine), infra.kafka_admin, group, handlers, retry_backoff=0)
     consumer = kafka.consumer(infra.kafka_admin, group)
     producer = kafka.producer(infra.kafka_admin)
     await consumer.start()
@@ -229,7 +229,7 @@ async def build(
                 new = NewEvent(
                     op.command, {"case_key": str(case_key), "step": version}, metadata=ctx.metadata()
                 )
-                await eventstore.append(conn, case_stream, "IntakeCase", version, [new])
+                await PostgresSession(conn, None).append(case_stream, "IntakeCase", version, [new])
                 await outbox.write(conn, [replace(message, topic=topic)])
                 await conn.execute(
                     text(f"INSERT INTO {SCHEMA}.applied_events (event_id) VALUES (:e)"),
@@ -242,7 +242,7 @@ async def build(
             events = [
                 NewEvent(t, {"from": upstream}, metadata=reaction.metadata()) for t in ("Opened", "Noted")
             ]
-            await eventstore.append(conn, reaction_stream, "IntakeCase", 0, events)
+            await PostgresSession(conn, None).append(reaction_stream, "IntakeCase", 0, events)
     finally:
         await engine.dispose()
     await (publish or relay)(infra, url, topic)
@@ -386,7 +386,7 @@ async def test_one_command_writing_its_stream_in_a_second_transaction_is_applied
     ctx = Context(organisation=ORGANISATION, actor="soudan-sato", correlation_id=refer.op_id)
     async with transaction(url) as conn:  # decided again: new data, so not a verbatim copy
         again = NewEvent("refer", {"step": "again"}, metadata=ctx.metadata())
-        await eventstore.append(conn, world.case_stream, "IntakeCase", 2, [again])
+        await PostgresSession(conn, None).append(world.case_stream, "IntakeCase", 2, [again])
     fails_only(check(await evidence(infra, world, url)), TWICE)
 
 
@@ -400,7 +400,7 @@ async def test_the_same_event_stored_twice_in_one_transaction_is_reported(infra,
     async with transaction(url) as conn:
         copy = {"note": "電話で相談"}
         twice = [NewEvent("NoteAdded", copy, metadata=ctx.metadata()) for _ in range(2)]
-        await eventstore.append(conn, world.case_stream, "IntakeCase", 2, twice)
+        await PostgresSession(conn, None).append(world.case_stream, "IntakeCase", 2, twice)
     report = check(await evidence(infra, world, url, history=history))
     fails_only(report, REPEATED)
     assert f"{world.case_stream} NoteAdded stored as v3, v4" in report.table()
@@ -409,10 +409,10 @@ async def test_the_same_event_stored_twice_in_one_transaction_is_reported(infra,
 async def test_one_upstream_event_applied_in_a_second_transaction_is_a_duplicate_effect(infra, world, copies):
     url = await copies()
     async with transaction(url) as conn:
-        stored = await eventstore.read_stream(conn, world.reaction_stream)
+        stored = await PostgresSession(conn, None).read_stream(world.reaction_stream)
     async with transaction(url) as conn:  # the consumer ran the message again, into a new stream
         copy = NewEvent(stored[0].event_type, stored[0].data, metadata=stored[0].metadata)
-        await eventstore.append(conn, f"{world.reaction_stream}-again", "IntakeCase", 0, [copy])
+        await PostgresSession(conn, None).append(f"{world.reaction_stream}-again", "IntakeCase", 0, [copy])
     fails_only(check(await evidence(infra, world, url)), DOWNSTREAM)
 
 
@@ -539,7 +539,7 @@ async def test_a_poison_message_a_group_passed_over_is_reported(infra, world, co
 
 
 async def test_a_valid_event_in_a_dead_letter_topic_is_a_missing_effect(infra):
-    async def refuse(conn, delivery):
+    async def refuse(session, delivery):
         raise PermanentError("テスト: 処理できません")
 
     world = await build(infra, handlers={"CaseReceived": refuse})

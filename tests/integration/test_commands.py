@@ -15,7 +15,8 @@ from libs import commands, eventstore, outbox
 from libs.auth import Principal
 from libs.authz import Decision
 from libs.commands import Context, Guard
-from libs.domain import Aggregate, DomainEvent, NotFound
+from libs.domain import Aggregate, Command, DomainEvent, NotFound
+from libs.eventstore import PostgresEventStore, PostgresSession
 from libs.outbox import OutboxRelay, OutgoingMessage
 from tests.builders import case_received
 
@@ -36,7 +37,15 @@ def _evolve(thing: Thing, event_: DomainEvent) -> Thing:
     return Thing(holder=event_.holder, notes=thing.notes + 1)
 
 
-THING = Aggregate[Thing](stream_type="Thing", initial=Thing, evolve=_evolve, events=(Noted,))
+class Note(Command):
+    text: str
+
+
+def _decide(command: Note, thing: Thing) -> list[DomainEvent]:
+    return [Noted(holder=thing.holder or "org-a", text=command.text)]
+
+
+THING = Aggregate[Thing](stream_type="Thing", initial=Thing, evolve=_evolve, events=(Noted,), decide=_decide)
 HOLDER = Principal("a-user", "org-a", frozenset({Role.INTAKE_WORKER}))
 OTHER = Principal("b-user", "org-b", frozenset({Role.INTAKE_WORKER}))
 CTX = Context(organisation="org-a", actor="a-user")
@@ -52,12 +61,10 @@ def holder_only(principal: Principal, seen: list[Thing]):
     return policy
 
 
-def note(text: str):
-    return lambda thing: [Noted(holder=thing.holder or "org-a", text=text)]
-
-
 async def test_the_guard_judges_the_state_decided_on_with_one_read_of_the_stream(engine):
-    await commands.run(engine, THING, "thing-1", note("first"), commands.no_public, CTX)
+    await commands.run(
+        PostgresEventStore(engine), THING, "thing-1", Note(text="first"), commands.no_public, CTX
+    )
     seen: list[Thing] = []
     reads: list[str] = []
 
@@ -68,10 +75,10 @@ async def test_the_guard_judges_the_state_decided_on_with_one_read_of_the_stream
     event.listen(engine.sync_engine, "before_cursor_execute", count_reads)
     try:
         outcome = await commands.run(
-            engine,
+            PostgresEventStore(engine),
             THING,
             "thing-1",
-            note("second"),
+            Note(text="second"),
             commands.no_public,
             CTX,
             guard=Guard(holder_only(HOLDER, seen), HOLDER, "note", "thing:1"),
@@ -84,21 +91,23 @@ async def test_the_guard_judges_the_state_decided_on_with_one_read_of_the_stream
 
 
 async def test_a_refused_caller_gets_404_before_any_version_check_and_nothing_is_written(engine):
-    await commands.run(engine, THING, "thing-2", note("first"), commands.no_public, CTX)
+    await commands.run(
+        PostgresEventStore(engine), THING, "thing-2", Note(text="first"), commands.no_public, CTX
+    )
     for expected_version in (None, 1, 7):  # a stale If-Match must not reveal that the case moved
         with pytest.raises(NotFound):
             await commands.run(
-                engine,
+                PostgresEventStore(engine),
                 THING,
                 "thing-2",
-                note("intruder"),
+                Note(text="intruder"),
                 commands.no_public,
                 CTX,
                 expected_version=expected_version,
                 guard=Guard(holder_only(OTHER, []), OTHER, "note", "thing:2"),
             )
     async with engine.connect() as conn:
-        assert [e.data["text"] for e in await eventstore.read_stream(conn, "thing-2")] == ["first"]
+        assert [e.data["text"] for e in await PostgresSession(conn, None).read_stream("thing-2")] == ["first"]
 
 
 async def test_a_commit_that_wrote_outbox_rows_wakes_the_relay_and_nothing_else_does(engine, infra):
@@ -107,7 +116,7 @@ async def test_a_commit_that_wrote_outbox_rows_wakes_the_relay_and_nothing_else_
     message = OutgoingMessage(INTAKE_EVENTS, case_received())
 
     async with outbox.transaction(engine) as conn:
-        await eventstore.append(conn, "quiet", "Thing", 0, [eventstore.NewEvent("Noted", {})])
+        await PostgresSession(conn, None).append("quiet", "Thing", 0, [eventstore.NewEvent("Noted", {})])
     assert not relay._wake.is_set()  # a private event only: nothing to relay
 
     with pytest.raises(RuntimeError):
@@ -139,21 +148,22 @@ async def test_a_private_event_stored_in_an_old_version_still_loads_after_a_fiel
         initial=list,
         evolve=lambda state, e: [*state, e],  # type: ignore[list-item]
         events=(Renamed,),
+        decide=lambda command, _: [Renamed(body=command.text, kind="visit")],
     )
     old = eventstore.NewEvent("Renamed", {"text": "written by the old code"}, schema_version=1)
     async with engine.begin() as conn:
-        await eventstore.append(conn, "renamed-1", "Renamed", 0, [old])
+        await PostgresSession(conn, None).append("renamed-1", "Renamed", 0, [old])
     await commands.run(
-        engine,
+        PostgresEventStore(engine),
         aggregate,
         "renamed-1",
-        lambda _: [Renamed(body="written by the new code", kind="visit")],
+        Note(text="written by the new code"),
         commands.no_public,
         CTX,
     )
     async with engine.connect() as conn:
-        loaded = await commands.load(conn, aggregate, "renamed-1")
-        stored = await eventstore.read_stream(conn, "renamed-1")
+        loaded = await PostgresSession(conn, None).load(aggregate, "renamed-1")
+        stored = await PostgresSession(conn, None).read_stream("renamed-1")
     assert loaded.state == [
         Renamed(body="written by the old code", kind="note"),
         Renamed(body="written by the new code", kind="visit"),
@@ -162,10 +172,10 @@ async def test_a_private_event_stored_in_an_old_version_still_loads_after_a_fiel
 
     newer = eventstore.NewEvent("Renamed", {"body": "x", "kind": "y", "extra": 1}, schema_version=3)
     async with engine.begin() as conn:
-        await eventstore.append(conn, "renamed-1", "Renamed", 2, [newer])
+        await PostgresSession(conn, None).append("renamed-1", "Renamed", 2, [newer])
     with pytest.raises(RuntimeError, match="stored by newer code"):
         async with engine.connect() as conn:
-            await commands.load(conn, aggregate, "renamed-1")
+            await PostgresSession(conn, None).load(aggregate, "renamed-1")
 
 
 async def test_a_transaction_broken_mid_query_unwinds_with_its_own_error(engine):

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from libs import eventstore
 from libs.crypto import (
     ERASED,
     InvalidTokenError,
@@ -24,7 +23,7 @@ from libs.crypto import (
     is_sealed,
     kek_usage,
 )
-from libs.eventstore import NewEvent
+from libs.eventstore import NewEvent, PostgresSession
 from tests.polling import eventually
 
 CANARY = "カナリア山田　𠮷太郎"
@@ -284,21 +283,25 @@ async def test_hash_chain_stays_verifiable_after_erasure(engine, cipher) -> None
         async with engine.begin() as conn:
             data = {"subject_ref": subject, "person": PERSON, "summary": CANARY, "district": "d-01"}
             sealed = await cipher.seal_fields(conn, subject, data, ["person", "summary"])
-            await eventstore.append(conn, stream, "IntakeCase", 0, [NewEvent("ConsultationReceived", sealed)])
+            await PostgresSession(conn, None).append(
+                stream, "IntakeCase", 0, [NewEvent("ConsultationReceived", sealed)]
+            )
             more = await cipher.seal_fields(conn, subject, {"reason": CANARY}, ["reason"])
-            await eventstore.append(conn, stream, "IntakeCase", 1, [NewEvent("ReferredToCoordination", more)])
+            await PostgresSession(conn, None).append(
+                stream, "IntakeCase", 1, [NewEvent("ReferredToCoordination", more)]
+            )
     assert await erase(engine, cipher, alice) is True
     async with engine.connect() as conn:
-        report = await eventstore.verify_chain(conn)
+        report = await PostgresSession(conn, None).verify_chain()
         assert report.ok, report.problems
         assert report.events == 4
         erased = [
             await cipher.open_fields(conn, e.data)
-            for e in await eventstore.read_stream(conn, "intake-case-a")
+            for e in await PostgresSession(conn, None).read_stream("intake-case-a")
         ]
         kept = [
             await cipher.open_fields(conn, e.data)
-            for e in await eventstore.read_stream(conn, "intake-case-b")
+            for e in await PostgresSession(conn, None).read_stream("intake-case-b")
         ]
     assert erased[0] == {"subject_ref": alice, "person": ERASED, "summary": ERASED, "district": "d-01"}
     assert erased[1] == {"reason": ERASED}
@@ -395,7 +398,9 @@ async def test_after_compaction_the_erased_key_is_in_no_data_file(engine, cipher
     alice, bob = new_subject(), new_subject()
     async with engine.begin() as conn:
         sealed = await cipher.seal_fields(conn, alice, {"summary": CANARY}, ["summary"])
-        await eventstore.append(conn, "intake-case-a", "IntakeCase", 0, [NewEvent("Noted", sealed)])
+        await PostgresSession(conn, None).append(
+            "intake-case-a", "IntakeCase", 0, [NewEvent("Noted", sealed)]
+        )
         await cipher.seal(conn, bob, "ボブ")
     alice_dek, bob_dek = await wrapped_dek(engine, alice), await wrapped_dek(engine, bob)
     async with engine.connect() as conn:
@@ -429,7 +434,7 @@ async def test_after_compaction_the_erased_key_is_in_no_data_file(engine, cipher
     # And the event log never held the plaintext, only ciphertext.
     assert files_containing(database, CANARY.encode()) == []
     async with engine.connect() as conn:
-        assert (await eventstore.verify_chain(conn)).ok
+        assert (await PostgresSession(conn, None).verify_chain()).ok
 
 
 # --- KEK rotation -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from contracts.topics import OUTREACH_EVENTS
 from libs import dlq
+from libs.eventstore import PostgresEventStore
 from libs.inbox import InboxConsumer
 from tests.builders import EFFECTS_DDL, effect_counts, produce, record_effect, wire
 from tests.legacy import contact_attempted_v1
@@ -32,14 +33,19 @@ async def test_a_message_parked_by_a_bug_is_replayed_once_after_the_fix(engine, 
     doomed, fine = contact_attempted_v1(), contact_attempted_v1()
     name = f"test-dlq-{uuid.uuid4().hex[:8]}"
 
-    async def buggy(conn, delivery):
+    async def buggy(session, delivery):
         if delivery.envelope.event_id == doomed.event_id:
             raise RuntimeError("bug: family_only not handled")
-        await record_effect(conn, delivery)
+        await record_effect(session, delivery)
 
     await produce(infra.kafka_admin, OUTREACH_EVENTS, [wire(doomed), (b"\xff not json", []), wire(fine)])
     old_release = InboxConsumer(
-        engine, infra.kafka_admin, name, {"ContactAttempted": buggy}, max_attempts=2, retry_backoff=0.01
+        PostgresEventStore(engine),
+        infra.kafka_admin,
+        name,
+        {"ContactAttempted": buggy},
+        max_attempts=2,
+        retry_backoff=0.01,
     )
     async with running(old_release):
         await eventually(
@@ -56,7 +62,7 @@ async def test_a_message_parked_by_a_bug_is_replayed_once_after_the_fix(engine, 
     assert entry.parked.origin[0] == OUTREACH_EVENTS
     assert len(parked) == 2  # and the undecodable one, which has no message id
 
-    fixed = InboxConsumer(engine, service, name, {"ContactAttempted": record_effect})
+    fixed = InboxConsumer(PostgresEventStore(engine), service, name, {"ContactAttempted": record_effect})
     first = await dlq.replay(fixed, service, [str(doomed.event_id)])
     assert first.processed == [str(doomed.event_id)]
     assert await effect_counts(engine, {str(doomed.event_id)}) == (1, 1)

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from contracts.topics import INTAKE_EVENTS, Header, dlq
 from libs.domain import DomainError
+from libs.eventstore import PostgresEventStore
 from libs.inbox import InboxConsumer
 from tests import crashing
 from tests.builders import (
@@ -51,7 +52,9 @@ def group() -> str:
 async def test_a_duplicate_delivery_has_one_effect(effects_engine, infra):
     envelope = case_received()
     await produce(infra.kafka_admin, INTAKE_EVENTS, [wire(envelope), wire(envelope)])
-    consumer = InboxConsumer(effects_engine, infra.kafka_admin, group(), {"CaseReceived": record_effect})
+    consumer = InboxConsumer(
+        PostgresEventStore(effects_engine), infra.kafka_admin, group(), {"CaseReceived": record_effect}
+    )
     ids = {str(envelope.event_id)}
     async with running(consumer):
         await eventually(lambda: _seen_duplicate(consumer, effects_engine, ids), what="duplicate dropped")
@@ -82,7 +85,9 @@ async def test_poison_messages_go_to_the_dlq_and_later_messages_are_processed(ef
         (json.dumps(bad_payload).encode(), []),
     ]
     origins = await produce(infra.kafka_admin, INTAKE_EVENTS, [*poison, wire(good)])
-    consumer = InboxConsumer(effects_engine, infra.kafka_admin, group(), {"CaseReceived": record_effect})
+    consumer = InboxConsumer(
+        PostgresEventStore(effects_engine), infra.kafka_admin, group(), {"CaseReceived": record_effect}
+    )
     async with running(consumer):
         await eventually(lambda: _effect_of(effects_engine, good), what="the good message processed")
     parked = await collect(
@@ -109,15 +114,15 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_after_bounded_attem
     doomed, fine = case_received(), case_received()
     calls: list[uuid.UUID] = []
 
-    async def handler(conn, delivery):
+    async def handler(session, delivery):
         calls.append(delivery.envelope.event_id)
         if delivery.envelope.event_id == doomed.event_id:
             raise RuntimeError("the handler cannot cope")
-        await record_effect(conn, delivery)
+        await record_effect(session, delivery)
 
     origins = await produce(infra.kafka_admin, INTAKE_EVENTS, [wire(doomed), wire(fine)])
     consumer = InboxConsumer(
-        effects_engine,
+        PostgresEventStore(effects_engine),
         infra.kafka_admin,
         group(),
         {"CaseReceived": handler},
@@ -199,22 +204,22 @@ async def test_a_handler_that_fails_after_writing_part_of_its_effect_leaves_noth
     doomed, refused, flaky, fine = case_received(), case_received(), case_received(), case_received()
     calls: list[uuid.UUID] = []
 
-    async def handler(conn, delivery):
+    async def handler(session, delivery):
         message_id = delivery.envelope.event_id
         calls.append(message_id)
-        await record_effect(conn, delivery)  # part of the effect is written
+        await record_effect(session, delivery)  # part of the effect is written
         if message_id == doomed.event_id:
             raise RuntimeError("the handler cannot cope")
         if message_id == refused.event_id:
             raise DomainError("refused", "この事例は受け付けられません")
         if message_id == flaky.event_id and calls.count(message_id) == 1:
             raise RuntimeError("a passing failure")
-        await record_effect(conn, delivery)  # the rest of it: an applied message leaves two rows
+        await record_effect(session, delivery)  # the rest of it: an applied message leaves two rows
 
     messages = [doomed, refused, flaky, fine]
     origins = await produce(infra.kafka_admin, INTAKE_EVENTS, [wire(e) for e in messages])
     consumer = InboxConsumer(
-        effects_engine,
+        PostgresEventStore(effects_engine),
         infra.kafka_admin,
         group(),
         {"CaseReceived": handler},

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from contracts.topics import INTAKE_EVENTS, Header
 from deploy.local.keys import kek_env
 from libs import kafka, outbox
+from libs.eventstore import PostgresEventStore
 from libs.inbox import InboxConsumer
 from libs.outbox import OutboxRelay, OutgoingMessage
 from tests import crashing
@@ -141,7 +142,9 @@ async def test_relay_killed_mid_batch_publishes_every_event_exactly_once_downstr
         await conn.execute(text(EFFECTS_DDL))
     group = f"test-{uuid.uuid4().hex[:8]}"
     await crashing.place_group(infra.kafka_admin, group, start)
-    consumer = InboxConsumer(engine, infra.kafka_admin, group, {"CaseReceived": record_effect})
+    consumer = InboxConsumer(
+        PostgresEventStore(engine), infra.kafka_admin, group, {"CaseReceived": record_effect}
+    )
     task = asyncio.create_task(consumer.run())
     try:
         await eventually(

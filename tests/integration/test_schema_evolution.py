@@ -10,6 +10,7 @@ from contracts.events import ContactAttempted
 from contracts.glossary import ContactOutcome, ContactReach, ContactResponse
 from contracts.topics import OUTREACH_EVENTS
 from libs import kafka, outbox
+from libs.eventstore import PostgresEventStore
 from libs.inbox import Delivery, InboxConsumer
 from libs.outbox import OutboxRelay, OutgoingMessage
 from tests.builders import EFFECTS_DDL, effect_counts, produce, record_effect, wire
@@ -24,10 +25,10 @@ async def test_v1_messages_on_kafka_and_in_an_outbox_are_read_as_v2(engine, infr
     in_outbox = contact_attempted_v1(ContactOutcome.NO_ANSWER)
     seen: dict[uuid.UUID, ContactAttempted] = {}
 
-    async def handler(conn, delivery: Delivery) -> None:
+    async def handler(session, delivery: Delivery) -> None:
         assert isinstance(delivery.event, ContactAttempted)
         seen[delivery.envelope.event_id] = delivery.event
-        await record_effect(conn, delivery)
+        await record_effect(session, delivery)
 
     # Published by the previous release straight onto Kafka ...
     await produce(infra.kafka_admin, OUTREACH_EVENTS, [wire(on_kafka)])
@@ -44,7 +45,10 @@ async def test_v1_messages_on_kafka_and_in_an_outbox_are_read_as_v2(engine, infr
         await producer.stop()
 
     consumer = InboxConsumer(
-        engine, infra.kafka_admin, f"test-v1-{uuid.uuid4().hex[:8]}", {"ContactAttempted": handler}
+        PostgresEventStore(engine),
+        infra.kafka_admin,
+        f"test-v1-{uuid.uuid4().hex[:8]}",
+        {"ContactAttempted": handler},
     )
     ids = {str(on_kafka.event_id), str(in_outbox.event_id)}
     task = asyncio.create_task(consumer.run())

@@ -18,12 +18,6 @@ EXPIRES_31_MARCH = Consent(
 )
 
 
-@pytest.fixture(autouse=True)
-def real_clock(monkeypatch):
-    """The suite fixes the business day for its services; these tests judge the clock itself."""
-    monkeypatch.delenv(clock.BUSINESS_DAY_ENV, raising=False)
-
-
 @pytest.mark.parametrize(
     ("at", "day", "covered"),
     [
@@ -34,10 +28,15 @@ def real_clock(monkeypatch):
     ids=["00:30-jst-after-expiry", "08:59-jst-last-day", "23:59-jst-last-day"],
 )
 def test_consent_expiry_is_judged_on_the_tokyo_day(at: datetime, day: date, covered: bool) -> None:
-    assert clock.today(at) == day
-    assert EXPIRES_31_MARCH.covers(Program.COORDINATION, clock.today(at)) is covered
+    business = clock.BusinessClock(now=lambda: at)
+    assert business.today() == day
+    assert EXPIRES_31_MARCH.covers(Program.COORDINATION, business.today()) is covered
 
 
 def test_a_fixed_business_day_wins(monkeypatch) -> None:
+    at = datetime(2027, 3, 31, 15, 30, tzinfo=UTC)
+    assert clock.BusinessClock(date(2031, 4, 1), now=lambda: at).today() == date(2031, 4, 1)
     monkeypatch.setenv(clock.BUSINESS_DAY_ENV, "2031-04-01")
-    assert clock.today(datetime(2027, 3, 31, 15, 30, tzinfo=UTC)) == date(2031, 4, 1)
+    assert clock.BusinessClock.from_env().today() == date(2031, 4, 1)
+    monkeypatch.delenv(clock.BUSINESS_DAY_ENV)
+    assert clock.BusinessClock.from_env().fixed is None

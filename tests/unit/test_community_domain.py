@@ -11,6 +11,7 @@ from contracts.glossary import (
     AgeBand,
     Generation,
     IssueTag,
+    LocalResourceKind,
     MenuKind,
     MenuStatus,
     PlaceKind,
@@ -20,7 +21,7 @@ from contracts.glossary import (
 )
 from libs.directory import Directory
 from libs.domain import DomainError, InvalidCommand, NotFound
-from services.community.domain import concern, menu, model, platform
+from services.community.domain import concern, gaps, menu, model, platform
 from services.community.service_layer import hsds
 from services.community.service_layer.public_events import (
     concern_to_public,
@@ -33,11 +34,10 @@ OPENED = date(2026, 4, 1)
 SATURDAY_LUNCH = model.Slot(freq="WEEKLY", byday=["SA"], opens_at=time(11), closes_at=time(14))
 
 
-def registered(**overrides) -> model.PlaceRegistered:
-    return model.PlaceRegistered(
+def register(**overrides) -> model.Register:
+    """The registration command as the service builds it: the request plus the minted id and holder."""
+    request = model.RegisterPlace(
         **{
-            "place_id": PLACE_ID,
-            "holder_organisation": "shakyo-chiiki",
             "kind": PlaceKind.KODOMO_SHOKUDO,
             "name": "みんなの食卓 ひがし",
             "description": "誰でも来られる子ども食堂です。",
@@ -53,19 +53,37 @@ def registered(**overrides) -> model.PlaceRegistered:
         }
         | overrides
     )
+    return model.Register(request=request, place_id=PLACE_ID, holder_organisation="shakyo-chiiki")
+
+
+def registered(**overrides) -> model.PlaceRegistered:
+    [event] = model.decide(register(**overrides), model.Place())
+    assert isinstance(event, model.PlaceRegistered)
+    return event
 
 
 def activity(
     held_on: date = date(2026, 4, 11), new_resident_led: bool = False, **attendance: int
-) -> model.ActivityRecorded:
+) -> model.AddActivity:
+    """An activity command. Counts are built without the request's validation (`model_construct`):
+    a negative count must be refused by the domain itself, whoever builds the command."""
     counts = {"children": 12, "youth": 2, "working_age": 5, "older": 8} | attendance
-    return model.ActivityRecorded(
+    return model.AddActivity(
+        request=model.RecordActivity(
+            held_on=held_on,
+            attendance=model.AttendanceCounts.model_construct(**counts),
+            volunteer_count=4,
+            new_resident_led=new_resident_led,
+        ),
         activity_id=uuid.uuid4(),
-        held_on=held_on,
-        attendance=model.Attendance(**counts),
-        volunteer_count=4,
-        new_resident_led=new_resident_led,
     )
+
+
+def held(command: model.AddActivity, place: model.Place | None = None) -> model.ActivityRecorded:
+    """The event an accepted activity command records."""
+    [event] = model.decide(command, open_place() if place is None else place)
+    assert isinstance(event, model.ActivityRecorded)
+    return event
 
 
 def open_place(*events: model.DomainEvent) -> model.Place:
@@ -80,15 +98,28 @@ def refused(call, code: str, kind: type[DomainError] = DomainError) -> DomainErr
     return error.value
 
 
+def test_an_unknown_command_is_a_type_error():
+    with pytest.raises(TypeError):
+        model.decide(concern.RaiseConcern(raised_to="intake", raised_on=OPENED), model.Place())
+    with pytest.raises(TypeError):
+        concern.decide(model.ClosePlace(closed_on=OPENED), concern.Concern())
+    with pytest.raises(TypeError):
+        platform.decide(model.ClosePlace(closed_on=OPENED), platform.Meeting())
+
+
 # --- places -----------------------------------------------------------------------------
 
 
 def test_a_place_is_registered_once_and_published_without_its_name_or_address():
-    event = registered()
-    assert model.register(model.Place(), event) == [event]
-    refused(lambda: model.register(open_place(), event), "place_exists")
+    command = register(target_groups=[TargetGroup.EVERYONE, TargetGroup.CHILDREN, TargetGroup.EVERYONE])
+    [event] = model.PLACE.decide(command, model.Place())
+    assert isinstance(event, model.PlaceRegistered)
+    assert event.place_id == PLACE_ID and event.holder_organisation == "shakyo-chiiki"
+    assert event.name == "みんなの食卓 ひがし" and event.opened_on == OPENED
+    assert event.target_groups == sorted({TargetGroup.EVERYONE, TargetGroup.CHILDREN})
+    refused(lambda: model.decide(register(), open_place()), "place_exists")
 
-    [published] = place_to_public(open_place(), event)
+    [published] = place_to_public(open_place(), registered())
     assert isinstance(published, public.PlaceRegistered)
     assert published.case_key == PLACE_ID and published.school_district == "higashi-es"
     assert published.multi_generational is True
@@ -99,55 +130,52 @@ def test_a_place_is_registered_once_and_published_without_its_name_or_address():
 def test_a_schedule_must_make_sense():
     late = model.Slot(freq="WEEKLY", byday=["SA"], opens_at=time(14), closes_at=time(11))
     refused(
-        lambda: model.register(model.Place(), registered(schedule=[late])),
+        lambda: model.decide(register(schedule=[late]), model.Place()),
         "closes_before_opens",
         InvalidCommand,
     )
     ordinal = model.Slot(freq="WEEKLY", byday=["2SA"], opens_at=time(10), closes_at=time(12))
     refused(
-        lambda: model.register(model.Place(), registered(schedule=[ordinal])),
+        lambda: model.decide(register(schedule=[ordinal]), model.Place()),
         "ordinal_in_weekly",
         InvalidCommand,
     )
     garbled = model.Slot(freq="MONTHLY", byday=["Saturday"], opens_at=time(10), closes_at=time(12))
-    refused(lambda: model.register(model.Place(), registered(schedule=[garbled])), "bad_day", InvalidCommand)
+    refused(lambda: model.decide(register(schedule=[garbled]), model.Place()), "bad_day", InvalidCommand)
     monthly = model.Slot(freq="MONTHLY", byday=["2SA", "-1FR"], opens_at=time(10), closes_at=time(12))
-    assert model.register(model.Place(), registered(schedule=[monthly]))
+    assert model.decide(register(schedule=[monthly]), model.Place())
 
 
 # --- activities -------------------------------------------------------------------------
 
 
 def test_an_activity_counts_generations_and_is_published_as_counts():
-    held = activity(new_resident_led=True)
-    assert model.record_activity(open_place(), held) == [held]
-    [published] = place_to_public(open_place(held), held)
+    command = activity(new_resident_led=True)
+    event = held(command)
+    assert event.activity_id == command.activity_id and event.attendance.total == 27
+    [published] = place_to_public(open_place(event), event)
     assert isinstance(published, public.ActivityHeld)
     assert published.attendance.children == 12 and published.attendance.older == 8
     assert published.district == "higashi-1" and published.kind == PlaceKind.KODOMO_SHOKUDO
     assert published.new_resident_led is True and published.volunteer_count == 4
-    refused(lambda: model.record_activity(open_place(held), held), "activity_exists")
+    refused(lambda: model.decide(command, open_place(event)), "activity_exists")
 
 
 def test_an_activity_before_the_place_opened_or_after_it_closed_is_refused():
-    refused(
-        lambda: model.record_activity(open_place(), activity(date(2026, 3, 31))), "activity_before_opening"
-    )
+    refused(lambda: model.decide(activity(date(2026, 3, 31)), open_place()), "activity_before_opening")
     closed = open_place(model.PlaceClosed(closed_on=date(2026, 6, 1)))
-    refused(lambda: model.record_activity(closed, activity(date(2026, 6, 1))), "place_closed")
-    assert model.record_activity(closed, activity(date(2026, 5, 30)))  # held before the closure: late entry
+    refused(lambda: model.decide(activity(date(2026, 6, 1)), closed), "place_closed")
+    assert model.decide(activity(date(2026, 5, 30)), closed)  # held before the closure: late entry
 
 
 def test_attendance_is_never_negative_and_never_empty():
-    refused(
-        lambda: model.record_activity(open_place(), activity(children=-1)), "negative_count", InvalidCommand
-    )
+    refused(lambda: model.decide(activity(children=-1), open_place()), "negative_count", InvalidCommand)
     empty = activity(children=0, youth=0, working_age=0, older=0)
-    refused(lambda: model.record_activity(open_place(), empty), "no_attendance", InvalidCommand)
+    refused(lambda: model.decide(empty, open_place()), "no_attendance", InvalidCommand)
 
 
 def test_an_unknown_place_has_no_activities():
-    refused(lambda: model.record_activity(model.Place(), activity()), "place_not_found", NotFound)
+    refused(lambda: model.decide(activity(), model.Place()), "place_not_found", NotFound)
 
 
 # --- volunteers -------------------------------------------------------------------------
@@ -155,36 +183,45 @@ def test_an_unknown_place_has_no_activities():
 
 def test_volunteers_are_pseudonymous_and_leave_once():
     ref = f"vol_{uuid.uuid4().hex}"
-    joined = model.VolunteerRegistered(volunteer_ref=ref, generation=Generation.OLDER, registered_on=OPENED)
-    assert model.register_volunteer(open_place(), joined) == [joined]
-    refused(lambda: model.register_volunteer(open_place(joined), joined), "volunteer_exists")
-    not_a_ref = joined.model_copy(update={"volunteer_ref": "山田花子"})
-    refused(lambda: model.register_volunteer(open_place(), not_a_ref), "bad_volunteer_ref", InvalidCommand)
+    join = model.AddVolunteer(
+        request=model.RegisterVolunteer(generation=Generation.OLDER, registered_on=OPENED), volunteer_ref=ref
+    )
+    [joined] = model.decide(join, open_place())
+    assert joined == model.VolunteerRegistered(
+        volunteer_ref=ref, generation=Generation.OLDER, registered_on=OPENED
+    )
+    refused(lambda: model.decide(join, open_place(joined)), "volunteer_exists")
+    not_a_ref = join.model_copy(update={"volunteer_ref": "山田花子"})
+    refused(lambda: model.decide(not_a_ref, open_place()), "bad_volunteer_ref", InvalidCommand)
     assert len(open_place(joined).active_volunteers) == 1
     assert place_to_public(open_place(joined), joined) == []  # counts travel with activities
 
-    left = model.VolunteerLeft(volunteer_ref=ref, left_on=date(2026, 9, 30))
-    assert model.volunteer_leaves(open_place(joined), left) == [left]
+    leave = model.Leave(request=model.RecordLeaving(left_on=date(2026, 9, 30)), volunteer_ref=ref)
+    [left] = model.decide(leave, open_place(joined))
+    assert left == model.VolunteerLeft(volunteer_ref=ref, left_on=date(2026, 9, 30))
     assert open_place(joined, left).active_volunteers == []
-    refused(lambda: model.volunteer_leaves(open_place(joined, left), left), "volunteer_already_left")
-    early = left.model_copy(update={"left_on": date(2026, 3, 1)})
-    refused(lambda: model.volunteer_leaves(open_place(joined), early), "left_before_registered")
-    stranger = left.model_copy(update={"volunteer_ref": f"vol_{uuid.uuid4().hex}"})
-    refused(lambda: model.volunteer_leaves(open_place(joined), stranger), "volunteer_not_found", NotFound)
+    refused(lambda: model.decide(leave, open_place(joined, left)), "volunteer_already_left")
+    early = leave.model_copy(update={"request": model.RecordLeaving(left_on=date(2026, 3, 1))})
+    refused(lambda: model.decide(early, open_place(joined)), "left_before_registered")
+    stranger = leave.model_copy(update={"volunteer_ref": f"vol_{uuid.uuid4().hex}"})
+    refused(lambda: model.decide(stranger, open_place(joined)), "volunteer_not_found", NotFound)
 
 
 # --- closing ----------------------------------------------------------------------------
 
 
 def test_a_place_closes_once_and_not_before_what_happened_there():
-    closed = model.PlaceClosed(closed_on=date(2026, 6, 1))
-    assert model.close(open_place(), closed) == [closed]
-    refused(lambda: model.close(open_place(closed), closed), "place_already_closed")
+    close = model.ClosePlace(closed_on=date(2026, 6, 1))
+    [closed] = model.decide(close, open_place())
+    assert closed == model.PlaceClosed(closed_on=date(2026, 6, 1))
+    refused(lambda: model.decide(close, open_place(closed)), "place_already_closed")
     refused(
-        lambda: model.close(open_place(), model.PlaceClosed(closed_on=date(2026, 3, 1))),
+        lambda: model.decide(model.ClosePlace(closed_on=date(2026, 3, 1)), open_place()),
         "close_before_opening",
     )
-    refused(lambda: model.close(open_place(activity(date(2026, 6, 6))), closed), "activities_after_closing")
+    refused(
+        lambda: model.decide(close, open_place(held(activity(date(2026, 6, 6))))), "activities_after_closing"
+    )
     [published] = place_to_public(open_place(closed), closed)
     assert isinstance(published, public.PlaceClosed) and published.closed_on == date(2026, 6, 1)
 
@@ -192,49 +229,67 @@ def test_a_place_closes_once_and_not_before_what_happened_there():
 # --- concerns ---------------------------------------------------------------------------
 
 
-def noted(**overrides) -> concern.ConcernNoted:
-    return concern.ConcernNoted(
+def note_at_place(closed_on: date | None = None, **overrides) -> concern.NoteAtPlace:
+    """The noting command as the service builds it: the worker's request plus the minted ids and
+    the facts of the place read in the same transaction."""
+    request = concern.NoteConcern(
         **{
-            "concern_id": uuid.uuid4(),
-            "case_key": uuid.uuid4(),
-            "subject_ref": f"subj_{uuid.uuid4().hex}",
-            "place_id": PLACE_ID,
-            "holder_organisation": "shakyo-chiiki",
             "issue_tags": [IssueTag.YOUNG_CARER],
             "age_band": AgeBand.CHILD,
-            "district": "higashi-1",
-            "noticed_on": date(2026, 5, 9),
             "description": "小学5年の男の子、祖母の介護で最近来られない日が続く。",
+            "noticed_on": date(2026, 5, 9),
         }
         | overrides
     )
-
-
-def note(state: concern.Concern, event: concern.ConcernNoted, closed_on: date | None = None) -> list:
-    return concern.note(state, event, place_opened_on=OPENED, place_closed_on=closed_on)
+    return concern.NoteAtPlace(
+        request=request,
+        concern_id=uuid.uuid4(),
+        case_key=uuid.uuid4(),
+        subject_ref=f"subj_{uuid.uuid4().hex}",
+        place_id=PLACE_ID,
+        holder_organisation="shakyo-chiiki",
+        district="higashi-1",
+        place_opened_on=OPENED,
+        place_closed_on=closed_on,
+    )
 
 
 def test_a_concern_is_noted_at_a_running_place():
-    event = noted()
-    assert note(concern.Concern(), event) == [event]
-    refused(lambda: note(concern.CONCERN.fold([event]), event), "concern_exists")
-    refused(lambda: note(concern.Concern(), noted(noticed_on=date(2026, 3, 1))), "concern_before_opening")
-    refused(lambda: note(concern.Concern(), event, closed_on=date(2026, 5, 1)), "place_closed")
+    command = note_at_place()
+    [event] = concern.decide(command, concern.Concern())
+    assert isinstance(event, concern.ConcernNoted)
+    assert (event.concern_id, event.case_key, event.subject_ref) == (
+        command.concern_id,
+        command.case_key,
+        command.subject_ref,
+    )
+    assert event.district == "higashi-1" and event.description == command.request.description
+    refused(lambda: concern.decide(command, concern.CONCERN.fold([event])), "concern_exists")
+    refused(
+        lambda: concern.decide(note_at_place(noticed_on=date(2026, 3, 1)), concern.Concern()),
+        "concern_before_opening",
+    )
+    refused(
+        lambda: concern.decide(note_at_place(closed_on=date(2026, 5, 1)), concern.Concern()), "place_closed"
+    )
     assert concern_to_public(concern.CONCERN.fold([event]), event) == []  # noting is not passing on
     assert concern.CONCERN.subject_of(concern.CONCERN.fold([event])) == event.subject_ref
+    assert concern.CONCERN.case_key_of(concern.CONCERN.fold([event])) == event.case_key
     assert concern.ConcernNoted.personal_fields == ("description",)
 
 
 def test_a_concern_is_raised_once_and_crosses_without_the_description():
-    event = noted()
+    [event] = concern.decide(note_at_place(), concern.Concern())
+    assert isinstance(event, concern.ConcernNoted)
     state = concern.CONCERN.fold([event])
-    raised = concern.ConcernRaised(raised_to="intake", raised_on=date(2026, 5, 10))
-    assert concern.raise_concern(state, raised) == [raised]
+    command = concern.RaiseConcern(raised_to="intake", raised_on=date(2026, 5, 10))
+    [raised] = concern.CONCERN.decide(command, state)
+    assert raised == concern.ConcernRaised(raised_to="intake", raised_on=date(2026, 5, 10))
     after = concern.CONCERN.fold([raised], state)
-    refused(lambda: concern.raise_concern(after, raised), "concern_already_raised")
-    early = concern.ConcernRaised(raised_to="outreach", raised_on=date(2026, 5, 1))
-    refused(lambda: concern.raise_concern(state, early), "raised_before_noticed")
-    refused(lambda: concern.raise_concern(concern.Concern(), raised), "concern_not_found", NotFound)
+    refused(lambda: concern.decide(command, after), "concern_already_raised")
+    early = concern.RaiseConcern(raised_to="outreach", raised_on=date(2026, 5, 1))
+    refused(lambda: concern.decide(early, state), "raised_before_noticed")
+    refused(lambda: concern.decide(command, concern.Concern()), "concern_not_found", NotFound)
 
     [published] = concern_to_public(after, raised)
     assert isinstance(published, public.ConcernRaised)
@@ -247,11 +302,9 @@ def test_a_concern_is_raised_once_and_crosses_without_the_description():
 # --- platform meetings ------------------------------------------------------------------
 
 
-def meeting(**overrides) -> platform.PlatformMeetingRecorded:
-    return platform.PlatformMeetingRecorded(
+def meeting(**overrides) -> platform.Record:
+    request = platform.RecordMeeting(
         **{
-            "meeting_id": uuid.uuid4(),
-            "holder_organisation": "shakyo-chiiki",
             "held_on": date(2026, 5, 20),
             "district": None,
             "sectors": [Sector.WELFARE, Sector.COMMERCE, Sector.WELFARE],
@@ -262,18 +315,22 @@ def meeting(**overrides) -> platform.PlatformMeetingRecorded:
         }
         | overrides
     )
+    return platform.Record(request=request, meeting_id=uuid.uuid4(), holder_organisation="shakyo-chiiki")
 
 
 def test_a_platform_meeting_needs_two_sectors_and_publishes_codes_and_counts_only():
-    [recorded] = platform.record(platform.Meeting(), meeting())
+    command = meeting()
+    [recorded] = platform.MEETING.decide(command, platform.Meeting())
+    assert isinstance(recorded, platform.PlatformMeetingRecorded)
+    assert recorded.meeting_id == command.meeting_id and recorded.holder_organisation == "shakyo-chiiki"
     assert recorded.sectors == [Sector.COMMERCE, Sector.WELFARE]
     assert recorded.organisations == ["shakyo-chiiki", "shoukoukai"]
     refused(
-        lambda: platform.record(platform.Meeting(), meeting(sectors=[Sector.WELFARE] * 2)),
+        lambda: platform.decide(meeting(sectors=[Sector.WELFARE] * 2), platform.Meeting()),
         "single_sector",
         InvalidCommand,
     )
-    refused(lambda: platform.record(platform.MEETING.fold([recorded]), recorded), "meeting_exists")
+    refused(lambda: platform.decide(command, platform.MEETING.fold([recorded])), "meeting_exists")
 
     [published] = meeting_to_public(platform.MEETING.fold([recorded]), recorded)
     assert isinstance(published, public.PlatformMeetingHeld)
@@ -337,12 +394,30 @@ def menu_noted(**overrides) -> menu.MenuNoted:
 
 def test_community_keeps_the_newest_state_of_each_menu():
     published = menu_noted()
-    assert menu.note(menu.Menu(), published) == [published]
+    assert menu.decide(menu.NoteMenu(noted=published), menu.Menu()) == [published]
     kept = menu.MENU.fold([published])
-    assert menu.note(kept, published) == []  # re-delivered
+    assert menu.MENU.decide(menu.NoteMenu(noted=published), kept) == []  # re-delivered
     closed = published.model_copy(update={"status": MenuStatus.CLOSED, "as_of": date(2026, 6, 1)})
-    assert menu.note(kept, closed) == [closed]
-    assert menu.note(menu.MENU.fold([closed]), published) == []  # older than what we have
+    assert menu.decide(menu.NoteMenu(noted=closed), kept) == [closed]
+    older = menu.NoteMenu(noted=published)
+    assert menu.decide(older, menu.MENU.fold([closed])) == []  # older than what we have
+    with pytest.raises(TypeError):
+        menu.decide(gaps.NoteGap(noted=gap_noted()), kept)
+
+
+def gap_noted() -> gaps.ResourceGapNoted:
+    return gaps.ResourceGapNoted(
+        meeting_id=uuid.uuid4(),
+        resource_kind=LocalResourceKind.PLACE_TO_BE,
+        district="kita-2",
+        noted_on=date(2026, 5, 1),
+    )
+
+
+def test_a_resource_gap_is_kept_once():
+    noted = gap_noted()
+    assert gaps.decide(gaps.NoteGap(noted=noted), gaps.Gap()) == [noted]
+    assert gaps.GAP.decide(gaps.NoteGap(noted=noted), gaps.GAP.fold([noted])) == []  # re-delivered
 
 
 def test_menus_export_beside_places_as_services_in_a_district():

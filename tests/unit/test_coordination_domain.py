@@ -1,5 +1,11 @@
 """Coordination's rules: consent and the two meetings, plan versions and revisions, role acceptance,
-assessment, monitoring, referrals, decline, conclusion, return to origin, meeting records."""
+assessment, monitoring, referrals, decline, conclusion, return to origin, meeting records.
+
+Every command goes through its aggregate's one `decide(command, state)`, as the service runs it.
+Commands whose request a test breaks on purpose (an empty list, a missing note) are built without
+the request's validation (`model_construct`): the domain must refuse them itself, since other code
+than the HTTP layer may build commands too.
+"""
 
 import uuid
 from datetime import date
@@ -19,8 +25,8 @@ from contracts.glossary import (
     RoleResponsibility,
     Urgency,
 )
-from libs.domain import DomainError, InvalidCommand, NotFound
-from services.coordination.domain import meeting, model
+from libs.domain import DomainError, DomainEvent, InvalidCommand, NotFound
+from services.coordination.domain import consent, meeting, model
 from services.coordination.service_layer.public_events import meeting_to_public, to_public
 
 REFERRAL = uuid.uuid4()
@@ -50,16 +56,26 @@ ROLE = model.Role(
 )
 
 
-def plan(case: model.Case, meeting: MeetingType, consented: bool = True, **overrides):
-    args = {
-        "consented": consented,
+def plan(case: model.Case, meeting: MeetingType, consented: bool = True, **overrides) -> list[DomainEvent]:
+    """A plan agreed at a meeting of type `meeting`: the meeting's terms (members, type, date) as
+    the service established them, the goals and roles as the coordinator asked."""
+    terms = {
         "members": ["shakyo-tagikan", "kikan-soudan"],
         "meeting_type": meeting,
-        "goals": ["子の保育先を確保する"],
-        "roles": [ROLE],
         "agreed_on": date(2026, 4, 10),
-    } | overrides
-    return model.agree_plan(case, **args)
+    }
+    asked = {"goals": ["子の保育先を確保する"], "roles": [ROLE]}
+    for key, value in overrides.items():
+        (terms if key in terms else asked)[key] = value
+    command = model.PlanAtMeeting(
+        request=model.AgreePlan.model_construct(**asked), consented=consented, **terms
+    )
+    return model.decide(command, case)
+
+
+def back(case: model.Case, reason: ReturnReason, on: date) -> list[DomainEvent]:
+    """つなぎもどし with `reason` on `on`, no note."""
+    return model.decide(model.ReturnToOrigin(reason=reason, returned_on=on), case)
 
 
 def test_the_case_id_is_derived_from_the_referral():
@@ -69,8 +85,25 @@ def test_the_case_id_is_derived_from_the_referral():
 
 def test_a_redelivered_referral_opens_nothing_new():
     event = opened()
-    assert model.open_case(model.Case(), event) == [event]
-    assert model.open_case(model.COORDINATION_CASE.fold([event]), event) == []
+    assert model.decide(model.OpenCase(opened=event), model.Case()) == [event]
+    assert model.decide(model.OpenCase(opened=event), model.COORDINATION_CASE.fold([event])) == []
+
+
+def test_an_unknown_command_is_a_programming_error():
+    noted = consent.ConsentNoted(
+        consent_id=uuid.uuid4(),
+        status="active",
+        programs=["coordination"],
+        expires_on=date(2027, 3, 31),
+        changed_on=date(2026, 4, 1),
+    )
+    with pytest.raises(TypeError):
+        model.decide(consent.NoteConsent(noted=noted), model.COORDINATION_CASE.fold([opened()]))
+    with pytest.raises(TypeError):
+        meeting.decide(model.OpenCase(opened=opened()), meeting.Meeting())
+    with pytest.raises(TypeError):
+        consent.decide(model.OpenCase(opened=opened()), consent.ConsentState())
+    assert consent.decide(consent.NoteConsent(noted=noted), consent.ConsentState()) == [noted]
 
 
 def test_a_support_plan_meeting_needs_consent_but_a_confidential_support_meeting_does_not():
@@ -111,14 +144,10 @@ def test_plan_versions_count_up_and_a_returned_case_takes_no_more():
     second = plan(case, MeetingType.SUPPORT_PLAN_MEETING)
     assert second[0].plan_version == 2
     case = model.COORDINATION_CASE.fold(second, case)
-    returned = model.return_to_origin(
-        case, reason=ReturnReason.SUPPORT_CONCLUDED, note=None, returned_on=date(2026, 9, 1)
-    )
+    returned = back(case, ReturnReason.SUPPORT_CONCLUDED, date(2026, 9, 1))
     case = model.COORDINATION_CASE.fold(returned, case)
     with pytest.raises(DomainError):
-        model.return_to_origin(
-            case, reason=ReturnReason.SUPPORT_CONCLUDED, note=None, returned_on=date(2026, 9, 2)
-        )
+        back(case, ReturnReason.SUPPORT_CONCLUDED, date(2026, 9, 2))
     with pytest.raises(DomainError):
         plan(case, MeetingType.SUPPORT_PLAN_MEETING)
 
@@ -126,17 +155,11 @@ def test_plan_versions_count_up_and_a_returned_case_takes_no_more():
 def test_conclusion_needs_a_plan_and_unknown_cases_are_not_found():
     case = model.COORDINATION_CASE.fold([opened()])
     with pytest.raises(DomainError) as refused:
-        model.return_to_origin(
-            case, reason=ReturnReason.SUPPORT_CONCLUDED, note=None, returned_on=date(2026, 5, 1)
-        )
+        back(case, ReturnReason.SUPPORT_CONCLUDED, date(2026, 5, 1))
     assert refused.value.code == "no_plan"
-    assert model.return_to_origin(
-        case, reason=ReturnReason.MEETING_DECISION, note=None, returned_on=date(2026, 5, 1)
-    )
+    assert back(case, ReturnReason.MEETING_DECISION, date(2026, 5, 1))
     with pytest.raises(NotFound):
-        model.return_to_origin(
-            model.Case(), reason=ReturnReason.MEETING_DECISION, note=None, returned_on=date(2026, 5, 1)
-        )
+        back(model.Case(), ReturnReason.MEETING_DECISION, date(2026, 5, 1))
 
 
 def test_goals_and_role_notes_stay_private():
@@ -157,6 +180,7 @@ MEMBERS = [
     ),
     model.MemberAssessment(relation="父", issue_tags=[IssueTag.ELDERLY_CARE], findings="要介護2"),
 ]
+ASSESS = model.RecordAssessment(assessed_on=date(2026, 4, 5), members=MEMBERS)
 ASSESSED = model.AssessmentRecorded(assessed_on=date(2026, 4, 5), members=MEMBERS)
 
 
@@ -168,46 +192,61 @@ def agreed(case: model.Case, **overrides) -> list:
     return plan(case, MeetingType.SUPPORT_PLAN_MEETING, **overrides)
 
 
+def decline(case: model.Case, on: date, note: str = "x") -> list[DomainEvent]:
+    return model.decide(model.DeclineReferral(note=note, declined_on=on), case)
+
+
+def accept(case: model.Case, on: date, recorded_by: str = "x", *, plan_version: int, role_index: int) -> list:
+    command = model.RecordAcceptance(
+        request=model.AcceptRole(accepted_on=on),
+        plan_version=plan_version,
+        role_index=role_index,
+        recorded_by=recorded_by,
+    )
+    return model.decide(command, case)
+
+
+def monitor(case: model.Case, on: date, note: str = "x", organisations: tuple[str, ...] = ()) -> list:
+    command = model.RecordMonitoring(monitored_on=on, note=note, organisations=list(organisations))
+    return model.decide(command, case)
+
+
 def test_a_referral_is_declined_with_its_reason_only_while_no_plan_exists():
     case = fold()
-    declined = model.decline(case, note="対象外のため", declined_on=date(2026, 4, 3))
+    declined = decline(case, date(2026, 4, 3), note="対象外のため")
     assert declined[0].reason is ReturnReason.REFERRAL_DECLINED
     published = to_public(model.COORDINATION_CASE.fold(declined, case), declined[0])
     assert published[0].reason == "referral_declined" and "対象外" not in published[0].model_dump_json()
     with pytest.raises(DomainError) as planned:
-        model.decline(fold(*agreed(case)), note="x", declined_on=date(2026, 4, 12))
+        decline(fold(*agreed(case)), date(2026, 4, 12))
     assert planned.value.code == "plan_exists"
     with pytest.raises(DomainError) as again:
-        model.decline(model.COORDINATION_CASE.fold(declined, case), note="x", declined_on=date(2026, 4, 4))
+        decline(model.COORDINATION_CASE.fold(declined, case), date(2026, 4, 4))
     assert again.value.code == "case_returned"
     with pytest.raises(DomainError) as early:
-        model.decline(case, note="x", declined_on=date(2026, 4, 1))
+        decline(case, date(2026, 4, 1))
     assert early.value.code == "decline_before_opening"
 
 
 def test_declining_is_not_a_return_reason():
     with pytest.raises(DomainError) as refused:
-        model.return_to_origin(
-            fold(), reason=ReturnReason.REFERRAL_DECLINED, note=None, returned_on=date(2026, 4, 3)
-        )
+        back(fold(), ReturnReason.REFERRAL_DECLINED, date(2026, 4, 3))
     assert refused.value.code == "use_decline"
 
 
 def test_an_assessment_untangles_each_member():
-    assert model.assess(fold(), ASSESSED) == [ASSESSED]
+    assert model.decide(ASSESS, fold()) == [ASSESSED]
     with pytest.raises(InvalidCommand) as empty:
-        model.assess(fold(), ASSESSED.model_copy(update={"members": []}))
+        model.decide(model.RecordAssessment.model_construct(assessed_on=date(2026, 4, 5), members=[]), fold())
     assert empty.value.code == "assessment_without_members"
     with pytest.raises(DomainError) as early:
-        model.assess(fold(), ASSESSED.model_copy(update={"assessed_on": date(2026, 4, 1)}))
+        model.decide(ASSESS.model_copy(update={"assessed_on": date(2026, 4, 1)}), fold())
     assert early.value.code == "assessment_before_opening"
 
 
 def test_each_agency_accepts_its_role_in_the_current_plan_once():
     case = fold(*agreed(fold()))
-    accepted = model.accept_role(
-        case, plan_version=1, role_index=0, accepted_on=date(2026, 4, 11), recorded_by="kikan-soudan"
-    )
+    accepted = accept(case, date(2026, 4, 11), "kikan-soudan", plan_version=1, role_index=0)
     assert accepted[0].organisation == "kikan-soudan"
     case = model.COORDINATION_CASE.fold(accepted, case)
     for kwargs, code in (
@@ -217,12 +256,10 @@ def test_each_agency_accepts_its_role_in_the_current_plan_once():
         ({"plan_version": 2, "role_index": 0}, "plan_not_found"),
     ):
         with pytest.raises(DomainError) as refused:
-            model.accept_role(case, accepted_on=date(2026, 4, 11), recorded_by="x-org", **kwargs)
+            accept(case, date(2026, 4, 11), "x-org", **kwargs)
         assert refused.value.code == code
     with pytest.raises(DomainError) as early:
-        model.accept_role(
-            fold(*agreed(fold())), plan_version=1, role_index=0, accepted_on=date(2026, 4, 9), recorded_by="x"
-        )
+        accept(fold(*agreed(fold())), date(2026, 4, 9), plan_version=1, role_index=0)
     assert early.value.code == "acceptance_before_plan"
 
 
@@ -234,11 +271,9 @@ def test_a_revision_is_a_new_version_and_the_old_roles_are_closed_to_acceptance(
     assert revised[0].plan_version == 2 and revised[0].goal_count == 1
     case = model.COORDINATION_CASE.fold(revised, case)
     with pytest.raises(DomainError) as superseded:
-        model.accept_role(case, plan_version=1, role_index=0, accepted_on=date(2026, 5, 2), recorded_by="x")
+        accept(case, date(2026, 5, 2), plan_version=1, role_index=0)
     assert superseded.value.code == "plan_superseded"
-    assert model.accept_role(
-        case, plan_version=2, role_index=1, accepted_on=date(2026, 5, 2), recorded_by="x"
-    )
+    assert accept(case, date(2026, 5, 2), plan_version=2, role_index=1)
     with pytest.raises(DomainError) as backdated:
         agreed(case, agreed_on=date(2026, 4, 20))
     assert backdated.value.code == "revision_before_plan"
@@ -246,35 +281,55 @@ def test_a_revision_is_a_new_version_and_the_old_roles_are_closed_to_acceptance(
 
 def test_monitoring_follows_the_current_plan():
     with pytest.raises(DomainError) as no_plan:
-        model.monitor(fold(), monitored_on=date(2026, 5, 1), note="様子", organisations=[])
+        monitor(fold(), date(2026, 5, 1), note="様子")
     assert no_plan.value.code == "no_plan"
     case = fold(*agreed(fold()))
-    entry = model.monitor(case, monitored_on=date(2026, 5, 1), note="通所開始", organisations=["b", "a", "b"])
-    assert entry[0].plan_version == 1 and entry[0].organisations == ["a", "b"]
+    entry = monitor(case, date(2026, 5, 1), note="通所開始", organisations=("b-org", "a-org", "b-org"))
+    assert entry[0].plan_version == 1 and entry[0].organisations == ["a-org", "b-org"]
     with pytest.raises(DomainError) as early:
-        model.monitor(case, monitored_on=date(2026, 4, 9), note="x", organisations=[])
+        monitor(case, date(2026, 4, 9))
     assert early.value.code == "monitoring_before_plan"
 
 
 def test_participation_starts_after_the_assessment_outreach_any_time():
-    outreach = model.ReferredToOutreach(
+    to_outreach = model.SendToOutreach(
+        request=model.ReferToOutreach(
+            urgency=Urgency.URGENT, reason="本人と会えていない", referred_on=date(2026, 4, 4)
+        ),
         referral_id=uuid.uuid4(),
+    )
+    outreach = model.ReferredToOutreach(
+        referral_id=to_outreach.referral_id,
         urgency=Urgency.URGENT,
         reason="本人と会えていない",
         referred_on=date(2026, 4, 4),
     )
-    assert model.refer_to_outreach(fold(), outreach) == [outreach]
-    participation = model.ReferredToParticipation(
+    assert model.decide(to_outreach, fold()) == [outreach]
+    to_participation = model.SendToParticipation(
+        request=model.ReferToParticipation(
+            needs=[ParticipationNeed.PLACE_TO_BE, ParticipationNeed.PLACE_TO_BE],
+            reason="日中の居場所が必要",
+            referred_on=date(2026, 4, 6),
+        ),
         referral_id=uuid.uuid4(),
+    )
+    participation = model.ReferredToParticipation(
+        referral_id=to_participation.referral_id,
         needs=[ParticipationNeed.PLACE_TO_BE],
         reason="日中の居場所が必要",
         referred_on=date(2026, 4, 6),
     )
     with pytest.raises(DomainError) as refused:
-        model.refer_to_participation(fold(), participation)
+        model.decide(to_participation, fold())
     assert refused.value.code == "assessment_required"
     case = fold(ASSESSED)
-    assert model.refer_to_participation(case, participation) == [participation]
+    assert model.decide(to_participation, case) == [participation]  # each need once
+    without_needs = to_participation.model_copy(
+        update={"request": to_participation.request.model_copy(update={"needs": []})}
+    )
+    with pytest.raises(InvalidCommand) as empty:
+        model.decide(without_needs, case)
+    assert empty.value.code == "referral_without_needs"
     published = to_public(model.COORDINATION_CASE.fold([participation], case), participation)[0]
     assert published.event_type == "ReferredToParticipation" and published.needs == ["place_to_be"]
     assert set(published.issue_tags) == {"double_care", "elderly_care"}  # widened by the assessment
@@ -290,7 +345,7 @@ def conclude(case: model.Case, **overrides) -> list:
         "evaluation": "保育先が決まった",
         "concluded_on": date(2026, 9, 1),
     } | overrides
-    return model.conclude(case, **args)
+    return model.decide(model.ConcludeSupport(**args), case)
 
 
 def test_conclusion_evaluates_the_plans_goals_once():
@@ -315,38 +370,30 @@ def test_conclusion_evaluates_the_plans_goals_once():
 def test_a_concluded_case_takes_no_more_work_but_can_go_back_to_its_origin():
     case = fold(ASSESSED, *agreed(fold()))
     case = model.COORDINATION_CASE.fold(conclude(case), case)
-    outreach = model.ReferredToOutreach(
-        referral_id=uuid.uuid4(), urgency=Urgency.ROUTINE, reason="x", referred_on=date(2026, 9, 2)
+    outreach = model.SendToOutreach(
+        request=model.ReferToOutreach(reason="x", referred_on=date(2026, 9, 2)), referral_id=uuid.uuid4()
     )
     for command in (
         lambda: agreed(case, agreed_on=date(2026, 9, 2)),
-        lambda: model.monitor(case, monitored_on=date(2026, 9, 2), note="x", organisations=[]),
-        lambda: model.refer_to_outreach(case, outreach),
-        lambda: model.accept_role(
-            case, plan_version=1, role_index=0, accepted_on=date(2026, 9, 2), recorded_by="x"
-        ),
-        lambda: model.decline(case, note="x", declined_on=date(2026, 9, 2)),
+        lambda: monitor(case, date(2026, 9, 2)),
+        lambda: model.decide(outreach, case),
+        lambda: accept(case, date(2026, 9, 2), plan_version=1, role_index=0),
+        lambda: decline(case, date(2026, 9, 2)),
     ):
         with pytest.raises(DomainError) as refused:
             command()
         assert refused.value.code == "case_concluded"
     with pytest.raises(DomainError) as wrong_reason:
-        model.return_to_origin(
-            case, reason=ReturnReason.MEETING_DECISION, note=None, returned_on=date(2026, 9, 2)
-        )
+        back(case, ReturnReason.MEETING_DECISION, date(2026, 9, 2))
     assert wrong_reason.value.code == "concluded_return_reason"
     with pytest.raises(DomainError) as early:
-        model.return_to_origin(
-            case, reason=ReturnReason.SUPPORT_CONCLUDED, note=None, returned_on=date(2026, 8, 1)
-        )
+        back(case, ReturnReason.SUPPORT_CONCLUDED, date(2026, 8, 1))
     assert early.value.code == "return_before_conclusion"
-    back = model.return_to_origin(
-        case, reason=ReturnReason.SUPPORT_CONCLUDED, note=None, returned_on=date(2026, 9, 2)
-    )
-    case = model.COORDINATION_CASE.fold(back, case)
+    returned = back(case, ReturnReason.SUPPORT_CONCLUDED, date(2026, 9, 2))
+    case = model.COORDINATION_CASE.fold(returned, case)
     assert case.status is model.Status.RETURNED
     with pytest.raises(DomainError) as referred:
-        model.refer_to_outreach(case, outreach)
+        model.decide(outreach, case)
     assert referred.value.code == "case_returned"
     with pytest.raises(DomainError) as concluded_again:
         conclude(case)
@@ -357,10 +404,11 @@ def test_outreach_connections_are_noted_once():
     noted = model.ConnectionNoted(
         outreach_case_id=uuid.uuid4(), organisation="shakyo-tagikan", connected_on=date(2026, 5, 1)
     )
-    assert model.note_connection(fold(), noted) == [noted]
-    assert model.note_connection(fold(noted), noted) == []
+    command = model.NoteConnection(noted=noted)
+    assert model.decide(command, fold()) == [noted]
+    assert model.decide(command, fold(noted)) == []
     with pytest.raises(NotFound):
-        model.note_connection(model.Case(), noted)
+        model.decide(command, model.Case())
 
 
 # --- meetings as records -----------------------------------------------------------------
@@ -392,9 +440,28 @@ def held(**overrides) -> meeting.MeetingHeld:
     )
 
 
+def recording(event: meeting.MeetingHeld, consented: set[uuid.UUID]) -> meeting.RecordMeeting:
+    """The command a coordinator's request for `event` becomes, `consented` as the service found it.
+
+    The request is built without its validation, so the domain's own refusals are what is tested."""
+    return meeting.RecordMeeting(
+        request=meeting.HoldMeeting.model_construct(
+            meeting_type=event.meeting_type,
+            held_on=event.held_on,
+            attendees=event.attendees,
+            cases=event.cases,
+            decisions=event.decisions,
+            missing_resources=event.missing_resources,
+        ),
+        meeting_id=event.meeting_id,
+        holder_organisation=event.holder_organisation,
+        consented=frozenset(consented),
+    )
+
+
 def test_a_meeting_is_recorded_and_publishes_only_its_missing_resources():
     event = held()
-    assert meeting.hold(meeting.Meeting(), event, consented={CASE_A}) == [event]
+    assert meeting.decide(recording(event, {CASE_A}), meeting.Meeting()) == [event]
     state = meeting.MEETING.fold([event])
     published = meeting_to_public(state, event)
     assert [(p.event_type, p.resource_kind, p.district, p.case_key) for p in published] == [
@@ -402,16 +469,16 @@ def test_a_meeting_is_recorded_and_publishes_only_its_missing_resources():
     ]
     assert state.organisations == ["city-fukushi", "houkatsu-chuo", "shakyo-tagikan"]
     with pytest.raises(DomainError) as twice:
-        meeting.hold(state, event, consented={CASE_A})
+        meeting.decide(recording(event, {CASE_A}), state)
     assert twice.value.code == "meeting_exists"
 
 
 def test_a_support_plan_meeting_discusses_consented_cases_only():
     with pytest.raises(DomainError) as refused:
-        meeting.hold(meeting.Meeting(), held(cases=[CASE_A, CASE_B]), consented={CASE_A})
+        meeting.decide(recording(held(cases=[CASE_A, CASE_B]), {CASE_A}), meeting.Meeting())
     assert refused.value.code == "consent_required"
     confidential = held(meeting_type=MeetingType.CONFIDENTIAL_SUPPORT_MEETING, cases=[CASE_A, CASE_B])
-    assert meeting.hold(meeting.Meeting(), confidential, consented=set())
+    assert meeting.decide(recording(confidential, set()), meeting.Meeting())
 
 
 def test_a_meeting_record_must_make_sense():
@@ -437,7 +504,7 @@ def test_a_meeting_record_must_make_sense():
         ),
     ):
         with pytest.raises(DomainError) as refused:
-            meeting.hold(meeting.Meeting(), held(**overrides), consented={CASE_A, CASE_B})
+            meeting.decide(recording(held(**overrides), {CASE_A, CASE_B}), meeting.Meeting())
         assert refused.value.code == code, overrides
 
 
@@ -461,7 +528,7 @@ def test_partner_reports_are_kept_on_an_opened_case_even_after_it_returned():
         partner_case_id=uuid.uuid4(),
         reported_on=date(2026, 5, 1),
     )
-    assert model.note_partner_report(case, report) == [report]
+    assert model.decide(model.NotePartnerReport(reported=report), case) == [report]
     assert model.COORDINATION_CASE.fold([report], case).partner_reports == (report,)
     with pytest.raises(NotFound):
-        model.note_partner_report(model.Case(), report)
+        model.decide(model.NotePartnerReport(reported=report), model.Case())

@@ -88,8 +88,24 @@ def _model_lax(model: type[BaseModel]) -> list[str]:
     ]
 
 
+def _nested(model: type[BaseModel], found: dict[str, type[BaseModel]]) -> None:
+    """`model` and every model its fields hold, however deep (lists, unions, optionals)."""
+    key = f"{model.__module__}.{model.__qualname__}"
+    if key in found:
+        return
+    found[key] = model
+    stack = [info.annotation for info in model.model_fields.values()]
+    while stack:
+        annotation = stack.pop()
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            _nested(annotation, found)
+        stack.extend(typing.get_args(annotation))
+
+
 def _request_models() -> list[type[BaseModel]]:
-    found = []
+    """Every model a person's request is parsed into: the bodies the services' routes take
+    (their commands) and every model inside them."""
+    found: dict[str, type[BaseModel]] = {}
     for service in pkgutil.iter_modules(services.__path__):
         package = f"services.{service.name}.entrypoints"
         try:
@@ -97,16 +113,12 @@ def _request_models() -> list[type[BaseModel]]:
         except ModuleNotFoundError:
             continue
         for module in pkgutil.iter_modules(entrypoints.__path__):
-            loaded = importlib.import_module(f"{package}.{module.name}")
-            found += [
-                v
-                for v in vars(loaded).values()
-                if isinstance(v, type)
-                and issubclass(v, BaseModel)
-                and v.__module__ == loaded.__name__
-                and v.__name__.endswith("In")
-            ]
-    return found
+            router = getattr(importlib.import_module(f"{package}.{module.name}"), "router", None)
+            for route in getattr(router, "routes", ()):
+                body = getattr(route, "body_field", None)
+                if body is not None and issubclass(body.field_info.annotation, BaseModel):
+                    _nested(body.field_info.annotation, found)
+    return list(found.values())
 
 
 def test_request_models_exist_to_check():

@@ -21,13 +21,29 @@ from services.outreach.service_layer.public_events import to_public
 
 CASE = uuid.uuid4()
 DESCRIPTION = "50代男性、母と二人暮らし。日中は雨戸が閉まったまま。"
-IDENTIFIED = model.PotentialClientIdentified(
+REQUEST = model.IdentifyPotentialClient(
+    identified_by=IdentifiedBy.MINSEI_IIN,
+    issue_tags=[IssueTag.HIKIKOMORI, IssueTag.EIGHTY_FIFTY],
+    age_band=AgeBand.MIDDLE,
+    district="kita-2",
+    description=DESCRIPTION,
+    note="民生委員の山田さんから電話",
+    identified_on=date(2026, 4, 1),
+)
+IDENTIFY = model.Identify(
+    request=REQUEST,
     outreach_case_id=CASE,
     holder_organisation="npo-tsunagari",
     case_key=uuid.uuid4(),
     subject_ref=f"subj_{uuid.uuid4().hex}",
+)
+IDENTIFIED = model.PotentialClientIdentified(
+    outreach_case_id=CASE,
+    holder_organisation="npo-tsunagari",
+    case_key=IDENTIFY.case_key,
+    subject_ref=IDENTIFY.subject_ref,
     identified_by=IdentifiedBy.MINSEI_IIN,
-    issue_tags=[IssueTag.HIKIKOMORI, IssueTag.EIGHTY_FIFTY],
+    issue_tags=[IssueTag.EIGHTY_FIFTY, IssueTag.HIKIKOMORI],  # as recorded: sorted, once each
     age_band=AgeBand.MIDDLE,
     district="kita-2",
     description=DESCRIPTION,
@@ -42,22 +58,26 @@ def given(*events) -> model.Case:
 
 def attempt(case: model.Case, outcome: ContactOutcome, on: date = date(2026, 4, 5), **kw):
     args = {"method": ContactMethod.HOME_VISIT, "outcome": outcome, "note": None, "attempted_on": on} | kw
-    return model.attempt_contact(case, **args)
+    return model.decide(model.AttemptContact(**args), case)
 
 
-def connect(case: model.Case, on: date = date(2026, 5, 1), **kw):
+def reach(case: model.Case, milestone: Milestone, on: date, note: str | None = None):
+    return model.decide(model.ReachMilestone(milestone=milestone, note=note, reached_on=on), case)
+
+
+def connect(case: model.Case, on: date = date(2026, 5, 1), runs_target_program: bool = True, **kw):
     args = {
         "connected_to": ConnectionTarget.INTAKE,
         "organisation": "city-soudan",
-        "runs_target_program": True,
         "note": None,
         "connected_on": on,
     } | kw
-    return model.connect(case, **args)
+    command = model.Connect(request=model.ConnectToSupport(**args), runs_target_program=runs_target_program)
+    return model.decide(command, case)
 
 
 def conclude(case: model.Case, reason=OutreachConclusionReason.CONNECTED, on: date = date(2026, 5, 10)):
-    return model.conclude(case, reason=reason, note=None, concluded_on=on)
+    return model.decide(model.Conclude(reason=reason, note=None, concluded_on=on), case)
 
 
 def in_conversation() -> model.Case:
@@ -66,17 +86,18 @@ def in_conversation() -> model.Case:
 
 
 def test_a_noticed_person_opens_a_case_once():
-    assert model.identify(given(), IDENTIFIED) == [IDENTIFIED]
+    assert model.decide(IDENTIFY, given()) == [IDENTIFIED]
+    assert model.OUTREACH_CASE.decide(IDENTIFY, given()) == [IDENTIFIED]
     assert given(IDENTIFIED).status is model.Status.IDENTIFIED
     with pytest.raises(DomainError) as refused:
-        model.identify(given(IDENTIFIED), IDENTIFIED)
+        model.decide(IDENTIFY, given(IDENTIFIED))
     assert refused.value.code == "case_exists"
 
 
 def test_the_referral_category_is_only_for_referrals():
-    claimed = IDENTIFIED.model_copy(update={"identified_by": IdentifiedBy.COORDINATION_REFERRAL})
+    claimed = REQUEST.model_copy(update={"identified_by": IdentifiedBy.COORDINATION_REFERRAL})
     with pytest.raises(InvalidCommand) as refused:
-        model.identify(given(), claimed)
+        model.decide(IDENTIFY.model_copy(update={"request": claimed}), given())
     assert refused.value.code == "referral_only"
 
 
@@ -85,8 +106,9 @@ def test_case_ids_are_derived_from_the_referral_or_concern_and_redeliveries_chan
     assert model.case_id_for_referral(referral) == model.case_id_for_referral(referral)
     assert model.case_id_for_referral(referral) != model.case_id_for_concern(referral)
     assert model.case_id_for_concern(concern) != model.case_id_for_concern(uuid.uuid4())
-    assert model.open_from_message(given(), IDENTIFIED) == [IDENTIFIED]
-    assert model.open_from_message(given(IDENTIFIED), IDENTIFIED) == []
+    opened = model.OpenFromMessage(identified=IDENTIFIED)
+    assert model.decide(opened, given()) == [IDENTIFIED]
+    assert model.decide(opened, given(IDENTIFIED)) == []
 
 
 def test_attempts_are_numbered_and_unanswered_ones_reach_no_milestone():
@@ -122,7 +144,7 @@ def test_nothing_is_dated_before_the_person_was_identified():
     early = date(2026, 3, 31)
     for refused_call in (
         lambda: attempt(case, ContactOutcome.NO_ANSWER, on=early),
-        lambda: model.reach_milestone(case, milestone=Milestone.FIRST_CONTACT, note=None, reached_on=early),
+        lambda: reach(case, Milestone.FIRST_CONTACT, early),
         lambda: connect(in_conversation(), on=early),
         lambda: conclude(case, OutreachConclusionReason.UNREACHABLE, on=early),
     ):
@@ -134,18 +156,16 @@ def test_nothing_is_dated_before_the_person_was_identified():
 def test_milestones_come_in_order_and_once():
     case = given(IDENTIFIED)
     with pytest.raises(DomainError) as refused:
-        model.reach_milestone(case, milestone=Milestone.FIRST_OUTING, note=None, reached_on=date(2026, 4, 5))
+        reach(case, Milestone.FIRST_OUTING, date(2026, 4, 5))
     assert refused.value.code == "milestone_out_of_order"
     case = in_conversation()
     with pytest.raises(DomainError) as twice:
-        model.reach_milestone(case, milestone=Milestone.FIRST_CONTACT, note=None, reached_on=date(2026, 4, 6))
+        reach(case, Milestone.FIRST_CONTACT, date(2026, 4, 6))
     assert twice.value.code == "milestone_already_reached"
     with pytest.raises(DomainError) as before:
-        model.reach_milestone(case, milestone=Milestone.FIRST_OUTING, note=None, reached_on=date(2026, 4, 4))
+        reach(case, Milestone.FIRST_OUTING, date(2026, 4, 4))
     assert before.value.code == "milestone_out_of_order"
-    outing = model.reach_milestone(
-        case, milestone=Milestone.FIRST_OUTING, note="図書館へ", reached_on=date(2026, 4, 20)
-    )
+    outing = reach(case, Milestone.FIRST_OUTING, date(2026, 4, 20), note="図書館へ")
     assert outing[0].milestone is Milestone.FIRST_OUTING
 
 

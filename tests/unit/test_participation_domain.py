@@ -5,6 +5,7 @@ import uuid
 from datetime import date
 
 import pytest
+from pydantic import ValidationError
 
 from contracts.glossary import (
     AgeBand,
@@ -55,16 +56,31 @@ def seat(placement: uuid.UUID | None = None, case: uuid.UUID | None = None) -> m
 
 
 def take(state: menu.Menu, placement: uuid.UUID | None = None, case: uuid.UUID | None = None):
-    return menu.take_seat(
-        state,
+    command = menu.TakeSeat(
         placement_id=placement or uuid.uuid4(),
         participation_case_id=case or uuid.uuid4(),
         taken_on=date(2026, 4, 5),
     )
+    return menu.decide(command, state)
 
 
-def revision(**changes) -> menu.MenuRevised:
-    return menu.MenuRevised(**changes, revised_on=date(2026, 5, 1))
+def revision(**changes) -> menu.Revise:
+    return menu.Revise(request=menu.ReviseMenu(**changes), revised_on=date(2026, 5, 1))
+
+
+def release(state: menu.Menu, placement: uuid.UUID, on: date):
+    return menu.decide(menu.ReleaseSeat(placement_id=placement, released_on=on), state)
+
+
+def publish(capacity: int = 2) -> menu.Publish:
+    """The command that leads to `published(capacity)`."""
+    event = published(capacity)
+    return menu.Publish(
+        request=menu.PublishMenu(**event.model_dump(include=set(menu.PublishMenu.model_fields))),
+        menu_id=MENU_ID,
+        managed_by=event.managed_by,
+        published_on=event.published_on,
+    )
 
 
 # --- menus ------------------------------------------------------------------------------
@@ -84,10 +100,10 @@ def test_a_menu_takes_people_until_it_is_full_and_refuses_the_next_with_a_reason
 def test_a_released_seat_can_be_taken_again_and_releasing_twice_changes_nothing():
     first = seat()
     state = a_menu(1, first)
-    released = menu.release_seat(state, placement_id=first.placement_id, released_on=date(2026, 6, 1))
+    released = release(state, first.placement_id, date(2026, 6, 1))
     assert released == [menu.SeatReleased(placement_id=first.placement_id, released_on=date(2026, 6, 1))]
     state = menu.MENU.fold(released, state)
-    assert menu.release_seat(state, placement_id=first.placement_id, released_on=date(2026, 6, 2)) == []
+    assert release(state, first.placement_id, date(2026, 6, 2)) == []
     assert take(state)
 
 
@@ -105,40 +121,51 @@ def test_a_retried_placement_finds_its_seat_and_one_case_holds_one_seat_per_menu
 def test_capacity_cannot_drop_below_the_people_placed_now():
     state = a_menu(3, seat(), seat())
     with pytest.raises(DomainError) as refused:
-        menu.revise(state, revision(capacity=1))
+        menu.decide(revision(capacity=1), state)
     assert refused.value.code == "capacity_below_placements" and "2人" in refused.value.message
-    assert menu.revise(state, revision(capacity=2))[0].capacity == 2
+    assert menu.decide(revision(capacity=2), state)[0].capacity == 2
 
 
 def test_a_closed_menu_keeps_its_placements_but_takes_no_one_new_until_reopened():
     state = a_menu(3, seat())
-    closed = menu.revise(state, revision(status=MenuStatus.CLOSED))
+    closed = menu.decide(revision(status=MenuStatus.CLOSED), state)
     state = menu.MENU.fold(closed, state)
     assert state.status is MenuStatus.CLOSED and len(state.seats) == 1
     with pytest.raises(DomainError) as refused:
         take(state)
     assert refused.value.code == "menu_closed"
-    state = menu.MENU.fold(menu.revise(state, revision(status=MenuStatus.ACTIVE)), state)
+    state = menu.MENU.fold(menu.decide(revision(status=MenuStatus.ACTIVE), state), state)
     assert take(state)
 
 
 def test_a_revision_records_only_what_changed():
     state = a_menu(2)
-    assert menu.revise(state, revision(capacity=2, district="kita-2")) == []
-    changed = menu.revise(state, revision(capacity=4, district="kita-2", title="新しい名前"))
+    assert menu.decide(revision(capacity=2, district="kita-2"), state) == []
+    changed = menu.decide(revision(capacity=4, district="kita-2", title="新しい名前"), state)
     assert changed[0].capacity == 4 and changed[0].district is None and changed[0].title == "新しい名前"
     after = menu.MENU.fold(changed, state)
     assert after.current.title == "新しい名前" and after.current.district == "kita-2"
+
+
+def test_target_groups_are_kept_once_each_in_order_whatever_order_they_were_given_in():
+    groups = [IssueTag.ISOLATION, IssueTag.HIKIKOMORI, IssueTag.ISOLATION]
+    request = publish().request.model_copy(update={"target_groups": groups})
+    [event] = menu.decide(publish().model_copy(update={"request": request}), menu.Menu())
+    assert event.target_groups == sorted(set(groups))
+    [revised] = menu.decide(revision(target_groups=groups), a_menu(2))
+    assert revised.target_groups == sorted(set(groups))
+    # The same groups in another order are no change at all.
+    assert menu.decide(revision(target_groups=[IssueTag.HIKIKOMORI] * 2), a_menu(2)) == []
 
 
 def test_unknown_menus_are_not_found_and_a_menu_is_published_once():
     with pytest.raises(NotFound):
         take(menu.Menu())
     with pytest.raises(NotFound):
-        menu.revise(menu.Menu(), revision(capacity=3))
-    assert menu.publish(menu.Menu(), published()) == [published()]
+        menu.decide(revision(capacity=3), menu.Menu())
+    assert menu.decide(publish(), menu.Menu()) == [published()]
     with pytest.raises(DomainError):
-        menu.publish(a_menu(), published())
+        menu.decide(publish(), a_menu())
 
 
 def test_menus_publish_codes_and_numbers_only():
@@ -148,7 +175,7 @@ def test_menus_publish_codes_and_numbers_only():
     text = event[0].model_dump_json()
     assert "あおぞら" not in text and "収穫" not in text and "火・木" not in text
     assert event[0].case_key == MENU_ID and event[0].capacity == 2
-    changed = menu.revise(state, revision(capacity=5))
+    changed = menu.decide(revision(capacity=5), state)
     updated = menu_to_public(menu.MENU.fold(changed, state), changed[0])
     assert updated[0].event_type == "MenuUpdated" and updated[0].capacity == 5
 
@@ -177,161 +204,131 @@ FACTS = model.MenuFacts(MENU_ID, MenuKind.WORK_EXPERIENCE, "farm-aozora", "kita-
 WISHES = "人の少ない場所で、体を動かす作業がしたい"
 
 
+def assess(case: model.Case, needs: list[ParticipationNeed], on: date, wishes: str | None = None):
+    return model.decide(model.AssessNeeds(needs=needs, wishes=wishes, assessed_on=on), case)
+
+
+def place(case: model.Case, placement_id: uuid.UUID, on: date, arrangements: str | None = None):
+    request = model.StartPlacement(menu_id=MENU_ID, arrangements=arrangements, started_on=on)
+    return model.decide(model.Place(request=request, placement_id=placement_id, menu=FACTS), case)
+
+
+def follow_up(case: model.Case, placement_id: uuid.UUID, status: FollowUpStatus, on: date, note=None):
+    request = model.RecordFollowUp(status=status, note=note, followed_up_on=on)
+    return model.decide(model.FollowUp(request=request, placement_id=placement_id), case)
+
+
+def end(case: model.Case, placement_id: uuid.UUID, outcome: PlacementOutcome, on: date, note=None):
+    request = model.EndPlacement(outcome=outcome, note=note, ended_on=on)
+    return model.decide(model.End(request=request, placement_id=placement_id), case)
+
+
+def support(
+    case: model.Case, placement_id: uuid.UUID, concern: HostConcern, on: date, worry=None, response=None
+):
+    request = model.SupportHost(concern=concern, worry=worry, response=response, supported_on=on)
+    return model.decide(model.Support(request=request, placement_id=placement_id), case)
+
+
 def assessed_case() -> model.Case:
     case = model.PARTICIPATION_CASE.fold([opened()])
-    return model.PARTICIPATION_CASE.fold(
-        model.assess(
-            case,
-            needs=[ParticipationNeed.WORK_EXPERIENCE, ParticipationNeed.SOCIAL_CONTACT],
-            wishes=WISHES,
-            findings=None,
-            assessed_on=date(2026, 4, 3),
-        ),
-        case,
-    )
+    needs = [ParticipationNeed.WORK_EXPERIENCE, ParticipationNeed.SOCIAL_CONTACT]
+    return model.PARTICIPATION_CASE.fold(assess(case, needs, date(2026, 4, 3), WISHES), case)
 
 
 def placed_case() -> tuple[model.Case, uuid.UUID]:
     case = assessed_case()
     placement_id = case.next_placement_id(MENU_ID)
-    started = model.start_placement(
-        case, placement_id=placement_id, menu=FACTS, arrangements="午前のみ", started_on=date(2026, 4, 7)
-    )
+    started = place(case, placement_id, date(2026, 4, 7), arrangements="午前のみ")
     return model.PARTICIPATION_CASE.fold(started, case), placement_id
 
 
 def test_one_case_per_referral_and_a_redelivered_referral_opens_nothing_new():
     assert model.case_id_for(REFERRAL) == CASE_ID != model.case_id_for(uuid.uuid4())
     event = opened()
-    assert model.open_case(model.Case(), event) == [event]
-    assert model.open_case(model.PARTICIPATION_CASE.fold([event]), event) == []
+    assert model.decide(model.OpenCase(opened=event), model.Case()) == [event]
+    assert model.decide(model.OpenCase(opened=event), model.PARTICIPATION_CASE.fold([event])) == []
+
+
+def test_a_command_the_case_does_not_know_is_a_programming_error():
+    with pytest.raises(TypeError):
+        model.decide(menu.ReleaseSeat(placement_id=uuid.uuid4(), released_on=date(2026, 4, 7)), model.Case())
+    with pytest.raises(TypeError):
+        menu.decide(model.OpenCase(opened=opened()), menu.Menu())
+
+
+def test_the_case_stream_carries_its_case_key_and_its_person():
+    event = opened()
+    case = model.PARTICIPATION_CASE.fold([event])
+    assert model.PARTICIPATION_CASE.case_key_of(case) == event.case_key
+    assert model.PARTICIPATION_CASE.subject_of(case) == event.subject_ref
+    assert model.PARTICIPATION_CASE.case_key_of(model.Case()) is None
 
 
 def test_a_placement_needs_an_assessment_first():
     case = model.PARTICIPATION_CASE.fold([opened()])
     assert case.status is model.Status.OPEN
     with pytest.raises(DomainError) as refused:
-        model.start_placement(
-            case, placement_id=uuid.uuid4(), menu=FACTS, arrangements=None, started_on=date(2026, 4, 7)
-        )
+        place(case, uuid.uuid4(), date(2026, 4, 7))
     assert refused.value.code == "not_assessed"
 
 
 def test_assessments_need_needs_and_sensible_dates_and_supersede_each_other():
     case = model.PARTICIPATION_CASE.fold([opened()])
+    with pytest.raises(ValidationError):
+        model.AssessNeeds(needs=[], assessed_on=date(2026, 4, 3))
+    # The decision refuses it too, whoever builds the command.
     with pytest.raises(InvalidCommand):
-        model.assess(case, needs=[], wishes=None, findings=None, assessed_on=date(2026, 4, 3))
+        model.decide(model.AssessNeeds.model_construct(needs=[], assessed_on=date(2026, 4, 3)), case)
     with pytest.raises(DomainError) as early:
-        model.assess(
-            case, needs=[ParticipationNeed.LEARNING], wishes=None, findings=None, assessed_on=date(2026, 4, 1)
-        )
+        assess(case, [ParticipationNeed.LEARNING], date(2026, 4, 1))
     assert early.value.code == "assessment_before_opening"
     case = assessed_case()
-    again = model.assess(
-        case, needs=[ParticipationNeed.PLACE_TO_BE], wishes=None, findings=None, assessed_on=date(2026, 5, 1)
-    )
+    again = assess(case, [ParticipationNeed.PLACE_TO_BE], date(2026, 5, 1))
     assert again[0].assessment_version == 2
     assert model.PARTICIPATION_CASE.fold(again, case).needs == [ParticipationNeed.PLACE_TO_BE]
     with pytest.raises(NotFound):
-        model.assess(
-            model.Case(),
-            needs=[ParticipationNeed.LEARNING],
-            wishes=None,
-            findings=None,
-            assessed_on=date.today(),
-        )
+        assess(model.Case(), [ParticipationNeed.LEARNING], date.today())
 
 
 def test_place_follow_up_and_end_and_nothing_after_the_end():
     case, placement_id = placed_case()
     assert case.status is model.Status.PLACED
-    followed = model.follow_up(
-        case,
-        placement_id=placement_id,
-        status=FollowUpStatus.SETTLED,
-        note="休まず通えている",
-        followed_up_on=date(2026, 5, 7),
+    followed = follow_up(
+        case, placement_id, FollowUpStatus.SETTLED, date(2026, 5, 7), note="休まず通えている"
     )
     case = model.PARTICIPATION_CASE.fold(followed, case)
-    ended = model.end_placement(
-        case,
-        placement_id=placement_id,
-        outcome=PlacementOutcome.MOVED_TO_EMPLOYMENT,
-        note=None,
-        ended_on=date(2026, 10, 7),
-    )
+    ended = end(case, placement_id, PlacementOutcome.MOVED_TO_EMPLOYMENT, date(2026, 10, 7))
     case = model.PARTICIPATION_CASE.fold(ended, case)
     assert case.status is model.Status.ASSESSED and not case.placement(placement_id).active
     with pytest.raises(DomainError) as twice:
-        model.end_placement(
-            case,
-            placement_id=placement_id,
-            outcome=PlacementOutcome.TERM_COMPLETED,
-            note=None,
-            ended_on=date(2026, 10, 8),
-        )
+        end(case, placement_id, PlacementOutcome.TERM_COMPLETED, date(2026, 10, 8))
     assert twice.value.code == "placement_ended" and twice.value.status == 409
     with pytest.raises(DomainError) as late:
-        model.follow_up(
-            case,
-            placement_id=placement_id,
-            status=FollowUpStatus.SETTLED,
-            note=None,
-            followed_up_on=date(2026, 10, 9),
-        )
+        follow_up(case, placement_id, FollowUpStatus.SETTLED, date(2026, 10, 9))
     assert late.value.code == "placement_ended"
     # The host may still be supported after the placement ended (a debrief).
-    assert model.support_host(
-        case,
-        placement_id=placement_id,
-        concern=HostConcern.HOST_WORKLOAD,
-        worry=None,
-        response=None,
-        supported_on=date(2026, 10, 9),
-    )
+    assert support(case, placement_id, HostConcern.HOST_WORKLOAD, date(2026, 10, 9))
 
 
 def test_dates_before_the_start_and_unknown_placements_are_refused():
     case, placement_id = placed_case()
     for decide, code in (
         (
-            lambda: model.follow_up(
-                case,
-                placement_id=placement_id,
-                status=FollowUpStatus.AT_RISK,
-                note=None,
-                followed_up_on=date(2026, 4, 6),
-            ),
+            lambda: follow_up(case, placement_id, FollowUpStatus.AT_RISK, date(2026, 4, 6)),
             "follow_up_before_start",
         ),
         (
-            lambda: model.end_placement(
-                case,
-                placement_id=placement_id,
-                outcome=PlacementOutcome.LOST_CONTACT,
-                note=None,
-                ended_on=date(2026, 4, 6),
-            ),
+            lambda: end(case, placement_id, PlacementOutcome.LOST_CONTACT, date(2026, 4, 6)),
             "end_before_start",
         ),
-        (
-            lambda: model.start_placement(
-                case, placement_id=uuid.uuid4(), menu=FACTS, arrangements=None, started_on=date(2026, 4, 8)
-            ),
-            "already_placed",
-        ),
+        (lambda: place(case, uuid.uuid4(), date(2026, 4, 8)), "already_placed"),
     ):
         with pytest.raises(DomainError) as refused:
             decide()
         assert refused.value.code == code
     with pytest.raises(NotFound):
-        model.follow_up(
-            case,
-            placement_id=uuid.uuid4(),
-            status=FollowUpStatus.SETTLED,
-            note=None,
-            followed_up_on=date(2026, 5, 1),
-        )
+        follow_up(case, uuid.uuid4(), FollowUpStatus.SETTLED, date(2026, 5, 1))
 
 
 def test_placement_ids_are_derived_so_a_retry_is_recognised():
@@ -340,31 +337,22 @@ def test_placement_ids_are_derived_so_a_retry_is_recognised():
     assert placement_id == case.next_placement_id(MENU_ID)
     placed, _ = placed_case()
     assert placed.placements[0].started.placement_id == placement_id
-    again = model.start_placement(
-        placed, placement_id=placement_id, menu=FACTS, arrangements=None, started_on=date(2026, 4, 7)
-    )
-    assert again == []
+    assert place(placed, placement_id, date(2026, 4, 7)) == []
     assert placed.next_placement_id(MENU_ID) != placement_id
 
 
 def test_wishes_notes_and_worries_stay_private_and_placements_publish_durations():
     case, placement_id = placed_case()
-    supported = model.support_host(
+    supported = support(
         case,
-        placement_id=placement_id,
-        concern=HostConcern.COMMUNICATION_WITH_PERSON,
+        placement_id,
+        HostConcern.COMMUNICATION_WITH_PERSON,
+        date(2026, 4, 20),
         worry="指示が伝わりにくいと農園主が心配",
         response="作業手順を絵カードにした",
-        supported_on=date(2026, 4, 20),
     )
     case = model.PARTICIPATION_CASE.fold(supported, case)
-    ended = model.end_placement(
-        case,
-        placement_id=placement_id,
-        outcome=PlacementOutcome.TERM_COMPLETED,
-        note="本人が満足",
-        ended_on=date(2026, 10, 7),
-    )
+    ended = end(case, placement_id, PlacementOutcome.TERM_COMPLETED, date(2026, 10, 7), note="本人が満足")
     case = model.PARTICIPATION_CASE.fold(ended, case)
     published_events = [
         e

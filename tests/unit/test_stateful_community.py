@@ -1,6 +1,9 @@
 """A community place under any sequence of activities, volunteers and closing: nothing recorded
 before opening or from the closing day on, no empty activity, each volunteer joins and leaves
-once, and the stored stream rebuilds the place exactly."""
+once, and the stored stream rebuilds the place exactly.
+
+Commands go through the aggregate's `decide`, as the service runs them. Attendance is built without
+the request's validation (`model_construct`), so that the domain's own refusals are exercised."""
 
 import uuid
 
@@ -22,59 +25,66 @@ class PlaceMachine(AggregateMachine):
 
     @initialize()
     def register(self):
-        registered = model.PlaceRegistered(
+        register = model.Register(
+            request=model.RegisterPlace(
+                kind=PlaceKind.KODOMO_SHOKUDO,
+                name="みなみ子ども食堂",
+                description=None,
+                address=None,
+                district="minami-1",
+                school_district="minami-es",
+                target_groups=[TargetGroup.CHILDREN],
+                multi_generational=True,
+                schedule=[],
+                opened_on=OPENED,
+            ),
             place_id=uuid.uuid4(),
             holder_organisation="shakyo",
-            kind=PlaceKind.KODOMO_SHOKUDO,
-            name="みなみ子ども食堂",
-            description=None,
-            address=None,
-            district="minami-1",
-            school_district="minami-es",
-            target_groups=[TargetGroup.CHILDREN],
-            multi_generational=True,
-            schedule=[],
-            opened_on=OPENED,
         )
-        assert self.run(lambda p: model.register(p, registered)) == [registered]
-        assert self.run(lambda p: model.register(p, registered)) is None
+        [registered] = self.run(lambda p: model.decide(register, p))
+        assert isinstance(registered, model.PlaceRegistered) and registered.place_id == register.place_id
+        assert self.run(lambda p: model.decide(register, p)) is None
 
     @rule(target=activities, on=days, c=counts, y=counts, w=counts, o=counts, helpers=counts)
     def record_activity(self, on, c, y, w, o, helpers):
-        activity = model.ActivityRecorded(
+        activity = model.AddActivity(
+            request=model.RecordActivity(
+                held_on=on,
+                attendance=model.AttendanceCounts.model_construct(
+                    children=c, youth=y, working_age=w, older=o
+                ),
+                volunteer_count=helpers,
+                new_resident_led=False,
+            ),
             activity_id=uuid.uuid4(),
-            held_on=on,
-            attendance=model.Attendance(children=c, youth=y, working_age=w, older=o),
-            volunteer_count=helpers,
-            new_resident_led=False,
         )
-        self.run(lambda p: model.record_activity(p, activity))
+        self.run(lambda p: model.decide(activity, p))
         return activity
 
     @rule(activity=activities)
     def record_the_same_activity_again(self, activity):
         seen = any(a.activity_id == activity.activity_id for a in self.state.activities)
-        events = self.run(lambda p: model.record_activity(p, activity))
+        events = self.run(lambda p: model.decide(activity, p))
         if seen:
             assert events is None
 
     @rule(target=volunteers, generation=st.sampled_from(list(Generation)), on=days)
     def register_volunteer(self, generation, on):
         ref = f"vol_{uuid.uuid4().hex}"
-        self.run(
-            lambda p: model.register_volunteer(
-                p, model.VolunteerRegistered(volunteer_ref=ref, generation=generation, registered_on=on)
-            )
+        join = model.AddVolunteer(
+            request=model.RegisterVolunteer(generation=generation, registered_on=on), volunteer_ref=ref
         )
+        self.run(lambda p: model.decide(join, p))
         return ref
 
     @rule(ref=volunteers, on=days)
     def volunteer_leaves(self, ref, on):
-        self.run(lambda p: model.volunteer_leaves(p, model.VolunteerLeft(volunteer_ref=ref, left_on=on)))
+        leave = model.Leave(request=model.RecordLeaving(left_on=on), volunteer_ref=ref)
+        self.run(lambda p: model.decide(leave, p))
 
     @rule(on=days)
     def close(self, on):
-        self.run(lambda p: model.close(p, model.PlaceClosed(closed_on=on)))
+        self.run(lambda p: model.decide(model.ClosePlace(closed_on=on), p))
 
     @invariant()
     def activities_fall_within_the_open_period_and_count_someone(self):
@@ -103,8 +113,14 @@ def test_a_place_cannot_close_before_a_volunteer_it_already_has_joined():
     machine = PlaceMachine()
     machine.register()
     ref = f"vol_{uuid.uuid4().hex}"
-    joined = model.VolunteerRegistered(
-        volunteer_ref=ref, generation=Generation.OLDER, registered_on=OPENED.replace(day=20)
+    join = model.AddVolunteer(
+        request=model.RegisterVolunteer(generation=Generation.OLDER, registered_on=OPENED.replace(day=20)),
+        volunteer_ref=ref,
     )
-    assert machine.run(lambda p: model.register_volunteer(p, joined)) == [joined]
-    assert machine.run(lambda p: model.close(p, model.PlaceClosed(closed_on=OPENED.replace(day=15)))) is None
+    assert machine.run(lambda p: model.decide(join, p)) == [
+        model.VolunteerRegistered(
+            volunteer_ref=ref, generation=Generation.OLDER, registered_on=OPENED.replace(day=20)
+        )
+    ]
+    close = model.ClosePlace(closed_on=OPENED.replace(day=15))
+    assert machine.run(lambda p: model.decide(close, p)) is None

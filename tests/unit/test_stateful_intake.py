@@ -1,6 +1,10 @@
 """Intake's consent records under any sequence of grants, narrowings and withdrawals: consent only
 ever narrows, a withdrawal is final, nothing covers a day outside its term, and the stored
-stream rebuilds the records exactly."""
+stream rebuilds the records exactly.
+
+Commands go through the aggregate's `decide`, as the service runs them. They are built without
+the request's validation (`model_construct`): an empty scope must be refused by the domain itself,
+not only by the HTTP layer, since other code may build commands too."""
 
 import uuid
 from datetime import timedelta
@@ -26,36 +30,38 @@ class ConsentMachine(AggregateMachine):
 
     @rule(target=consents, scope=programs, on=days, term=st.integers(min_value=-3, max_value=400))
     def grant(self, scope, on, term):
-        granted = consent.ConsentGranted(
+        grant = consent.Grant(
+            request=consent.GrantConsent.model_construct(
+                programs=scope,
+                purpose=ConsentPurpose.SUPPORT_COORDINATION,
+                granted_on=on,
+                expires_on=on + timedelta(days=term),
+            ),
             consent_id=uuid.uuid4(),
-            programs=scope,
-            purpose=ConsentPurpose.SUPPORT_COORDINATION,
-            granted_on=on,
-            expires_on=on + timedelta(days=term),
+            received_on=START,
         )
-        events = self.run(lambda c: consent.grant(c, granted, received_on=START))
+        events = self.run(lambda c: consent.decide(grant, c))
         assert (events is None) == (not scope or term <= 0)
         if events:
-            self.scopes[granted.consent_id] = frozenset(scope)
-        return granted.consent_id
+            self.scopes[grant.consent_id] = frozenset(scope)
+        return grant.consent_id
 
     @rule(consent_id=consents, scope=programs, on=days)
     def narrow(self, consent_id, scope, on):
         before = self.state.get(consent_id)
-        events = self.run(
-            lambda c: consent.narrow(
-                c, consent.ConsentNarrowed(consent_id=consent_id, programs=scope, narrowed_on=on)
-            )
+        narrow = consent.Narrow(
+            request=consent.NarrowConsent.model_construct(programs=scope, narrowed_on=on),
+            consent_id=consent_id,
         )
+        events = self.run(lambda c: consent.decide(narrow, c))
         if events:
             assert before is not None and frozenset(scope) < before.programs
             self.scopes[consent_id] = frozenset(scope)
 
     @rule(consent_id=consents, on=days)
     def withdraw(self, consent_id, on):
-        events = self.run(
-            lambda c: consent.withdraw(c, consent.ConsentWithdrawn(consent_id=consent_id, withdrawn_on=on))
-        )
+        withdraw = consent.Withdraw(request=consent.WithdrawConsent(withdrawn_on=on), consent_id=consent_id)
+        events = self.run(lambda c: consent.decide(withdraw, c))
         if events:
             assert consent_id not in self.withdrawn, "a withdrawal is final"
             self.withdrawn.add(consent_id)

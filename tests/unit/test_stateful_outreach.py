@@ -27,11 +27,25 @@ class OutreachCaseMachine(AggregateMachine):
 
     @initialize()
     def identify(self):
-        identified = model.PotentialClientIdentified(
+        command = model.Identify(
+            request=model.IdentifyPotentialClient(
+                identified_by=IdentifiedBy.MINSEI_IIN,
+                issue_tags=[IssueTag.HIKIKOMORI],
+                age_band=AgeBand.MIDDLE,
+                district="kita-2",
+                description="日中は雨戸が閉まったまま",
+                identified_on=START,
+            ),
             outreach_case_id=uuid.uuid4(),
             holder_organisation="npo-tsunagari",
             case_key=uuid.uuid4(),
             subject_ref=f"subj_{uuid.uuid4().hex}",
+        )
+        identified = model.PotentialClientIdentified(
+            outreach_case_id=command.outreach_case_id,
+            holder_organisation="npo-tsunagari",
+            case_key=command.case_key,
+            subject_ref=command.subject_ref,
             identified_by=IdentifiedBy.MINSEI_IIN,
             issue_tags=[IssueTag.HIKIKOMORI],
             age_band=AgeBand.MIDDLE,
@@ -39,8 +53,9 @@ class OutreachCaseMachine(AggregateMachine):
             description="日中は雨戸が閉まったまま",
             identified_on=START,
         )
-        assert self.run(lambda c: model.identify(c, identified)) == [identified]
-        assert self.run(lambda c: model.open_from_message(c, identified)) == []  # a re-delivery
+        assert self.run(lambda c: model.decide(command, c)) == [identified]
+        reopened = model.OpenFromMessage(identified=identified)
+        assert self.run(lambda c: model.decide(reopened, c)) == []  # a re-delivery
 
     def _after_conclusion(self, events) -> None:
         if self.concluded_before:
@@ -49,31 +64,28 @@ class OutreachCaseMachine(AggregateMachine):
     @rule(method=st.sampled_from(list(ContactMethod)), outcome=st.sampled_from(list(ContactOutcome)), on=days)
     def attempt(self, method, outcome, on):
         self.concluded_before = self.state.status is model.Status.CONCLUDED
-        events = self.run(
-            lambda c: model.attempt_contact(c, method=method, outcome=outcome, note=None, attempted_on=on)
-        )
+        command = model.AttemptContact(method=method, outcome=outcome, note=None, attempted_on=on)
+        events = self.run(lambda c: model.decide(command, c))
         self._after_conclusion(events)
 
     @rule(milestone=st.sampled_from(list(Milestone)), on=days)
     def milestone(self, milestone, on):
         self.concluded_before = self.state.status is model.Status.CONCLUDED
-        events = self.run(lambda c: model.reach_milestone(c, milestone=milestone, note=None, reached_on=on))
+        command = model.ReachMilestone(milestone=milestone, note=None, reached_on=on)
+        events = self.run(lambda c: model.decide(command, c))
         self._after_conclusion(events)
 
     @rule(to=st.sampled_from(list(ConnectionTarget)), runs=st.booleans(), on=days)
     def connect(self, to, runs, on):
         self.concluded_before = self.state.status is model.Status.CONCLUDED
         reached = self.state.reached(Milestone.FIRST_CONTACT) is not None
-        events = self.run(
-            lambda c: model.connect(
-                c,
-                connected_to=to,
-                organisation="city-soudan",
-                runs_target_program=runs,
-                note=None,
-                connected_on=on,
-            )
+        command = model.Connect(
+            request=model.ConnectToSupport(
+                connected_to=to, organisation="city-soudan", note=None, connected_on=on
+            ),
+            runs_target_program=runs,
         )
+        events = self.run(lambda c: model.decide(command, c))
         self._after_conclusion(events)
         if events:
             assert reached, "no つなぎ before the person was reached"
@@ -81,7 +93,8 @@ class OutreachCaseMachine(AggregateMachine):
     @rule(reason=st.sampled_from(list(OutreachConclusionReason)), on=days)
     def conclude(self, reason, on):
         self.concluded_before = self.state.status is model.Status.CONCLUDED
-        events = self.run(lambda c: model.conclude(c, reason=reason, note=None, concluded_on=on))
+        command = model.Conclude(reason=reason, note=None, concluded_on=on)
+        events = self.run(lambda c: model.decide(command, c))
         self._after_conclusion(events)
 
     @invariant()

@@ -2,6 +2,7 @@
 and the stored stream rebuilds the menu exactly."""
 
 import uuid
+from functools import partial
 
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, initialize, invariant, rule
@@ -19,9 +20,7 @@ class MenuMachine(AggregateMachine):
 
     @initialize(capacity=st.integers(min_value=1, max_value=4))
     def publish(self, capacity):
-        published = menu.MenuPublished(
-            menu_id=uuid.uuid4(),
-            managed_by="sanka-center",
+        request = menu.PublishMenu(
             title="農園での就労体験",
             description="週2回、午前中の収穫作業",
             kind=MenuKind.WORK_EXPERIENCE,
@@ -31,19 +30,21 @@ class MenuMachine(AggregateMachine):
             capacity=capacity,
             schedule="火・金 9:00-12:00",
             target_groups=[IssueTag.HIKIKOMORI],
-            published_on=START,
         )
-        assert self.run(lambda m: menu.publish(m, published)) == [published]
-        assert self.run(lambda m: menu.publish(m, published)) is None  # never twice
+        publish = menu.Publish(
+            request=request, menu_id=uuid.uuid4(), managed_by="sanka-center", published_on=START
+        )
+        [published] = self.run(partial(menu.decide, publish))
+        assert published.menu_id == publish.menu_id and published.capacity == capacity
+        assert self.run(partial(menu.decide, publish)) is None  # never twice
 
     @rule(target=placements, case=st.sampled_from(CASES), on=days)
     def take_seat(self, case, on):
         placement = uuid.uuid4()
         full = len(self.state.seats) >= self.state.current.capacity
         closed = self.state.status is MenuStatus.CLOSED
-        events = self.run(
-            lambda m: menu.take_seat(m, placement_id=placement, participation_case_id=case, taken_on=on)
-        )
+        command = menu.TakeSeat(placement_id=placement, participation_case_id=case, taken_on=on)
+        events = self.run(partial(menu.decide, command))
         if full or closed:
             assert events is None
         return placement
@@ -54,27 +55,26 @@ class MenuMachine(AggregateMachine):
         seat = self.state.seat(placement)
         if seat is not None:
             case = seat.participation_case_id
-            events = self.run(
-                lambda m: menu.take_seat(m, placement_id=placement, participation_case_id=case, taken_on=on)
-            )
-            assert events == []
+            command = menu.TakeSeat(placement_id=placement, participation_case_id=case, taken_on=on)
+            assert self.run(partial(menu.decide, command)) == []
 
     @rule(placement=placements, on=days)
     def release_seat(self, placement, on):
         held = self.state.seat(placement) is not None
-        events = self.run(lambda m: menu.release_seat(m, placement_id=placement, released_on=on))
+        events = self.run(partial(menu.decide, menu.ReleaseSeat(placement_id=placement, released_on=on)))
         assert len(events) == (1 if held else 0)
         assert self.state.seat(placement) is None
 
     @rule(capacity=st.integers(min_value=1, max_value=5), on=days)
     def change_capacity(self, capacity, on):
         seated = len(self.state.seats)
-        events = self.run(lambda m: menu.revise(m, menu.MenuRevised(capacity=capacity, revised_on=on)))
+        revise = menu.Revise(request=menu.ReviseMenu(capacity=capacity), revised_on=on)
+        events = self.run(partial(menu.decide, revise))
         assert (events is None) == (capacity < seated)
 
     @rule(status=st.sampled_from(list(MenuStatus)), on=days)
     def open_or_close(self, status, on):
-        self.run(lambda m: menu.revise(m, menu.MenuRevised(status=status, revised_on=on)))
+        self.run(partial(menu.decide, menu.Revise(request=menu.ReviseMenu(status=status), revised_on=on)))
         assert self.state.status is status
 
     @invariant()

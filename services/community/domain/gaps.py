@@ -9,7 +9,7 @@ from datetime import date
 from uuid import UUID
 
 from contracts.glossary import LocalResourceKind
-from libs.domain import Aggregate, DomainEvent
+from libs.domain import Aggregate, Command, DomainEvent
 
 STREAM_TYPE = "CommunityResourceGap"
 
@@ -31,9 +31,24 @@ def _evolve(_: Gap, event: DomainEvent) -> Gap:
     return Gap(event)
 
 
-GAP = Aggregate[Gap](stream_type=STREAM_TYPE, initial=Gap, evolve=_evolve, events=(ResourceGapNoted,))
+class NoteGap(Command):
+    """A case meeting found a resource missing (coordination's MissingResourceNoted)."""
+
+    noted: ResourceGapNoted
 
 
-def note(gap: Gap, noted: ResourceGapNoted) -> list[DomainEvent]:
+def decide(command: Command, gap: Gap) -> list[DomainEvent]:
+    match command:
+        case NoteGap():
+            return _note(gap, command.noted)
+    raise TypeError(f"a resource gap cannot decide {type(command).__name__}")
+
+
+GAP = Aggregate[Gap](
+    stream_type=STREAM_TYPE, initial=Gap, evolve=_evolve, events=(ResourceGapNoted,), decide=decide
+)
+
+
+def _note(gap: Gap, noted: ResourceGapNoted) -> list[DomainEvent]:
     """One record per (meeting, kind, district): a re-delivery adds nothing."""
     return [] if gap.noted else [noted]

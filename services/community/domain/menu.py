@@ -14,7 +14,7 @@ from datetime import date
 from uuid import UUID
 
 from contracts.glossary import IssueTag, MenuKind, MenuStatus
-from libs.domain import Aggregate, DomainEvent
+from libs.domain import Aggregate, Command, DomainEvent
 
 STREAM_TYPE = "CommunityMenuCopy"
 
@@ -43,10 +43,25 @@ def evolve(_: Menu, event: DomainEvent) -> Menu:
     raise TypeError(f"unknown event {type(event).__name__}")
 
 
-MENU = Aggregate[Menu](stream_type=STREAM_TYPE, initial=Menu, evolve=evolve, events=(MenuNoted,))
+class NoteMenu(Command):
+    """Participation published or updated a menu (its MenuPublished / MenuUpdated)."""
+
+    noted: MenuNoted
 
 
-def note(menu: Menu, noted: MenuNoted) -> list[DomainEvent]:
+def decide(command: Command, menu: Menu) -> list[DomainEvent]:
+    match command:
+        case NoteMenu():
+            return _note(menu, command.noted)
+    raise TypeError(f"a menu copy cannot decide {type(command).__name__}")
+
+
+MENU = Aggregate[Menu](
+    stream_type=STREAM_TYPE, initial=Menu, evolve=evolve, events=(MenuNoted,), decide=decide
+)
+
+
+def _note(menu: Menu, noted: MenuNoted) -> list[DomainEvent]:
     """Keep the newest state; a re-delivered or older change adds nothing."""
     if menu.latest is not None and (menu.latest == noted or noted.as_of < menu.latest.as_of):
         return []

@@ -6,7 +6,11 @@ entry, not personal data. Attendance is counted by generation, never by name; vo
 pseudonymous refs with a generation, because a volunteer's name would be personal data and the
 program only needs to know how many there are.
 
-Pure: no I/O, no clock, no random ids. Identifiers and dates arrive in the commands.
+Pure: no I/O, no clock, no random ids. Identifiers and dates arrive in the commands: a request
+body is a command when everything in it is typed by the worker (`ClosePlace`); when the service
+adds what it mints (a place id, an activity id, a volunteer's pseudonym) the command wraps the
+request with those values (`Register`, `AddActivity`, `AddVolunteer`), so `decide` depends on
+nothing but the command and the state.
 """
 
 import re
@@ -17,9 +21,11 @@ from uuid import UUID
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from contracts.events import DISTRICT_PATTERN
 from contracts.glossary import Generation, PlaceKind, TargetGroup
-from libs.domain import Aggregate, DomainError, DomainEvent, InvalidCommand, NotFound
-from libs.text import line
+from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand, NotFound
+from libs.fields import Day, Flag, WholeNumber
+from libs.text import Note, line
 
 STREAM_TYPE = "CommunityPlace"
 VOLUNTEER_REF_PATTERN = r"^vol_[0-9a-f]{32}$"
@@ -44,6 +50,9 @@ WallClock = Annotated[
     WithJsonSchema({"type": "string", "pattern": f"^{_WALL_CLOCK}$", "description": "日本時間 HH:MM"}),
 ]
 _ORDINAL = re.compile(r"^(-1|[1-5])")
+
+District = Annotated[str, Field(pattern=DISTRICT_PATTERN)]
+Count = Annotated[WholeNumber, Field(ge=0, le=10000)]
 
 
 class Slot(BaseModel):
@@ -181,11 +190,115 @@ def evolve(place: Place, event: DomainEvent) -> Place:
     raise TypeError(f"unknown event {type(event).__name__}")
 
 
+# --- commands ---------------------------------------------------------------------------
+
+
+class RegisterPlace(Command):
+    """A place to register (居場所の登録). Everything here is a public directory entry."""
+
+    kind: PlaceKind
+    name: line(100) = Field(description="居場所の名称（公開されます）")  # type: ignore[valid-type]
+    description: Note | None = Field(
+        default=None, description="居場所の紹介文（公開されます。個人の情報は書かないでください）"
+    )
+    address: PlaceAddress | None = Field(
+        default=None, description="所在地（公開されます）。個人宅で開く場合は登録しないでください"
+    )
+    district: District = Field(description="地区コード（例: chuo-1）")
+    school_district: District = Field(description="小学校区コード（例: chuo-es）")
+    target_groups: list[TargetGroup] = Field(min_length=1, max_length=8)
+    multi_generational: Flag = Field(description="世代を問わず交流できる場か（多世代型）")
+    schedule: list[Slot] = Field(default_factory=list, max_length=14, description="開催日時")
+    opened_on: Day
+
+
+class Register(Command):
+    """A place to register with what the service gives it: a new id and the holding organisation
+    (the caller's)."""
+
+    request: RegisterPlace
+    place_id: UUID
+    holder_organisation: str
+
+
+# Participants of one activity by generation, as a worker types them (counts only). Request models
+# below without a docstring had none before: a docstring would change the published schema.
+class AttendanceCounts(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    children: Count = 0
+    youth: Count = 0
+    working_age: Count = 0
+    older: Count = 0
+
+
+class RecordActivity(Command):
+    """An activity held (活動の記録): counts by generation, never names."""
+
+    held_on: Day
+    attendance: AttendanceCounts
+    volunteer_count: Count = 0
+    new_resident_led: Flag = Field(default=False, description="住民主体で新たに始まった活動か")
+
+
+class AddActivity(Command):
+    """An activity to record under the id the service minted for it."""
+
+    request: RecordActivity
+    activity_id: UUID
+
+
+class RegisterVolunteer(Command):
+    """A volunteer registration: a generation only; the service gives a pseudonymous ref."""
+
+    generation: Generation
+    registered_on: Day
+
+
+class AddVolunteer(Command):
+    """A volunteer registration with the pseudonymous ref the service drew for the volunteer."""
+
+    request: RegisterVolunteer
+    volunteer_ref: str
+
+
+class RecordLeaving(Command):
+    left_on: Day
+
+
+class Leave(Command):
+    """A volunteer (named by their ref in the request's path) leaves the place."""
+
+    request: RecordLeaving
+    volunteer_ref: str
+
+
+class ClosePlace(Command):
+    closed_on: Day
+
+
+def decide(command: Command, place: Place) -> list[DomainEvent]:
+    """The events a command leads to on this place, or a DomainError saying why not."""
+    match command:
+        case Register():
+            return _register(place, command)
+        case AddActivity():
+            return _record_activity(place, command)
+        case AddVolunteer():
+            return _register_volunteer(place, command)
+        case Leave():
+            return _volunteer_leaves(place, command)
+        case ClosePlace():
+            return _close(place, command)
+    raise TypeError(f"a place cannot decide {type(command).__name__}")
+
+
 PLACE = Aggregate[Place](
     stream_type=STREAM_TYPE,
     initial=Place,
     evolve=evolve,
     events=(PlaceRegistered, ActivityRecorded, VolunteerRegistered, VolunteerLeft, PlaceClosed),
+    decide=decide,
 )
 
 
@@ -209,14 +322,30 @@ def _check_schedule(schedule: list[Slot]) -> None:
                 )
 
 
-def register(place: Place, registered: PlaceRegistered) -> list[DomainEvent]:
+def _register(place: Place, command: Register) -> list[DomainEvent]:
     """Register a place. Its id is new, so an existing stream means the same request twice."""
     if place.registered is not None:
         raise DomainError("place_exists", "この居場所はすでに登録されています。")
-    if not registered.target_groups:
+    request = command.request
+    if not request.target_groups:
         raise InvalidCommand("no_target_group", "対象者を1つ以上選んでください。")
-    _check_schedule(registered.schedule)
-    return [registered]
+    _check_schedule(request.schedule)
+    return [
+        PlaceRegistered(
+            place_id=command.place_id,
+            holder_organisation=command.holder_organisation,
+            kind=request.kind,
+            name=request.name,
+            description=request.description,
+            address=request.address,
+            district=request.district,
+            school_district=request.school_district,
+            target_groups=sorted(set(request.target_groups)),
+            multi_generational=request.multi_generational,
+            schedule=request.schedule,
+            opened_on=request.opened_on,
+        )
+    ]
 
 
 def _require_place(place: Place) -> PlaceRegistered:
@@ -236,57 +365,81 @@ def _require_open_on(place: Place, day: date, what: str) -> PlaceRegistered:
     return registered
 
 
-def record_activity(place: Place, activity: ActivityRecorded) -> list[DomainEvent]:
+def _record_activity(place: Place, command: AddActivity) -> list[DomainEvent]:
     """An activity held at an open place, with attendance by generation (counts only)."""
-    _require_open_on(place, activity.held_on, "activity")
-    counts = activity.attendance.by_generation().values()
-    if any(n < 0 for n in counts) or activity.volunteer_count < 0:
+    request = command.request
+    _require_open_on(place, request.held_on, "activity")
+    attendance = Attendance(
+        children=request.attendance.children,
+        youth=request.attendance.youth,
+        working_age=request.attendance.working_age,
+        older=request.attendance.older,
+    )
+    # The request's types already refuse negative numbers; the domain refuses them for any caller.
+    if any(n < 0 for n in attendance.by_generation().values()) or request.volunteer_count < 0:
         raise InvalidCommand("negative_count", "参加者数・ボランティア数に負の数は入力できません。")
-    if activity.attendance.total == 0:
+    if attendance.total == 0:
         raise InvalidCommand(
             "no_attendance", "参加者数が0人の活動は記録できません（中止の場合は記録不要です）。"
         )
-    if any(a.activity_id == activity.activity_id for a in place.activities):
+    if any(a.activity_id == command.activity_id for a in place.activities):
         raise DomainError("activity_exists", "この活動はすでに記録されています。")
-    return [activity]
+    return [
+        ActivityRecorded(
+            activity_id=command.activity_id,
+            held_on=request.held_on,
+            attendance=attendance,
+            volunteer_count=request.volunteer_count,
+            new_resident_led=request.new_resident_led,
+        )
+    ]
 
 
-def register_volunteer(place: Place, volunteer: VolunteerRegistered) -> list[DomainEvent]:
+def _register_volunteer(place: Place, command: AddVolunteer) -> list[DomainEvent]:
     """A volunteer joins a place: a pseudonymous ref and a generation, never a name."""
-    _require_open_on(place, volunteer.registered_on, "volunteer")
-    if not re.match(VOLUNTEER_REF_PATTERN, volunteer.volunteer_ref):
+    request = command.request
+    _require_open_on(place, request.registered_on, "volunteer")
+    if not re.match(VOLUNTEER_REF_PATTERN, command.volunteer_ref):
         raise InvalidCommand("bad_volunteer_ref", "ボランティアの識別子が不正です。")
-    if volunteer.volunteer_ref in place.volunteers:
+    if command.volunteer_ref in place.volunteers:
         raise DomainError("volunteer_exists", "このボランティアはすでに登録されています。")
-    return [volunteer]
+    return [
+        VolunteerRegistered(
+            volunteer_ref=command.volunteer_ref,
+            generation=request.generation,
+            registered_on=request.registered_on,
+        )
+    ]
 
 
-def volunteer_leaves(place: Place, left: VolunteerLeft) -> list[DomainEvent]:
+def _volunteer_leaves(place: Place, command: Leave) -> list[DomainEvent]:
     _require_place(place)
-    volunteer = place.volunteers.get(left.volunteer_ref)
+    left_on = command.request.left_on
+    volunteer = place.volunteers.get(command.volunteer_ref)
     if volunteer is None:
         raise NotFound("volunteer_not_found", "ボランティアの登録が見つかりません。")
     if volunteer.left_on is not None:
         raise DomainError("volunteer_already_left", "このボランティアはすでに活動を終了しています。")
-    if left.left_on < volunteer.registered_on:
+    if left_on < volunteer.registered_on:
         raise DomainError("left_before_registered", "終了日が登録日より前になっています。")
-    return [left]
+    return [VolunteerLeft(volunteer_ref=command.volunteer_ref, left_on=left_on)]
 
 
-def close(place: Place, closed: PlaceClosed) -> list[DomainEvent]:
+def _close(place: Place, command: ClosePlace) -> list[DomainEvent]:
     """Close a place (閉所). Its directory entry stays, marked inactive; no new activity follows."""
     registered = _require_place(place)
+    closed_on = command.closed_on
     if place.closed_on is not None:
         raise DomainError("place_already_closed", "この居場所はすでに閉所しています。")
-    if closed.closed_on < registered.opened_on:
+    if closed_on < registered.opened_on:
         raise DomainError("close_before_opening", "閉所日が開設日より前になっています。")
-    if any(a.held_on >= closed.closed_on for a in place.activities):
+    if any(a.held_on >= closed_on for a in place.activities):
         raise DomainError(
             "activities_after_closing", "閉所日以降に記録された活動があります。閉所日を確認してください。"
         )
-    if any(v.registered_on >= closed.closed_on for v in place.volunteers.values()):
+    if any(v.registered_on >= closed_on for v in place.volunteers.values()):
         raise DomainError(
             "volunteers_after_closing",
             "閉所日以降に登録されたボランティアがいます。閉所日を確認してください。",
         )
-    return [closed]
+    return [PlaceClosed(closed_on=closed_on)]

@@ -5,14 +5,13 @@ the organisation whose place noticed the person.
 """
 
 import uuid
-
-from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncConnection
+from datetime import date
 
 from contracts.glossary import Program
-from libs import commands, timeline
+from libs import timeline
 from libs.authz import Decision
 from libs.directory import Directory
+from libs.eventstore import Session
 from libs.http import Caller
 from services.community.domain import concern
 from services.community.service_layer import authorization
@@ -23,13 +22,15 @@ LABELS = {
 }
 
 
-async def may_see(conn: AsyncConnection, caller: Caller, case_key: uuid.UUID, _: Directory) -> Decision:
+async def may_see(
+    session: Session, caller: Caller, case_key: uuid.UUID, _: Directory, _today: date
+) -> Decision:
+    """The concerns stored under the case key (found by index) decide; no concern, no basis."""
     decisions = []
-    for stream in await timeline.stream_ids(conn, concern.STREAM_TYPE, case_key):
-        noticed = (await commands.load(conn, concern.CONCERN, stream)).state
+    for stream in await session.stream_ids(stream_type=concern.STREAM_TYPE, case_key=case_key):
+        noticed = (await session.load(concern.CONCERN, stream)).state
         decisions.append(authorization.may_manage(caller.principal, noticed.holder))
     return timeline.first_allowed(decisions)
 
 
-def routes(app: FastAPI) -> None:
-    timeline.routes(app, timeline.TimelineSource(Program.COMMUNITY, LABELS, may_see))
+router = timeline.router(timeline.TimelineSource(Program.COMMUNITY, LABELS, may_see))

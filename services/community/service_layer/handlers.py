@@ -1,26 +1,26 @@
 """Community's use cases: authorise, load, decide, append, fill the outbox — and record access.
 
 Places, concerns and platform meetings are separate streams: a concern is about a person and
-is sealed under that person's key, while a place and a meeting are not about anyone.
+is sealed under that person's key, while a place and a meeting are not about anyone (they carry
+no case key). Every handler takes the service's event store (or, for the inbox consumer, the
+session of the message's transaction), so the same code runs on PostgreSQL and on the in-memory
+store of the service tests. Whatever a handler creates gets its id here, in the command, and the
+handler returns it: nothing reads the state back to find what was created.
 """
 
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import date
-from functools import partial
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from contracts import events as public
-from contracts.glossary import AgeBand, Generation, IssueTag, PlaceKind, PlatformTheme, Sector, TargetGroup
+from contracts.glossary import Generation
 from libs import access, commands, erasure
-from libs.authz import enforce
-from libs.commands import Context, Loaded, Outcome, no_public
+from libs.authz import Decision, enforce
+from libs.commands import Context, Outcome, no_public
 from libs.directory import Directory
-from libs.domain import NotFound
+from libs.domain import Command, NotFound
+from libs.eventstore import EventStore, Loaded, LogQuery, Session
 from libs.http import Caller
 from libs.inbox import Delivery
 from services.community.domain import concern, gaps, menu, model, platform
@@ -46,6 +46,15 @@ def meeting_stream(meeting_id: uuid.UUID) -> str:
     return f"community-meeting-{meeting_id}"
 
 
+def menu_stream(menu_id: uuid.UUID) -> str:
+    return f"community-menu-{menu_id}"
+
+
+def gap_stream(noted: gaps.ResourceGapNoted) -> str:
+    """One stream per (meeting, kind, district), so a re-delivered gap lands where it already is."""
+    return f"community-gap-{noted.meeting_id}-{noted.resource_kind.value}-{noted.district}"
+
+
 def new_subject_ref() -> str:
     """A random pseudonym for the person a concern is about: meaningless outside community."""
     return f"subj_{secrets.token_hex(16)}"
@@ -54,62 +63,6 @@ def new_subject_ref() -> str:
 def new_volunteer_ref() -> str:
     """A random pseudonym for a volunteer: lets a place count and retire registrations, names none."""
     return f"vol_{secrets.token_hex(16)}"
-
-
-# --- places -----------------------------------------------------------------------------
-
-
-async def register_place(
-    engine: AsyncEngine,
-    caller: Caller,
-    directory: Directory,
-    *,
-    place_id: uuid.UUID,
-    kind: PlaceKind,
-    name: str,
-    description: str | None,
-    address: model.PlaceAddress | None,
-    district: str,
-    school_district: str,
-    target_groups: list[TargetGroup],
-    multi_generational: bool,
-    schedule: list[model.Slot],
-    opened_on: date,
-) -> Outcome[model.Place]:
-    enforce(
-        authorization.may_register(caller.principal, directory),
-        caller.principal,
-        "register_place",
-        "places",
-        hide=False,
-    )
-    registered = model.PlaceRegistered(
-        place_id=place_id,
-        holder_organisation=caller.principal.organisation,
-        kind=kind,
-        name=name,
-        description=description,
-        address=address,
-        district=district,
-        school_district=school_district,
-        target_groups=sorted(set(target_groups)),
-        multi_generational=multi_generational,
-        schedule=schedule,
-        opened_on=opened_on,
-    )
-    return await commands.run(
-        engine,
-        model.PLACE,
-        place_stream(place_id),
-        partial(model.register, registered=registered),
-        place_to_public,
-        caller.context,
-        expected_version=0,
-    )
-
-
-async def _load_place(conn: AsyncConnection, place_id: uuid.UUID) -> Loaded[model.Place]:
-    return await commands.load(conn, model.PLACE, place_stream(place_id))
 
 
 def _managing(caller: Caller, resource: str, action: str) -> commands.Guard[Any]:
@@ -122,89 +75,116 @@ def _managing(caller: Caller, resource: str, action: str) -> commands.Guard[Any]
     )
 
 
-async def _change_place(
-    engine: AsyncEngine,
+# --- places -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Registered:
+    """What registering a place created: its id and first version."""
+
+    place_id: uuid.UUID
+    version: int
+
+
+async def register_place(
+    store: EventStore, caller: Caller, directory: Directory, request: model.RegisterPlace
+) -> Registered:
+    """Register a place under a new id, held by the caller's organisation."""
+    enforce(
+        authorization.may_register(caller.principal, directory),
+        caller.principal,
+        "register_place",
+        "places",
+        hide=False,
+    )
+    command = model.Register(
+        request=request, place_id=uuid.uuid4(), holder_organisation=caller.principal.organisation
+    )
+    outcome = await commands.run(
+        store,
+        model.PLACE,
+        place_stream(command.place_id),
+        command,
+        place_to_public,
+        caller.context,
+        expected_version=0,
+    )
+    return Registered(command.place_id, outcome.version)
+
+
+PlaceChange = model.AddActivity | model.AddVolunteer | model.Leave | model.ClosePlace
+
+# The action each change of a place is logged as when refused or allowed (the names the logs had).
+PLACE_ACTIONS: dict[type[Command], str] = {
+    model.AddActivity: "record_activity",
+    model.AddVolunteer: "register_volunteer",
+    model.Leave: "volunteer_leaves",
+    model.ClosePlace: "close_place",
+}
+
+
+async def change_place(
+    store: EventStore,
     caller: Caller,
     place_id: uuid.UUID,
-    action: str,
-    decide: commands.Decide[model.Place],
+    command: PlaceChange,
     expected_version: int | None,
 ) -> Outcome[model.Place]:
-    """One command on the place, by the organisation that holds it."""
+    """One command on the place, by the community coordinators of the organisation that holds it
+    (else 404 revealing nothing). `expected_version` (If-Match) pins the version decided on."""
     return await commands.run(
-        engine,
+        store,
         model.PLACE,
         place_stream(place_id),
-        decide,
+        command,
         place_to_public,
         caller.context,
         expected_version=expected_version,
-        guard=_managing(caller, f"place:{place_id}", action),
+        guard=_managing(caller, f"place:{place_id}", PLACE_ACTIONS[type(command)]),
     )
+
+
+@dataclass(frozen=True)
+class ActivityAdded:
+    """What recording an activity created: its id, and the place's new version."""
+
+    activity_id: uuid.UUID
+    version: int
 
 
 async def record_activity(
-    engine: AsyncEngine,
+    store: EventStore,
     caller: Caller,
     place_id: uuid.UUID,
-    *,
-    held_on: date,
-    attendance: model.Attendance,
-    volunteer_count: int,
-    new_resident_led: bool,
+    request: model.RecordActivity,
     expected_version: int | None,
-) -> tuple[uuid.UUID, Outcome[model.Place]]:
-    activity = model.ActivityRecorded(
-        activity_id=uuid.uuid4(),
-        held_on=held_on,
-        attendance=attendance,
-        volunteer_count=volunteer_count,
-        new_resident_led=new_resident_led,
-    )
-    decide = partial(model.record_activity, activity=activity)
-    outcome = await _change_place(engine, caller, place_id, "record_activity", decide, expected_version)
-    return activity.activity_id, outcome
+) -> ActivityAdded:
+    command = model.AddActivity(request=request, activity_id=uuid.uuid4())
+    outcome = await change_place(store, caller, place_id, command, expected_version)
+    return ActivityAdded(command.activity_id, outcome.version)
+
+
+@dataclass(frozen=True)
+class VolunteerAdded:
+    """What registering a volunteer created: their pseudonymous ref, and the place's new version."""
+
+    volunteer_ref: str
+    version: int
 
 
 async def register_volunteer(
-    engine: AsyncEngine,
+    store: EventStore,
     caller: Caller,
     place_id: uuid.UUID,
-    *,
-    generation: Generation,
-    registered_on: date,
+    request: model.RegisterVolunteer,
     expected_version: int | None,
-) -> tuple[str, Outcome[model.Place]]:
-    volunteer = model.VolunteerRegistered(
-        volunteer_ref=new_volunteer_ref(), generation=generation, registered_on=registered_on
-    )
-    decide = partial(model.register_volunteer, volunteer=volunteer)
-    outcome = await _change_place(engine, caller, place_id, "register_volunteer", decide, expected_version)
-    return volunteer.volunteer_ref, outcome
+) -> VolunteerAdded:
+    command = model.AddVolunteer(request=request, volunteer_ref=new_volunteer_ref())
+    outcome = await change_place(store, caller, place_id, command, expected_version)
+    return VolunteerAdded(command.volunteer_ref, outcome.version)
 
 
-async def volunteer_leaves(
-    engine: AsyncEngine,
-    caller: Caller,
-    place_id: uuid.UUID,
-    volunteer_ref: str,
-    *,
-    left_on: date,
-    expected_version: int | None,
-) -> Outcome[model.Place]:
-    left = model.VolunteerLeft(volunteer_ref=volunteer_ref, left_on=left_on)
-    decide = partial(model.volunteer_leaves, left=left)
-    return await _change_place(engine, caller, place_id, "volunteer_leaves", decide, expected_version)
-
-
-async def close_place(
-    engine: AsyncEngine, caller: Caller, place_id: uuid.UUID, *, closed_on: date, expected_version: int | None
-) -> Outcome[model.Place]:
-    decide = partial(model.close, closed=model.PlaceClosed(closed_on=closed_on))
-    return await _change_place(engine, caller, place_id, "close_place", decide, expected_version)
-
-
-async def read_place(engine: AsyncEngine, caller: Caller, place_id: uuid.UUID) -> Loaded[model.Place]:
+async def read_place(store: EventStore, caller: Caller, place_id: uuid.UUID) -> Loaded[model.Place]:
     """A place's directory entry and activity counts: public, so no access record."""
     enforce(
         authorization.may_read_directory(caller.principal),
@@ -213,26 +193,22 @@ async def read_place(engine: AsyncEngine, caller: Caller, place_id: uuid.UUID) -
         "places",
         hide=False,
     )
-    async with engine.connect() as conn:
-        loaded = await _load_place(conn, place_id)
+    async with store.reading() as session:
+        loaded = await session.load(model.PLACE, place_stream(place_id))
     if loaded.state.registered is None:
         raise NotFound("place_not_found", "居場所が見つかりません。")
     return loaded
 
 
-async def _all_places(engine: AsyncEngine) -> list[Loaded[model.Place]]:
+async def _all_places(session: Session) -> list[Loaded[model.Place]]:
     """Every place, oldest first. Rebuilt from the streams: a municipality has hundreds, not millions."""
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            text(
-                "SELECT stream_id FROM events WHERE stream_type = :t AND version = 1 ORDER BY global_position"
-            ),
-            {"t": model.STREAM_TYPE},
-        )
-        return [await commands.load(conn, model.PLACE, stream_id) for stream_id in rows.scalars().all()]
+    return [
+        await session.load(model.PLACE, stream_id)
+        for stream_id in await session.stream_ids(stream_type=model.STREAM_TYPE)
+    ]
 
 
-async def list_places(engine: AsyncEngine, caller: Caller) -> list[Loaded[model.Place]]:
+async def list_places(store: EventStore, caller: Caller) -> list[Loaded[model.Place]]:
     enforce(
         authorization.may_read_directory(caller.principal),
         caller.principal,
@@ -240,23 +216,20 @@ async def list_places(engine: AsyncEngine, caller: Caller) -> list[Loaded[model.
         "places",
         hide=False,
     )
-    return await _all_places(engine)
+    async with store.reading() as session:
+        return await _all_places(session)
 
 
-async def _all_menus(engine: AsyncEngine) -> list[menu.MenuNoted]:
+async def _all_menus(session: Session) -> list[menu.MenuNoted]:
     """Participation's menus as community last heard of them, oldest first."""
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            text(
-                "SELECT stream_id FROM events WHERE stream_type = :t AND version = 1 ORDER BY global_position"
-            ),
-            {"t": menu.STREAM_TYPE},
-        )
-        found = [(await commands.load(conn, menu.MENU, s)).state.latest for s in rows.scalars().all()]
+    found = [
+        (await session.load(menu.MENU, stream_id)).state.latest
+        for stream_id in await session.stream_ids(stream_type=menu.STREAM_TYPE)
+    ]
     return [m for m in found if m is not None]
 
 
-async def export_hsds(engine: AsyncEngine, caller: Caller, directory: Directory) -> dict:
+async def export_hsds(store: EventStore, caller: Caller, directory: Directory) -> dict[str, Any]:
     enforce(
         authorization.may_export_directory(caller.principal),
         caller.principal,
@@ -264,15 +237,13 @@ async def export_hsds(engine: AsyncEngine, caller: Caller, directory: Directory)
         "directory",
         hide=False,
     )
-    places = [loaded.state for loaded in await _all_places(engine)]
-    return hsds.page(places, directory, menus=await _all_menus(engine))
+    async with store.reading() as session:
+        places = [loaded.state for loaded in await _all_places(session)]
+        menus = await _all_menus(session)
+    return hsds.page(places, directory, menus=menus)
 
 
-def menu_stream(menu_id: uuid.UUID) -> str:
-    return f"community-menu-{menu_id}"
-
-
-async def on_menu_changed(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
+async def on_menu_changed(session: Session, delivery: Delivery, *, organisation: str) -> None:
     """Keep participation's menu (published or updated) for the resource directory."""
     event = delivery.event
     assert isinstance(event, public.MenuPublished | public.MenuUpdated)
@@ -287,16 +258,16 @@ async def on_menu_changed(conn: AsyncConnection, delivery: Delivery, *, organisa
         as_of=event.published_on if isinstance(event, public.MenuPublished) else event.updated_on,
     )
     await commands.execute(
-        conn,
+        session,
         menu.MENU,
         menu_stream(event.menu_id),
-        partial(menu.note, noted=noted),
+        menu.NoteMenu(noted=noted),
         no_public,
         Context.reacting_to(delivery.envelope, organisation, "community.consumer"),
     )
 
 
-async def on_missing_resource(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
+async def on_missing_resource(session: Session, delivery: Delivery, *, organisation: str) -> None:
     """A case meeting found a resource missing in a district: keep it as input to community building."""
     event = delivery.event
     assert isinstance(event, public.MissingResourceNoted)
@@ -307,26 +278,23 @@ async def on_missing_resource(conn: AsyncConnection, delivery: Delivery, *, orga
         noted_on=event.held_on,
     )
     await commands.execute(
-        conn,
+        session,
         gaps.GAP,
-        f"community-gap-{event.meeting_id}-{event.resource_kind.value}-{event.district}",
-        partial(gaps.note, noted=noted),
+        gap_stream(noted),
+        gaps.NoteGap(noted=noted),
         no_public,
         Context.reacting_to(delivery.envelope, organisation, "community.consumer"),
     )
 
 
-_GAPS = text("SELECT data FROM events WHERE stream_type = :t")
-
-
-async def _resource_gaps(engine: AsyncEngine) -> dict[str, dict[str, int]]:
+async def _resource_gaps(session: Session) -> dict[str, dict[str, int]]:
     """Gaps noted by case meetings: resource kind → district → how many meetings noted it."""
-    async with engine.connect() as conn:
-        rows = (await conn.execute(_GAPS, {"t": gaps.STREAM_TYPE})).scalars().all()
     counted: dict[str, dict[str, int]] = {}
-    for row in rows:
-        by_district = counted.setdefault(row["resource_kind"], {})
-        by_district[row["district"]] = by_district.get(row["district"], 0) + 1
+    for row in await session.log_all(LogQuery(stream_type=gaps.STREAM_TYPE)):
+        gap = gaps.GAP.decode(row.event_type, row.data, row.schema_version)
+        assert isinstance(gap, gaps.ResourceGapNoted)
+        by_district = counted.setdefault(gap.resource_kind.value, {})
+        by_district[gap.district] = by_district.get(gap.district, 0) + 1
     return {kind: dict(sorted(d.items())) for kind, d in sorted(counted.items())}
 
 
@@ -345,11 +313,13 @@ class Summary:
     resource_gaps: dict[str, dict[str, int]]
 
 
-async def summary(engine: AsyncEngine, caller: Caller) -> Summary:
+async def summary(store: EventStore, caller: Caller) -> Summary:
     enforce(
         authorization.may_read_directory(caller.principal), caller.principal, "summary", "places", hide=False
     )
-    places = [loaded.state for loaded in await _all_places(engine)]
+    async with store.reading() as session:
+        places = [loaded.state for loaded in await _all_places(session)]
+        resource_gaps = await _resource_gaps(session)
     open_places = [p for p in places if p.registered is not None and p.closed_on is None]
     by_school: dict[str, int] = {}
     by_district: dict[str, int] = {}
@@ -373,131 +343,127 @@ async def summary(engine: AsyncEngine, caller: Caller) -> Summary:
         new_resident_led_activities=sum(1 for a in activities if a.new_resident_led),
         attendance_by_generation=attendance,
         active_volunteers=sum(len(p.active_volunteers) for p in places),
-        resource_gaps=await _resource_gaps(engine),
+        resource_gaps=resource_gaps,
     )
 
 
 # --- concerns ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Noted:
+    """What noting a concern created: the concern, the new case key it opened, its first version."""
+
+    concern_id: uuid.UUID
+    case_key: uuid.UUID
+    version: int
+
+
 async def note_concern(
-    engine: AsyncEngine,
-    caller: Caller,
-    place_id: uuid.UUID,
-    *,
-    issue_tags: list[IssueTag],
-    age_band: AgeBand,
-    description: str,
-    noticed_on: date,
-) -> tuple[concern.ConcernNoted, Outcome[concern.Concern]]:
+    store: EventStore, caller: Caller, place_id: uuid.UUID, request: concern.NoteConcern
+) -> Noted:
     """Record what was noticed at a place; the person gets a new pseudonym and a new case key.
     The place, read in the same transaction, authorises and dates it."""
     concern_id, case_key, subject_ref = uuid.uuid4(), uuid.uuid4(), new_subject_ref()
 
-    async def note(conn: AsyncConnection) -> tuple[concern.ConcernNoted, Outcome[concern.Concern]]:
-        place = (await _load_place(conn, place_id)).state
+    async def note(session: Session) -> Outcome[concern.Concern]:
+        place = (await session.load(model.PLACE, place_stream(place_id))).state
         _managing(caller, f"place:{place_id}", "note_concern").check(place)
-        assert place.registered is not None
-        noted = concern.ConcernNoted(
+        assert place.registered is not None  # the holder check passed: the place exists
+        command = concern.NoteAtPlace(
+            request=request,
             concern_id=concern_id,
             case_key=case_key,
             subject_ref=subject_ref,
             place_id=place_id,
             holder_organisation=caller.principal.organisation,
-            issue_tags=sorted(set(issue_tags)),
-            age_band=age_band,
             district=place.registered.district,
-            noticed_on=noticed_on,
-            description=description,
+            place_opened_on=place.registered.opened_on,
+            place_closed_on=place.closed_on,
         )
-        outcome = await commands.execute(
-            conn,
+        return await commands.execute(
+            session,
             concern.CONCERN,
             concern_stream(concern_id),
-            partial(
-                concern.note,
-                noted=noted,
-                place_opened_on=place.registered.opened_on,
-                place_closed_on=place.closed_on,
-            ),
+            command,
             concern_to_public,
             caller.context,
             expected_version=0,
         )
-        return noted, outcome
 
-    return await commands.transact(engine, note, retry=False)
-
-
-async def _managed_concern(
-    engine: AsyncEngine, caller: Caller, concern_id: uuid.UUID, action: str
-) -> Loaded[concern.Concern]:
-    async with engine.connect() as conn:
-        loaded = await commands.load(conn, concern.CONCERN, concern_stream(concern_id))
-    _managing(caller, f"concern:{concern_id}", action).check(loaded.state)
-    return loaded
+    outcome = await commands.transact(store, note, retry=False)
+    return Noted(concern_id, case_key, outcome.version)
 
 
-async def raise_concern(
-    engine: AsyncEngine,
+# The action each change of a concern is logged as (the names the logs always had).
+CONCERN_ACTIONS: dict[type[Command], str] = {concern.RaiseConcern: "raise_concern"}
+
+
+async def change_concern(
+    store: EventStore,
     caller: Caller,
     concern_id: uuid.UUID,
-    *,
-    raised_to: concern.RaisedTo,
-    raised_on: date,
+    command: concern.RaiseConcern,
     expected_version: int | None,
 ) -> Outcome[concern.Concern]:
-    """Pass the concern to intake or outreach: publishes ConcernRaised under the concern's case key."""
+    """One command on a concern, by the coordinators of the organisation that noted it (else 404).
+
+    Raising publishes ConcernRaised under the concern's case key: intake or outreach opens its own
+    record from it.
+    """
     return await commands.run(
-        engine,
+        store,
         concern.CONCERN,
         concern_stream(concern_id),
-        partial(
-            concern.raise_concern, raised=concern.ConcernRaised(raised_to=raised_to, raised_on=raised_on)
-        ),
+        command,
         concern_to_public,
         caller.context,
         expected_version=expected_version,
-        guard=_managing(caller, f"concern:{concern_id}", "raise_concern"),
+        guard=_managing(caller, f"concern:{concern_id}", CONCERN_ACTIONS[type(command)]),
     )
 
 
-async def read_concern(engine: AsyncEngine, caller: Caller, concern_id: uuid.UUID) -> Loaded[concern.Concern]:
+def _may_manage_concern(caller: Caller) -> access.Policy[concern.Concern]:
+    return lambda _, state: authorization.may_manage(caller.principal, state.holder)
+
+
+async def read_concern(store: EventStore, caller: Caller, concern_id: uuid.UUID) -> Loaded[concern.Concern]:
     """A concern with the description of the person; the read is recorded under the case key,
-    which is the key every program and the auditor's `/audit/access?case_id=` use."""
-    loaded = await _managed_concern(engine, caller, concern_id, "read_details")
-    assert loaded.state.noted is not None
-    decision = authorization.may_manage(caller.principal, loaded.state.holder)
-    await access.record(
-        engine, caller, f"case:{loaded.state.noted.case_key}", decision, CONCERN_PERSONAL_FIELDS
+    which is the key every program and the auditor's `/audit/access?case_id=` use (a concern that
+    does not exist is refused under its own name)."""
+    return await access.read(
+        store,
+        caller,
+        concern.CONCERN,
+        concern_stream(concern_id),
+        _may_manage_concern(caller),
+        resource=lambda state: f"case:{state.noted.case_key}" if state.noted else f"concern:{concern_id}",
+        fields=CONCERN_PERSONAL_FIELDS,
     )
-    return loaded
 
 
-async def concern_id_for_case(engine: AsyncEngine, case_key: uuid.UUID) -> uuid.UUID:
-    """The concern that opened a case (its case key was minted by community), or a random id that
-    finds nothing — so the caller gets the same 404 whether or not the case exists elsewhere."""
-    async with engine.connect() as conn:
-        found = await conn.execute(
-            text(
-                "SELECT data->>'concern_id' FROM events "
-                "WHERE stream_type = :t AND event_type = 'ConcernNoted' AND data->>'case_key' = :k"
-            ),
-            {"t": concern.STREAM_TYPE, "k": str(case_key)},
-        )
-        value = found.scalar_one_or_none()
-    return uuid.UUID(value) if value else uuid.uuid4()
+async def read_concern_of_case(
+    store: EventStore, caller: Caller, case_key: uuid.UUID
+) -> Loaded[concern.Concern]:
+    """The concern that opened a case (its case key was minted by community), found by the key's
+    index. No such concern: the same 404 as a refusal, whether or not the case exists elsewhere."""
+    async with store.reading() as session:
+        found = await session.stream_ids(stream_type=concern.STREAM_TYPE, case_key=case_key)
+    resource = f"case:{case_key}"
+    if not found:
+        enforce(Decision.deny("no concern opened this case"), caller.principal, "read_details", resource)
+    return await access.read(
+        store,
+        caller,
+        concern.CONCERN,
+        found[0],
+        _may_manage_concern(caller),
+        resource=resource,
+        fields=CONCERN_PERSONAL_FIELDS,
+    )
 
 
-_CONCERN_SUBJECT = text(
-    "SELECT data->>'subject_ref' FROM events "
-    "WHERE stream_type = :t AND event_type = 'ConcernNoted' AND data->>'case_key' = :k"
-)
-
-
-async def on_subject_erased(
-    conn: AsyncConnection, delivery: Delivery, *, service: str, organisation: str
-) -> None:
+async def on_subject_erased(session: Session, delivery: Delivery, *, service: str, organisation: str) -> None:
     """Intake erased a person: destroy community's key for them, under both names it may know.
 
     A concern carries no pseudonym to intake (a place knows the person by sight), so intake drew
@@ -507,30 +473,31 @@ async def on_subject_erased(
     """
     event = delivery.event
     assert isinstance(event, public.SubjectErased)
-    found = await conn.execute(_CONCERN_SUBJECT, {"t": concern.STREAM_TYPE, "k": str(event.case_key)})
-    own = found.scalar_one_or_none()
-    await erasure.follow(conn, delivery, service=service, organisation=organisation)
-    if own is not None and own != event.subject_ref:
-        await commands.cipher().erase(conn, own)
+    own = [
+        noted.subject_ref
+        for stream_id in await session.stream_ids(stream_type=concern.STREAM_TYPE, case_key=event.case_key)
+        if (noted := (await session.load(concern.CONCERN, stream_id)).state.noted) is not None
+    ]
+    await erasure.follow(session, delivery, service=service, organisation=organisation)
+    for subject_ref in own:
+        if subject_ref != event.subject_ref:
+            await session.erase_subject(subject_ref)
 
 
 # --- platform meetings ------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class MeetingRecorded:
+    """What recording a platform meeting created: its id and first version."""
+
+    meeting_id: uuid.UUID
+    version: int
+
+
 async def record_meeting(
-    engine: AsyncEngine,
-    caller: Caller,
-    directory: Directory,
-    *,
-    meeting_id: uuid.UUID,
-    held_on: date,
-    district: str | None,
-    sectors: list[Sector],
-    organisations: list[str],
-    themes: list[PlatformTheme],
-    decisions: list[str],
-    minutes: str | None,
-) -> Outcome[platform.Meeting]:
+    store: EventStore, caller: Caller, directory: Directory, request: platform.RecordMeeting
+) -> MeetingRecorded:
     enforce(
         authorization.may_register(caller.principal, directory),
         caller.principal,
@@ -538,33 +505,27 @@ async def record_meeting(
         "platform-meetings",
         hide=False,
     )
-    recorded = platform.PlatformMeetingRecorded(
-        meeting_id=meeting_id,
-        holder_organisation=caller.principal.organisation,
-        held_on=held_on,
-        district=district,
-        sectors=sectors,
-        organisations=organisations,
-        themes=themes,
-        decisions=decisions,
-        minutes=minutes,
+    command = platform.Record(
+        request=request, meeting_id=uuid.uuid4(), holder_organisation=caller.principal.organisation
     )
-    return await commands.run(
-        engine,
+    outcome = await commands.run(
+        store,
         platform.MEETING,
-        meeting_stream(meeting_id),
-        partial(platform.record, recorded=recorded),
+        meeting_stream(command.meeting_id),
+        command,
         meeting_to_public,
         caller.context,
         expected_version=0,
     )
+    return MeetingRecorded(command.meeting_id, outcome.version)
 
 
-async def read_meeting(
-    engine: AsyncEngine, caller: Caller, meeting_id: uuid.UUID
-) -> Loaded[platform.Meeting]:
-    async with engine.connect() as conn:
-        loaded = await commands.load(conn, platform.MEETING, meeting_stream(meeting_id))
+async def read_meeting(store: EventStore, caller: Caller, meeting_id: uuid.UUID) -> Loaded[platform.Meeting]:
+    """A meeting's decisions and minutes, for the coordinators of the organisation that recorded it.
+
+    They are about the area's work, not about a person, so the read is not recorded."""
+    async with store.reading() as session:
+        loaded = await session.load(platform.MEETING, meeting_stream(meeting_id))
     enforce(
         authorization.may_manage(caller.principal, loaded.state.holder),
         caller.principal,

@@ -10,7 +10,7 @@ from typing import Literal
 from uuid import UUID
 
 from contracts.glossary import Program
-from libs.domain import Aggregate, DomainEvent
+from libs.domain import Aggregate, Command, DomainEvent
 
 STREAM_TYPE = "CoordinationConsent"
 
@@ -39,12 +39,28 @@ def evolve(state: ConsentState, event: DomainEvent) -> ConsentState:
     return ConsentState({**state.latest, event.consent_id: event})
 
 
+class NoteConsent(Command):
+    """Intake published a consent's new state (its public ConsentChanged)."""
+
+    noted: ConsentNoted
+
+
+def decide(command: Command, state: ConsentState) -> list[DomainEvent]:
+    """The events a command leads to on the consent notes of one case key."""
+    match command:
+        case NoteConsent():
+            return _note(state, command.noted)
+    raise TypeError(f"coordination's consent notes cannot decide {type(command).__name__}")
+
+
+# The stream is named after the case key and its state does not know it: the service passes the
+# key with each command, so the notes are found among the case's records.
 CONSENT_STATE = Aggregate[ConsentState](
-    stream_type=STREAM_TYPE, initial=ConsentState, evolve=evolve, events=(ConsentNoted,)
+    stream_type=STREAM_TYPE, initial=ConsentState, evolve=evolve, events=(ConsentNoted,), decide=decide
 )
 
 
-def note(state: ConsentState, noted: ConsentNoted) -> list[DomainEvent]:
+def _note(state: ConsentState, noted: ConsentNoted) -> list[DomainEvent]:
     """Keep the newest state; a re-delivered or older change adds nothing."""
     if state.latest.get(noted.consent_id) == noted:
         return []

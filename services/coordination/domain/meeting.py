@@ -7,7 +7,8 @@ resource kinds. What was said about a person goes on that person's case (plan go
 note, evaluation). Missing resources are published (`MissingResourceNoted`) for community
 building (地域づくり事業), which develops what the area lacks.
 
-Pure: no I/O, no clock, no random ids.
+Pure: no I/O, no clock, no random ids: the meeting's id, its holder and which discussed cases
+had the person's consent on the day arrive in the command (`RecordMeeting`).
 """
 
 from dataclasses import dataclass
@@ -18,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events import DISTRICT_PATTERN
 from contracts.glossary import AttendeeRole, LocalResourceKind, MeetingDecision, MeetingType
-from libs.domain import Aggregate, DomainError, DomainEvent, InvalidCommand, NotFound
+from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand, NotFound
+from libs.fields import Day
 
 STREAM_TYPE = "CoordinationMeeting"
 CODE = r"^[a-z0-9][a-z0-9_.-]{1,63}$"
@@ -70,12 +72,64 @@ def evolve(meeting: Meeting, event: DomainEvent) -> Meeting:
     return Meeting(event)
 
 
-MEETING = Aggregate[Meeting](stream_type=STREAM_TYPE, initial=Meeting, evolve=evolve, events=(MeetingHeld,))
+# --- commands ---------------------------------------------------------------------------
 
 
-def hold(meeting: Meeting, held: MeetingHeld, *, consented: set[UUID]) -> list[DomainEvent]:
-    """Record a meeting once. `consented`: the discussed cases whose person's consent covers
-    coordination on the day (a 重層的支援会議 may discuss only those; a 支援会議 needs none)."""
+class HoldMeeting(Command):
+    """A case meeting (重層的支援会議・支援会議) as a record: codes only, no free text."""
+
+    meeting_type: MeetingType
+    held_on: Day
+    attendees: list[Attendee] = Field(min_length=1, max_length=50)
+    cases: list[UUID] = Field(default_factory=list, max_length=50, description="協議したケース")
+    decisions: list[CaseDecision] = Field(default_factory=list, max_length=100)
+    missing_resources: list[MissingResource] = Field(
+        default_factory=list, max_length=50, description="不足している地域資源（地域づくり事業へ）"
+    )
+
+
+class RecordMeeting(Command):
+    """A meeting with what the service supplies: its new id, the holder (the caller's organisation)
+    and the discussed cases whose person's consent covers coordination on the day (read from
+    coordination's consent notes: a 重層的支援会議 may discuss only those; a 支援会議 needs none)."""
+
+    request: HoldMeeting
+    meeting_id: UUID
+    holder_organisation: str
+    consented: frozenset[UUID]
+
+
+# --- decisions --------------------------------------------------------------------------
+
+
+def decide(command: Command, meeting: Meeting) -> list[DomainEvent]:
+    """The events a command leads to on this meeting record, or a DomainError saying why not."""
+    match command:
+        case RecordMeeting():
+            return _hold(meeting, command)
+    raise TypeError(f"a meeting record cannot decide {type(command).__name__}")
+
+
+# A meeting discusses several cases, so its stream has no one case key (`case_key_of`): it is no
+# case's record, and no timeline of a case shows it.
+MEETING = Aggregate[Meeting](
+    stream_type=STREAM_TYPE, initial=Meeting, evolve=evolve, events=(MeetingHeld,), decide=decide
+)
+
+
+def _hold(meeting: Meeting, command: RecordMeeting) -> list[DomainEvent]:
+    """Record a meeting once, if it makes sense as a record."""
+    request = command.request
+    held = MeetingHeld(
+        meeting_id=command.meeting_id,
+        holder_organisation=command.holder_organisation,
+        meeting_type=request.meeting_type,
+        held_on=request.held_on,
+        attendees=request.attendees,
+        cases=request.cases,
+        decisions=request.decisions,
+        missing_resources=request.missing_resources,
+    )
     if meeting.held is not None:
         raise DomainError("meeting_exists", "この会議はすでに記録されています。")
     organisations = [a.organisation for a in held.attendees]
@@ -95,7 +149,7 @@ def hold(meeting: Meeting, held: MeetingHeld, *, consented: set[UUID]) -> list[D
         raise InvalidCommand(
             "decision_for_undiscussed_case", "決定事項は、この会議で協議したケースについてのみ記録できます。"
         )
-    if held.meeting_type is MeetingType.SUPPORT_PLAN_MEETING and not set(held.cases) <= consented:
+    if held.meeting_type is MeetingType.SUPPORT_PLAN_MEETING and not set(held.cases) <= command.consented:
         raise DomainError(
             "consent_required",
             "本人の同意がないケースは重層的支援会議で扱えません。同意を得るか、支援会議（社会福祉法第106条の6）で検討してください。",

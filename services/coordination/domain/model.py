@@ -8,12 +8,15 @@ conclusion, back to its origin (seed 002, pp.14-15, the five moments of つな�
    revisions (a new plan version).
 5. 終結後のつなぎもどし — concluded with an evaluation, then returned.
 
-Pure: no I/O, no clock, no random ids.
+Pure: no I/O, no clock, no random ids. Identifiers, dates and facts from other records (the
+meeting a plan was agreed at, whether the person consented) arrive in the commands, and one
+`decide(command, case)` says what each leads to.
 """
 
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
+from typing import Annotated
 from uuid import UUID, uuid5
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,13 +32,15 @@ from contracts.glossary import (
     RoleResponsibility,
     Urgency,
 )
-from libs.domain import Aggregate, DomainError, DomainEvent, InvalidCommand, NotFound
-from libs.fields import Day
+from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand, NotFound
+from libs.fields import Day, WholeNumber
 from libs.text import Note, line
 
 STREAM_TYPE = "CoordinationCase"
 CODE = r"^[a-z0-9][a-z0-9_.-]{1,63}$"
 _CASE_NAMESPACE = UUID("6f1c3f1e-2b8e-4e55-9d7e-4b0c1a9e7c21")
+
+OrganisationCode = Annotated[str, Field(pattern=CODE)]
 
 
 def case_id_for(referral_id: UUID) -> UUID:
@@ -249,6 +254,185 @@ def evolve(case: Case, event: DomainEvent) -> Case:
     raise TypeError(f"unknown event {type(event).__name__}")
 
 
+# --- commands ---------------------------------------------------------------------------
+# A coordinator's request is a command as it is (its fields are the request body's); where the
+# server supplies values (a new id, the caller's organisation, the terms of a recorded meeting,
+# whether the person consented) a command wraps the request with them. Another program's event
+# arrives as the private event coordination records for it.
+
+
+class OpenCase(Command):
+    """Intake referred a person (支援依頼, its public ReferredToCoordination): the case it opens."""
+
+    opened: CaseOpened
+
+
+class DeclineReferral(Command):
+    """Decline a referral (不受理): it goes back to its origin with the reason."""
+
+    note: Note = Field(description="不受理の理由（この事業所内のみで保持。紹介元には理由コードが届きます）")
+    declined_on: Day
+
+
+class RecordAssessment(Command):
+    """課題の解きほぐし: the household's problems, member by member."""
+
+    assessed_on: Day
+    members: list[MemberAssessment] = Field(min_length=1, max_length=20)
+
+
+class AgreePlan(Command):
+    """A support plan version as agreed at a meeting (支援プラン). A second one is a revision.
+
+    Name the meeting by its record (`meeting_id`): its type, attendees and date apply. Without
+    a record, give the meeting's type, members and date here.
+    """
+
+    meeting_id: UUID | None = Field(default=None, description="会議の記録（POST /meetings）")
+    meeting_type: MeetingType | None = None
+    members: list[OrganisationCode] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=50,
+        description="会議に出席した機関（支援会議では構成員のみが情報を見られます）",
+    )
+    goals: list[Note] = Field(min_length=1, max_length=50, description="支援目標")
+    roles: list[Role] = Field(min_length=1, max_length=50, description="役割分担")
+    agreed_on: Day | None = None
+
+
+class PlanAtMeeting(Command):
+    """A plan with the meeting's terms as the service established them (from the meeting's record,
+    or as the request gave them) and whether an active consent covering coordination exists on
+    the day it was agreed (coordination's copy of intake's consents, see consent.py)."""
+
+    request: AgreePlan
+    meeting_type: MeetingType
+    members: list[str]
+    agreed_on: date
+    consented: bool
+
+
+class AcceptRole(Command):
+    """An agency accepted its role in the plan (役割の受諾)."""
+
+    accepted_on: Day
+
+
+class RecordAcceptance(Command):
+    """An acceptance of role `role_index` of plan version `plan_version`, recorded by the caller's
+    organisation (the holder on the agency's word, or the agency itself)."""
+
+    request: AcceptRole
+    plan_version: int
+    role_index: int
+    recorded_by: str
+
+
+class RecordMonitoring(Command):
+    """モニタリング: how the plan is going; with whom information was exchanged."""
+
+    monitored_on: Day
+    note: Note = Field(description="モニタリングの記録（この事業所内のみで保持）")
+    organisations: list[OrganisationCode] = Field(
+        default_factory=list, max_length=50, description="情報共有した機関"
+    )
+
+
+class ReferToOutreach(Command):
+    """A request to outreach (アウトリーチ等事業) to build contact with a person who does not come forward."""
+
+    urgency: Urgency = Urgency.ROUTINE
+    reason: Note = Field(description="依頼理由（この事業所内のみで保持）")
+    referred_on: Day
+
+
+class SendToOutreach(Command):
+    """A referral to outreach with the id the service minted for it: outreach answers quoting it."""
+
+    request: ReferToOutreach
+    referral_id: UUID
+
+
+class ReferToParticipation(Command):
+    """A request to participation support (参加支援事業) for a place."""
+
+    needs: list[ParticipationNeed] = Field(min_length=1, max_length=5)
+    reason: Note = Field(description="依頼理由（この事業所内のみで保持）")
+    referred_on: Day
+
+
+class SendToParticipation(Command):
+    """A referral to participation with the id the service minted for it: participation answers quoting it."""
+
+    request: ReferToParticipation
+    referral_id: UUID
+
+
+class ConcludeSupport(Command):
+    """終結 with its evaluation (goals met out of the current plan's goals)."""
+
+    outcome: ConclusionOutcome
+    goals_met: WholeNumber = Field(ge=0, le=50)
+    evaluation: Note = Field(description="評価（この事業所内のみで保持）")
+    concluded_on: Day
+    meeting_id: UUID | None = Field(default=None, description="終結を協議した会議の記録")
+
+
+class ReturnToOrigin(Command):
+    """Return the case to the organisation that referred it (つなぎもどし)."""
+
+    reason: ReturnReason
+    note: Note | None = None
+    returned_on: Day
+    meeting_id: UUID | None = Field(default=None, description="つなぎもどしを決めた会議の記録")
+
+
+class NoteConnection(Command):
+    """Outreach connected the person to coordination on this case (its public ConnectedToSupport)."""
+
+    noted: ConnectionNoted
+
+
+class NotePartnerReport(Command):
+    """Outreach or participation reported progress on a person coordination referred to them."""
+
+    reported: PartnerReported
+
+
+# --- decisions --------------------------------------------------------------------------
+
+
+def decide(command: Command, case: Case) -> list[DomainEvent]:
+    """The events a command leads to on this case, or a DomainError saying why not."""
+    match command:
+        case OpenCase():
+            return _open_case(case, command.opened)
+        case DeclineReferral():
+            return _decline(case, command)
+        case RecordAssessment():
+            return _assess(case, command)
+        case PlanAtMeeting():
+            return _agree_plan(case, command)
+        case RecordAcceptance():
+            return _accept_role(case, command)
+        case RecordMonitoring():
+            return _monitor(case, command)
+        case SendToOutreach():
+            return _refer_to_outreach(case, command)
+        case SendToParticipation():
+            return _refer_to_participation(case, command)
+        case NoteConnection():
+            return _note_connection(case, command.noted)
+        case NotePartnerReport():
+            return _note_partner_report(case, command.reported)
+        case ConcludeSupport():
+            return _conclude(case, command)
+        case ReturnToOrigin():
+            return _return_to_origin(case, command)
+    raise TypeError(f"coordination cannot decide {type(command).__name__}")
+
+
 COORDINATION_CASE = Aggregate[Case](
     stream_type=STREAM_TYPE,
     initial=Case,
@@ -266,14 +450,14 @@ COORDINATION_CASE = Aggregate[Case](
         SupportConcluded,
         ReturnedToOrigin,
     ),
+    decide=decide,
     subject_of=lambda case: case.opened.subject_ref if case.opened else None,
+    # The case key intake minted, kept on every event so the case's records are found by index.
+    case_key_of=lambda case: case.opened.case_key if case.opened else None,
 )
 
 
-# --- decisions --------------------------------------------------------------------------
-
-
-def open_case(case: Case, opened: CaseOpened) -> list[DomainEvent]:
+def _open_case(case: Case, opened: CaseOpened) -> list[DomainEvent]:
     """Accept a referral. A re-delivered referral finds the case open and changes nothing."""
     if case.status is not Status.NEW:
         return []
@@ -310,7 +494,7 @@ def _require_plan(case: Case, what: str) -> PlanAgreed:
     return plan
 
 
-def decline(case: Case, *, note: str | None, declined_on: date) -> list[DomainEvent]:
+def _decline(case: Case, command: DeclineReferral) -> list[DomainEvent]:
     """不受理: send the referral back with a reason. Only before any plan exists."""
     opened = _require_active(case)
     if case.plans:
@@ -318,44 +502,39 @@ def decline(case: Case, *, note: str | None, declined_on: date) -> list[DomainEv
             "plan_exists",
             "支援プランが決定済みのため不受理にできません。会議の決定によるつなぎもどしを記録してください。",
         )
-    _not_before_opening(declined_on, opened, "decline_before_opening", "不受理の日")
-    return [ReturnedToOrigin(reason=ReturnReason.REFERRAL_DECLINED, note=note, returned_on=declined_on)]
+    _not_before_opening(command.declined_on, opened, "decline_before_opening", "不受理の日")
+    return [
+        ReturnedToOrigin(
+            reason=ReturnReason.REFERRAL_DECLINED, note=command.note, returned_on=command.declined_on
+        )
+    ]
 
 
-def assess(case: Case, assessment: AssessmentRecorded) -> list[DomainEvent]:
+def _assess(case: Case, command: RecordAssessment) -> list[DomainEvent]:
     """課題の解きほぐし: at least one member, each with at least one issue."""
     opened = _require_active(case)
-    if not assessment.members:
+    if not command.members:
         raise InvalidCommand(
             "assessment_without_members", "世帯員ごとのアセスメントを1人以上記録してください。"
         )
-    _not_before_opening(assessment.assessed_on, opened, "assessment_before_opening", "アセスメント日")
-    return [assessment]
+    _not_before_opening(command.assessed_on, opened, "assessment_before_opening", "アセスメント日")
+    return [AssessmentRecorded(assessed_on=command.assessed_on, members=command.members)]
 
 
-def agree_plan(
-    case: Case,
-    *,
-    meeting_type: MeetingType,
-    members: list[str],
-    goals: list[str],
-    roles: list[Role],
-    agreed_on: date,
-    consented: bool,
-    meeting_id: UUID | None = None,
-) -> list[DomainEvent]:
+def _agree_plan(case: Case, command: PlanAtMeeting) -> list[DomainEvent]:
     """A plan version agreed at a meeting; a later one is a revision (the next version).
 
-    `consented`: an active consent covering coordination exists on `agreed_on` (see consent.py).
+    `command.consented`: an active consent covering coordination exists on the day it was agreed.
     """
     opened = _require_active(case)
-    if not members:
+    request, agreed_on = command.request, command.agreed_on
+    if not command.members:
         raise DomainError("meeting_without_members", "会議の出席機関を1つ以上記録してください。")
-    if not goals:
+    if not request.goals:
         raise DomainError("plan_without_goals", "支援プランには目標が1つ以上必要です。")
-    if not roles:
+    if not request.roles:
         raise DomainError("plan_without_roles", "支援プランには役割分担が1つ以上必要です。")
-    if meeting_type is MeetingType.SUPPORT_PLAN_MEETING and not consented:
+    if command.meeting_type is MeetingType.SUPPORT_PLAN_MEETING and not command.consented:
         raise DomainError(
             "consent_required",
             "本人の同意がないケースは重層的支援会議で扱えません。同意を得るか、支援会議（社会福祉法第106条の6）で検討してください。",
@@ -366,27 +545,27 @@ def agree_plan(
         raise DomainError(
             "revision_before_plan", "見直し後のプランの決定日が、現在のプランの決定日より前です。"
         )
-    if any(role.review_on < agreed_on for role in roles):
+    if any(role.review_on < agreed_on for role in request.roles):
         raise DomainError("review_before_plan", "見直し予定日はプラン決定日以降にしてください。")
     return [
         PlanAgreed(
             plan_version=len(case.plans) + 1,
-            meeting_type=meeting_type,
-            members=sorted(set(members)),
-            goals=goals,
-            roles=roles,
+            meeting_type=command.meeting_type,
+            members=sorted(set(command.members)),
+            goals=request.goals,
+            roles=request.roles,
             agreed_on=agreed_on,
-            meeting_id=meeting_id,
-            goal_count=len(goals),
+            meeting_id=request.meeting_id,
+            goal_count=len(request.goals),
         )
     ]
 
 
-def accept_role(
-    case: Case, *, plan_version: int, role_index: int, accepted_on: date, recorded_by: str
-) -> list[DomainEvent]:
+def _accept_role(case: Case, command: RecordAcceptance) -> list[DomainEvent]:
     """An agency accepted its part in the current plan version."""
     _require_active(case)
+    plan_version, role_index = command.plan_version, command.role_index
+    accepted_on = command.request.accepted_on
     plan = next((p for p in case.plans if p.plan_version == plan_version), None)
     if plan is None:
         raise DomainError("plan_not_found", f"支援プランの第{plan_version}版はありません。")
@@ -409,50 +588,64 @@ def accept_role(
             role_index=role_index,
             organisation=plan.roles[role_index].organisation,
             accepted_on=accepted_on,
-            recorded_by_organisation=recorded_by,
+            recorded_by_organisation=command.recorded_by,
         )
     ]
 
 
-def monitor(
-    case: Case, *, monitored_on: date, note: str | None, organisations: list[str]
-) -> list[DomainEvent]:
+def _monitor(case: Case, command: RecordMonitoring) -> list[DomainEvent]:
     """モニタリング of the current plan (moment 4: information keeps flowing with the origin)."""
     _require_active(case)
     plan = _require_plan(case, "モニタリング")
-    if monitored_on < plan.agreed_on:
+    if command.monitored_on < plan.agreed_on:
         raise DomainError("monitoring_before_plan", "モニタリング日がプラン決定日より前になっています。")
     return [
         MonitoringRecorded(
-            monitored_on=monitored_on,
+            monitored_on=command.monitored_on,
             plan_version=plan.plan_version,
-            note=note,
-            organisations=sorted(set(organisations)),
+            note=command.note,
+            organisations=sorted(set(command.organisations)),
         )
     ]
 
 
-def refer_to_outreach(case: Case, referral: ReferredToOutreach) -> list[DomainEvent]:
+def _refer_to_outreach(case: Case, command: SendToOutreach) -> list[DomainEvent]:
     """Ask outreach to build contact with a person who does not come forward."""
     opened = _require_active(case)
-    _not_before_opening(referral.referred_on, opened, "referral_before_opening", "依頼日")
-    return [referral]
+    request = command.request
+    _not_before_opening(request.referred_on, opened, "referral_before_opening", "依頼日")
+    return [
+        ReferredToOutreach(
+            referral_id=command.referral_id,
+            urgency=request.urgency,
+            reason=request.reason,
+            referred_on=request.referred_on,
+        )
+    ]
 
 
-def refer_to_participation(case: Case, referral: ReferredToParticipation) -> list[DomainEvent]:
+def _refer_to_participation(case: Case, command: SendToParticipation) -> list[DomainEvent]:
     """Ask participation support for a place; it starts after coordination's assessment."""
     opened = _require_active(case)
-    if not referral.needs:
+    request = command.request
+    if not request.needs:
         raise InvalidCommand("referral_without_needs", "参加支援のニーズを1つ以上選んでください。")
     if not case.assessments:
         raise DomainError(
             "assessment_required", "参加支援への依頼の前に、世帯のアセスメントを記録してください。"
         )
-    _not_before_opening(referral.referred_on, opened, "referral_before_opening", "依頼日")
-    return [referral]
+    _not_before_opening(request.referred_on, opened, "referral_before_opening", "依頼日")
+    return [
+        ReferredToParticipation(
+            referral_id=command.referral_id,
+            needs=sorted(set(request.needs)),
+            reason=request.reason,
+            referred_on=request.referred_on,
+        )
+    ]
 
 
-def note_connection(case: Case, noted: ConnectionNoted) -> list[DomainEvent]:
+def _note_connection(case: Case, noted: ConnectionNoted) -> list[DomainEvent]:
     """Outreach connected the person here. Re-deliveries change nothing."""
     _require_opened(case)
     if any(c.outreach_case_id == noted.outreach_case_id for c in case.connections):
@@ -460,22 +653,14 @@ def note_connection(case: Case, noted: ConnectionNoted) -> list[DomainEvent]:
     return [noted]
 
 
-def note_partner_report(case: Case, reported: PartnerReported) -> list[DomainEvent]:
+def _note_partner_report(case: Case, reported: PartnerReported) -> list[DomainEvent]:
     """Keep what outreach and participation report back, even after the case has returned:
     it is the history of the person's support. Re-deliveries are dropped by the inbox."""
     _require_opened(case)
     return [reported]
 
 
-def conclude(
-    case: Case,
-    *,
-    outcome: ConclusionOutcome,
-    goals_met: int,
-    evaluation: str | None,
-    concluded_on: date,
-    meeting_id: UUID | None = None,
-) -> list[DomainEvent]:
+def _conclude(case: Case, command: ConcludeSupport) -> list[DomainEvent]:
     """終結 with the evaluation of the current plan's goals. Once."""
     opened = _require_opened(case)
     if case.status is Status.CONCLUDED:
@@ -484,36 +669,30 @@ def conclude(
         raise DomainError("case_returned", "このケースはすでにつなぎもどし済みです。")
     plan = _require_plan(case, "終結")
     goals_total = plan.goal_count if plan.goal_count is not None else len(plan.goals or ())
-    if not 0 <= goals_met <= goals_total:
+    if not 0 <= command.goals_met <= goals_total:
         raise InvalidCommand(
             "goals_met_out_of_range",
             f"達成した目標の数は0から{goals_total}（プランの目標数）の間で入力してください。",
         )
-    if concluded_on < plan.agreed_on:
+    if command.concluded_on < plan.agreed_on:
         raise DomainError("conclusion_before_plan", "終結日がプラン決定日より前になっています。")
-    _not_before_opening(concluded_on, opened, "conclusion_before_opening", "終結日")
+    _not_before_opening(command.concluded_on, opened, "conclusion_before_opening", "終結日")
     return [
         SupportConcluded(
-            outcome=outcome,
-            goals_met=goals_met,
+            outcome=command.outcome,
+            goals_met=command.goals_met,
             goals_total=goals_total,
-            evaluation=evaluation,
-            concluded_on=concluded_on,
-            meeting_id=meeting_id,
+            evaluation=command.evaluation,
+            concluded_on=command.concluded_on,
+            meeting_id=command.meeting_id,
         )
     ]
 
 
-def return_to_origin(
-    case: Case,
-    *,
-    reason: ReturnReason,
-    note: str | None,
-    returned_on: date,
-    meeting_id: UUID | None = None,
-) -> list[DomainEvent]:
+def _return_to_origin(case: Case, command: ReturnToOrigin) -> list[DomainEvent]:
     """つなぎもどし: by a meeting's decision (moment 3) or after conclusion (moment 5)."""
     opened = _require_opened(case)
+    reason, returned_on = command.reason, command.returned_on
     if case.status is Status.RETURNED:
         raise DomainError("case_returned", "このケースはすでにつなぎもどし済みです。")
     if reason is ReturnReason.REFERRAL_DECLINED:
@@ -529,4 +708,8 @@ def return_to_origin(
     if reason is ReturnReason.SUPPORT_CONCLUDED and not case.plans:
         raise DomainError("no_plan", "支援プランのないケースは「支援終結」としてつなぎもどしできません。")
     _not_before_opening(returned_on, opened, "return_before_opening", "つなぎもどし日")
-    return [ReturnedToOrigin(reason=reason, note=note, returned_on=returned_on, meeting_id=meeting_id)]
+    return [
+        ReturnedToOrigin(
+            reason=reason, note=command.note, returned_on=returned_on, meeting_id=command.meeting_id
+        )
+    ]

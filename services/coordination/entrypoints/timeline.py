@@ -7,14 +7,13 @@ shows the key's history here.
 """
 
 import uuid
-
-from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncConnection
+from datetime import date
 
 from contracts.glossary import Program
-from libs import clock, commands, timeline
+from libs import timeline
 from libs.authz import Decision
 from libs.directory import Directory
+from libs.eventstore import Session
 from libs.http import Caller
 from services.coordination.domain import consent, model
 from services.coordination.service_layer import authorization, handlers
@@ -35,17 +34,16 @@ LABELS = {
 }
 
 
-async def may_see(conn: AsyncConnection, caller: Caller, case_key: uuid.UUID, _: Directory) -> Decision:
-    consent_state = (
-        await commands.load(conn, consent.CONSENT_STATE, handlers.consent_stream(case_key))
-    ).state
-    today = clock.today()
+async def may_see(
+    session: Session, caller: Caller, case_key: uuid.UUID, _: Directory, today: date
+) -> Decision:
+    """The first basis on any of the key's cases, judged as a read of that case is judged."""
+    consents = (await session.load(consent.CONSENT_STATE, handlers.consent_stream(case_key))).state
     decisions = []
-    for stream in await timeline.stream_ids(conn, model.STREAM_TYPE, case_key):
-        case = (await commands.load(conn, model.COORDINATION_CASE, stream)).state
-        decisions.append(authorization.may_read(caller.principal, case, consent_state, today))
+    for stream in await session.stream_ids(stream_type=model.STREAM_TYPE, case_key=case_key):
+        case = (await session.load(model.COORDINATION_CASE, stream)).state
+        decisions.append(authorization.may_read(caller.principal, case, consents, today))
     return timeline.first_allowed(decisions)
 
 
-def routes(app: FastAPI) -> None:
-    timeline.routes(app, timeline.TimelineSource(Program.COORDINATION, LABELS, may_see))
+router = timeline.router(timeline.TimelineSource(Program.COORDINATION, LABELS, may_see))

@@ -1,28 +1,26 @@
 """Coordination's use cases: open from a referral (or decline it), assess, plan and revise, record
-roles' acceptance, meetings and monitoring, refer to outreach and participation, conclude, return."""
+roles' acceptance, meetings and monitoring, refer to outreach and participation, conclude, return.
+
+Every handler takes the service's event store (or, for the inbox consumer, the session of the
+message's transaction), so the same code runs on PostgreSQL and on the in-memory store of the
+service tests. Whatever a handler creates (a referral, a meeting) gets its id here, in the command,
+and the handler returns it: nothing reads the state back to find what was created.
+"""
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from contracts import events as public
 from contracts.envelope import PublicEvent
-from contracts.glossary import (
-    ConclusionOutcome,
-    MeetingType,
-    ParticipationNeed,
-    Program,
-    ReturnReason,
-    Urgency,
-)
-from libs import access, clock, commands
+from contracts.glossary import Program
+from libs import access, commands
 from libs.authz import Decision, enforce
-from libs.commands import Context, Decide, Loaded, Outcome, no_public
+from libs.commands import Context, Loaded, Outcome, no_public
 from libs.directory import Directory
-from libs.domain import InvalidCommand, NotFound
+from libs.domain import Command, InvalidCommand, NotFound
+from libs.eventstore import EventStore, Session
 from libs.http import Caller
 from libs.inbox import Delivery
 from services.coordination.domain import consent, meeting, model
@@ -53,7 +51,38 @@ def meeting_stream(meeting_id: uuid.UUID) -> str:
     return f"coordination-meeting-{meeting_id}"
 
 
-async def on_referred(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
+def _holder_only(caller: Caller, case_id: uuid.UUID, action: str) -> commands.Guard[model.Case]:
+    """The holder's coordinator, or 404 revealing nothing."""
+    return commands.Guard(
+        partial(authorization.may_act, caller.principal), caller.principal, action, f"case:{case_id}"
+    )
+
+
+async def _consents(session: Session, case: model.Case) -> consent.ConsentState:
+    """What coordination knows of the person's consent, kept under the case key (none: no case)."""
+    if case.opened is None:
+        return consent.ConsentState()
+    return (await session.load(consent.CONSENT_STATE, consent_stream(case.opened.case_key))).state
+
+
+# --- reactions to other programs' public events (run by the inbox consumer) -----------------
+
+
+async def _react(
+    session: Session, delivery: Delivery, organisation: str, stream: str, command: Command
+) -> None:
+    """One decision on the coordination case `stream`, caused by another program's event."""
+    await commands.execute(
+        session,
+        model.COORDINATION_CASE,
+        stream,
+        command,
+        to_public,
+        Context.reacting_to(delivery.envelope, organisation, "coordination.consumer"),
+    )
+
+
+async def on_referred(session: Session, delivery: Delivery, *, organisation: str) -> None:
     """支援依頼を受ける: open (or find) the coordination case of this referral."""
     referral = delivery.event
     assert isinstance(referral, public.ReferredToCoordination)
@@ -71,18 +100,10 @@ async def on_referred(conn: AsyncConnection, delivery: Delivery, *, organisation
         urgency=referral.urgency,
         opened_on=referral.referred_on,
     )
-    ctx = Context.reacting_to(delivery.envelope, organisation, "coordination.consumer")
-    await commands.execute(
-        conn,
-        model.COORDINATION_CASE,
-        stream_id(case_id),
-        partial(model.open_case, opened=opened),
-        to_public,
-        ctx,
-    )
+    await _react(session, delivery, organisation, stream_id(case_id), model.OpenCase(opened=opened))
 
 
-async def on_consent_changed(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
+async def on_consent_changed(session: Session, delivery: Delivery, *, organisation: str) -> None:
     """Keep the person's consent as intake last published it."""
     event = delivery.event
     assert isinstance(event, public.ConsentChanged)
@@ -93,54 +114,46 @@ async def on_consent_changed(conn: AsyncConnection, delivery: Delivery, *, organ
         expires_on=event.expires_on,
         changed_on=event.changed_on,
     )
-    ctx = Context.reacting_to(delivery.envelope, organisation, "coordination.consumer")
     await commands.execute(
-        conn,
+        session,
         consent.CONSENT_STATE,
         consent_stream(event.case_key),
-        partial(consent.note, noted=noted),
+        consent.NoteConsent(noted=noted),
         no_public,
-        ctx,
+        Context.reacting_to(delivery.envelope, organisation, "coordination.consumer"),
+        # The stream is named after the case key; its state does not know the key.
+        case_key=event.case_key,
     )
 
 
-_CASES_BY_KEY = text(
-    "SELECT stream_id FROM events WHERE stream_type = :t AND event_type = 'CaseOpened' "
-    "AND data->>'case_key' = :k ORDER BY global_position"
-)
+async def _latest_case(session: Session, case_key: uuid.UUID) -> str | None:
+    """The stream of the latest coordination case opened for `case_key`, if any.
+
+    A key referred twice has two cases; the latest is the one a partner's news can matter to.
+    """
+    streams = await session.stream_ids(stream_type=model.STREAM_TYPE, case_key=case_key)
+    return streams[-1] if streams else None
 
 
-async def on_connected_to_support(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
+async def on_connected_to_support(session: Session, delivery: Delivery, *, organisation: str) -> None:
     """Outreach connected a person to coordination: note it on the case of that case key.
 
     Coordination cases open only from intake's referrals, so a key with no case here is
     nothing coordination can act on yet: ignored (outreach's own record keeps the connection).
-    The latest case of the key is the one a connection can matter to.
     """
     event = delivery.event
     assert isinstance(event, public.ConnectedToSupport)
     if event.connected_to != "coordination":
         return
-    streams = (
-        (await conn.execute(_CASES_BY_KEY, {"t": model.STREAM_TYPE, "k": str(event.case_key)}))
-        .scalars()
-        .all()
-    )
-    if not streams:
+    stream = await _latest_case(session, event.case_key)
+    if stream is None:
         return
     noted = model.ConnectionNoted(
         outreach_case_id=event.outreach_case_id,
         organisation=event.organisation,
         connected_on=event.connected_on,
     )
-    await commands.execute(
-        conn,
-        model.COORDINATION_CASE,
-        streams[-1],
-        partial(model.note_connection, noted=noted),
-        to_public,
-        Context.reacting_to(delivery.envelope, organisation, "coordination.consumer"),
-    )
+    await _react(session, delivery, organisation, stream, model.NoteConnection(noted=noted))
 
 
 def _partner_report(event: PublicEvent) -> tuple[Program, str | None, uuid.UUID, date]:
@@ -159,7 +172,7 @@ def _partner_report(event: PublicEvent) -> tuple[Program, str | None, uuid.UUID,
     raise TypeError(f"not a partner report: {event.event_type}")
 
 
-async def on_partner_report(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
+async def on_partner_report(session: Session, delivery: Delivery, *, organisation: str) -> None:
     """Outreach and participation report back (seed 002): note it on the case that referred them.
 
     Keys with no coordination case are people the partner found or took on itself: nothing to
@@ -167,190 +180,207 @@ async def on_partner_report(conn: AsyncConnection, delivery: Delivery, *, organi
     """
     event = delivery.event
     if isinstance(event, public.ConnectedToSupport) and event.connected_to == "coordination":
-        await on_connected_to_support(conn, delivery, organisation=organisation)
+        await on_connected_to_support(session, delivery, organisation=organisation)
         return
-    streams = (
-        (await conn.execute(_CASES_BY_KEY, {"t": model.STREAM_TYPE, "k": str(event.case_key)}))
-        .scalars()
-        .all()
-    )
-    if not streams:
+    stream = await _latest_case(session, event.case_key)
+    if stream is None:
         return
     program, detail, partner_case, on = _partner_report(event)
     reported = model.PartnerReported(
         program=program, report=event.event_type, detail=detail, partner_case_id=partner_case, reported_on=on
     )
-    await commands.execute(
-        conn,
-        model.COORDINATION_CASE,
-        streams[-1],
-        partial(model.note_partner_report, reported=reported),
-        to_public,
-        Context.reacting_to(delivery.envelope, organisation, "coordination.consumer"),
-    )
+    await _react(session, delivery, organisation, stream, model.NotePartnerReport(reported=reported))
 
 
-async def _load(conn: AsyncConnection, case_id: uuid.UUID) -> tuple[Loaded[model.Case], consent.ConsentState]:
-    loaded = await commands.load(conn, model.COORDINATION_CASE, stream_id(case_id))
-    state = consent.ConsentState()
-    if loaded.state.opened is not None:
-        state = (
-            await commands.load(conn, consent.CONSENT_STATE, consent_stream(loaded.state.opened.case_key))
-        ).state
-    return loaded, state
+# --- changing a case: the holder's coordinator ----------------------------------------------
+
+CaseChange = (
+    model.DeclineReferral
+    | model.RecordAssessment
+    | model.AgreePlan
+    | model.RecordMonitoring
+    | model.SendToOutreach
+    | model.SendToParticipation
+    | model.ConcludeSupport
+    | model.ReturnToOrigin
+)
+
+# The action each change is logged as when refused or allowed (the names the logs always had).
+ACTIONS: dict[type[Command], str] = {
+    model.DeclineReferral: "decline",
+    model.RecordAssessment: "assess",
+    model.AgreePlan: "agree_plan",
+    model.RecordMonitoring: "monitor",
+    model.SendToOutreach: "refer_to_outreach",
+    model.SendToParticipation: "refer_to_participation",
+    model.ConcludeSupport: "conclude",
+    model.ReturnToOrigin: "return",
+}
 
 
-def _guard(caller: Caller, case_id: uuid.UUID, action: str) -> commands.Guard[model.Case]:
-    """The holder's coordinator, or 404 revealing nothing."""
-    return commands.Guard(
-        partial(authorization.may_act, caller.principal), caller.principal, action, f"case:{case_id}"
-    )
-
-
-async def _authorised(
-    conn: AsyncConnection, caller: Caller, case_id: uuid.UUID, action: str
-) -> tuple[Loaded[model.Case], consent.ConsentState]:
-    """The case and its consent state, read in the command's transaction, if the caller may act."""
-    loaded, consent_state = await _load(conn, case_id)
-    _guard(caller, case_id, action).check(loaded.state)
-    return loaded, consent_state
-
-
-async def _act(
-    engine: AsyncEngine,
+async def change(
+    store: EventStore,
     caller: Caller,
     case_id: uuid.UUID,
-    action: str,
-    decide: Decide[model.Case],
+    command: CaseChange,
     expected_version: int | None,
 ) -> Outcome[model.Case]:
-    """One command on the case, by the holder's coordinator."""
-    return await commands.run(
-        engine,
-        model.COORDINATION_CASE,
-        stream_id(case_id),
-        decide,
-        to_public,
-        caller.context,
-        expected_version=expected_version,
-        guard=_guard(caller, case_id, action),
-    )
+    """One command on the case, by the holder's coordinator (else 404 revealing nothing).
 
+    The caller is judged on the case as loaded, before anything else is read, so a refused caller
+    learns nothing about the meetings it names either. What the decision rests on beyond the case
+    (the meeting a plan, conclusion or return cites; the person's consent) is read in the same
+    transaction, so it is never older than the case it is decided with. `expected_version`
+    (If-Match) pins the version the coordinator decided on; without it a conflict with the
+    consumer (a partner's report) is decided again on the new state.
+    """
 
-async def _meeting_of(
-    conn: AsyncConnection, caller: Caller, meeting_id: uuid.UUID, case_id: uuid.UUID
-) -> meeting.MeetingHeld:
-    """The meeting a case decision cites: held by the caller's organisation and about this case."""
-    state = (await commands.load(conn, meeting.MEETING, meeting_stream(meeting_id))).state
-    if state.held is None or state.held.holder_organisation != caller.principal.organisation:
-        raise NotFound("meeting_not_found", "会議の記録が見つかりません。")
-    return meeting.terms_for(state, case_id)
-
-
-async def decline(
-    engine: AsyncEngine,
-    caller: Caller,
-    case_id: uuid.UUID,
-    *,
-    note: str,
-    declined_on: date,
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    """不受理: the referral goes back to its origin as ReturnedToOrigin(referral_declined)."""
-    return await _act(
-        engine,
-        caller,
-        case_id,
-        "decline",
-        partial(model.decline, note=note, declined_on=declined_on),
-        expected_version,
-    )
-
-
-async def record_assessment(
-    engine: AsyncEngine,
-    caller: Caller,
-    case_id: uuid.UUID,
-    *,
-    assessed_on: date,
-    members: list[model.MemberAssessment],
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    event = model.AssessmentRecorded(assessed_on=assessed_on, members=members)
-    return await _act(
-        engine, caller, case_id, "assess", partial(model.assess, assessment=event), expected_version
-    )
-
-
-async def agree_plan(
-    engine: AsyncEngine,
-    caller: Caller,
-    case_id: uuid.UUID,
-    *,
-    goals: list[str],
-    roles: list[model.Role],
-    meeting_type: MeetingType | None = None,
-    members: list[str] | None = None,
-    agreed_on: date | None = None,
-    meeting_id: uuid.UUID | None = None,
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    """A plan version agreed at a meeting: named by its record (`meeting_id`), or described inline."""
-
-    async def agree(conn: AsyncConnection) -> Outcome[model.Case]:
-        loaded, consent_state = await _authorised(conn, caller, case_id, "agree_plan")
-        kind, attending, on = meeting_type, members, agreed_on
-        if meeting_id is not None:
-            held = await _meeting_of(conn, caller, meeting_id, case_id)
-            attended = sorted({a.organisation for a in held.attendees})
-            if (
-                (kind is not None and kind is not held.meeting_type)
-                or (attending is not None and sorted(set(attending)) != attended)
-                or (on is not None and on != held.held_on)
-            ):
-                raise InvalidCommand(
-                    "plan_meeting_mismatch",
-                    "会議の種類・出席機関・日付は会議の記録と一致させるか、省略してください。",
-                )
-            kind, attending, on = held.meeting_type, attended, held.held_on
-        if kind is None or attending is None or on is None:
-            raise InvalidCommand(
-                "plan_without_meeting",
-                "会議の記録（meeting_id）か、会議の種類・出席機関・決定日を指定してください。",
-            )
+    async def body(session: Session) -> Outcome[model.Case]:
+        loaded = await session.load(model.COORDINATION_CASE, stream_id(case_id))
+        _holder_only(caller, case_id, ACTIONS[type(command)]).check(loaded.state)
         return await commands.execute(
-            conn,
+            session,
             model.COORDINATION_CASE,
             stream_id(case_id),
-            partial(
-                model.agree_plan,
-                meeting_type=kind,
-                members=attending,
-                goals=goals,
-                roles=roles,
-                agreed_on=on,
-                consented=consent_state.covers(Program.COORDINATION, on),
-                meeting_id=meeting_id,
-            ),
+            await _as_decided(session, caller, case_id, loaded.state, command),
             to_public,
             caller.context,
             expected_version=expected_version,
             loaded=loaded,
         )
 
-    return await commands.transact(engine, agree, retry=expected_version is None)
+    return await commands.transact(store, body, retry=expected_version is None)
+
+
+async def _as_decided(
+    session: Session, caller: Caller, case_id: uuid.UUID, case: model.Case, command: CaseChange
+) -> Command:
+    """The command the domain decides: a plan completed with its meeting's terms and the consent,
+    a cited meeting checked to be the caller's and about this case."""
+    match command:
+        case model.AgreePlan():
+            return await _plan_at_meeting(session, caller, case_id, case, command)
+        case model.ConcludeSupport() | model.ReturnToOrigin() if command.meeting_id is not None:
+            await _meeting_of(session, caller, command.meeting_id, case_id)
+    return command
+
+
+async def _meeting_of(
+    session: Session, caller: Caller, meeting_id: uuid.UUID, case_id: uuid.UUID
+) -> meeting.MeetingHeld:
+    """The meeting a case decision cites: held by the caller's organisation and about this case."""
+    state = (await session.load(meeting.MEETING, meeting_stream(meeting_id))).state
+    if state.held is None or state.held.holder_organisation != caller.principal.organisation:
+        raise NotFound("meeting_not_found", "会議の記録が見つかりません。")
+    return meeting.terms_for(state, case_id)
+
+
+async def _plan_at_meeting(
+    session: Session, caller: Caller, case_id: uuid.UUID, case: model.Case, request: model.AgreePlan
+) -> model.PlanAtMeeting:
+    """A plan with its meeting's terms: from the meeting's record (what the request gives must
+    match it) or as the request describes the meeting; and the consent on the day it was agreed."""
+    kind, attending, on = request.meeting_type, request.members, request.agreed_on
+    if request.meeting_id is not None:
+        held = await _meeting_of(session, caller, request.meeting_id, case_id)
+        attended = sorted({a.organisation for a in held.attendees})
+        if (
+            (kind is not None and kind is not held.meeting_type)
+            or (attending is not None and sorted(set(attending)) != attended)
+            or (on is not None and on != held.held_on)
+        ):
+            raise InvalidCommand(
+                "plan_meeting_mismatch",
+                "会議の種類・出席機関・日付は会議の記録と一致させるか、省略してください。",
+            )
+        kind, attending, on = held.meeting_type, attended, held.held_on
+    if kind is None or attending is None or on is None:
+        raise InvalidCommand(
+            "plan_without_meeting",
+            "会議の記録（meeting_id）か、会議の種類・出席機関・決定日を指定してください。",
+        )
+    consents = await _consents(session, case)
+    return model.PlanAtMeeting(
+        request=request,
+        meeting_type=kind,
+        members=attending,
+        agreed_on=on,
+        consented=consents.covers(Program.COORDINATION, on),
+    )
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What agreeing a plan created: its plan version (the case's next one) and the case's version."""
+
+    plan_version: int
+    version: int
+
+
+async def agree_plan(
+    store: EventStore,
+    caller: Caller,
+    case_id: uuid.UUID,
+    request: model.AgreePlan,
+    expected_version: int | None,
+) -> Planned:
+    """A plan version agreed at a meeting: named by its record (`meeting_id`), or described inline."""
+    outcome = await change(store, caller, case_id, request, expected_version)
+    [agreed] = outcome.events
+    assert isinstance(agreed, model.PlanAgreed)
+    return Planned(agreed.plan_version, outcome.version)
+
+
+@dataclass(frozen=True)
+class Referred:
+    """What a referral to outreach or participation created: its id (the partner answers quoting it)."""
+
+    referral_id: uuid.UUID
+    version: int
+
+
+async def refer_to_outreach(
+    store: EventStore,
+    caller: Caller,
+    case_id: uuid.UUID,
+    request: model.ReferToOutreach,
+    expected_version: int | None,
+) -> Referred:
+    command = model.SendToOutreach(request=request, referral_id=uuid.uuid4())
+    outcome = await change(store, caller, case_id, command, expected_version)
+    return Referred(command.referral_id, outcome.version)
+
+
+async def refer_to_participation(
+    store: EventStore,
+    caller: Caller,
+    case_id: uuid.UUID,
+    request: model.ReferToParticipation,
+    expected_version: int | None,
+) -> Referred:
+    command = model.SendToParticipation(request=request, referral_id=uuid.uuid4())
+    outcome = await change(store, caller, case_id, command, expected_version)
+    return Referred(command.referral_id, outcome.version)
+
+
+# --- a role's acceptance: the holder's coordinator or the agency named in the role ----------
 
 
 async def accept_role(
-    engine: AsyncEngine,
+    store: EventStore,
     caller: Caller,
     case_id: uuid.UUID,
-    *,
     plan_version: int,
     role_index: int,
-    accepted_on: date,
+    request: model.AcceptRole,
 ) -> Outcome[model.Case]:
     """Record an agency's acceptance of its role: by the holder's coordinator or the agency itself."""
+    command = model.RecordAcceptance(
+        request=request,
+        plan_version=plan_version,
+        role_index=role_index,
+        recorded_by=caller.principal.organisation,
+    )
 
     def may_accept(case: model.Case) -> Decision:
         plan = next((p for p in case.plans if p.plan_version == plan_version), None)
@@ -358,172 +388,32 @@ async def accept_role(
         return authorization.may_accept_role(caller.principal, case, role)
 
     return await commands.run(
-        engine,
+        store,
         model.COORDINATION_CASE,
         stream_id(case_id),
-        partial(
-            model.accept_role,
-            plan_version=plan_version,
-            role_index=role_index,
-            accepted_on=accepted_on,
-            recorded_by=caller.principal.organisation,
-        ),
+        command,
         to_public,
         caller.context,
         guard=commands.Guard(may_accept, caller.principal, "accept_role", f"case:{case_id}"),
     )
 
 
-async def monitor(
-    engine: AsyncEngine,
-    caller: Caller,
-    case_id: uuid.UUID,
-    *,
-    monitored_on: date,
-    note: str,
-    organisations: list[str],
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    return await _act(
-        engine,
-        caller,
-        case_id,
-        "monitor",
-        partial(model.monitor, monitored_on=monitored_on, note=note, organisations=organisations),
-        expected_version,
-    )
+# --- meetings -----------------------------------------------------------------------------------
 
 
-async def refer_to_outreach(
-    engine: AsyncEngine,
-    caller: Caller,
-    case_id: uuid.UUID,
-    *,
-    urgency: Urgency,
-    reason: str,
-    referred_on: date,
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    event = model.ReferredToOutreach(
-        referral_id=uuid.uuid4(), urgency=urgency, reason=reason, referred_on=referred_on
-    )
-    return await _act(
-        engine,
-        caller,
-        case_id,
-        "refer_to_outreach",
-        partial(model.refer_to_outreach, referral=event),
-        expected_version,
-    )
+@dataclass(frozen=True)
+class Held:
+    """What recording a meeting created: the meeting's id and its record's version."""
 
-
-async def refer_to_participation(
-    engine: AsyncEngine,
-    caller: Caller,
-    case_id: uuid.UUID,
-    *,
-    needs: list[ParticipationNeed],
-    reason: str,
-    referred_on: date,
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    event = model.ReferredToParticipation(
-        referral_id=uuid.uuid4(), needs=sorted(set(needs)), reason=reason, referred_on=referred_on
-    )
-    return await _act(
-        engine,
-        caller,
-        case_id,
-        "refer_to_participation",
-        partial(model.refer_to_participation, referral=event),
-        expected_version,
-    )
-
-
-async def conclude(
-    engine: AsyncEngine,
-    caller: Caller,
-    case_id: uuid.UUID,
-    *,
-    outcome: ConclusionOutcome,
-    goals_met: int,
-    evaluation: str,
-    concluded_on: date,
-    meeting_id: uuid.UUID | None = None,
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    decide = partial(
-        model.conclude,
-        outcome=outcome,
-        goals_met=goals_met,
-        evaluation=evaluation,
-        concluded_on=concluded_on,
-        meeting_id=meeting_id,
-    )
-    return await _act_at_meeting(engine, caller, case_id, "conclude", decide, meeting_id, expected_version)
-
-
-async def return_to_origin(
-    engine: AsyncEngine,
-    caller: Caller,
-    case_id: uuid.UUID,
-    *,
-    reason: ReturnReason,
-    note: str | None,
-    returned_on: date,
-    meeting_id: uuid.UUID | None = None,
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    decide = partial(
-        model.return_to_origin, reason=reason, note=note, returned_on=returned_on, meeting_id=meeting_id
-    )
-    return await _act_at_meeting(engine, caller, case_id, "return", decide, meeting_id, expected_version)
-
-
-async def _act_at_meeting(
-    engine: AsyncEngine,
-    caller: Caller,
-    case_id: uuid.UUID,
-    action: str,
-    decide: Decide[model.Case],
-    meeting_id: uuid.UUID | None,
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    """A decision on the case that may cite the meeting where it was taken (checked, same transaction)."""
-
-    async def act(conn: AsyncConnection) -> Outcome[model.Case]:
-        loaded, _ = await _authorised(conn, caller, case_id, action)
-        if meeting_id is not None:
-            await _meeting_of(conn, caller, meeting_id, case_id)
-        return await commands.execute(
-            conn,
-            model.COORDINATION_CASE,
-            stream_id(case_id),
-            decide,
-            to_public,
-            caller.context,
-            expected_version=expected_version,
-            loaded=loaded,
-        )
-
-    return await commands.transact(engine, act, retry=expected_version is None)
+    meeting_id: uuid.UUID
+    version: int
 
 
 async def hold_meeting(
-    engine: AsyncEngine,
-    caller: Caller,
-    directory: Directory,
-    *,
-    meeting_id: uuid.UUID,
-    meeting_type: MeetingType,
-    held_on: date,
-    attendees: list[meeting.Attendee],
-    cases: list[uuid.UUID],
-    decisions: list[meeting.CaseDecision],
-    missing_resources: list[meeting.MissingResource],
-) -> Outcome[meeting.Meeting]:
-    """Record a meeting. Every case it discussed must be the caller's organisation's (404
-    otherwise, revealing nothing); a 重層的支援会議 needs each person's consent on the day."""
+    store: EventStore, caller: Caller, directory: Directory, request: meeting.HoldMeeting
+) -> Held:
+    """Record a meeting under a new id. Every case it discussed must be the caller's organisation's
+    (404 otherwise, revealing nothing); a 重層的支援会議 needs each person's consent on the day."""
     enforce(
         authorization.may_hold_meeting(caller.principal, directory),
         caller.principal,
@@ -531,61 +421,66 @@ async def hold_meeting(
         "meetings",
         hide=False,
     )
-    held = meeting.MeetingHeld(
-        meeting_id=meeting_id,
-        holder_organisation=caller.principal.organisation,
-        meeting_type=meeting_type,
-        held_on=held_on,
-        attendees=attendees,
-        cases=cases,
-        decisions=decisions,
-        missing_resources=missing_resources,
-    )
+    meeting_id = uuid.uuid4()
 
-    async def hold(conn: AsyncConnection) -> Outcome[meeting.Meeting]:
+    async def hold(session: Session) -> Outcome[meeting.Meeting]:
         consented: set[uuid.UUID] = set()
-        for case_id in cases:
-            _, consent_state = await _authorised(conn, caller, case_id, "discuss_at_meeting")
-            if consent_state.covers(Program.COORDINATION, held_on):
+        for case_id in request.cases:
+            case = (await session.load(model.COORDINATION_CASE, stream_id(case_id))).state
+            _holder_only(caller, case_id, "discuss_at_meeting").check(case)
+            if (await _consents(session, case)).covers(Program.COORDINATION, request.held_on):
                 consented.add(case_id)
+        command = meeting.RecordMeeting(
+            request=request,
+            meeting_id=meeting_id,
+            holder_organisation=caller.principal.organisation,
+            consented=frozenset(consented),
+        )
         return await commands.execute(
-            conn,
+            session,
             meeting.MEETING,
             meeting_stream(meeting_id),
-            partial(meeting.hold, held=held, consented=consented),
+            command,
             meeting_to_public,
             caller.context,
             expected_version=0,
         )
 
-    return await commands.transact(engine, hold, retry=False)
+    outcome = await commands.transact(store, hold, retry=False)
+    return Held(meeting_id, outcome.version)
 
 
-async def read_meeting(engine: AsyncEngine, caller: Caller, meeting_id: uuid.UUID) -> Loaded[meeting.Meeting]:
+async def read_meeting(store: EventStore, caller: Caller, meeting_id: uuid.UUID) -> Loaded[meeting.Meeting]:
     """A meeting record (codes only), to those who held or attended it; the read is recorded."""
-    async with engine.connect() as conn:
-        loaded = await commands.load(conn, meeting.MEETING, meeting_stream(meeting_id))
-    decision = enforce(
-        authorization.may_read_meeting(caller.principal, loaded.state),
-        caller.principal,
-        "read_meeting",
-        f"meeting:{meeting_id}",
+    return await access.read(
+        store,
+        caller,
+        meeting.MEETING,
+        meeting_stream(meeting_id),
+        lambda _, state: authorization.may_read_meeting(caller.principal, state),
+        resource=f"meeting:{meeting_id}",
+        fields=["attendees", "cases", "decisions"],
+        action="read_meeting",
     )
-    await access.record(
-        engine, caller, f"meeting:{meeting_id}", decision, ["attendees", "cases", "decisions"]
-    )
-    return loaded
 
 
-async def read_case(engine: AsyncEngine, caller: Caller, case_id: uuid.UUID) -> Loaded[model.Case]:
-    """A case with its plans, if the caller has a legal basis; the read is recorded."""
-    async with engine.connect() as conn:
-        loaded, consent_state = await _load(conn, case_id)
-    decision = enforce(
-        authorization.may_read(caller.principal, loaded.state, consent_state, clock.today()),
-        caller.principal,
-        "read_details",
-        f"case:{case_id}",
+# --- reading a case -------------------------------------------------------------------------------
+
+
+async def read_case(store: EventStore, caller: Caller, case_id: uuid.UUID, today: date) -> Loaded[model.Case]:
+    """A case with its plans, if the caller has a legal basis (judged on `today`, the business day);
+    the read is recorded, under the case key, before anything is returned."""
+
+    async def may_read(session: Session, case: model.Case) -> Decision:
+        # The consents are read in the read's own session: the decision and what is shown are of one moment.
+        return authorization.may_read(caller.principal, case, await _consents(session, case), today)
+
+    return await access.read(
+        store,
+        caller,
+        model.COORDINATION_CASE,
+        stream_id(case_id),
+        may_read,
+        resource=f"case:{case_id}",
+        fields=PERSONAL_FIELDS,
     )
-    await access.record(engine, caller, f"case:{case_id}", decision, PERSONAL_FIELDS)
-    return loaded

@@ -9,8 +9,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from uuid import UUID
 
+from pydantic import Field
+
 from contracts.glossary import ConsentPurpose, Program
-from libs.domain import Aggregate, DomainError, DomainEvent, InvalidCommand, NotFound
+from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand, NotFound
+from libs.fields import Day
 
 STREAM_TYPE = "IntakeConsent"
 
@@ -86,12 +89,87 @@ def evolve(consents: Consents, event: DomainEvent) -> Consents:
     raise TypeError(f"unknown event {type(event).__name__}")
 
 
-CONSENTS = Aggregate[Consents](
-    stream_type=STREAM_TYPE,
-    initial=Consents,
-    evolve=evolve,
-    events=(ConsentGranted, ConsentNarrowed, ConsentWithdrawn),
-)
+# --- commands ---------------------------------------------------------------------------
+
+
+class GrantConsent(Command):
+    """The person's consent to sharing their information (情報共有への同意)."""
+
+    programs: list[Program] = Field(min_length=1, max_length=5, description="共有先の事業")
+    purpose: ConsentPurpose
+    granted_on: Day
+    expires_on: Day
+
+
+class Grant(Command):
+    """A consent with the id the service minted for it and the day the case was received (read from
+    the case, which a consent may not predate)."""
+
+    request: GrantConsent
+    consent_id: UUID
+    received_on: date
+
+
+class NarrowConsent(Command):
+    """Narrow a consent to fewer programs (同意範囲の縮小); widening needs a new consent."""
+
+    programs: list[Program] = Field(min_length=1, max_length=5)
+    narrowed_on: Day
+
+
+class Narrow(Command):
+    """A narrowing of the consent named in the request's path."""
+
+    request: NarrowConsent
+    consent_id: UUID
+
+
+class WithdrawConsent(Command):
+    """Withdraw a consent (同意の撤回): every disclosure based on it ends."""
+
+    withdrawn_on: Day
+
+
+class Withdraw(Command):
+    """A withdrawal of the consent named in the request's path."""
+
+    request: WithdrawConsent
+    consent_id: UUID
+
+
+# --- decisions --------------------------------------------------------------------------
+
+
+def decide(command: Command, consents: Consents) -> list[DomainEvent]:
+    """The events a consent command leads to, by the rules below on the event it would record."""
+    match command:
+        case Grant():
+            request = command.request
+            granted = ConsentGranted(
+                consent_id=command.consent_id,
+                programs=sorted(set(request.programs)),
+                purpose=request.purpose,
+                granted_on=request.granted_on,
+                expires_on=request.expires_on,
+            )
+            return grant(consents, granted, command.received_on)
+        case Narrow():
+            narrowed = ConsentNarrowed(
+                consent_id=command.consent_id,
+                programs=sorted(set(command.request.programs)),
+                narrowed_on=command.request.narrowed_on,
+            )
+            return narrow(consents, narrowed)
+        case Withdraw():
+            withdrawn = ConsentWithdrawn(
+                consent_id=command.consent_id, withdrawn_on=command.request.withdrawn_on
+            )
+            return withdraw(consents, withdrawn)
+    raise TypeError(f"intake consents cannot decide {type(command).__name__}")
+
+
+# The rules, judged on the event a command would record. Public: each is pinned on its own by
+# tests/unit/test_consent_domain.py, and `decide` is only their front door.
 
 
 def grant(consents: Consents, granted: ConsentGranted, received_on: date) -> list[DomainEvent]:
@@ -133,3 +211,14 @@ def withdraw(consents: Consents, withdrawn: ConsentWithdrawn) -> list[DomainEven
     if withdrawn.withdrawn_on < consent.granted_on:
         raise DomainError("withdrawal_before_grant", "撤回日が同意日より前になっています。")
     return [withdrawn]
+
+
+CONSENTS = Aggregate[Consents](
+    stream_type=STREAM_TYPE,
+    initial=Consents,
+    evolve=evolve,
+    events=(ConsentGranted, ConsentNarrowed, ConsentWithdrawn),
+    decide=decide,
+    # The stream is named after the case but its state does not know the case: the service layer
+    # passes the case key with each command.
+)

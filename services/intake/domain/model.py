@@ -6,7 +6,8 @@ known from the start), or another program passes a person on — outreach connec
 community place raised a concern — and intake opens the case with the person's details
 *pending* until a worker meets them and records the details (`PersonDetailsRecorded`).
 
-Pure: no I/O, no clock, no random ids. Identifiers and dates arrive in the commands.
+Pure: no I/O, no clock, no random ids. Identifiers and dates arrive in the commands, and one
+`decide(command, case)` says what each leads to.
 Personal details live only here, sealed per person by the write path.
 """
 
@@ -18,6 +19,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.envelope import CODE_PATTERN
+from contracts.events import DISTRICT_PATTERN
 from contracts.glossary import (
     AgeBand,
     Channel,
@@ -30,9 +33,9 @@ from contracts.glossary import (
     Urgency,
     age_band_for,
 )
-from libs.domain import Aggregate, DomainError, DomainEvent, InvalidCommand
+from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand
 from libs.fields import Day, WholeNumber
-from libs.text import Line, line
+from libs.text import Line, Note, line
 
 STREAM_TYPE = "IntakeCase"
 
@@ -411,31 +414,175 @@ def evolve(case: Case, event: DomainEvent) -> Case:
     raise TypeError(f"unknown event {type(event).__name__}")
 
 
-INTAKE_CASE = Aggregate[Case](
-    stream_type=STREAM_TYPE,
-    initial=Case,
-    evolve=evolve,
-    events=(
-        ConsultationReceived,
-        CaseOpenedFromConnection,
-        ConnectionRecorded,
-        PersonDetailsRecorded,
-        AssessmentRecorded,
-        SimpleSupportGiven,
-        ReferredToAgency,
-        ReferredToCoordination,
-        ReferralAccepted,
-        ReturnedToOrigin,
-        CoordinationConcluded,
-        SupportMeetingRecorded,
-        CaseClosed,
-        PersonErased,
-    ),
-    subject_of=lambda case: case.subject_ref,
-)
+# --- commands ---------------------------------------------------------------------------
+# A worker's request is a command as it is (its fields are the request body's); where the server
+# supplies values (a new id, the caller's organisation, a pseudonym) a command wraps the request
+# with them. Another program's event arrives as the private event intake records for it.
+
+
+class ReceiveConsultation(Command):
+    """A consultation as the intake worker records it (相談受付)."""
+
+    channel: Channel
+    person: Person
+    household: list[HouseholdMember] = Field(default_factory=list, max_length=19)
+    issue_tags: list[IssueTag] = Field(min_length=1, max_length=14)
+    district: str = Field(pattern=DISTRICT_PATTERN, description="地区コード（例: chuo-1）")
+    summary: Note = Field(description="相談内容の要旨（この事業所内のみで保持）")
+    received_on: Day
+
+
+class Receive(Command):
+    """A consultation with what the service mints for it: the case id (the case key every program
+    shares), the holding organisation (the caller's) and the person's pseudonym."""
+
+    request: ReceiveConsultation
+    case_id: UUID
+    holder_organisation: str
+    subject_ref: str
+
+
+class RecordPerson(Command):
+    """The person's details, recorded when a case opened by another program first meets them
+    (or corrected later). Replaces the person and household; the summary only if given."""
+
+    person: Person
+    household: list[HouseholdMember] = Field(default_factory=list, max_length=19)
+    summary: Note | None = Field(default=None, description="相談内容の要旨（省略時は従前のまま）")
+    recorded_on: Day
+
+
+class RecordAssessment(Command):
+    """アセスメント: the worker's findings (private) and the issue tags as now understood."""
+
+    assessed_on: Day
+    findings: Note = Field(description="アセスメントの内容（この事業所内のみで保持）")
+    issue_tags: list[IssueTag] = Field(min_length=1, max_length=14, description="見直し後の課題分類")
+
+
+class GiveSupport(Command):
+    """簡易な支援: what intake did itself."""
+
+    given_on: Day
+    kind: SimpleSupportKind
+    note: Note | None = Field(default=None, description="支援の記録（この事業所内のみで保持）")
+
+
+class ReferToAgency(Command):
+    """関係機関へのつなぎ: to an existing agency outside the five programs."""
+
+    organisation: str = Field(pattern=CODE_PATTERN, description="つなぎ先の機関コード")
+    reason: Note = Field(description="つなぎの理由（この事業所内のみで保持）")
+    referred_on: Day
+
+
+class PassToAgency(Command):
+    """A referral to an agency with the id the service minted for it (returned to the worker)."""
+
+    request: ReferToAgency
+    agency_referral_id: UUID
+
+
+class ReferToCoordination(Command):
+    """A referral to multi-agency coordination (支援依頼)."""
+
+    urgency: Urgency = Urgency.ROUTINE
+    reason: Note = Field(description="依頼理由（この事業所内のみで保持）")
+    referred_on: Day
+
+
+class Refer(Command):
+    """A referral to coordination with the id the service minted for it: coordination answers
+    (acceptance, つなぎもどし) quoting it."""
+
+    request: ReferToCoordination
+    referral_id: UUID
+
+
+class CloseCase(Command):
+    """終結."""
+
+    reason: ClosureReason
+    note: Note | None = Field(default=None, description="終結時のメモ（この事業所内のみで保持）")
+    closed_on: Day
+
+
+class ErasePerson(Command):
+    """Erase the person's details everywhere (本人の個人情報の消去): their key is destroyed."""
+
+    erased_on: Day
+
+
+class Erase(Command):
+    """An erasure with who asked for it (the municipal administrator calling)."""
+
+    request: ErasePerson
+    requested_by: str
+
+
+class OpenFromConnection(Command):
+    """Another program passed the person on (outreach's つなぎ, a community place's 気づき)."""
+
+    opened: CaseOpenedFromConnection
+
+
+class AcceptReferral(Command):
+    """Coordination accepted a referral (its public ReferralAccepted)."""
+
+    accepted: ReferralAccepted
+
+
+class TakeBack(Command):
+    """Coordination returned the case (つなぎもどし, its public ReturnedToOrigin)."""
+
+    returned: ReturnedToOrigin
+
+
+class NoteConclusion(Command):
+    """Coordination concluded its support (its public SupportConcluded)."""
+
+    concluded: CoordinationConcluded
+
+
+class RecordMeeting(Command):
+    """Coordination agreed a plan at a meeting on this case (its public PlanAgreed)."""
+
+    meeting: SupportMeetingRecorded
 
 
 # --- decisions --------------------------------------------------------------------------
+
+
+def decide(command: Command, case: Case) -> list[DomainEvent]:
+    """The events a command leads to on this case, or a DomainError saying why not."""
+    match command:
+        case Receive():
+            return _receive(case, command)
+        case OpenFromConnection():
+            return _open_from_connection(case, command.opened)
+        case RecordPerson():
+            return _record_person(case, command)
+        case RecordAssessment():
+            return _assess(case, command)
+        case GiveSupport():
+            return _give_support(case, command)
+        case PassToAgency():
+            return _refer_to_agency(case, command)
+        case Refer():
+            return _refer(case, command)
+        case CloseCase():
+            return _close(case, command)
+        case AcceptReferral():
+            return _accept(case, command.accepted)
+        case TakeBack():
+            return _take_back(case, command.returned)
+        case NoteConclusion():
+            return _note_conclusion(case, command.concluded)
+        case RecordMeeting():
+            return _record_meeting(case, command.meeting)
+        case Erase():
+            return _erase(case, command)
+    raise TypeError(f"intake cannot decide {type(command).__name__}")
 
 
 def _require_case(case: Case) -> date:
@@ -464,15 +611,29 @@ def _not_before_receipt(day: date, received_on: date, code: str, what: str) -> N
         raise DomainError(code, f"{what}が相談受付日より前になっています。")
 
 
-def receive(case: Case, event: ConsultationReceived) -> list[DomainEvent]:
+def _receive(case: Case, command: Receive) -> list[DomainEvent]:
     if case.status is not Status.NEW:
         raise DomainError("case_exists", "この相談はすでに受け付けられています。")
-    if event.person is None or event.person.birth_date > event.received_on:
+    request = command.request
+    if request.person.birth_date > request.received_on:
         raise InvalidCommand("birth_after_receipt", "生年月日が相談受付日より後になっています。")
-    return [event]
+    return [
+        ConsultationReceived(
+            case_id=command.case_id,
+            holder_organisation=command.holder_organisation,
+            subject_ref=command.subject_ref,
+            channel=request.channel,
+            person=request.person,
+            household=request.household,
+            issue_tags=sorted(set(request.issue_tags)),
+            district=request.district,
+            summary=request.summary,
+            received_on=request.received_on,
+        )
+    ]
 
 
-def open_from_connection(case: Case, opened: CaseOpenedFromConnection) -> list[DomainEvent]:
+def _open_from_connection(case: Case, opened: CaseOpenedFromConnection) -> list[DomainEvent]:
     """Another program passed the person on under this case key.
 
     No case yet: open one with details pending. A case already there: record the connection
@@ -493,53 +654,82 @@ def open_from_connection(case: Case, opened: CaseOpenedFromConnection) -> list[D
     ]
 
 
-def record_person(case: Case, recorded: PersonDetailsRecorded) -> list[DomainEvent]:
+def _record_person(case: Case, command: RecordPerson) -> list[DomainEvent]:
     """Record the person's details once a worker knows them (or correct them)."""
     received_on = _require_case(case)
     if case.erased_on is not None:
         raise DomainError("person_erased", "本人の個人情報は消去済みのため、記録できません。")
-    if recorded.person is None or recorded.person.birth_date > received_on:
+    if command.person.birth_date > received_on:
         raise InvalidCommand("birth_after_receipt", "生年月日が相談受付日より後になっています。")
-    _not_before_receipt(recorded.recorded_on, received_on, "details_before_receipt", "記録日")
-    return [recorded]
+    _not_before_receipt(command.recorded_on, received_on, "details_before_receipt", "記録日")
+    return [
+        PersonDetailsRecorded(
+            person=command.person,
+            household=command.household,
+            summary=command.summary,
+            recorded_on=command.recorded_on,
+        )
+    ]
 
 
-def assess(case: Case, assessment: AssessmentRecorded) -> list[DomainEvent]:
+def _assess(case: Case, command: RecordAssessment) -> list[DomainEvent]:
     received_on = _require_workable(case)
-    if not assessment.issue_tags:
+    if not command.issue_tags:
         raise InvalidCommand("assessment_without_issues", "課題分類を1つ以上選んでください。")
-    _not_before_receipt(assessment.assessed_on, received_on, "assessment_before_receipt", "アセスメント日")
-    return [assessment]
+    _not_before_receipt(command.assessed_on, received_on, "assessment_before_receipt", "アセスメント日")
+    return [
+        AssessmentRecorded(
+            assessed_on=command.assessed_on,
+            findings=command.findings,
+            issue_tags=sorted(set(command.issue_tags)),
+        )
+    ]
 
 
-def give_support(case: Case, support: SimpleSupportGiven) -> list[DomainEvent]:
+def _give_support(case: Case, command: GiveSupport) -> list[DomainEvent]:
     received_on = _require_workable(case)
-    _not_before_receipt(support.given_on, received_on, "support_before_receipt", "支援日")
-    return [support]
+    _not_before_receipt(command.given_on, received_on, "support_before_receipt", "支援日")
+    return [SimpleSupportGiven(given_on=command.given_on, kind=command.kind, note=command.note)]
 
 
-def refer_to_agency(case: Case, referral: ReferredToAgency) -> list[DomainEvent]:
+def _refer_to_agency(case: Case, command: PassToAgency) -> list[DomainEvent]:
     received_on = _require_workable(case)
-    if referral.organisation == case.holder:
+    request = command.request
+    if request.organisation == case.holder:
         raise InvalidCommand(
             "agency_is_holder", "自機関へのつなぎは記録できません。つなぎ先の機関を選んでください。"
         )
-    _not_before_receipt(referral.referred_on, received_on, "agency_referral_before_receipt", "つなぎ日")
-    return [referral]
+    _not_before_receipt(request.referred_on, received_on, "agency_referral_before_receipt", "つなぎ日")
+    return [
+        ReferredToAgency(
+            agency_referral_id=command.agency_referral_id,
+            organisation=request.organisation,
+            reason=request.reason,
+            referred_on=request.referred_on,
+        )
+    ]
 
 
-def refer(case: Case, referral: ReferredToCoordination) -> list[DomainEvent]:
+def _refer(case: Case, command: Refer) -> list[DomainEvent]:
     received_on = _require_workable(case)
     if case.pending_referral() is not None:
         raise DomainError(
             "already_referred",
             "この相談はすでに多機関協働事業へ支援依頼中です。つなぎもどしを受けてから再度依頼してください。",
         )
-    _not_before_receipt(referral.referred_on, received_on, "referral_before_receipt", "支援依頼日")
-    return [referral]
+    request = command.request
+    _not_before_receipt(request.referred_on, received_on, "referral_before_receipt", "支援依頼日")
+    return [
+        ReferredToCoordination(
+            referral_id=command.referral_id,
+            urgency=request.urgency,
+            reason=request.reason,
+            referred_on=request.referred_on,
+        )
+    ]
 
 
-def close(case: Case, closed: CaseClosed) -> list[DomainEvent]:
+def _close(case: Case, command: CloseCase) -> list[DomainEvent]:
     """終結. Not twice, and not while coordination still holds a referral of the case."""
     received_on = _require_case(case)
     if case.status is Status.CLOSED:
@@ -549,17 +739,17 @@ def close(case: Case, closed: CaseClosed) -> list[DomainEvent]:
             "referral_pending",
             "多機関協働事業への支援依頼が継続中のため終結できません。つなぎもどしを受けてから終結してください。",
         )
-    if closed.reason is ClosureReason.CONNECTED_TO_AGENCY and not case.agency_referrals:
+    if command.reason is ClosureReason.CONNECTED_TO_AGENCY and not case.agency_referrals:
         raise DomainError(
             "no_agency_referral", "関係機関へのつなぎが記録されていません。先につなぎ先を記録してください。"
         )
-    if case.erased_on is not None and closed.note is not None:
+    if case.erased_on is not None and command.note is not None:
         raise DomainError("person_erased", "本人の個人情報は消去済みのため、終結のメモは記録できません。")
-    _not_before_receipt(closed.closed_on, received_on, "closure_before_receipt", "終結日")
-    return [closed]
+    _not_before_receipt(command.closed_on, received_on, "closure_before_receipt", "終結日")
+    return [CaseClosed(reason=command.reason, note=command.note, closed_on=command.closed_on)]
 
 
-def accept(case: Case, accepted: ReferralAccepted) -> list[DomainEvent]:
+def _accept(case: Case, accepted: ReferralAccepted) -> list[DomainEvent]:
     """Coordination took the referral. Re-deliveries change nothing."""
     referral = case.referral(accepted.referral_id)
     if referral is None:
@@ -569,7 +759,7 @@ def accept(case: Case, accepted: ReferralAccepted) -> list[DomainEvent]:
     return [accepted]
 
 
-def take_back(case: Case, returned: ReturnedToOrigin) -> list[DomainEvent]:
+def _take_back(case: Case, returned: ReturnedToOrigin) -> list[DomainEvent]:
     """つなぎもどし: the case is intake's again. Re-deliveries change nothing."""
     referral = case.referral(returned.referral_id)
     if referral is None:
@@ -579,7 +769,7 @@ def take_back(case: Case, returned: ReturnedToOrigin) -> list[DomainEvent]:
     return [returned]
 
 
-def note_conclusion(case: Case, concluded: CoordinationConcluded) -> list[DomainEvent]:
+def _note_conclusion(case: Case, concluded: CoordinationConcluded) -> list[DomainEvent]:
     """Coordination concluded its part: keep its evaluation with the referral. Idempotent."""
     referral = next(
         (r for r in case.referrals if r.coordination_case_id == concluded.coordination_case_id), None
@@ -591,7 +781,7 @@ def note_conclusion(case: Case, concluded: CoordinationConcluded) -> list[Domain
     return [concluded]
 
 
-def record_meeting(case: Case, meeting: SupportMeetingRecorded) -> list[DomainEvent]:
+def _record_meeting(case: Case, meeting: SupportMeetingRecorded) -> list[DomainEvent]:
     """Remember who sat in a meeting on this case. Re-deliveries change nothing."""
     if case.status is Status.NEW:
         raise DomainError("case_not_found", "相談が見つかりません。")
@@ -601,10 +791,37 @@ def record_meeting(case: Case, meeting: SupportMeetingRecorded) -> list[DomainEv
     return [meeting]
 
 
-def erase(case: Case, erased: PersonErased) -> list[DomainEvent]:
+def _erase(case: Case, command: Erase) -> list[DomainEvent]:
     """Record the erasure (the key itself is destroyed by the service layer in the same transaction)."""
     if case.status is Status.NEW:
         raise DomainError("case_not_found", "相談が見つかりません。")
     if case.erased_on is not None:
         return []
-    return [erased]
+    return [PersonErased(erased_on=command.request.erased_on, requested_by=command.requested_by)]
+
+
+INTAKE_CASE = Aggregate[Case](
+    stream_type=STREAM_TYPE,
+    initial=Case,
+    evolve=evolve,
+    events=(
+        ConsultationReceived,
+        CaseOpenedFromConnection,
+        ConnectionRecorded,
+        PersonDetailsRecorded,
+        AssessmentRecorded,
+        SimpleSupportGiven,
+        ReferredToAgency,
+        ReferredToCoordination,
+        ReferralAccepted,
+        ReturnedToOrigin,
+        CoordinationConcluded,
+        SupportMeetingRecorded,
+        CaseClosed,
+        PersonErased,
+    ),
+    decide=decide,
+    subject_of=lambda case: case.subject_ref,
+    # The case id is the case key every program shares (intake mints it).
+    case_key_of=lambda case: case.case_id,
+)

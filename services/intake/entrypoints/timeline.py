@@ -5,14 +5,13 @@ covering a program the caller's organisation runs, a 支援会議 on the case, a
 """
 
 import uuid
-
-from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncConnection
+from datetime import date
 
 from contracts.glossary import Program
-from libs import clock, commands, timeline
+from libs import timeline
 from libs.authz import Decision
 from libs.directory import Directory
+from libs.eventstore import Session
 from libs.http import Caller
 from services.intake.domain import consent, model
 from services.intake.service_layer import authorization, handlers
@@ -39,15 +38,14 @@ LABELS = {
 
 
 async def may_see(
-    conn: AsyncConnection, caller: Caller, case_key: uuid.UUID, directory: Directory
+    session: Session, caller: Caller, case_key: uuid.UUID, directory: Directory, today: date
 ) -> Decision:
-    case = (await commands.load(conn, model.INTAKE_CASE, handlers.stream_id(case_key))).state
-    consents = (await commands.load(conn, consent.CONSENTS, handlers.consent_stream(case_key))).state
-    today = clock.today()
+    """The case key is intake's case id: one case stream, and its consents, decide."""
+    case = (await session.load(model.INTAKE_CASE, handlers.stream_id(case_key))).state
+    consents = (await session.load(consent.CONSENTS, handlers.consent_stream(case_key))).state
     return authorization.may_see_details(
         caller.principal, case, consents, directory, today, caller.declared_basis
     )
 
 
-def routes(app: FastAPI) -> None:
-    timeline.routes(app, timeline.TimelineSource(Program.INTAKE, LABELS, may_see))
+router = timeline.router(timeline.TimelineSource(Program.INTAKE, LABELS, may_see))

@@ -1,28 +1,26 @@
-"""Intake's use cases: authorise, load, decide, append, fill the outbox — and record access."""
+"""Intake's use cases: authorise, load, decide, append, fill the outbox — and record access.
+
+Every handler takes the service's event store (or, for the inbox consumer, the session of the
+message's transaction), so the same code runs on PostgreSQL and on the in-memory store of the
+service tests. Whatever a handler creates (a case, a referral, a consent) gets its id here, in
+the command, and the handler returns it: nothing reads the state back to find what was created.
+"""
 
 import secrets
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from contracts import events as public
-from contracts.glossary import (
-    Channel,
-    ClosureReason,
-    ConsentPurpose,
-    IssueTag,
-    LegalBasis,
-    Program,
-    SimpleSupportKind,
-    Urgency,
-)
-from libs import access, clock, commands
-from libs.authz import enforce
-from libs.commands import Context, Decide, Loaded, Outcome
+from contracts.glossary import Channel, LegalBasis, Program
+from libs import access, commands
+from libs.authz import Decision, enforce
+from libs.commands import Context, Loaded, Outcome
 from libs.directory import Directory
-from libs.domain import DomainEvent
+from libs.domain import Command
+from libs.eventstore import EventStore, Session
 from libs.http import Caller
 from libs.inbox import Delivery
 from services.intake.domain import consent, model
@@ -53,53 +51,9 @@ def new_subject_ref() -> str:
     return f"subj_{secrets.token_hex(16)}"
 
 
-async def _load_case(conn: AsyncConnection, case_id: uuid.UUID) -> Loaded[model.Case]:
-    return await commands.load(conn, model.INTAKE_CASE, stream_id(case_id))
-
-
-async def receive_consultation(
-    engine: AsyncEngine,
-    caller: Caller,
-    directory: Directory,
-    *,
-    case_id: uuid.UUID,
-    channel: Channel,
-    person: model.Person,
-    household: list[model.HouseholdMember],
-    issue_tags: list[IssueTag],
-    district: str,
-    summary: str,
-    received_on: date,
-) -> Outcome[model.Case]:
-    enforce(
-        authorization.may_receive(caller.principal, directory),
-        caller.principal,
-        "receive",
-        "cases",
-        hide=False,
-    )
-    event = model.ConsultationReceived(
-        case_id=case_id,
-        holder_organisation=caller.principal.organisation,
-        subject_ref=new_subject_ref(),
-        channel=channel,
-        person=person,
-        household=household,
-        issue_tags=sorted(set(issue_tags)),
-        district=district,
-        summary=summary,
-        received_on=received_on,
-    )
-    ctx = caller.context
-    return await commands.run(
-        engine,
-        model.INTAKE_CASE,
-        stream_id(case_id),
-        partial(model.receive, event=event),
-        partial(to_public, organisation=ctx.organisation),
-        ctx,
-        expected_version=0,
-    )
+def _publish(organisation: str) -> commands.Publish[model.Case]:
+    """The case's public events, naming `organisation` as the referring one."""
+    return partial(to_public, organisation=organisation)
 
 
 def _holder_only(caller: Caller, case_id: uuid.UUID, action: str) -> commands.Guard[model.Case]:
@@ -109,289 +63,343 @@ def _holder_only(caller: Caller, case_id: uuid.UUID, action: str) -> commands.Gu
     )
 
 
-async def _change(
-    engine: AsyncEngine,
+# --- receiving a consultation -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What receiving a consultation created: the case (its id is the case key) and its first version."""
+
+    case_id: uuid.UUID
+    version: int
+
+
+async def receive_consultation(
+    store: EventStore, caller: Caller, directory: Directory, request: model.ReceiveConsultation
+) -> Opened:
+    """Open a case for a consultation, under a new case key and a new pseudonym."""
+    enforce(
+        authorization.may_receive(caller.principal, directory),
+        caller.principal,
+        "receive",
+        "cases",
+        hide=False,
+    )
+    command = model.Receive(
+        request=request,
+        case_id=uuid.uuid4(),
+        holder_organisation=caller.principal.organisation,
+        subject_ref=new_subject_ref(),
+    )
+    outcome = await commands.run(
+        store,
+        model.INTAKE_CASE,
+        stream_id(command.case_id),
+        command,
+        _publish(caller.context.organisation),
+        caller.context,
+        expected_version=0,
+    )
+    return Opened(command.case_id, outcome.version)
+
+
+# --- changing a case: the holder's intake worker ----------------------------------------------
+
+CaseChange = (
+    model.Refer
+    | model.RecordPerson
+    | model.RecordAssessment
+    | model.GiveSupport
+    | model.PassToAgency
+    | model.CloseCase
+)
+
+# The action each change is logged as when refused or allowed (the names the logs always had).
+ACTIONS: dict[type[Command], str] = {
+    model.Refer: "refer",
+    model.RecordPerson: "record_person",
+    model.RecordAssessment: "assess",
+    model.GiveSupport: "give_support",
+    model.PassToAgency: "refer_to_agency",
+    model.CloseCase: "close",
+}
+
+
+async def change(
+    store: EventStore,
     caller: Caller,
     case_id: uuid.UUID,
-    action: str,
-    decide: Decide[model.Case],
-    expected_version: int | None = None,
+    command: CaseChange,
+    expected_version: int | None,
 ) -> Outcome[model.Case]:
-    """One command on the case, by the holder's intake worker."""
+    """One command on the case, by the holder's intake worker (else 404 revealing nothing).
+
+    `expected_version` (If-Match) pins the version the worker decided on; without it a conflict
+    with the consumer (a meeting, a return) is decided again on the new state.
+    """
     return await commands.run(
-        engine,
+        store,
         model.INTAKE_CASE,
         stream_id(case_id),
-        decide,
-        partial(to_public, organisation=caller.context.organisation),
+        command,
+        _publish(caller.context.organisation),
         caller.context,
         expected_version=expected_version,
-        guard=_holder_only(caller, case_id, action),
+        guard=_holder_only(caller, case_id, ACTIONS[type(command)]),
     )
+
+
+@dataclass(frozen=True)
+class Referred:
+    """What a referral to coordination created: its id (coordination answers quoting it)."""
+
+    referral_id: uuid.UUID
+    version: int
 
 
 async def refer_to_coordination(
-    engine: AsyncEngine,
+    store: EventStore,
     caller: Caller,
     case_id: uuid.UUID,
-    *,
-    urgency: Urgency,
-    reason: str,
-    referred_on: date,
+    request: model.ReferToCoordination,
     expected_version: int | None,
-) -> Outcome[model.Case]:
-    event = model.ReferredToCoordination(
-        referral_id=uuid.uuid4(), urgency=urgency, reason=reason, referred_on=referred_on
-    )
-    return await _change(
-        engine, caller, case_id, "refer", partial(model.refer, referral=event), expected_version
-    )
+) -> Referred:
+    command = model.Refer(request=request, referral_id=uuid.uuid4())
+    outcome = await change(store, caller, case_id, command, expected_version)
+    return Referred(command.referral_id, outcome.version)
 
 
-async def record_person(
-    engine: AsyncEngine,
-    caller: Caller,
-    case_id: uuid.UUID,
-    *,
-    person: model.Person,
-    household: list[model.HouseholdMember],
-    summary: str | None,
-    recorded_on: date,
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    """Details pending → known (or corrected): sealed under the person's key like any other."""
-    event = model.PersonDetailsRecorded(
-        person=person, household=household, summary=summary, recorded_on=recorded_on
-    )
-    return await _change(
-        engine,
-        caller,
-        case_id,
-        "record_person",
-        partial(model.record_person, recorded=event),
-        expected_version,
-    )
+@dataclass(frozen=True)
+class PassedOn:
+    """What a referral to an agency created: its id."""
 
-
-async def record_assessment(
-    engine: AsyncEngine,
-    caller: Caller,
-    case_id: uuid.UUID,
-    *,
-    assessed_on: date,
-    findings: str,
-    issue_tags: list[IssueTag],
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    event = model.AssessmentRecorded(
-        assessed_on=assessed_on, findings=findings, issue_tags=sorted(set(issue_tags))
-    )
-    return await _change(
-        engine, caller, case_id, "assess", partial(model.assess, assessment=event), expected_version
-    )
-
-
-async def give_support(
-    engine: AsyncEngine,
-    caller: Caller,
-    case_id: uuid.UUID,
-    *,
-    given_on: date,
-    kind: SimpleSupportKind,
-    note: str | None,
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    event = model.SimpleSupportGiven(given_on=given_on, kind=kind, note=note)
-    return await _change(
-        engine, caller, case_id, "give_support", partial(model.give_support, support=event), expected_version
-    )
+    agency_referral_id: uuid.UUID
+    version: int
 
 
 async def refer_to_agency(
-    engine: AsyncEngine,
+    store: EventStore,
     caller: Caller,
     case_id: uuid.UUID,
-    *,
-    organisation: str,
-    reason: str,
-    referred_on: date,
+    request: model.ReferToAgency,
     expected_version: int | None,
-) -> Outcome[model.Case]:
-    event = model.ReferredToAgency(
-        agency_referral_id=uuid.uuid4(), organisation=organisation, reason=reason, referred_on=referred_on
-    )
-    return await _change(
-        engine,
-        caller,
-        case_id,
-        "refer_to_agency",
-        partial(model.refer_to_agency, referral=event),
-        expected_version,
-    )
+) -> PassedOn:
+    command = model.PassToAgency(request=request, agency_referral_id=uuid.uuid4())
+    outcome = await change(store, caller, case_id, command, expected_version)
+    return PassedOn(command.agency_referral_id, outcome.version)
 
 
-async def close_case(
-    engine: AsyncEngine,
+# --- consent: its own stream, authorised and dated by the case ------------------------------
+
+ConsentCommand = consent.Grant | consent.Narrow | consent.Withdraw
+
+
+async def _on_consents(
+    store: EventStore,
     caller: Caller,
     case_id: uuid.UUID,
-    *,
-    reason: ClosureReason,
-    note: str | None,
-    closed_on: date,
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    event = model.CaseClosed(reason=reason, note=note, closed_on=closed_on)
-    return await _change(
-        engine, caller, case_id, "close", partial(model.close, closed=event), expected_version
-    )
-
-
-async def change_consent(
-    engine: AsyncEngine, caller: Caller, case_id: uuid.UUID, event: DomainEvent, action: str
+    action: str,
+    command_for: Callable[[model.Case], ConsentCommand],
 ) -> Outcome[consent.Consents]:
-    """Grant, narrow or withdraw: the consent stream is written, the case (read in the same
-    transaction) authorises and dates it."""
+    """One consent command, by the holder's intake worker (else 404 revealing nothing).
 
-    async def change(conn: AsyncConnection) -> Outcome[consent.Consents]:
-        case = (await _load_case(conn, case_id)).state
+    The case, read in the same transaction, authorises the command, names the person and may
+    supply facts the command needs (`command_for`), so a consent is never decided on a case
+    older than the one that allowed it.
+    """
+
+    async def body(session: Session) -> Outcome[consent.Consents]:
+        case = (await session.load(model.INTAKE_CASE, stream_id(case_id))).state
         _holder_only(caller, case_id, action).check(case)
-        assert case.received_on is not None and case.subject_ref is not None
-        decide = {
-            consent.ConsentGranted: partial(consent.grant, received_on=case.received_on),
-            consent.ConsentNarrowed: consent.narrow,
-            consent.ConsentWithdrawn: consent.withdraw,
-        }[type(event)]
+        assert case.subject_ref is not None
         return await commands.execute(
-            conn,
+            session,
             consent.CONSENTS,
             consent_stream(case_id),
-            lambda state: decide(state, event),
+            command_for(case),
             partial(consent_to_public, case_key=case_id, subject_ref=case.subject_ref),
             caller.context,
+            # The consent stream is named after the case; its state does not know the case key.
+            case_key=case_id,
         )
 
-    return await commands.transact(engine, change)
+    return await commands.transact(store, body)
+
+
+@dataclass(frozen=True)
+class Granted:
+    """What recording a consent created: its id."""
+
+    consent_id: uuid.UUID
+    version: int
 
 
 async def grant_consent(
-    engine: AsyncEngine,
-    caller: Caller,
-    case_id: uuid.UUID,
-    *,
-    programs: list[Program],
-    purpose: ConsentPurpose,
-    granted_on: date,
-    expires_on: date,
-) -> tuple[uuid.UUID, Outcome[consent.Consents]]:
+    store: EventStore, caller: Caller, case_id: uuid.UUID, request: consent.GrantConsent
+) -> Granted:
+    """Record a consent under a new id; it may not predate the case, so the case's receipt day goes with it."""
     consent_id = uuid.uuid4()
-    event = consent.ConsentGranted(
-        consent_id=consent_id,
-        programs=sorted(set(programs)),
-        purpose=purpose,
-        granted_on=granted_on,
-        expires_on=expires_on,
-    )
-    return consent_id, await change_consent(engine, caller, case_id, event, "grant_consent")
+
+    def grant(case: model.Case) -> consent.Grant:
+        assert case.received_on is not None  # the holder check passed: the case exists
+        return consent.Grant(request=request, consent_id=consent_id, received_on=case.received_on)
+
+    outcome = await _on_consents(store, caller, case_id, "grant_consent", grant)
+    return Granted(consent_id, outcome.version)
+
+
+# The action a consent change is logged as (the names the logs always had).
+CONSENT_ACTIONS: dict[type[Command], str] = {
+    consent.Narrow: "narrow_consent",
+    consent.Withdraw: "withdraw_consent",
+}
+
+
+async def change_consent(
+    store: EventStore, caller: Caller, case_id: uuid.UUID, command: consent.Narrow | consent.Withdraw
+) -> Outcome[consent.Consents]:
+    """Narrow or withdraw a consent of the case (the consent named in the command)."""
+    return await _on_consents(store, caller, case_id, CONSENT_ACTIONS[type(command)], lambda _: command)
+
+
+async def read_consents(store: EventStore, caller: Caller, case_id: uuid.UUID) -> consent.Consents:
+    """The consents of a case, for the holder's intake worker (they hold no personal details)."""
+    async with store.reading() as session:
+        _holder_only(caller, case_id, "read_consents").check(
+            (await session.load(model.INTAKE_CASE, stream_id(case_id))).state
+        )
+        return (await session.load(consent.CONSENTS, consent_stream(case_id))).state
+
+
+# --- reading a case -------------------------------------------------------------------------------
+
+
+@dataclass
+class _SeeDetails:
+    """`may_see_details` as the access policy of a case read.
+
+    It reads the case's consents in the read's own session (so the decision and what is shown
+    are of one moment) and keeps them and its decision: the view shows both.
+    """
+
+    caller: Caller
+    directory: Directory
+    today: date
+    case_id: uuid.UUID
+    consents: consent.Consents = field(default_factory=consent.Consents)
+    decision: Decision | None = None
+
+    async def __call__(self, session: Session, case: model.Case) -> Decision:
+        self.consents = (await session.load(consent.CONSENTS, consent_stream(self.case_id))).state
+        self.decision = authorization.may_see_details(
+            self.caller.principal, case, self.consents, self.directory, self.today, self.caller.declared_basis
+        )
+        return self.decision
+
+
+@dataclass(frozen=True)
+class CaseRead:
+    """A case as read with a legal basis: its state and version, its consents, and the basis."""
+
+    loaded: Loaded[model.Case]
+    consents: consent.Consents
+    basis: LegalBasis
 
 
 async def read_case(
-    engine: AsyncEngine, caller: Caller, directory: Directory, case_id: uuid.UUID
-) -> tuple[Loaded[model.Case], consent.Consents, LegalBasis]:
-    """A case with the person's details, if the caller has a legal basis; the read is recorded."""
-    async with engine.connect() as conn:
-        loaded = await _load_case(conn, case_id)
-        consents = (await commands.load(conn, consent.CONSENTS, consent_stream(case_id))).state
-    decision = enforce(
-        authorization.may_see_details(
-            caller.principal, loaded.state, consents, directory, clock.today(), caller.declared_basis
-        ),
-        caller.principal,
-        "read_details",
-        f"case:{case_id}",
+    store: EventStore, caller: Caller, directory: Directory, case_id: uuid.UUID, today: date
+) -> CaseRead:
+    """A case with the person's details, if the caller has a legal basis (judged on `today`, the
+    business day); the read is recorded before anything is returned."""
+    policy = _SeeDetails(caller, directory, today, case_id)
+    loaded = await access.read(
+        store,
+        caller,
+        model.INTAKE_CASE,
+        stream_id(case_id),
+        policy,
+        resource=f"case:{case_id}",
+        fields=PERSONAL_FIELDS,
     )
-    assert decision.basis is not None
-    await access.record(engine, caller, f"case:{case_id}", decision, PERSONAL_FIELDS)
-    return loaded, consents, decision.basis
+    assert policy.decision is not None and policy.decision.basis is not None  # access.read allowed it
+    return CaseRead(loaded, policy.consents, policy.decision.basis)
+
+
+# --- erasure: the municipality's decision -------------------------------------------------------
 
 
 async def erase_person(
-    engine: AsyncEngine, caller: Caller, case_id: uuid.UUID, erased_on: date
+    store: EventStore, caller: Caller, case_id: uuid.UUID, request: model.ErasePerson
 ) -> Outcome[model.Case]:
     """Destroy the person's key (crypto-shredding) and record it; other services follow the public event."""
     enforce(
         authorization.may_erase(caller.principal), caller.principal, "erase", f"case:{case_id}", hide=False
     )
-    erased = model.PersonErased(erased_on=erased_on, requested_by=caller.principal.user)
+    command = model.Erase(request=request, requested_by=caller.principal.user)
 
-    async def erase(conn: AsyncConnection) -> Outcome[model.Case]:
+    async def erase(session: Session) -> Outcome[model.Case]:
         outcome = await commands.execute(
-            conn,
+            session,
             model.INTAKE_CASE,
             stream_id(case_id),
-            partial(model.erase, erased=erased),
-            partial(to_public, organisation=caller.context.organisation),
+            command,
+            _publish(caller.context.organisation),
             caller.context,
         )
         assert outcome.state.subject_ref is not None
-        await commands.cipher().erase(conn, outcome.state.subject_ref)
+        await session.erase_subject(outcome.state.subject_ref)
         return outcome
 
     # The consumer may append to the case at the same moment (a meeting, a return): re-decide
     # on a conflict, as commands.run does, rather than fail the administrator's request.
-    return await commands.transact(engine, erase)
-
-
-async def read_consents(engine: AsyncEngine, caller: Caller, case_id: uuid.UUID) -> consent.Consents:
-    async with engine.connect() as conn:
-        _holder_only(caller, case_id, "read_consents").check((await _load_case(conn, case_id)).state)
-        return (await commands.load(conn, consent.CONSENTS, consent_stream(case_id))).state
+    return await commands.transact(store, erase)
 
 
 # --- reactions to coordination's public events (run by the inbox consumer) -------------
 
 
 async def _react(
-    conn: AsyncConnection,
+    session: Session,
     delivery: Delivery,
     organisation: str,
     case_id: uuid.UUID,
-    decide: Decide[model.Case],
+    command: Command,
 ) -> None:
     """One decision on the intake case `case_id`, caused by another program's event."""
     await commands.execute(
-        conn,
+        session,
         model.INTAKE_CASE,
         stream_id(case_id),
-        decide,
-        partial(to_public, organisation=organisation),
+        command,
+        _publish(organisation),
         Context.reacting_to(delivery.envelope, organisation, "intake.consumer"),
     )
 
 
-async def on_referral_accepted(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
+async def on_referral_accepted(session: Session, delivery: Delivery, *, organisation: str) -> None:
     event = delivery.event
     assert isinstance(event, public.ReferralAccepted)
-    decision = model.ReferralAccepted(
+    accepted = model.ReferralAccepted(
         referral_id=event.referral_id,
         coordination_case_id=event.coordination_case_id,
         accepted_on=event.accepted_on,
     )
-    await _react(conn, delivery, organisation, event.case_key, partial(model.accept, accepted=decision))
+    await _react(session, delivery, organisation, event.case_key, model.AcceptReferral(accepted=accepted))
 
 
-async def on_returned_to_origin(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
+async def on_returned_to_origin(session: Session, delivery: Delivery, *, organisation: str) -> None:
     event = delivery.event
     assert isinstance(event, public.ReturnedToOrigin)
-    decision = model.ReturnedToOrigin(
+    returned = model.ReturnedToOrigin(
         referral_id=event.referral_id,
         reason=event.reason,
         returned_by=delivery.envelope.organisation,
         returned_on=event.returned_on,
     )
-    await _react(conn, delivery, organisation, event.case_key, partial(model.take_back, returned=decision))
+    await _react(session, delivery, organisation, event.case_key, model.TakeBack(returned=returned))
 
 
-async def on_plan_agreed(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
+async def on_plan_agreed(session: Session, delivery: Delivery, *, organisation: str) -> None:
     """Remember the meeting's members: membership of a 支援会議 is a legal basis to see details."""
     event = delivery.event
     assert isinstance(event, public.PlanAgreed)
@@ -402,10 +410,10 @@ async def on_plan_agreed(conn: AsyncConnection, delivery: Delivery, *, organisat
         members=event.meeting_members,
         held_on=event.agreed_on,
     )
-    await _react(conn, delivery, organisation, event.case_key, partial(model.record_meeting, meeting=meeting))
+    await _react(session, delivery, organisation, event.case_key, model.RecordMeeting(meeting=meeting))
 
 
-async def on_support_concluded(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
+async def on_support_concluded(session: Session, delivery: Delivery, *, organisation: str) -> None:
     """Keep coordination's evaluation with the referral: part of what comes back (つなぎもどし)."""
     event = delivery.event
     assert isinstance(event, public.SupportConcluded)
@@ -416,9 +424,7 @@ async def on_support_concluded(conn: AsyncConnection, delivery: Delivery, *, org
         goals_total=event.goals_total,
         concluded_on=event.concluded_on,
     )
-    await _react(
-        conn, delivery, organisation, event.case_key, partial(model.note_conclusion, concluded=concluded)
-    )
+    await _react(session, delivery, organisation, event.case_key, model.NoteConclusion(concluded=concluded))
 
 
 # --- people passed on by other programs: outreach's つなぎ, a community place's 気づき -----
@@ -431,16 +437,8 @@ def holder_for(connected_to_organisation: str | None, directory: Directory, orga
     return organisation
 
 
-async def _open_from_connection(
-    conn: AsyncConnection, delivery: Delivery, opened: model.CaseOpenedFromConnection, organisation: str
-) -> None:
-    await _react(
-        conn, delivery, organisation, opened.case_id, partial(model.open_from_connection, opened=opened)
-    )
-
-
 async def on_connected_to_support(
-    conn: AsyncConnection, delivery: Delivery, *, organisation: str, directory: Directory
+    session: Session, delivery: Delivery, *, organisation: str, directory: Directory
 ) -> None:
     """Outreach connected a person to intake: open their case (details pending) or link it."""
     event = delivery.event
@@ -460,14 +458,14 @@ async def on_connected_to_support(
         source_ref=event.outreach_case_id,
         source_organisation=delivery.envelope.organisation,
     )
-    await _open_from_connection(conn, delivery, opened, organisation)
+    await _react(session, delivery, organisation, opened.case_id, model.OpenFromConnection(opened=opened))
 
 
-async def on_concern_raised(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
+async def on_concern_raised(session: Session, delivery: Delivery, *, organisation: str) -> None:
     """A community place noticed someone in trouble and passed it to intake: open their case.
 
     The concern carries no pseudonym of the person (a place knows them by sight), so intake
-    draws one, as for any new consultation.
+    draws one, as for any new consultation (kept only if this delivery opens the case).
     """
     event = delivery.event
     assert isinstance(event, public.ConcernRaised)
@@ -487,4 +485,4 @@ async def on_concern_raised(conn: AsyncConnection, delivery: Delivery, *, organi
         source_organisation=delivery.envelope.organisation,
         place_id=event.place_id,
     )
-    await _open_from_connection(conn, delivery, opened, organisation)
+    await _react(session, delivery, organisation, opened.case_id, model.OpenFromConnection(opened=opened))

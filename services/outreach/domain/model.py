@@ -13,6 +13,9 @@ from datetime import date
 from enum import StrEnum
 from uuid import UUID, uuid5
 
+from pydantic import Field
+
+from contracts.events import DISTRICT_PATTERN
 from contracts.glossary import (
     AgeBand,
     ConnectionTarget,
@@ -24,7 +27,9 @@ from contracts.glossary import (
     OutreachConclusionReason,
     Urgency,
 )
-from libs.domain import Aggregate, DomainError, DomainEvent, InvalidCommand, NotFound
+from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand, NotFound
+from libs.fields import Day
+from libs.text import Note
 
 STREAM_TYPE = "OutreachCase"
 CODE = r"^[a-z0-9][a-z0-9_.-]{1,63}$"
@@ -155,41 +160,128 @@ def evolve(case: Case, event: DomainEvent) -> Case:
     raise TypeError(f"unknown event {type(event).__name__}")
 
 
-OUTREACH_CASE = Aggregate[Case](
-    stream_type=STREAM_TYPE,
-    initial=Case,
-    evolve=evolve,
-    events=(
-        PotentialClientIdentified,
-        ContactAttempted,
-        MilestoneReached,
-        ConnectedToSupport,
-        OutreachConcluded,
-    ),
-    subject_of=lambda case: case.identified.subject_ref if case.identified else None,
-)
+# --- commands ----------------------------------------------------------------------------
+
+
+class IdentifyPotentialClient(Command):
+    """A person someone noticed who has not asked for help (潜在的な相談者の把握)."""
+
+    identified_by: IdentifiedBy = Field(description="把握の経路（氏名ではなく区分で記録します）")
+    issue_tags: list[IssueTag] = Field(min_length=1, max_length=14)
+    age_band: AgeBand = Field(description="年齢層（推定で可）")
+    district: str = Field(pattern=DISTRICT_PATTERN, description="地区コード（例: chuo-1）")
+    description: Note | None = Field(
+        default=None, description="本人についての記述（個人情報: この事業所内のみで保持・暗号化）"
+    )
+    note: Note | None = Field(default=None, description="把握の経緯のメモ（この事業所内のみで保持・暗号化）")
+    identified_on: Day
+
+
+class Identify(Command):
+    """A worker's record of a potential client, with what the service mints for it."""
+
+    request: IdentifyPotentialClient
+    outreach_case_id: UUID
+    holder_organisation: str
+    case_key: UUID
+    subject_ref: str
+
+
+class OpenFromMessage(Command):
+    """Another program passed the person on (a referral, a community concern)."""
+
+    identified: PotentialClientIdentified
+
+
+class AttemptContact(Command):
+    """One attempt to reach the person (訪問・手紙・電話・家族を通じて)."""
+
+    method: ContactMethod
+    outcome: ContactOutcome
+    note: Note | None = Field(default=None, description="様子のメモ（この事業所内のみで保持・暗号化）")
+    attempted_on: Day
+
+
+class ReachMilestone(Command):
+    """A step in the relationship with the person (関係づくりの節目)."""
+
+    milestone: Milestone
+    note: Note | None = None
+    reached_on: Day
+
+
+class ConnectToSupport(Command):
+    """The person was connected to intake, coordination or an agency (つなぎ)."""
+
+    connected_to: ConnectionTarget
+    organisation: str = Field(pattern=CODE, description="つなぎ先の機関コード（例: city-soudan）")
+    note: Note | None = None
+    connected_on: Day
+
+
+class Connect(Command):
+    """A connection, with whether the directory says the target runs the program it names."""
+
+    request: ConnectToSupport
+    runs_target_program: bool
+
+
+class Conclude(Command):
+    """Outreach ends its involvement (終結)."""
+
+    reason: OutreachConclusionReason
+    note: Note | None = None
+    concluded_on: Day
 
 
 # --- decisions --------------------------------------------------------------------------
 
 
-def identify(case: Case, identified: PotentialClientIdentified) -> list[DomainEvent]:
+def decide(command: Command, case: Case) -> list[DomainEvent]:
+    """The events a command leads to on this case, or a DomainError saying why not."""
+    match command:
+        case Identify():
+            return _identify(case, command)
+        case OpenFromMessage():
+            # A re-delivery finds the case open and changes nothing.
+            return [command.identified] if case.status is Status.NEW else []
+        case AttemptContact():
+            return _attempt_contact(case, command)
+        case ReachMilestone():
+            _require_open(case, command.reached_on, "節目の日付")
+            return [_milestone(case, command.milestone, command.reached_on, command.note)]
+        case Connect():
+            return _connect(case, command.request, command.runs_target_program)
+        case Conclude():
+            return _conclude(case, command)
+    raise TypeError(f"outreach cannot decide {type(command).__name__}")
+
+
+def _identify(case: Case, command: Identify) -> list[DomainEvent]:
     """A worker records a person someone noticed. The case id is new, so a second one is a conflict."""
     if case.status is not Status.NEW:
         raise DomainError("case_exists", "この対象者はすでに記録されています。")
-    if identified.identified_by is IdentifiedBy.COORDINATION_REFERRAL and identified.referral_id is None:
+    request = command.request
+    if request.identified_by is IdentifiedBy.COORDINATION_REFERRAL:
         raise InvalidCommand(
             "referral_only",
             "「多機関協働事業からの依頼」は支援依頼の受信時にのみ記録されます。別の把握経路を選んでください。",
         )
-    return [identified]
-
-
-def open_from_message(case: Case, identified: PotentialClientIdentified) -> list[DomainEvent]:
-    """A referral or concern arrived. A re-delivery finds the case open and changes nothing."""
-    if case.status is not Status.NEW:
-        return []
-    return [identified]
+    return [
+        PotentialClientIdentified(
+            outreach_case_id=command.outreach_case_id,
+            holder_organisation=command.holder_organisation,
+            case_key=command.case_key,
+            subject_ref=command.subject_ref,
+            identified_by=request.identified_by,
+            issue_tags=sorted(set(request.issue_tags)),
+            age_band=request.age_band,
+            district=request.district,
+            description=request.description,
+            note=request.note,
+            identified_on=request.identified_on,
+        )
+    ]
 
 
 def _require_open(case: Case, on: date, what: str) -> PotentialClientIdentified:
@@ -225,13 +317,12 @@ def _milestone(case: Case, milestone: Milestone, on: date, note: str | None) -> 
     return MilestoneReached(milestone=milestone, note=note, reached_on=on)
 
 
-def attempt_contact(
-    case: Case, *, method: ContactMethod, outcome: ContactOutcome, note: str | None, attempted_on: date
-) -> list[DomainEvent]:
+def _attempt_contact(case: Case, command: AttemptContact) -> list[DomainEvent]:
     """Record one attempt; reaching the person for the first time is also a milestone.
 
     Attempts may continue after the person is connected (follow-up) until the case concludes.
     """
+    method, outcome, attempted_on = command.method, command.outcome, command.attempted_on
     _require_open(case, attempted_on, "働きかけの日付")
     if method is ContactMethod.VIA_FAMILY and outcome in REACHED_PERSON:
         # Through the family the worker reaches the family; meeting the person is a visit.
@@ -243,7 +334,7 @@ def attempt_contact(
         attempt_number=len(case.attempts) + 1,
         method=method,
         outcome=outcome,
-        note=note,
+        note=command.note,
         attempted_on=attempted_on,
     )
     events: list[DomainEvent] = [attempted]
@@ -266,27 +357,13 @@ def attempt_contact(
     return events
 
 
-def reach_milestone(
-    case: Case, *, milestone: Milestone, note: str | None, reached_on: date
-) -> list[DomainEvent]:
-    _require_open(case, reached_on, "節目の日付")
-    return [_milestone(case, milestone, reached_on, note)]
-
-
-def connect(
-    case: Case,
-    *,
-    connected_to: ConnectionTarget,
-    organisation: str,
-    runs_target_program: bool,
-    note: str | None,
-    connected_on: date,
-) -> list[DomainEvent]:
+def _connect(case: Case, request: ConnectToSupport, runs_target_program: bool) -> list[DomainEvent]:
     """つなぎ: the person reached intake, coordination or an agency.
 
     `runs_target_program`: for intake and coordination, whether `organisation` runs that program
     in the municipality's directory (intake's consumer opens the case there).
     """
+    connected_to, connected_on = request.connected_to, request.connected_on
     _require_open(case, connected_on, "つなぎの日付")
     if case.connection is not None:
         raise DomainError("already_connected", "この対象者はすでに支援機関につながっています。")
@@ -302,14 +379,16 @@ def connect(
         )
     return [
         ConnectedToSupport(
-            connected_to=connected_to, organisation=organisation, note=note, connected_on=connected_on
+            connected_to=connected_to,
+            organisation=request.organisation,
+            note=request.note,
+            connected_on=connected_on,
         )
     ]
 
 
-def conclude(
-    case: Case, *, reason: OutreachConclusionReason, note: str | None, concluded_on: date
-) -> list[DomainEvent]:
+def _conclude(case: Case, command: Conclude) -> list[DomainEvent]:
+    reason, concluded_on = command.reason, command.concluded_on
     if case.status is Status.CONCLUDED:
         raise DomainError("already_concluded", "このケースはすでに終結しています。")
     _require_open(case, concluded_on, "終結日")
@@ -320,4 +399,21 @@ def conclude(
         )
     if case.connection is not None and concluded_on < case.connection.connected_on:
         raise DomainError("conclusion_before_connection", "終結日がつなぎの日付より前になっています。")
-    return [OutreachConcluded(reason=reason, note=note, concluded_on=concluded_on)]
+    return [OutreachConcluded(reason=reason, note=command.note, concluded_on=concluded_on)]
+
+
+OUTREACH_CASE = Aggregate[Case](
+    stream_type=STREAM_TYPE,
+    initial=Case,
+    evolve=evolve,
+    events=(
+        PotentialClientIdentified,
+        ContactAttempted,
+        MilestoneReached,
+        ConnectedToSupport,
+        OutreachConcluded,
+    ),
+    decide=decide,
+    subject_of=lambda case: case.identified.subject_ref if case.identified else None,
+    case_key_of=lambda case: case.identified.case_key if case.identified else None,
+)

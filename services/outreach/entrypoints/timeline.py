@@ -5,14 +5,13 @@ workers, since what a worker writes before the person consents has no basis to g
 """
 
 import uuid
-
-from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncConnection
+from datetime import date
 
 from contracts.glossary import Program
-from libs import commands, timeline
+from libs import timeline
 from libs.authz import Decision
 from libs.directory import Directory
+from libs.eventstore import Session
 from libs.http import Caller
 from services.outreach.domain import model
 from services.outreach.service_layer import authorization
@@ -26,13 +25,14 @@ LABELS = {
 }
 
 
-async def may_see(conn: AsyncConnection, caller: Caller, case_key: uuid.UUID, _: Directory) -> Decision:
+async def may_see(
+    session: Session, caller: Caller, case_key: uuid.UUID, _: Directory, _today: date
+) -> Decision:
     decisions = []
-    for stream in await timeline.stream_ids(conn, model.STREAM_TYPE, case_key):
-        case = (await commands.load(conn, model.OUTREACH_CASE, stream)).state
+    for stream in await session.stream_ids(model.STREAM_TYPE, case_key):
+        case = (await session.load(model.OUTREACH_CASE, stream)).state
         decisions.append(authorization.may_read(caller.principal, case))
     return timeline.first_allowed(decisions)
 
 
-def routes(app: FastAPI) -> None:
-    timeline.routes(app, timeline.TimelineSource(Program.OUTREACH, LABELS, may_see))
+router = timeline.router(timeline.TimelineSource(Program.OUTREACH, LABELS, may_see))

@@ -8,27 +8,17 @@ own id, so a re-delivery finds the case already open.
 
 import secrets
 import uuid
-from datetime import date
+from dataclasses import dataclass
 from functools import partial
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from contracts import events as public
-from contracts.glossary import (
-    AgeBand,
-    ConnectionTarget,
-    ContactMethod,
-    ContactOutcome,
-    IdentifiedBy,
-    IssueTag,
-    Milestone,
-    OutreachConclusionReason,
-    Program,
-)
+from contracts.glossary import ConnectionTarget, IdentifiedBy, Program
 from libs import access, commands
 from libs.authz import enforce
 from libs.commands import Context, Loaded, Outcome
 from libs.directory import Directory
+from libs.domain import Command
+from libs.eventstore import EventStore, Session
 from libs.http import Caller
 from libs.inbox import Delivery
 from services.outreach.domain import model
@@ -57,7 +47,7 @@ def new_subject_ref() -> str:
 # --- reactions to other programs' public events (run by the inbox consumer) -----------------
 
 
-async def on_referred(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
+async def on_referred(session: Session, delivery: Delivery, *, organisation: str) -> None:
     """Coordination asked outreach to reach the person: open (or find) the case of this referral."""
     referral = delivery.event
     assert isinstance(referral, public.ReferredToOutreach)
@@ -77,25 +67,17 @@ async def on_referred(conn: AsyncConnection, delivery: Delivery, *, organisation
         district=referral.district,
         identified_on=referral.referred_on,
     )
-    await commands.execute(
-        conn,
-        model.OUTREACH_CASE,
-        stream_id(case_id),
-        partial(model.open_from_message, identified=identified),
-        to_public,
-        Context.reacting_to(delivery.envelope, organisation, "outreach.consumer"),
-    )
+    await _open_from_message(session, delivery, identified, organisation)
 
 
-async def on_concern_raised(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
+async def on_concern_raised(session: Session, delivery: Delivery, *, organisation: str) -> None:
     """A community place passed a person on to outreach: a potential client, keyed by the concern."""
     concern = delivery.event
     assert isinstance(concern, public.ConcernRaised)
     if concern.raised_to != "outreach":
         return  # raised to intake: intake's business
-    case_id = model.case_id_for_concern(concern.concern_id)
     identified = model.PotentialClientIdentified(
-        outreach_case_id=case_id,
+        outreach_case_id=model.case_id_for_concern(concern.concern_id),
         holder_organisation=organisation,
         case_key=concern.case_key,
         subject_ref=new_subject_ref(),  # kept only if this delivery opens the case
@@ -107,11 +89,17 @@ async def on_concern_raised(conn: AsyncConnection, delivery: Delivery, *, organi
         district=concern.district,
         identified_on=concern.raised_on,
     )
+    await _open_from_message(session, delivery, identified, organisation)
+
+
+async def _open_from_message(
+    session: Session, delivery: Delivery, identified: model.PotentialClientIdentified, organisation: str
+) -> None:
     await commands.execute(
-        conn,
+        session,
         model.OUTREACH_CASE,
-        stream_id(case_id),
-        partial(model.open_from_message, identified=identified),
+        stream_id(identified.outreach_case_id),
+        model.OpenFromMessage(identified=identified),
         to_public,
         Context.reacting_to(delivery.envelope, organisation, "outreach.consumer"),
     )
@@ -120,20 +108,18 @@ async def on_concern_raised(conn: AsyncConnection, delivery: Delivery, *, organi
 # --- commands from workers ------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Opened:
+    """What recording a potential client created: the case, its case key, its first version."""
+
+    outreach_case_id: uuid.UUID
+    case_key: uuid.UUID
+    version: int
+
+
 async def identify(
-    engine: AsyncEngine,
-    caller: Caller,
-    directory: Directory,
-    *,
-    outreach_case_id: uuid.UUID,
-    identified_by: IdentifiedBy,
-    issue_tags: list[IssueTag],
-    age_band: AgeBand,
-    district: str,
-    description: str | None,
-    note: str | None,
-    identified_on: date,
-) -> Outcome[model.Case]:
+    store: EventStore, caller: Caller, directory: Directory, request: model.IdentifyPotentialClient
+) -> Opened:
     """Record a person someone noticed, under a new case key and a new pseudonym."""
     enforce(
         authorization.may_identify(caller.principal, directory),
@@ -142,136 +128,76 @@ async def identify(
         "cases",
         hide=False,
     )
-    identified = model.PotentialClientIdentified(
-        outreach_case_id=outreach_case_id,
+    command = model.Identify(
+        request=request,
+        outreach_case_id=uuid.uuid4(),
         holder_organisation=caller.principal.organisation,
         case_key=uuid.uuid4(),
         subject_ref=new_subject_ref(),
-        identified_by=identified_by,
-        issue_tags=sorted(set(issue_tags)),
-        age_band=age_band,
-        district=district,
-        description=description,
-        note=note,
-        identified_on=identified_on,
     )
-    return await commands.run(
-        engine,
+    outcome = await commands.run(
+        store,
         model.OUTREACH_CASE,
-        stream_id(outreach_case_id),
-        partial(model.identify, identified=identified),
+        stream_id(command.outreach_case_id),
+        command,
         to_public,
         caller.context,
         expected_version=0,
     )
+    return Opened(command.outreach_case_id, command.case_key, outcome.version)
 
 
-async def _load(conn: AsyncConnection, case_id: uuid.UUID) -> Loaded[model.Case]:
-    return await commands.load(conn, model.OUTREACH_CASE, stream_id(case_id))
+def connection(directory: Directory, request: model.ConnectToSupport) -> model.Connect:
+    """A connection with the directory's word on whether its target runs the program it names."""
+    program = {ConnectionTarget.INTAKE: Program.INTAKE, ConnectionTarget.COORDINATION: Program.COORDINATION}
+    runs = request.connected_to not in program or program[request.connected_to] in directory.programs_of(
+        request.organisation
+    )
+    return model.Connect(request=request, runs_target_program=runs)
 
 
-async def _change(
-    engine: AsyncEngine,
+# The action each command is logged as when refused or allowed.
+ACTIONS: dict[type[Command], str] = {
+    model.AttemptContact: "attempt_contact",
+    model.ReachMilestone: "reach_milestone",
+    model.Connect: "connect",
+    model.Conclude: "conclude",
+}
+
+
+async def change(
+    store: EventStore,
     caller: Caller,
     case_id: uuid.UUID,
-    action: str,
-    decide: commands.Decide[model.Case],
+    command: model.AttemptContact | model.ReachMilestone | model.Connect | model.Conclude,
     expected_version: int | None,
 ) -> Outcome[model.Case]:
     """One command on the case, by whoever may act on it (else 404 revealing nothing)."""
     return await commands.run(
-        engine,
+        store,
         model.OUTREACH_CASE,
         stream_id(case_id),
-        decide,
+        command,
         to_public,
         caller.context,
         expected_version=expected_version,
         guard=commands.Guard(
-            partial(authorization.may_act, caller.principal), caller.principal, action, f"case:{case_id}"
+            partial(authorization.may_act, caller.principal),
+            caller.principal,
+            ACTIONS[type(command)],
+            f"case:{case_id}",
         ),
     )
 
 
-async def attempt_contact(
-    engine: AsyncEngine,
-    caller: Caller,
-    case_id: uuid.UUID,
-    *,
-    method: ContactMethod,
-    outcome: ContactOutcome,
-    note: str | None,
-    attempted_on: date,
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    decide = partial(
-        model.attempt_contact, method=method, outcome=outcome, note=note, attempted_on=attempted_on
-    )
-    return await _change(engine, caller, case_id, "attempt_contact", decide, expected_version)
-
-
-async def reach_milestone(
-    engine: AsyncEngine,
-    caller: Caller,
-    case_id: uuid.UUID,
-    *,
-    milestone: Milestone,
-    note: str | None,
-    reached_on: date,
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    decide = partial(model.reach_milestone, milestone=milestone, note=note, reached_on=reached_on)
-    return await _change(engine, caller, case_id, "reach_milestone", decide, expected_version)
-
-
-async def connect(
-    engine: AsyncEngine,
-    caller: Caller,
-    directory: Directory,
-    case_id: uuid.UUID,
-    *,
-    connected_to: ConnectionTarget,
-    organisation: str,
-    note: str | None,
-    connected_on: date,
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    program = {ConnectionTarget.INTAKE: Program.INTAKE, ConnectionTarget.COORDINATION: Program.COORDINATION}
-    runs = connected_to not in program or program[connected_to] in directory.programs_of(organisation)
-    decide = partial(
-        model.connect,
-        connected_to=connected_to,
-        organisation=organisation,
-        runs_target_program=runs,
-        note=note,
-        connected_on=connected_on,
-    )
-    return await _change(engine, caller, case_id, "connect", decide, expected_version)
-
-
-async def conclude(
-    engine: AsyncEngine,
-    caller: Caller,
-    case_id: uuid.UUID,
-    *,
-    reason: OutreachConclusionReason,
-    note: str | None,
-    concluded_on: date,
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    decide = partial(model.conclude, reason=reason, note=note, concluded_on=concluded_on)
-    return await _change(engine, caller, case_id, "conclude", decide, expected_version)
-
-
-async def read_case(engine: AsyncEngine, caller: Caller, case_id: uuid.UUID) -> Loaded[model.Case]:
+async def read_case(store: EventStore, caller: Caller, case_id: uuid.UUID) -> Loaded[model.Case]:
     """A case with the worker's description and notes, if the caller may see them; the read is recorded."""
-    async with engine.connect() as conn:
-        loaded = await _load(conn, case_id)
-    decision = enforce(
-        authorization.may_read(caller.principal, loaded.state),
-        caller.principal,
-        "read_details",
-        f"case:{case_id}",
+    return await access.read(
+        store,
+        caller,
+        model.OUTREACH_CASE,
+        stream_id(case_id),
+        lambda _, case: authorization.may_read(caller.principal, case),
+        resource=f"case:{case_id}",
+        fields=PERSONAL_FIELDS,
     )
-    await access.record(engine, caller, f"case:{case_id}", decision, PERSONAL_FIELDS)
-    return loaded

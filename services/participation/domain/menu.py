@@ -14,12 +14,12 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from contracts.envelope import CODE_PATTERN
 from contracts.events import DISTRICT_PATTERN
 from contracts.glossary import IssueTag, MenuKind, MenuStatus
-from libs.domain import Aggregate, DomainError, DomainEvent, InvalidCommand, NotFound
+from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand, NotFound
 from libs.fields import WholeNumber
 from libs.text import Note, line
 
@@ -141,21 +141,118 @@ def evolve(menu: Menu, event: DomainEvent) -> Menu:
     raise TypeError(f"unknown event {type(event).__name__}")
 
 
-MENU = Aggregate[Menu](
-    stream_type=STREAM_TYPE,
-    initial=Menu,
-    evolve=evolve,
-    events=(MenuPublished, MenuRevised, SeatTaken, SeatReleased),
-)
+# --- commands ----------------------------------------------------------------------------
+
+
+class PublishMenu(Command):
+    """A menu developed with a host organisation (参加支援メニュー). Describe the place and the
+    activity, never a participant: menus are shown to every program's workers."""
+
+    title: Title = Field(description="メニュー名（例: 〇〇農園での農作業体験）")
+    description: Note = Field(description="活動内容")
+    kind: MenuKind
+    host_organisation: HostCode = Field(description="受け入れ先のコード（例: farm-aozora）")
+    host_name: HostDisplay = Field(description="受け入れ先の表示名")
+    district: District = Field(description="地区コード（例: chuo-1）")
+    capacity: Capacity = Field(description="同時に参加できる人数")
+    schedule: Schedule = Field(description="日程（例: 毎週火・木 10時〜12時）")
+    target_groups: list[IssueTag] = Field(
+        default_factory=list, max_length=14, description="対象（空: 誰でも）"
+    )
+
+
+class Publish(Command):
+    """A new menu with what the service supplies: its id, who manages it, and the day."""
+
+    request: PublishMenu
+    menu_id: UUID
+    managed_by: str
+    published_on: date
+
+
+class ReviseMenu(Command):
+    """Change some of a menu's details, its capacity, or close/reopen it (status)."""
+
+    title: Title | None = None
+    description: Note | None = None
+    kind: MenuKind | None = None
+    host_organisation: HostCode | None = None
+    host_name: HostDisplay | None = None
+    district: District | None = None
+    capacity: Capacity | None = None
+    schedule: Schedule | None = None
+    target_groups: list[IssueTag] | None = Field(default=None, max_length=14)
+    status: MenuStatus | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> "ReviseMenu":
+        if not self.model_dump(exclude_none=True):
+            raise ValueError("変更する項目を1つ以上指定してください")
+        return self
+
+
+class Revise(Command):
+    """A revision with the day it is made on."""
+
+    request: ReviseMenu
+    revised_on: date
+
+
+class TakeSeat(Command):
+    """Hold a seat for a placement (sent by participation's own placement, never by a person)."""
+
+    placement_id: UUID
+    participation_case_id: UUID
+    taken_on: date
+
+
+class ReleaseSeat(Command):
+    """Free a placement's seat (its end, or a placement the case refused after all)."""
+
+    placement_id: UUID
+    released_on: date
 
 
 # --- decisions --------------------------------------------------------------------------
 
 
-def publish(menu: Menu, published: MenuPublished) -> list[DomainEvent]:
+def decide(command: Command, menu: Menu) -> list[DomainEvent]:
+    """The events a command leads to on this menu, or a DomainError saying why not."""
+    match command:
+        case Publish():
+            return _publish(menu, command)
+        case Revise():
+            return _revise(menu, command)
+        case TakeSeat():
+            return _take_seat(menu, command)
+        case ReleaseSeat():
+            # Releasing a seat that is not held changes nothing (idempotent).
+            if menu.seat(command.placement_id) is None:
+                return []
+            return [SeatReleased(placement_id=command.placement_id, released_on=command.released_on)]
+    raise TypeError(f"a participation menu cannot decide {type(command).__name__}")
+
+
+def _publish(menu: Menu, command: Publish) -> list[DomainEvent]:
     if menu.published is not None:
         raise DomainError("menu_exists", "このメニューはすでに登録されています。")
-    return [published]
+    request = command.request
+    return [
+        MenuPublished(
+            menu_id=command.menu_id,
+            managed_by=command.managed_by,
+            title=request.title,
+            description=request.description,
+            kind=request.kind,
+            host_organisation=request.host_organisation,
+            host_name=request.host_name,
+            district=request.district,
+            capacity=request.capacity,
+            schedule=request.schedule,
+            target_groups=sorted(set(request.target_groups)),
+            published_on=command.published_on,
+        )
+    ]
 
 
 def _require(menu: Menu) -> MenuPublished:
@@ -164,16 +261,16 @@ def _require(menu: Menu) -> MenuPublished:
     return menu.current
 
 
-def revise(menu: Menu, revision: MenuRevised) -> list[DomainEvent]:
+def _revise(menu: Menu, command: Revise) -> list[DomainEvent]:
     """Change details, capacity or status. Capacity may not drop below the people placed now,
     or someone already taking part would be over it; close the menu to stop new placements."""
     current = _require(menu)
-    changed = {
-        k: getattr(revision, k)
-        for k in REVISABLE
-        if getattr(revision, k) is not None and getattr(revision, k) != getattr(current, k)
-    }
-    status_changed = revision.status is not None and revision.status != menu.status
+    asked = command.request.model_dump(include=set(REVISABLE), exclude_none=True)
+    if "target_groups" in asked:
+        asked["target_groups"] = sorted(set(asked["target_groups"]))
+    changed = {k: v for k, v in asked.items() if v != getattr(current, k)}
+    status = command.request.status
+    status_changed = status is not None and status != menu.status
     if not changed and not status_changed:
         return []
     if "capacity" in changed and changed["capacity"] < len(menu.seats):
@@ -182,27 +279,20 @@ def revise(menu: Menu, revision: MenuRevised) -> list[DomainEvent]:
             f"定員を現在の参加者数（{len(menu.seats)}人）より少なくはできません。"
             "先に参加を終了するか、メニューを終了（新規受け入れ停止）にしてください。",
         )
-    return [
-        MenuRevised(
-            **changed,
-            status=revision.status if status_changed else None,
-            revised_on=revision.revised_on,
-        )
-    ]
+    return [MenuRevised(**changed, status=status if status_changed else None, revised_on=command.revised_on)]
 
 
-def take_seat(
-    menu: Menu, *, placement_id: UUID, participation_case_id: UUID, taken_on: date
-) -> list[DomainEvent]:
+def _take_seat(menu: Menu, command: TakeSeat) -> list[DomainEvent]:
     """Hold a seat for a placement. The same placement asking again (a retried request) gets the
     seat it already holds, so a placement interrupted between the two writes can be completed."""
     current = _require(menu)
+    placement_id, case_id = command.placement_id, command.participation_case_id
     held = menu.seat(placement_id)
     if held is not None:
-        if held.participation_case_id != participation_case_id:
+        if held.participation_case_id != case_id:
             raise InvalidCommand("placement_id_taken", "この参加の識別子は別のケースで使われています。")
         return []
-    if any(s.participation_case_id == participation_case_id for s in menu.seats):
+    if any(s.participation_case_id == case_id for s in menu.seats):
         raise DomainError("already_placed", "この方はすでにこのメニューに参加しています。")
     if menu.status is MenuStatus.CLOSED:
         raise DomainError("menu_closed", "このメニューは終了しているため、新たに参加できません。")
@@ -212,13 +302,13 @@ def take_seat(
             f"このメニューは定員（{current.capacity}人）に達しています。"
             "他のメニューを選ぶか、受け入れ先と定員の見直しを相談してください。",
         )
-    return [
-        SeatTaken(placement_id=placement_id, participation_case_id=participation_case_id, taken_on=taken_on)
-    ]
+    return [SeatTaken(placement_id=placement_id, participation_case_id=case_id, taken_on=command.taken_on)]
 
 
-def release_seat(menu: Menu, *, placement_id: UUID, released_on: date) -> list[DomainEvent]:
-    """Free a placement's seat; releasing a seat that is not held changes nothing (idempotent)."""
-    if menu.seat(placement_id) is None:
-        return []
-    return [SeatReleased(placement_id=placement_id, released_on=released_on)]
+MENU = Aggregate[Menu](
+    stream_type=STREAM_TYPE,
+    initial=Menu,
+    evolve=evolve,
+    events=(MenuPublished, MenuRevised, SeatTaken, SeatReleased),
+    decide=decide,
+)

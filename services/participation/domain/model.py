@@ -15,6 +15,8 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid5
 
+from pydantic import Field
+
 from contracts.glossary import (
     AgeBand,
     FollowUpStatus,
@@ -24,7 +26,9 @@ from contracts.glossary import (
     ParticipationNeed,
     PlacementOutcome,
 )
-from libs.domain import Aggregate, DomainError, DomainEvent, InvalidCommand, NotFound
+from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand, NotFound
+from libs.fields import Day
+from libs.text import Note
 
 STREAM_TYPE = "ParticipationCase"
 _CASE_NAMESPACE = UUID("0d8f4f53-7b0a-4a0e-9a55-52a4b8c3e6a1")
@@ -213,23 +217,105 @@ def evolve(case: Case, event: DomainEvent) -> Case:
     raise TypeError(f"unknown event {type(event).__name__}")
 
 
-PARTICIPATION_CASE = Aggregate[Case](
-    stream_type=STREAM_TYPE,
-    initial=Case,
-    evolve=evolve,
-    events=(CaseOpened, NeedsAssessed, PlacementStarted, PlacementFollowedUp, PlacementEnded, HostSupported),
-    subject_of=lambda case: case.opened.subject_ref if case.opened else None,
-)
+# --- commands ----------------------------------------------------------------------------
+
+
+class OpenCase(Command):
+    """Coordination referred the person (ReferredToParticipation): the case as the referral opens it."""
+
+    opened: CaseOpened
+
+
+class AssessNeeds(Command):
+    """The person's needs (codes) and wishes in their own words (アセスメント)."""
+
+    needs: list[ParticipationNeed] = Field(min_length=1, max_length=5)
+    wishes: Note | None = Field(default=None, description="本人の希望（この事業所内のみで保持）")
+    findings: Note | None = Field(default=None, description="アセスメントの所見（この事業所内のみで保持）")
+    assessed_on: Day
+
+
+class StartPlacement(Command):
+    """Match the person with a menu and start (マッチング・参加開始)."""
+
+    menu_id: UUID
+    arrangements: Note | None = Field(default=None, description="受け入れ先と合意した配慮事項")
+    started_on: Day
+
+
+class Place(Command):
+    """A placement as the service prepares it: its id (derived from the case, so that a retry finds
+    the seat it already holds) and the menu's coded facts as they are when it starts."""
+
+    request: StartPlacement
+    placement_id: UUID
+    menu: MenuFacts
+
+
+class RecordFollowUp(Command):
+    """A follow-up after placement (定着支援)."""
+
+    status: FollowUpStatus
+    note: Note | None = None
+    followed_up_on: Day
+
+
+class FollowUp(Command):
+    """A follow-up of one placement of the case (the placement named by the request's path)."""
+
+    request: RecordFollowUp
+    placement_id: UUID
+
+
+class EndPlacement(Command):
+    outcome: PlacementOutcome
+    note: Note | None = None
+    ended_on: Day
+
+
+class End(Command):
+    """The end of one placement of the case."""
+
+    request: EndPlacement
+    placement_id: UUID
+
+
+class SupportHost(Command):
+    """The host's worry and what was done about it (受け入れ先の支援)."""
+
+    concern: HostConcern
+    worry: Note | None = Field(default=None, description="受け入れ先の悩み・困りごと")
+    response: Note | None = Field(default=None, description="行った支援")
+    supported_on: Day
+
+
+class Support(Command):
+    """Support given to the host of one placement of the case."""
+
+    request: SupportHost
+    placement_id: UUID
 
 
 # --- decisions --------------------------------------------------------------------------
 
 
-def open_case(case: Case, opened: CaseOpened) -> list[DomainEvent]:
-    """Accept a referral. A re-delivered referral finds the case open and changes nothing."""
-    if case.opened is not None:
-        return []
-    return [opened]
+def decide(command: Command, case: Case) -> list[DomainEvent]:
+    """The events a command leads to on this case, or a DomainError saying why not."""
+    match command:
+        case OpenCase():
+            # A re-delivered referral finds the case open and changes nothing.
+            return [command.opened] if case.opened is None else []
+        case AssessNeeds():
+            return _assess(case, command)
+        case Place():
+            return _start_placement(case, command)
+        case FollowUp():
+            return _follow_up(case, command)
+        case End():
+            return _end_placement(case, command)
+        case Support():
+            return _support_host(case, command)
+    raise TypeError(f"participation cannot decide {type(command).__name__}")
 
 
 def _require_opened(case: Case) -> CaseOpened:
@@ -238,39 +324,36 @@ def _require_opened(case: Case) -> CaseOpened:
     return case.opened
 
 
-def assess(
-    case: Case, *, needs: list[ParticipationNeed], wishes: str | None, findings: str | None, assessed_on: date
-) -> list[DomainEvent]:
+def _assess(case: Case, command: AssessNeeds) -> list[DomainEvent]:
     """Record what the person needs and wishes; a later assessment supersedes the earlier one."""
     opened = _require_opened(case)
-    if not needs:
+    if not command.needs:
         raise InvalidCommand("assessment_without_needs", "ニーズを1つ以上選んでください。")
-    if assessed_on < opened.opened_on:
+    if command.assessed_on < opened.opened_on:
         raise DomainError("assessment_before_opening", "アセスメント日がケース開始日より前になっています。")
     return [
         NeedsAssessed(
             assessment_version=len(case.assessments) + 1,
-            needs=sorted(set(needs)),
-            wishes=wishes,
-            findings=findings,
-            assessed_on=assessed_on,
+            needs=sorted(set(command.needs)),
+            wishes=command.wishes,
+            findings=command.findings,
+            assessed_on=command.assessed_on,
         )
     ]
 
 
-def start_placement(
-    case: Case, *, placement_id: UUID, menu: MenuFacts, arrangements: str | None, started_on: date
-) -> list[DomainEvent]:
+def _start_placement(case: Case, command: Place) -> list[DomainEvent]:
     """Place the person in a menu. The seat is held on the menu first (capacity lives there);
     a retried placement that is already recorded changes nothing."""
     opened = _require_opened(case)
+    request, menu, placement_id = command.request, command.menu, command.placement_id
     if any(p.started.placement_id == placement_id for p in case.placements):
         return []
     if not case.assessments:
         raise DomainError("not_assessed", "参加の前に本人のニーズと希望のアセスメントを記録してください。")
     if any(p.active and p.started.menu_id == menu.menu_id for p in case.placements):
         raise DomainError("already_placed", "この方はすでにこのメニューに参加しています。")
-    if started_on < opened.opened_on:
+    if request.started_on < opened.opened_on:
         raise DomainError("placement_before_opening", "参加開始日がケース開始日より前になっています。")
     return [
         PlacementStarted(
@@ -279,8 +362,8 @@ def start_placement(
             menu_kind=menu.kind,
             host_organisation=menu.host_organisation,
             menu_district=menu.district,
-            arrangements=arrangements,
-            started_on=started_on,
+            arrangements=request.arrangements,
+            started_on=request.started_on,
         )
     ]
 
@@ -295,50 +378,62 @@ def _running(case: Case, placement_id: UUID) -> Placement:
     return placement
 
 
-def follow_up(
-    case: Case, *, placement_id: UUID, status: FollowUpStatus, note: str | None, followed_up_on: date
-) -> list[DomainEvent]:
+def _follow_up(case: Case, command: FollowUp) -> list[DomainEvent]:
     """定着支援: how the placement is going. Only a running placement is followed up."""
-    placement = _running(case, placement_id)
-    if followed_up_on < placement.started.started_on:
+    request = command.request
+    placement = _running(case, command.placement_id)
+    if request.followed_up_on < placement.started.started_on:
         raise DomainError("follow_up_before_start", "フォローアップ日が参加開始日より前になっています。")
     return [
         PlacementFollowedUp(
-            placement_id=placement_id, status=status, note=note, followed_up_on=followed_up_on
+            placement_id=command.placement_id,
+            status=request.status,
+            note=request.note,
+            followed_up_on=request.followed_up_on,
         )
     ]
 
 
-def end_placement(
-    case: Case, *, placement_id: UUID, outcome: PlacementOutcome, note: str | None, ended_on: date
-) -> list[DomainEvent]:
-    placement = _running(case, placement_id)
-    if ended_on < placement.started.started_on:
+def _end_placement(case: Case, command: End) -> list[DomainEvent]:
+    request = command.request
+    placement = _running(case, command.placement_id)
+    if request.ended_on < placement.started.started_on:
         raise DomainError("end_before_start", "終了日が参加開始日より前になっています。")
-    return [PlacementEnded(placement_id=placement_id, outcome=outcome, note=note, ended_on=ended_on)]
+    return [
+        PlacementEnded(
+            placement_id=command.placement_id,
+            outcome=request.outcome,
+            note=request.note,
+            ended_on=request.ended_on,
+        )
+    ]
 
 
-def support_host(
-    case: Case,
-    *,
-    placement_id: UUID,
-    concern: HostConcern,
-    worry: str | None,
-    response: str | None,
-    supported_on: date,
-) -> list[DomainEvent]:
+def _support_host(case: Case, command: Support) -> list[DomainEvent]:
     """Record the host's worry and what was done. Hosts are supported after a placement ends
     too (a debrief), so an ended placement is accepted here."""
+    request = command.request
     _require_opened(case)
-    placement = case.placement(placement_id)
-    if supported_on < placement.started.started_on:
+    placement = case.placement(command.placement_id)
+    if request.supported_on < placement.started.started_on:
         raise DomainError("support_before_start", "受け入れ先支援の日付が参加開始日より前になっています。")
     return [
         HostSupported(
-            placement_id=placement_id,
-            concern=concern,
-            worry=worry,
-            response=response,
-            supported_on=supported_on,
+            placement_id=command.placement_id,
+            concern=request.concern,
+            worry=request.worry,
+            response=request.response,
+            supported_on=request.supported_on,
         )
     ]
+
+
+PARTICIPATION_CASE = Aggregate[Case](
+    stream_type=STREAM_TYPE,
+    initial=Case,
+    evolve=evolve,
+    events=(CaseOpened, NeedsAssessed, PlacementStarted, PlacementFollowedUp, PlacementEnded, HostSupported),
+    decide=decide,
+    subject_of=lambda case: case.opened.subject_ref if case.opened else None,
+    case_key_of=lambda case: case.opened.case_key if case.opened else None,
+)

@@ -1,6 +1,11 @@
 """Participation's use cases: accept referrals, assess, keep the menu catalogue, place people,
 follow up, support hosts.
 
+Every handler takes the service's event store (or, for the inbox consumer, the session of the
+message's transaction), so the same code runs on PostgreSQL and on the in-memory store of the
+service tests. Whatever a handler creates (a menu, a placement) gets its id here, in the command,
+and the handler returns it: nothing reads the state back to find what was created.
+
 A placement touches two aggregates: the menu (its seats, where capacity is decided) and the
 person's case (where the placement and everything said about it is recorded). Each write is its
 own transaction on one stream (ADR 0002), in the order that can never overbook:
@@ -15,29 +20,18 @@ own transaction on one stream (ADR 0002), in the order that can never overbook:
 """
 
 import uuid
-from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from contracts import events as public
-from contracts.glossary import (
-    FollowUpStatus,
-    HostConcern,
-    IssueTag,
-    MenuKind,
-    MenuStatus,
-    ParticipationNeed,
-    PlacementOutcome,
-)
-from libs import access, clock, commands
+from contracts.glossary import MenuKind, MenuStatus
+from libs import access, commands
 from libs.authz import enforce
-from libs.commands import Loaded, Outcome, no_public
+from libs.commands import Context, Loaded, Outcome, no_public
 from libs.directory import Directory
-from libs.domain import DomainError, NotFound
-from libs.eventstore import ConcurrencyError
+from libs.domain import Command, DomainError, NotFound
+from libs.eventstore import ConcurrencyError, EventStore, Session
 from libs.http import Caller
 from libs.inbox import Delivery
 from services.participation.domain import menu, model
@@ -73,7 +67,7 @@ def menu_stream(menu_id: uuid.UUID) -> str:
 # --- consumers ----------------------------------------------------------------------------
 
 
-async def on_referred(conn: AsyncConnection, delivery: Delivery, *, organisation: str) -> None:
+async def on_referred(session: Session, delivery: Delivery, *, organisation: str) -> None:
     """参加支援への依頼を受ける: open (or find) the participation case of this referral."""
     referral = delivery.event
     assert isinstance(referral, public.ReferredToParticipation)
@@ -92,23 +86,28 @@ async def on_referred(conn: AsyncConnection, delivery: Delivery, *, organisation
         district=referral.district,
         opened_on=referral.referred_on,
     )
-    ctx = commands.Context.reacting_to(delivery.envelope, organisation, "participation.consumer")
     await commands.execute(
-        conn,
+        session,
         model.PARTICIPATION_CASE,
         stream_id(case_id),
-        partial(model.open_case, opened=opened),
+        model.OpenCase(opened=opened),
         to_public,
-        ctx,
+        Context.reacting_to(delivery.envelope, organisation, "participation.consumer"),
     )
 
 
 # --- cases --------------------------------------------------------------------------------
 
+CaseChange = model.AssessNeeds | model.Place | model.FollowUp | model.End | model.Support
 
-async def _load_case(engine: AsyncEngine, case_id: uuid.UUID) -> Loaded[model.Case]:
-    async with engine.connect() as conn:
-        return await commands.load(conn, model.PARTICIPATION_CASE, stream_id(case_id))
+# The action each change is logged as when refused or allowed (the names the logs always had).
+ACTIONS: dict[type[Command], str] = {
+    model.AssessNeeds: "assess",
+    model.Place: "start_placement",
+    model.FollowUp: "follow_up",
+    model.End: "end_placement",
+    model.Support: "support_host",
+}
 
 
 def _guard(caller: Caller, case_id: uuid.UUID, action: str) -> commands.Guard[model.Case]:
@@ -119,214 +118,152 @@ def _guard(caller: Caller, case_id: uuid.UUID, action: str) -> commands.Guard[mo
 
 
 async def _authorised(
-    engine: AsyncEngine, caller: Caller, case_id: uuid.UUID, action: str, expected_version: int | None
+    store: EventStore, caller: Caller, case_id: uuid.UUID, action: str, expected_version: int | None
 ) -> Loaded[model.Case]:
     """The case as it is now, for the checks a placement makes before it writes the menu's
     stream; the case's own command is guarded again on the state it decides on."""
-    loaded = await _load_case(engine, case_id)
+    async with store.reading() as session:
+        loaded = await session.load(model.PARTICIPATION_CASE, stream_id(case_id))
     _guard(caller, case_id, action).check(loaded.state)
     if expected_version is not None and expected_version != loaded.version:
         raise ConcurrencyError(stream_id(case_id), expected_version)
     return loaded
 
 
-async def read_case(engine: AsyncEngine, caller: Caller, case_id: uuid.UUID) -> Loaded[model.Case]:
+async def read_case(store: EventStore, caller: Caller, case_id: uuid.UUID) -> Loaded[model.Case]:
     """A case with its assessments and placements, if the caller may see it; the read is recorded."""
-    loaded = await _load_case(engine, case_id)
-    decision = enforce(
-        authorization.may_read(caller.principal, loaded.state),
-        caller.principal,
-        "read_details",
-        f"case:{case_id}",
-    )
-    await access.record(engine, caller, f"case:{case_id}", decision, PERSONAL_FIELDS)
-    return loaded
-
-
-async def _on_case(
-    engine: AsyncEngine,
-    caller: Caller,
-    case_id: uuid.UUID,
-    action: str,
-    decide: commands.Decide[model.Case],
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    """One command on the case, by the holder's participation coordinator."""
-    return await commands.run(
-        engine,
+    return await access.read(
+        store,
+        caller,
         model.PARTICIPATION_CASE,
         stream_id(case_id),
-        decide,
+        lambda _, case: authorization.may_read(caller.principal, case),
+        resource=f"case:{case_id}",
+        fields=PERSONAL_FIELDS,
+    )
+
+
+async def change(
+    store: EventStore,
+    caller: Caller,
+    case_id: uuid.UUID,
+    command: CaseChange,
+    expected_version: int | None,
+) -> Outcome[model.Case]:
+    """One command on the case, by the holder's participation coordinator (else 404 revealing
+    nothing). `expected_version` (If-Match) pins the version the worker decided on."""
+    return await commands.run(
+        store,
+        model.PARTICIPATION_CASE,
+        stream_id(case_id),
+        command,
         to_public,
         caller.context,
         expected_version=expected_version,
-        guard=_guard(caller, case_id, action),
+        guard=_guard(caller, case_id, ACTIONS[type(command)]),
     )
 
 
-async def assess(
-    engine: AsyncEngine,
-    caller: Caller,
-    case_id: uuid.UUID,
-    *,
-    needs: list[ParticipationNeed],
-    wishes: str | None,
-    findings: str | None,
-    assessed_on: date,
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    decide = partial(model.assess, needs=needs, wishes=wishes, findings=findings, assessed_on=assessed_on)
-    return await _on_case(engine, caller, case_id, "assess", decide, expected_version)
+@dataclass(frozen=True)
+class Placed:
+    """What starting a placement created: the placement, and the case's new version."""
+
+    placement_id: uuid.UUID
+    version: int
 
 
 async def start_placement(
-    engine: AsyncEngine,
+    store: EventStore,
     caller: Caller,
     case_id: uuid.UUID,
-    *,
-    menu_id: uuid.UUID,
-    arrangements: str | None,
-    started_on: date,
+    request: model.StartPlacement,
     expected_version: int | None,
-) -> tuple[uuid.UUID, Outcome[model.Case]]:
+) -> Placed:
     """Match the person with a menu and start (see the module docstring for the two writes)."""
-    loaded = await _authorised(engine, caller, case_id, "start_placement", expected_version)
-    async with engine.connect() as conn:
-        current = (await commands.load(conn, menu.MENU, menu_stream(menu_id))).state.current
+    loaded = await _authorised(store, caller, case_id, ACTIONS[model.Place], expected_version)
+    async with store.reading() as session:
+        current = (await session.load(menu.MENU, menu_stream(request.menu_id))).state.current
     if current is None:
         raise NotFound("menu_not_found", "参加支援メニューが見つかりません。")
-    facts = model.MenuFacts(menu_id, current.kind, current.host_organisation, current.district)
-    placement_id = loaded.state.next_placement_id(menu_id)
-    decide = partial(
-        model.start_placement,
-        placement_id=placement_id,
-        menu=facts,
-        arrangements=arrangements,
-        started_on=started_on,
+    command = model.Place(
+        request=request,
+        # Derived from the case, not random: a retry after a failure between the two writes
+        # names the seat it already holds.
+        placement_id=loaded.state.next_placement_id(request.menu_id),
+        menu=model.MenuFacts(request.menu_id, current.kind, current.host_organisation, current.district),
     )
-    decide(loaded.state)  # the case's own refusals come before a seat is taken
-    seat = partial(
-        menu.take_seat, placement_id=placement_id, participation_case_id=case_id, taken_on=started_on
+    model.decide(command, loaded.state)  # the case's own refusals come before a seat is taken
+    seat = menu.TakeSeat(
+        placement_id=command.placement_id, participation_case_id=case_id, taken_on=request.started_on
     )
     await commands.run(
-        engine, menu.MENU, menu_stream(menu_id), seat, no_public, caller.context, attempts=SEAT_ATTEMPTS
+        store,
+        menu.MENU,
+        menu_stream(request.menu_id),
+        seat,
+        no_public,
+        caller.context,
+        attempts=SEAT_ATTEMPTS,
     )
     try:
-        outcome = await commands.run(
-            engine,
-            model.PARTICIPATION_CASE,
-            stream_id(case_id),
-            decide,
-            to_public,
-            caller.context,
-            guard=_guard(caller, case_id, "start_placement"),
-        )
+        outcome = await change(store, caller, case_id, command, None)
     except DomainError:
-        await _release_seat(engine, caller, menu_id, placement_id, started_on)
+        await _release_seat(store, caller, request.menu_id, command.placement_id, request.started_on)
         raise
-    return placement_id, outcome
+    return Placed(command.placement_id, outcome.version)
 
 
 async def _release_seat(
-    engine: AsyncEngine, caller: Caller, menu_id: uuid.UUID, placement_id: uuid.UUID, released_on: date
+    store: EventStore, caller: Caller, menu_id: uuid.UUID, placement_id: uuid.UUID, released_on: date
 ) -> None:
-    release = partial(menu.release_seat, placement_id=placement_id, released_on=released_on)
     await commands.run(
-        engine, menu.MENU, menu_stream(menu_id), release, no_public, caller.context, attempts=SEAT_ATTEMPTS
+        store,
+        menu.MENU,
+        menu_stream(menu_id),
+        menu.ReleaseSeat(placement_id=placement_id, released_on=released_on),
+        no_public,
+        caller.context,
+        attempts=SEAT_ATTEMPTS,
     )
-
-
-async def follow_up(
-    engine: AsyncEngine,
-    caller: Caller,
-    case_id: uuid.UUID,
-    placement_id: uuid.UUID,
-    *,
-    status: FollowUpStatus,
-    note: str | None,
-    followed_up_on: date,
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    decide = partial(
-        model.follow_up, placement_id=placement_id, status=status, note=note, followed_up_on=followed_up_on
-    )
-    return await _on_case(engine, caller, case_id, "follow_up", decide, expected_version)
 
 
 async def end_placement(
-    engine: AsyncEngine,
+    store: EventStore,
     caller: Caller,
     case_id: uuid.UUID,
-    placement_id: uuid.UUID,
-    *,
-    outcome: PlacementOutcome,
-    note: str | None,
-    ended_on: date,
+    command: model.End,
     expected_version: int | None,
 ) -> Outcome[model.Case]:
     """End on the case, then free the seat (see the module docstring)."""
-    loaded = await _authorised(engine, caller, case_id, "end_placement", None)
-    placement = loaded.state.placement(placement_id)
-    decide = partial(
-        model.end_placement, placement_id=placement_id, outcome=outcome, note=note, ended_on=ended_on
-    )
+    loaded = await _authorised(store, caller, case_id, ACTIONS[model.End], None)
+    placement = loaded.state.placement(command.placement_id)
+    menu_id, ended_on = placement.started.menu_id, command.request.ended_on
     try:
-        result = await commands.run(
-            engine,
-            model.PARTICIPATION_CASE,
-            stream_id(case_id),
-            decide,
-            to_public,
-            caller.context,
-            expected_version=expected_version,
-            guard=_guard(caller, case_id, "end_placement"),
-        )
+        result = await change(store, caller, case_id, command, expected_version)
     except DomainError as refused:
         if refused.code == "placement_ended":
-            ended = loaded.state.placement(placement_id).ended
+            # Ended before: the seat may still be held if the process died between the writes.
+            ended = placement.ended
             await _release_seat(
-                engine, caller, placement.started.menu_id, placement_id, ended.ended_on if ended else ended_on
+                store, caller, menu_id, command.placement_id, ended.ended_on if ended else ended_on
             )
         raise
-    await _release_seat(engine, caller, placement.started.menu_id, placement_id, ended_on)
+    await _release_seat(store, caller, menu_id, command.placement_id, ended_on)
     return result
 
 
-async def support_host(
-    engine: AsyncEngine,
-    caller: Caller,
-    case_id: uuid.UUID,
-    placement_id: uuid.UUID,
-    *,
-    concern: HostConcern,
-    worry: str | None,
-    response: str | None,
-    supported_on: date,
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    decide = partial(
-        model.support_host,
-        placement_id=placement_id,
-        concern=concern,
-        worry=worry,
-        response=response,
-        supported_on=supported_on,
-    )
-    return await _on_case(engine, caller, case_id, "support_host", decide, expected_version)
-
-
 async def suggest_menus(
-    engine: AsyncEngine, caller: Caller, case_id: uuid.UUID
+    store: EventStore, caller: Caller, case_id: uuid.UUID
 ) -> list[tuple[uuid.UUID, Loaded[menu.Menu]]]:
     """Active menus with a free seat whose kind answers one of the person's needs, the person's
     own district first. Only codes of the case are used, and only menus are returned."""
-    loaded = await _authorised(engine, caller, case_id, "suggest_menus", None)
+    loaded = await _authorised(store, caller, case_id, "suggest_menus", None)
     case = loaded.state
     assert case.opened is not None
     kinds = {kind for need in case.needs for kind in model.KINDS_FOR_NEED.get(need, ())}
     found = [
         (menu_id, m)
-        for menu_id, m in await _all_menus(engine)
+        for menu_id, m in await _all_menus(store)
         if m.state.current is not None
         and m.state.status is MenuStatus.ACTIVE
         and m.state.free_seats > 0
@@ -339,22 +276,18 @@ async def suggest_menus(
 # --- menus ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Published:
+    """What publishing a menu created: the menu and its first version."""
+
+    menu_id: uuid.UUID
+    version: int
+
+
 async def publish_menu(
-    engine: AsyncEngine,
-    caller: Caller,
-    directory: Directory,
-    menu_id: uuid.UUID,
-    *,
-    title: str,
-    description: str,
-    kind: MenuKind,
-    host_organisation: str,
-    host_name: str,
-    district: str,
-    capacity: int,
-    schedule: str,
-    target_groups: Sequence[IssueTag],
-) -> Outcome[menu.Menu]:
+    store: EventStore, caller: Caller, directory: Directory, request: menu.PublishMenu, today: date
+) -> Published:
+    """Add a menu to the catalogue under a new id, managed by the caller's organisation."""
     enforce(
         authorization.may_publish_menu(caller.principal, directory),
         caller.principal,
@@ -362,74 +295,62 @@ async def publish_menu(
         "menus",
         hide=False,
     )
-    published = menu.MenuPublished(
-        menu_id=menu_id,
-        managed_by=caller.principal.organisation,
-        title=title,
-        description=description,
-        kind=kind,
-        host_organisation=host_organisation,
-        host_name=host_name,
-        district=district,
-        capacity=capacity,
-        schedule=schedule,
-        target_groups=sorted(set(target_groups)),
-        published_on=clock.today(),
+    command = menu.Publish(
+        request=request, menu_id=uuid.uuid4(), managed_by=caller.principal.organisation, published_on=today
     )
-    return await commands.run(
-        engine,
-        menu.MENU,
-        menu_stream(menu_id),
-        partial(menu.publish, published=published),
-        menu_to_public,
-        caller.context,
+    outcome = await commands.run(
+        store, menu.MENU, menu_stream(command.menu_id), command, menu_to_public, caller.context
     )
+    return Published(command.menu_id, outcome.version)
 
 
 async def revise_menu(
-    engine: AsyncEngine,
+    store: EventStore,
     caller: Caller,
     menu_id: uuid.UUID,
-    changes: dict[str, object],
+    request: menu.ReviseMenu,
     expected_version: int | None,
+    today: date,
 ) -> Outcome[menu.Menu]:
-    """Change a menu's details, capacity or status (capacity never below the people placed)."""
-    loaded = await read_menu(engine, caller, menu_id)
-    enforce(
-        authorization.may_manage_menu(caller.principal, loaded.state),
-        caller.principal,
-        "revise_menu",
-        f"menu:{menu_id}",
-        hide=False,
-    )
-    if isinstance(changes.get("target_groups"), list):
-        changes["target_groups"] = sorted(set(changes["target_groups"]))  # type: ignore[arg-type]
-    revision = menu.MenuRevised(**changes, revised_on=clock.today())  # type: ignore[arg-type]
+    """Change a menu's details, capacity or status (capacity never below the people placed).
+
+    An unknown menu is 404 to any worker (the catalogue is no secret); a known one changed by
+    anyone but its manager is 403, judged on the very state the revision is decided on.
+    """
+    await read_menu(store, caller, menu_id)
     return await commands.run(
-        engine,
+        store,
         menu.MENU,
         menu_stream(menu_id),
-        partial(menu.revise, revision=revision),
+        menu.Revise(request=request, revised_on=today),
         menu_to_public,
         caller.context,
         expected_version=expected_version,
+        guard=commands.Guard(
+            partial(authorization.may_manage_menu, caller.principal),
+            caller.principal,
+            "revise_menu",
+            f"menu:{menu_id}",
+            hide=False,
+        ),
         attempts=SEAT_ATTEMPTS,
     )
 
 
-async def read_menu(engine: AsyncEngine, caller: Caller, menu_id: uuid.UUID) -> Loaded[menu.Menu]:
+async def read_menu(store: EventStore, caller: Caller, menu_id: uuid.UUID) -> Loaded[menu.Menu]:
+    """One menu of the catalogue (places, not people: nothing to record)."""
     enforce(
         authorization.may_read_menus(caller.principal), caller.principal, "read_menu", "menus", hide=False
     )
-    async with engine.connect() as conn:
-        loaded = await commands.load(conn, menu.MENU, menu_stream(menu_id))
+    async with store.reading() as session:
+        loaded = await session.load(menu.MENU, menu_stream(menu_id))
     if loaded.state.current is None:
         raise NotFound("menu_not_found", "参加支援メニューが見つかりません。")
     return loaded
 
 
 async def list_menus(
-    engine: AsyncEngine,
+    store: EventStore,
     caller: Caller,
     *,
     kind: MenuKind | None,
@@ -441,7 +362,7 @@ async def list_menus(
     )
     return [
         (menu_id, m)
-        for menu_id, m in await _all_menus(engine)
+        for menu_id, m in await _all_menus(store)
         if m.state.current is not None
         and (kind is None or m.state.current.kind == kind)
         and (district is None or m.state.current.district == district)
@@ -449,17 +370,11 @@ async def list_menus(
     ]
 
 
-_MENU_STREAMS = text(
-    "SELECT stream_id FROM events WHERE stream_type = :t AND version = 1 ORDER BY global_position"
-)
-
-
-async def _all_menus(engine: AsyncEngine) -> list[tuple[uuid.UUID, Loaded[menu.Menu]]]:
+async def _all_menus(store: EventStore) -> list[tuple[uuid.UUID, Loaded[menu.Menu]]]:
     """Every menu, oldest first, folded from its stream. A catalogue is tens to hundreds of
     menus per municipality; a read model can replace this when one is needed."""
-    async with engine.connect() as conn:
-        streams = (await conn.execute(_MENU_STREAMS, {"t": menu.STREAM_TYPE})).scalars().all()
+    async with store.reading() as session:
         return [
-            (uuid.UUID(s.removeprefix(MENU_STREAM_PREFIX)), await commands.load(conn, menu.MENU, s))
-            for s in streams
+            (uuid.UUID(s.removeprefix(MENU_STREAM_PREFIX)), await session.load(menu.MENU, s))
+            for s in await session.stream_ids(stream_type=menu.STREAM_TYPE)
         ]

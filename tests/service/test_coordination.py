@@ -1,0 +1,437 @@
+"""Coordination's use cases on the in-memory event store: no HTTP, no Kafka, no PostgreSQL.
+
+The handlers run the real write path (authorise, load, decide, append, outbox) on
+`InMemoryEventStore`, so what these tests see in `store.events` and `store.outbox` is what the
+service would have committed. The store has no cipher: personal fields stay in clear here, which
+lets the tests check that they never reach a public event.
+"""
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from contracts import events as public
+from contracts.envelope import PublicEvent
+from contracts.glossary import (
+    AgeBand,
+    AttendeeRole,
+    ConnectionTarget,
+    ConsentPurpose,
+    IssueTag,
+    LegalBasis,
+    LocalResourceKind,
+    MeetingDecision,
+    MeetingType,
+    MenuKind,
+    Program,
+    Role,
+    RoleResponsibility,
+    Urgency,
+)
+from libs.auth import Principal
+from libs.authz import Forbidden
+from libs.commands import Context, envelope_for
+from libs.directory import Directory, Organisation
+from libs.domain import DomainError, NotFound
+from libs.eventstore import ConcurrencyError, RecordedEvent
+from libs.http import Caller
+from libs.inbox import Delivery
+from libs.testing.memory import InMemoryEventStore
+from services.coordination.domain import meeting, model
+from services.coordination.entrypoints import timeline
+from services.coordination.service_layer import handlers
+
+HOLDER = "shakyo-tagikan"
+REFERRER = "houkatsu-chuo"
+AGENCY = "kikan-soudan"
+GOAL = "子の保育先を確保する"
+REASON = "本人と会えていない"
+TODAY = date(2026, 6, 15)
+
+DIRECTORY = Directory(
+    municipality="架空市",
+    organisations={
+        o.id: o
+        for o in (
+            Organisation(HOLDER, HOLDER, frozenset({Program.COORDINATION})),
+            Organisation("tagikan-minami", "tagikan-minami", frozenset({Program.COORDINATION})),
+            Organisation(REFERRER, REFERRER, frozenset({Program.INTAKE})),
+            Organisation(AGENCY, AGENCY, frozenset()),
+        )
+    },
+    users={},
+)
+
+
+def caller(organisation: str = HOLDER, *roles: Role) -> Caller:
+    principal = Principal(f"user-of-{organisation}", organisation, frozenset(roles or {Role.COORDINATOR}))
+    return Caller(principal, Context(organisation=organisation, actor=principal.user))
+
+
+def stream(store: InMemoryEventStore, stream_id: str) -> list[RecordedEvent]:
+    return [e for e in store.events if e.stream_id == stream_id]
+
+
+def published(store: InMemoryEventStore) -> list[str]:
+    return [m.envelope.event_type for m in store.outbox]
+
+
+def delivery(event: PublicEvent, organisation: str = REFERRER) -> Delivery:
+    """A message as the inbox hands it over: the event in its envelope, from `organisation`."""
+    envelope = envelope_for(event, Context(organisation=organisation, actor="someone"), datetime.now(UTC))
+    return Delivery(envelope=envelope, event=event, topic=event.topic, partition=0, offset=1)
+
+
+async def consume(
+    store: InMemoryEventStore, handler: Callable[..., Awaitable[None]], message: Delivery
+) -> None:
+    """One delivery handled in its own transaction, as the inbox consumer does."""
+    async with store.transaction() as session:
+        await handler(session, message, organisation=HOLDER)
+
+
+def referral(case_key: uuid.UUID | None = None) -> public.ReferredToCoordination:
+    return public.ReferredToCoordination(
+        case_key=case_key or uuid.uuid4(),
+        referral_id=uuid.uuid4(),
+        subject_ref=f"subj_{uuid.uuid4().hex}",
+        referring_organisation=REFERRER,
+        issue_tags=[IssueTag.DOUBLE_CARE],
+        age_band=AgeBand.MIDDLE,
+        district="chuo-1",
+        urgency=Urgency.ROUTINE,
+        referred_on=date(2026, 4, 2),
+    )
+
+
+def consent_given(
+    case_key: uuid.UUID, *programs: Program, expires_on: date = date(2027, 3, 31)
+) -> public.ConsentChanged:
+    return public.ConsentChanged(
+        case_key=case_key,
+        consent_id=uuid.uuid4(),
+        subject_ref=f"subj_{uuid.uuid4().hex}",
+        status="active",
+        programs=list(programs),
+        purpose=ConsentPurpose.SUPPORT_COORDINATION,
+        expires_on=expires_on,
+        changed_on=date(2026, 4, 1),
+    )
+
+
+@pytest.fixture
+def store() -> InMemoryEventStore:
+    return InMemoryEventStore()
+
+
+async def opened(
+    store: InMemoryEventStore, case_key: uuid.UUID | None = None
+) -> public.ReferredToCoordination:
+    """A case opened from intake's referral; returns the referral (the case id derives from it)."""
+    referred = referral(case_key)
+    await consume(store, handlers.on_referred, delivery(referred))
+    return referred
+
+
+def case_of(referred: public.ReferredToCoordination) -> uuid.UUID:
+    return model.case_id_for(referred.referral_id)
+
+
+def meeting_on(
+    case_id: uuid.UUID, kind: MeetingType = MeetingType.SUPPORT_PLAN_MEETING
+) -> meeting.HoldMeeting:
+    return meeting.HoldMeeting(
+        meeting_type=kind,
+        held_on=date(2026, 4, 10),
+        attendees=[
+            meeting.Attendee(organisation=HOLDER, role=AttendeeRole.CONVENER),
+            meeting.Attendee(organisation=AGENCY, role=AttendeeRole.SUPPORT_AGENCY),
+        ],
+        cases=[case_id],
+        decisions=[meeting.CaseDecision(coordination_case_id=case_id, decision=MeetingDecision.PLAN_AGREED)],
+        missing_resources=[
+            meeting.MissingResource(resource_kind=LocalResourceKind.PEER_GROUP, district="kita-2")
+        ],
+    )
+
+
+PLAN_ROLE = model.Role(
+    organisation=AGENCY, responsibility=RoleResponsibility.MAIN_CONTACT, review_on=date(2026, 7, 1)
+)
+
+
+async def test_a_referral_opens_one_case_under_its_case_key_and_its_acceptance_is_published(store):
+    referred = referral()
+    message = delivery(referred)
+
+    for _ in range(2):  # a re-delivery finds the case open
+        await consume(store, handlers.on_referred, message)
+
+    [event] = stream(store, handlers.stream_id(case_of(referred)))
+    assert event.event_type == "CaseOpened" and event.case_key == referred.case_key
+    assert event.data["holder_organisation"] == HOLDER
+    assert event.metadata["causation_id"] == str(message.envelope.event_id)
+    assert published(store) == ["ReferralAccepted"]
+    sent = store.outbox[0].envelope
+    assert sent.case_key == referred.case_key and sent.payload["coordination_case_id"] == str(
+        case_of(referred)
+    )
+    async with store.reading() as session:
+        assert await session.stream_ids(case_key=referred.case_key) == [handlers.stream_id(case_of(referred))]
+
+
+async def test_a_support_plan_meeting_waits_for_consent_then_the_plan_cites_it(store):
+    referred = await opened(store)
+    case_id = case_of(referred)
+    before = (list(store.events), list(store.outbox))
+
+    with pytest.raises(DomainError) as refused:
+        await handlers.hold_meeting(store, caller(), DIRECTORY, meeting_on(case_id))
+    assert refused.value.code == "consent_required"
+    assert (store.events, store.outbox) == before
+
+    given = delivery(consent_given(referred.case_key, Program.COORDINATION))
+    for _ in range(2):
+        await consume(store, handlers.on_consent_changed, given)
+    [noted] = stream(store, handlers.consent_stream(referred.case_key))
+    assert noted.case_key == referred.case_key  # the stream is named after the key; the key is stored too
+
+    held = await handlers.hold_meeting(store, caller(), DIRECTORY, meeting_on(case_id))
+
+    assert held.version == 1
+    [record] = stream(store, handlers.meeting_stream(held.meeting_id))
+    assert record.data["meeting_id"] == str(held.meeting_id) and record.data["holder_organisation"] == HOLDER
+    missing = store.outbox[-1].envelope
+    assert missing.event_type == "MissingResourceNoted" and missing.payload["meeting_id"] == str(
+        held.meeting_id
+    )
+
+    request = model.AgreePlan(meeting_id=held.meeting_id, goals=[GOAL], roles=[PLAN_ROLE])
+    planned = await handlers.agree_plan(store, caller(), case_id, request, expected_version=1)
+
+    assert (planned.plan_version, planned.version) == (1, 2)
+    plan = stream(store, handlers.stream_id(case_id))[-1]
+    assert plan.event_type == "PlanAgreed" and plan.data["meeting_id"] == str(held.meeting_id)
+    assert plan.data["members"] == sorted([HOLDER, AGENCY]) and plan.data["agreed_on"] == "2026-04-10"
+    sent = store.outbox[-1].envelope
+    assert sent.event_type == "PlanAgreed" and sent.payload["meeting_members"] == sorted([HOLDER, AGENCY])
+    assert GOAL not in sent.model_dump_json()
+
+
+async def test_refused_callers_learn_nothing_and_change_nothing(store):
+    referred = await opened(store)
+    case_id = case_of(referred)
+    before = (list(store.events), list(store.outbox))
+    decline = model.DeclineReferral(note="対象外のため", declined_on=date(2026, 4, 3))
+
+    for stranger in (caller("tagikan-minami"), caller(HOLDER, Role.INTAKE_WORKER)):
+        for target in (case_id, uuid.uuid4()):
+            with pytest.raises(NotFound):
+                await handlers.change(store, stranger, target, decline, expected_version=None)
+            with pytest.raises(NotFound):
+                await handlers.read_case(store, stranger, target, TODAY)
+            with pytest.raises(NotFound):
+                await handlers.accept_role(
+                    store, stranger, target, 1, 0, model.AcceptRole(accepted_on=date(2026, 4, 11))
+                )
+    # Another coordination organisation may record meetings, but not about a case it does not hold.
+    with pytest.raises(NotFound):
+        await handlers.hold_meeting(
+            store,
+            caller("tagikan-minami"),
+            DIRECTORY,
+            meeting_on(case_id, MeetingType.CONFIDENTIAL_SUPPORT_MEETING),
+        )
+    with pytest.raises(Forbidden):  # no coordinator: refused outright, not about any one case
+        await handlers.hold_meeting(store, caller(HOLDER, Role.INTAKE_WORKER), DIRECTORY, meeting_on(case_id))
+    assert (store.events, store.outbox) == before  # not even an access record
+
+
+async def test_a_referral_to_outreach_returns_its_id_and_keeps_the_reason_here(store):
+    referred = await opened(store)
+    case_id = case_of(referred)
+    request = model.ReferToOutreach(urgency=Urgency.URGENT, reason=REASON, referred_on=date(2026, 4, 4))
+
+    with pytest.raises(ConcurrencyError):
+        await handlers.refer_to_outreach(store, caller(), case_id, request, expected_version=7)
+    assert len(stream(store, handlers.stream_id(case_id))) == 1
+
+    sent_one = await handlers.refer_to_outreach(store, caller(), case_id, request, expected_version=1)
+    sent_two = await handlers.refer_to_outreach(store, caller(), case_id, request, expected_version=None)
+
+    assert (sent_one.version, sent_two.version) == (2, 3) and sent_one.referral_id != sent_two.referral_id
+    stored = [e.data["referral_id"] for e in stream(store, handlers.stream_id(case_id))[1:]]
+    assert stored == [str(sent_one.referral_id), str(sent_two.referral_id)]
+    assert published(store) == ["ReferralAccepted", "ReferredToOutreach", "ReferredToOutreach"]
+    envelope = store.outbox[1].envelope
+    assert envelope.payload["referral_id"] == str(sent_one.referral_id)
+    assert (
+        envelope.payload["subject_ref"] == referred.subject_ref and REASON not in envelope.model_dump_json()
+    )
+
+
+async def test_a_read_is_recorded_under_the_case_key_and_consent_opens_it_to_the_referrer(store):
+    referred = await opened(store)
+    case_id = case_of(referred)
+    with pytest.raises(NotFound):
+        await handlers.read_case(store, caller(REFERRER, Role.INTAKE_WORKER), case_id, TODAY)
+
+    seen = await handlers.read_case(store, caller(), case_id, TODAY)
+
+    assert seen.version == 1 and seen.state.opened is not None
+    [record] = [e for e in store.events if e.stream_type == "AccessLog"]
+    assert record.stream_id == f"access-case:{case_id}" and record.case_key == referred.case_key
+    assert record.data["basis"] == "holder" and "plans.goals" in record.data["fields"]
+
+    await consume(
+        store, handlers.on_consent_changed, delivery(consent_given(referred.case_key, Program.INTAKE))
+    )
+    await handlers.read_case(store, caller(REFERRER, Role.INTAKE_WORKER), case_id, TODAY)
+    last = [e for e in store.events if e.stream_type == "AccessLog"][-1]
+    assert last.data["basis"] == "consent" and last.data["organisation"] == REFERRER
+    with pytest.raises(NotFound):  # judged on the business day it is given: the consent has expired
+        await handlers.read_case(store, caller(REFERRER, Role.INTAKE_WORKER), case_id, date(2027, 4, 1))
+
+
+async def test_the_named_agency_records_its_own_acceptance(store):
+    referred = await opened(store)
+    case_id = case_of(referred)
+    request = model.AgreePlan(
+        meeting_type=MeetingType.CONFIDENTIAL_SUPPORT_MEETING,
+        members=[HOLDER, AGENCY],
+        goals=[GOAL],
+        roles=[PLAN_ROLE],
+        agreed_on=date(2026, 4, 10),
+    )
+    await handlers.agree_plan(store, caller(), case_id, request, expected_version=None)
+
+    outcome = await handlers.accept_role(
+        store,
+        caller(AGENCY, Role.INTAKE_WORKER),
+        case_id,
+        1,
+        0,
+        model.AcceptRole(accepted_on=date(2026, 4, 11)),
+    )
+
+    assert outcome.version == 3
+    accepted = stream(store, handlers.stream_id(case_id))[-1]
+    assert accepted.event_type == "RoleAccepted" and accepted.data["recorded_by_organisation"] == AGENCY
+    with pytest.raises(NotFound):  # no such role: the agency has nothing to accept
+        await handlers.accept_role(
+            store,
+            caller(AGENCY, Role.INTAKE_WORKER),
+            case_id,
+            1,
+            1,
+            model.AcceptRole(accepted_on=date(2026, 4, 11)),
+        )
+
+
+async def test_partner_news_lands_on_the_latest_case_of_the_key_once_per_connection(store):
+    first = await opened(store)
+    second = await opened(store, first.case_key)  # the same person referred again
+    started = public.PlacementStarted(
+        case_key=first.case_key,
+        participation_case_id=uuid.uuid4(),
+        placement_id=uuid.uuid4(),
+        subject_ref=first.subject_ref,
+        menu_id=uuid.uuid4(),
+        menu_kind=MenuKind.PLACE_TO_BE,
+        host_organisation="shakyo-sanka",
+        district="chuo-1",
+        started_on=date(2026, 5, 1),
+    )
+    connected = public.ConnectedToSupport(
+        case_key=first.case_key,
+        outreach_case_id=uuid.uuid4(),
+        subject_ref=first.subject_ref,
+        connected_to=ConnectionTarget.COORDINATION,
+        organisation=HOLDER,
+        issue_tags=[IssueTag.ISOLATION],
+        age_band=AgeBand.MIDDLE,
+        district="chuo-1",
+        connected_on=date(2026, 5, 2),
+    )
+    outbox_before = len(store.outbox)
+
+    await consume(store, handlers.on_partner_report, delivery(started, "shakyo-sanka"))
+    for _ in range(2):
+        await consume(store, handlers.on_partner_report, delivery(connected, "npo-tsunagari"))
+    stranger = started.model_copy(update={"case_key": uuid.uuid4()})
+    await consume(store, handlers.on_partner_report, delivery(stranger, "shakyo-sanka"))
+
+    assert len(stream(store, handlers.stream_id(case_of(first)))) == 1
+    types = [e.event_type for e in stream(store, handlers.stream_id(case_of(second)))]
+    assert types == ["CaseOpened", "PartnerReported", "ConnectionNoted"]
+    assert stream(store, handlers.stream_id(case_of(second)))[1].data["detail"] == "place_to_be"
+    assert len(store.outbox) == outbox_before  # private notes: nothing published
+
+
+async def test_a_meeting_record_is_read_by_its_attendees_and_a_conclusion_may_cite_it(store):
+    referred = await opened(store)
+    case_id = case_of(referred)
+    held = await handlers.hold_meeting(
+        store, caller(), DIRECTORY, meeting_on(case_id, MeetingType.CONFIDENTIAL_SUPPORT_MEETING)
+    )
+
+    seen = await handlers.read_meeting(store, caller(AGENCY, Role.INTAKE_WORKER), held.meeting_id)
+
+    assert seen.state.held is not None and seen.state.held.cases == [case_id]
+    [record] = [e for e in store.events if e.stream_type == "AccessLog"]
+    assert record.stream_id == f"access-meeting:{held.meeting_id}" and record.case_key is None
+    assert record.data["basis"] == "support_meeting"
+    with pytest.raises(NotFound):
+        await handlers.read_meeting(store, caller(REFERRER, Role.INTAKE_WORKER), held.meeting_id)
+
+    await handlers.agree_plan(
+        store,
+        caller(),
+        case_id,
+        model.AgreePlan(meeting_id=held.meeting_id, goals=[GOAL], roles=[PLAN_ROLE]),
+        None,
+    )
+    unheld = model.ConcludeSupport(
+        outcome="improved",
+        goals_met=1,
+        evaluation="保育先が決まった",
+        concluded_on=date(2026, 9, 1),
+        meeting_id=uuid.uuid4(),
+    )
+    with pytest.raises(NotFound) as unknown:
+        await handlers.change(store, caller(), case_id, unheld, expected_version=None)
+    assert unknown.value.code == "meeting_not_found"
+
+    cited = unheld.model_copy(update={"meeting_id": held.meeting_id})
+    outcome = await handlers.change(store, caller(), case_id, cited, expected_version=None)
+
+    concluded = stream(store, handlers.stream_id(case_id))[-1]
+    assert outcome.version == 3 and concluded.data["meeting_id"] == str(held.meeting_id)
+    assert (
+        published(store)[-1] == "SupportConcluded"
+        and "保育先" not in store.outbox[-1].envelope.model_dump_json()
+    )
+
+
+async def test_the_timeline_follows_the_rule_for_reading_a_case(store):
+    """The rule judges consent on the business day it is given."""
+    referred = await opened(store)
+    term = TODAY + timedelta(days=365)
+    given = consent_given(referred.case_key, Program.INTAKE, expires_on=term)
+    await consume(store, handlers.on_consent_changed, delivery(given))
+
+    async with store.reading() as session:
+        holder = await timeline.may_see(session, caller(), referred.case_key, DIRECTORY, TODAY)
+        referrer = await timeline.may_see(
+            session, caller(REFERRER, Role.INTAKE_WORKER), referred.case_key, DIRECTORY, TODAY
+        )
+        other = await timeline.may_see(session, caller("tagikan-minami"), referred.case_key, DIRECTORY, TODAY)
+        nobody = await timeline.may_see(session, caller(), uuid.uuid4(), DIRECTORY, TODAY)
+        rows = await session.stream_ids(case_key=referred.case_key)
+
+    assert holder.allowed and holder.basis is LegalBasis.HOLDER
+    assert referrer.allowed and referrer.basis is LegalBasis.CONSENT
+    assert not other.allowed and not nobody.allowed
+    assert rows == [handlers.stream_id(case_of(referred)), handlers.consent_stream(referred.case_key)]
