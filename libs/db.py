@@ -79,9 +79,13 @@ CREATE TABLE IF NOT EXISTS subject_keys (
 
 # Changes to data already stored, each applied once per database (in this order) by `install`.
 SERVICE_MIGRATIONS = {
-    # Rows stored before events had a case_key column: the key an event's stream names in its
-    # data, then streams named after a case key, then streams named after a case's own id.
+    # Rows stored before events had a case_key column: intake's cases (their id is the case key,
+    # ADR 0005), streams whose events name a key in their data, then streams named after a case
+    # key, then streams named after a case's own id (access records of another program's case).
     "0001-events-case-key": """
+        UPDATE events SET case_key = right(stream_id, 36)::uuid
+        WHERE case_key IS NULL AND stream_type = 'IntakeCase'
+          AND right(stream_id, 36) ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
         UPDATE events e SET case_key = k.key FROM (
             SELECT stream_id, min(data->>'case_key')::uuid AS key FROM events
             WHERE data->>'case_key' ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' GROUP BY stream_id
