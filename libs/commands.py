@@ -8,15 +8,16 @@ person's key, or the append) follows them, which keeps the relay's per-case orde
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
 from contracts.envelope import Envelope, PublicEvent
 from libs import outbox
 from libs.auth import Principal
 from libs.authz import Decision, enforce
-from libs.domain import Aggregate, Command, DomainEvent
+from libs.domain import Aggregate, Command, DomainEvent, InvalidCommand
 from libs.eventstore import ConcurrencyError, EventStore, Loaded, NewEvent, Session
+from libs.fields import DISTRICT, HAPPENED, marked
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -31,6 +32,13 @@ class Context:
     correlation_id: uuid.UUID = field(default_factory=uuid.uuid4)
     causation_id: uuid.UUID | None = None
     traceparent: str | None = None
+    # What a person's command is checked against (libs.fields markers): the business day it is
+    # judged on and the municipality's districts. None for reactions to other programs' events,
+    # which the program that published them checked.
+    today: date | None = None
+    districts: frozenset[str] | None = None
+    # False for a service's reaction to another program's event: no person acted (no 担当者).
+    by_person: bool = True
 
     @classmethod
     def reacting_to(cls, envelope: Envelope, organisation: str, actor: str) -> "Context":
@@ -41,6 +49,7 @@ class Context:
             correlation_id=envelope.correlation_id,
             causation_id=envelope.event_id,
             traceparent=envelope.traceparent,
+            by_person=False,
         )
 
     def metadata(self) -> dict[str, Any]:
@@ -82,6 +91,23 @@ class Guard(Generic[S]):
 
     def check(self, state: S) -> Decision:
         return enforce(self.policy(state), self.principal, self.action, self.resource, hide=self.hide)
+
+
+def check_facts(command: Command, ctx: Context) -> None:
+    """What only the running service can check about a person's command: no day a thing happened
+    after today (Tokyo), no district the municipality does not have (422 naming the field)."""
+    for path, marker, value in marked(command):
+        if marker is HAPPENED and ctx.today is not None and value > ctx.today:
+            raise InvalidCommand(
+                "date_in_future",
+                f"{path} の日付（{value}）が今日（{ctx.today}）より後になっています。"
+                "起きたことの日付は今日以前にしてください。",
+            )
+        if marker is DISTRICT and ctx.districts is not None and value not in ctx.districts:
+            raise InvalidCommand(
+                "unknown_district",
+                f"{path} の地区コード「{value}」はこの自治体の地区にありません。地区の一覧から選んでください。",
+            )
 
 
 def no_public(_: object, __: DomainEvent) -> list[PublicEvent]:
@@ -128,6 +154,7 @@ async def execute(
     names), so it is not read twice. `case_key`: the case the stream is about when its state does
     not say (streams named after the case).
     """
+    check_facts(command, ctx)
     if loaded is None:
         loaded = await session.load(aggregate, stream_id)
     if guard is not None:
@@ -158,6 +185,10 @@ async def execute(
         stream_id, aggregate.stream_type, loaded.version, stored, head_hash=loaded.head_hash
     )
     await session.publish(messages)
+    if new_events and aggregate.register is not None and (entry := aggregate.register(state)) is not None:
+        # The person who opened the case is its 担当者 until handovers are recorded.
+        worker = ctx.actor if loaded.version == 0 and ctx.by_person else None
+        await session.save_register(stream_id, entry, version, worker)
     return Outcome(state, version, new_events)
 
 

@@ -70,6 +70,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -372,6 +374,10 @@ class PersonalDataCipher:
     def __init__(self, kek: KeyEncryptionKey, *, previous: Iterable[KeyEncryptionKey] = ()) -> None:
         self.kek = kek
         self._keks = _ring(kek, *previous)
+        # Blind index: equal terms give equal tokens, and nothing else can be learnt from a token
+        # without this key. Derived from the KEK, so it never sits in the database beside the
+        # tokens; a KEK rotation re-derives it (rebuild the register after `rewrap`).
+        self._blind_key = hmac.new(kek.material, b"kasane/blind-index/v1", hashlib.sha256).digest()
         # Unwrapped keys per live SQLAlchemy transaction; gone with the transaction object.
         self._tx_keys: weakref.WeakKeyDictionary[object, dict[str, _Key]] = weakref.WeakKeyDictionary()
 
@@ -384,6 +390,10 @@ class PersonalDataCipher:
         )
 
     # -- public API --
+
+    def blind(self, term: str) -> bytes:
+        """A keyed token of `term` for searching personal data without storing it (the register)."""
+        return hmac.new(self._blind_key, term.encode(), hashlib.sha256).digest()
 
     async def seal(self, conn: AsyncConnection, subject_ref: str, value: JsonValue) -> dict[str, str]:
         """A sealed token of `value` (any JSON value) under `subject_ref`'s key, created on first use.

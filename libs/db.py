@@ -8,7 +8,7 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 SERVICE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -62,6 +62,35 @@ CREATE TABLE IF NOT EXISTS inbox (
     PRIMARY KEY (consumer, message_id)
 );
 
+-- The case register (libs/register.py): one line per case, written with the command, and
+-- blind search tokens (never the names, dates or numbers themselves).
+CREATE TABLE IF NOT EXISTS case_register (
+    stream_id        text    PRIMARY KEY,
+    case_id          uuid    NOT NULL,
+    case_key         uuid,
+    organisation     text    NOT NULL,
+    worker           text,
+    status           text    NOT NULL,
+    district         text,
+    issue_tags       text[]  NOT NULL,
+    opened_on        date,
+    last_activity_on date,
+    due_on           date,
+    subject_ref      text,
+    version          bigint  NOT NULL
+);
+CREATE INDEX IF NOT EXISTS case_register_opened ON case_register (organisation, (coalesce(opened_on, DATE '0001-01-01')), case_id);
+CREATE INDEX IF NOT EXISTS case_register_due ON case_register (organisation, due_on);
+CREATE INDEX IF NOT EXISTS case_register_active ON case_register (organisation, last_activity_on);
+CREATE TABLE IF NOT EXISTS case_search (
+    token       bytea NOT NULL,
+    stream_id   text  NOT NULL,
+    subject_ref text,
+    PRIMARY KEY (token, stream_id)
+);
+CREATE INDEX IF NOT EXISTS case_search_stream ON case_search (stream_id);
+CREATE INDEX IF NOT EXISTS case_search_subject ON case_search (subject_ref);
+
 -- One data key per person, stored only wrapped by the KEK (libs/crypto.py). Erasure keeps the
 -- row as a tombstone (erased_at set, key columns NULL).
 CREATE TABLE IF NOT EXISTS subject_keys (
@@ -99,6 +128,21 @@ SERVICE_MIGRATIONS = {
     """,
 }
 
+
+async def claim_migration(conn: AsyncConnection, name: str) -> bool:
+    """For a change of stored data made in Python (not SQL): True exactly once per database, to
+    the caller that then makes it in this transaction; others wait for it to commit.
+
+    Under the schema's lock, as `install`: a migration reading tables while another process's
+    `install` alters them would otherwise deadlock (each holding a lock the other needs)."""
+    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('kasane.schema'))"))
+    done = await conn.execute(
+        text("INSERT INTO schema_migrations (name) VALUES (:n) ON CONFLICT DO NOTHING RETURNING name"),
+        {"n": name},
+    )
+    return done.first() is not None
+
+
 PROJECTION_SCHEMA = """
 CREATE TABLE IF NOT EXISTS projection_checkpoint (
     projection  text    NOT NULL,
@@ -123,14 +167,14 @@ async def install(engine: AsyncEngine, ddl: str, migrations: dict[str, str] | No
         await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('kasane.schema'))"))
         for statement in filter(str.strip, ddl.split(";")):
             await conn.execute(text(statement))
-        if not migrations:
-            return
         await conn.execute(
             text(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, "
                 "applied_at timestamptz NOT NULL DEFAULT clock_timestamp())"
             )
         )
+        if not migrations:
+            return
         done = set((await conn.execute(text("SELECT name FROM schema_migrations"))).scalars())
         for name, sql in migrations.items():
             if name in done:

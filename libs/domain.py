@@ -5,7 +5,8 @@ function, typed commands and one `decide(command, state) -> list[DomainEvent]`.
 """
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
@@ -86,6 +87,28 @@ class NotFound(DomainError):
 
 
 @dataclass(frozen=True)
+class RegisterEntry:
+    """One case's line in its service's register (libs/register.py), computed from its state.
+
+    `search`: plaintext terms (libs.text.name_terms, day_terms, phone_terms) that the register
+    keeps only as blind tokens; `subject_ref`: the person they belong to, whose erasure deletes
+    them; `due_on`: the next thing due (a review, a follow-up), overdue once before today.
+    """
+
+    case_id: UUID
+    case_key: UUID | None
+    organisation: str
+    status: str
+    district: str | None = None
+    issue_tags: tuple[str, ...] = ()
+    opened_on: date | None = None
+    last_activity_on: date | None = None
+    due_on: date | None = None
+    subject_ref: str | None = None
+    search: tuple[str, ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True)
 class Aggregate(Generic[S]):
     """How to rebuild one kind of stream: its private event types and its fold."""
 
@@ -99,6 +122,8 @@ class Aggregate(Generic[S]):
     subject_of: Callable[[S], str | None] = lambda _: None
     # The case the stream is about, stored with each event so records of a case are found by index.
     case_key_of: Callable[[S], UUID | None] = lambda _: None
+    # The stream's line in the service's case register (None: not a case, or not yet one).
+    register: Callable[[S], RegisterEntry | None] | None = None
 
     def event_class(self, event_type: str) -> type[DomainEvent]:
         for cls in self.events:

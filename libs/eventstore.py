@@ -22,7 +22,8 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from uuid import UUID, uuid4
 
@@ -31,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from libs import outbox
-from libs.domain import Aggregate, DomainEvent
+from libs.domain import Aggregate, DomainEvent, RegisterEntry
 
 if TYPE_CHECKING:
     from libs.crypto import PersonalDataCipher
@@ -106,6 +107,59 @@ class LogQuery:
     actor: str | None = None
     start: datetime | None = None
     end: datetime | None = None
+
+
+class RegisterSort(StrEnum):
+    OPENED = "opened_on"
+    LAST_ACTIVITY = "last_activity_on"
+    DUE = "due_on"
+
+
+@dataclass(frozen=True)
+class RegisterQuery:
+    """What a worker asks the register for; `organisation` is always the caller's own."""
+
+    organisation: str
+    status: tuple[str, ...] = ()
+    worker: str | None = None
+    district: str | None = None
+    issue_tag: str | None = None
+    opened_from: date | None = None
+    opened_to: date | None = None
+    overdue_on: date | None = None  # only cases due before this day
+    tokens: tuple[bytes, ...] = ()  # blind tokens, any of which must match
+    sort: RegisterSort = RegisterSort.OPENED
+    descending: bool = True
+    after: tuple[date, UUID] | None = None  # the cursor: (sort date, case id) of the last row
+    limit: int = 50
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    """A register line as stored."""
+
+    stream_id: str
+    case_id: UUID
+    case_key: UUID | None
+    organisation: str
+    worker: str | None
+    status: str
+    district: str | None
+    issue_tags: tuple[str, ...]
+    opened_on: date | None
+    last_activity_on: date | None
+    due_on: date | None
+    version: int
+
+
+# Where a case with no such date sorts: after every dated one, whichever the order.
+EARLIEST, LATEST = date(1, 1, 1), date(9999, 12, 31)
+
+
+def sort_value(row: RegisterRow, query: RegisterQuery) -> date:
+    """The row's place in the query's order (its date, or the far end for none)."""
+    value = getattr(row, query.sort.value)
+    return value if value is not None else (EARLIEST if query.descending else LATEST)
 
 
 def canonical_json(value: Any) -> str:
@@ -240,7 +294,26 @@ class Session(ABC):
 
     @abstractmethod
     async def erase_subject(self, subject_ref: str) -> bool:
-        """Destroy the person's key in this transaction; True if this call destroyed it."""
+        """Destroy the person's key (and their search tokens) in this transaction; True if this
+        call destroyed the key."""
+
+    @abstractmethod
+    def blind(self, term: str) -> bytes:
+        """The register's search token of a term (keyed: libs.crypto.PersonalDataCipher.blind)."""
+
+    @abstractmethod
+    async def save_register(
+        self, stream_id: str, entry: RegisterEntry, version: int, worker: str | None
+    ) -> None:
+        """Write a case's register line and its search tokens; the first writer stays its worker."""
+
+    @abstractmethod
+    async def register(self, query: RegisterQuery) -> list[RegisterRow]:
+        """Register lines matching `query`, in its order, after its cursor."""
+
+    @abstractmethod
+    async def clear_register(self) -> None:
+        """Remove every register line and token (before a rebuild)."""
 
     async def log_all(self, query: LogQuery, page: int = 5000) -> list[RecordedEvent]:
         """Every event matching `query` (its `after` and `limit` aside), however many pages."""
@@ -399,6 +472,34 @@ def _row_to_event(row: Any) -> RecordedEvent:
     )
 
 
+_REGISTER_COLUMNS = (
+    "stream_id, case_id, case_key, organisation, worker, status, district, issue_tags, opened_on, "
+    "last_activity_on, due_on, version"
+)
+
+# One round trip: the line (its first worker kept), tokens no longer true removed, new ones added.
+_SAVE_REGISTER = text(
+    """
+    WITH line AS (
+        INSERT INTO case_register (stream_id, case_id, case_key, organisation, worker, status, district,
+            issue_tags, opened_on, last_activity_on, due_on, subject_ref, version)
+        VALUES (:s, :case_id, :case_key, :org, :worker, :status, :district, CAST(:tags AS text[]),
+            :opened, :active, :due, :subject, :version)
+        ON CONFLICT (stream_id) DO UPDATE SET case_key = EXCLUDED.case_key,
+            organisation = EXCLUDED.organisation, status = EXCLUDED.status, district = EXCLUDED.district,
+            issue_tags = EXCLUDED.issue_tags, opened_on = EXCLUDED.opened_on,
+            last_activity_on = EXCLUDED.last_activity_on, due_on = EXCLUDED.due_on,
+            subject_ref = EXCLUDED.subject_ref, version = EXCLUDED.version
+    ), stale AS (
+        DELETE FROM case_search WHERE stream_id = :s AND NOT (token = ANY(CAST(:tokens AS bytea[])))
+    )
+    INSERT INTO case_search (token, stream_id, subject_ref)
+    SELECT t, :s, :subject FROM unnest(CAST(:tokens AS bytea[])) AS t
+    ON CONFLICT DO NOTHING
+    """
+)
+
+
 class PostgresSession(Session):
     """A session on one PostgreSQL transaction; `conn` is there for the service's other tables."""
 
@@ -516,7 +617,89 @@ class PostgresSession(Session):
         return await self._cipher.open_fields(self.conn, data, erased=None)
 
     async def erase_subject(self, subject_ref: str) -> bool:
+        await self.conn.execute(text("DELETE FROM case_search WHERE subject_ref = :s"), {"s": subject_ref})
         return await self.cipher.erase(self.conn, subject_ref)
+
+    def blind(self, term: str) -> bytes:
+        return self.cipher.blind(term)
+
+    async def save_register(
+        self, stream_id: str, entry: RegisterEntry, version: int, worker: str | None
+    ) -> None:
+        await self.conn.execute(
+            _SAVE_REGISTER,
+            {
+                "s": stream_id,
+                "case_id": entry.case_id,
+                "case_key": entry.case_key,
+                "org": entry.organisation,
+                "worker": worker,
+                "status": entry.status,
+                "district": entry.district,
+                "tags": list(entry.issue_tags),
+                "opened": entry.opened_on,
+                "active": entry.last_activity_on,
+                "due": entry.due_on,
+                "subject": entry.subject_ref,
+                "version": version,
+                "tokens": [self.blind(t) for t in entry.search],
+            },
+        )
+
+    async def register(self, query: RegisterQuery) -> list[RegisterRow]:
+        where = ["organisation = :org"]
+        params: dict[str, Any] = {"org": query.organisation, "limit": query.limit}
+        for clause, name, value in (
+            ("status = ANY(:status)", "status", list(query.status) or None),
+            ("worker = :worker", "worker", query.worker),
+            ("district = :district", "district", query.district),
+            (":tag = ANY(issue_tags)", "tag", query.issue_tag),
+            ("opened_on >= :opened_from", "opened_from", query.opened_from),
+            ("opened_on <= :opened_to", "opened_to", query.opened_to),
+            ("due_on < :overdue_on", "overdue_on", query.overdue_on),
+            (
+                "stream_id IN (SELECT stream_id FROM case_search WHERE token = ANY(:tokens))",
+                "tokens",
+                list(query.tokens) or None,
+            ),
+        ):
+            if value is not None:
+                where.append(clause)
+                params[name] = value
+        far = "'0001-01-01'" if query.descending else "'9999-12-31'"
+        key = f"coalesce({query.sort.value}, DATE {far})"
+        direction = "DESC" if query.descending else "ASC"
+        if query.after is not None:
+            where.append(f"({key}, case_id) {'<' if query.descending else '>'} (:after_value, :after_id)")
+            params["after_value"], params["after_id"] = query.after
+        result = await self.conn.execute(
+            text(
+                f"SELECT {_REGISTER_COLUMNS} FROM case_register WHERE {' AND '.join(where)} "  # noqa: S608
+                f"ORDER BY {key} {direction}, case_id {direction} LIMIT :limit"
+            ),
+            params,
+        )
+        return [
+            RegisterRow(
+                r.stream_id,
+                r.case_id,
+                r.case_key,
+                r.organisation,
+                r.worker,
+                r.status,
+                r.district,
+                tuple(r.issue_tags),
+                r.opened_on,
+                r.last_activity_on,
+                r.due_on,
+                r.version,
+            )
+            for r in result
+        ]
+
+    async def clear_register(self) -> None:
+        await self.conn.execute(text("DELETE FROM case_search"))
+        await self.conn.execute(text("DELETE FROM case_register"))
 
 
 class PostgresEventStore(EventStore):

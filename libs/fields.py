@@ -8,10 +8,14 @@ Python code, the value itself. Refusals are 422s whose reason never repeats the 
 """
 
 import re
+import typing
+from collections.abc import Collection, Iterator
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import BaseModel, BeforeValidator, Field
+
+from contracts.events import DISTRICT_PATTERN
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -36,11 +40,63 @@ def _flag(value: Any) -> Any:
     raise ValueError("true または false で入力してください (true or false, not a number or text)")
 
 
+class _Marker:
+    """Metadata naming what a field refers to, for the checks only the running service can make."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+HAPPENED = _Marker("happened")
+DISTRICT = _Marker("district")
+
 Day = Annotated[date, BeforeValidator(_day)]
-"""A calendar day: `YYYY-MM-DD` only."""
+"""A calendar day: `YYYY-MM-DD` only. For planned days (a review, an expiry)."""
+
+Happened = Annotated[date, BeforeValidator(_day), HAPPENED]
+"""The day something happened: `YYYY-MM-DD`, and not after the business day (checked by the write
+path against the service's clock, libs.commands)."""
+
+DistrictCode = Annotated[str, Field(pattern=DISTRICT_PATTERN), DISTRICT]
+"""A district of the municipality: the code's form here, its existence in the directory checked
+by the write path."""
 
 WholeNumber = Annotated[int, BeforeValidator(_whole)]
 """An integer typed as one; add bounds with `Field(ge=…, le=…)`."""
 
 Flag = Annotated[bool, BeforeValidator(_flag)]
 """A yes/no answer: JSON true or false only."""
+
+
+def marked(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, _Marker, Any]]:
+    """Every value of `model` (nested models and lists included) in a field marked HAPPENED or
+    DISTRICT, with its dotted path. A wrapper's `request` is left out of the path: the person
+    sent the request's fields."""
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        if name == "request" and isinstance(value, BaseModel):
+            yield from marked(value, prefix)
+            continue
+        where = f"{prefix}{name}"
+        for marker in set(_markers(info.annotation, info.metadata)):
+            for item in value if isinstance(value, list | tuple) else [value]:
+                if item is not None and not isinstance(item, BaseModel):
+                    yield where, marker, item
+        if isinstance(value, BaseModel):
+            yield from marked(value, f"{where}.")
+        elif isinstance(value, list | tuple):
+            for index, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    yield from marked(item, f"{where}.{index}.")
+
+
+def _markers(annotation: Any, metadata: Collection[Any]) -> Iterator[_Marker]:
+    yield from (m for m in metadata if isinstance(m, _Marker))
+    for arg in typing.get_args(annotation):
+        if typing.get_origin(arg) is Annotated:
+            yield from (m for m in arg.__metadata__ if isinstance(m, _Marker))
+        else:
+            yield from _markers(arg, ())

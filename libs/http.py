@@ -23,7 +23,9 @@ from contracts.envelope import TRACEPARENT_PATTERN
 from contracts.glossary import LegalBasis
 from libs import db
 from libs.auth import Principal, TokenVerifier, authenticate
+from libs.clock import BusinessClock
 from libs.commands import Context
+from libs.directory import Directory
 from libs.domain import DomainError
 from libs.eventstore import ConcurrencyError, EventStore
 
@@ -108,8 +110,12 @@ class CallerDependency:
     with `X-Legal-Basis-Reason` declares a statutory duty or emergency (recorded, reviewed).
     """
 
-    def __init__(self, verifier: TokenVerifier) -> None:
+    def __init__(
+        self, verifier: TokenVerifier, clock: BusinessClock | None = None, directory: Directory | None = None
+    ) -> None:
         self.verifier = verifier
+        self.clock = clock
+        self.districts = frozenset(directory.districts) if directory and directory.districts else None
 
     async def __call__(self, request: Request) -> Caller:
         return self.resolve(request)
@@ -126,6 +132,8 @@ class CallerDependency:
             actor=principal.user,
             correlation_id=correlation_id,
             traceparent=traceparent if traceparent and _TRACEPARENT.match(traceparent) else None,
+            today=self.clock.today() if self.clock else None,
+            districts=self.districts,
         )
         declared, reason = request.headers.get("X-Legal-Basis"), request.headers.get("X-Legal-Basis-Reason")
         if declared is None:

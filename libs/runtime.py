@@ -11,9 +11,9 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 import uvicorn
 from aiokafka.client import AIOKafkaClient
@@ -22,10 +22,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs import access, audit, clock, db
+from libs import access, audit, clock, db, register
 from libs.auth import AuthSettings, TokenVerifier
 from libs.crypto import PersonalDataCipher
 from libs.directory import Directory
+from libs.domain import Aggregate
 from libs.eventstore import PostgresEventStore
 from libs.http import ERROR_RESPONSES, CallerDependency, install_error_handlers
 from libs.inbox import Handler, InboxConsumer
@@ -73,8 +74,11 @@ class Settings:
 class Runtime:
     """The infrastructure of one service process; built once in bootstrap, closed on shutdown."""
 
-    def __init__(self, settings: Settings, handlers: Mapping[str, Handler]) -> None:
+    def __init__(
+        self, settings: Settings, handlers: Mapping[str, Handler], registers: Sequence[Aggregate[Any]] = ()
+    ) -> None:
         self.settings = settings
+        self.registers = tuple(registers)  # the aggregates whose lines make up the case register
         self.engine: AsyncEngine = db.create_engine(settings.database_url)
         # Fails at start-up, with the variable to set, when the service has no key-encryption key.
         self.store = PostgresEventStore(
@@ -90,6 +94,10 @@ class Runtime:
 
     async def start(self, workers: tuple[str, ...] | None = None) -> None:
         await db.install(self.engine, db.SERVICE_SCHEMA, db.SERVICE_MIGRATIONS)
+        async with self.store.transaction() as session:
+            # Cases stored before the register existed get their lines once (a fresh database: none).
+            if await db.claim_migration(session.conn, "register-v1"):
+                await register.rebuild_in(session, self.registers)
         self._kafka = AIOKafkaClient(**self.settings.kafka.client_settings())
         with contextlib.suppress(Exception):  # /health reports the broker; startup need not wait
             await self._kafka.bootstrap()
@@ -154,7 +162,7 @@ def create_app(runtime: Runtime, title: str, description: str, routers: list[API
         title=title, description=description, version="1", lifespan=lifespan, responses=ERROR_RESPONSES
     )
     app.state.runtime = runtime
-    app.state.caller = CallerDependency(runtime.verifier)
+    app.state.caller = CallerDependency(runtime.verifier, runtime.clock, runtime.directory)
     install_error_handlers(app)
 
     @app.get(
@@ -190,10 +198,21 @@ async def verify(engine: AsyncEngine) -> bool:
     return report.ok
 
 
+async def rebuild_register(runtime: Runtime) -> None:
+    """Rewrite every line of the case register from the event store, in one transaction."""
+    try:
+        await db.install(runtime.engine, db.SERVICE_SCHEMA, db.SERVICE_MIGRATIONS)
+        print(f"{await register.rebuild(runtime.store, runtime.registers)} register lines rebuilt")
+    finally:
+        await runtime.engine.dispose()
+
+
 def main(build: Callable[[Settings], tuple[Runtime, FastAPI]], settings: Settings) -> None:
     """Command line of every service: serve (default), or run one worker alone."""
     parser = argparse.ArgumentParser(prog=f"python -m services.{settings.name}")
-    parser.add_argument("role", nargs="?", default="serve", choices=("serve", "verify", *WORKERS))
+    parser.add_argument(
+        "role", nargs="?", default="serve", choices=("serve", "verify", "rebuild-register", *WORKERS)
+    )
     role = parser.parse_args().role
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     runtime, app = build(settings)
@@ -202,6 +221,9 @@ def main(build: Callable[[Settings], tuple[Runtime, FastAPI]], settings: Setting
         return
     if role == "verify":
         sys.exit(0 if asyncio.run(verify(runtime.engine)) else 1)
+    if role == "rebuild-register":
+        asyncio.run(rebuild_register(runtime))
+        return
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(runtime.run_alone(role))

@@ -10,21 +10,24 @@ import asyncio
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 import pytest
 
 from contracts.envelope import Envelope
 from libs import outbox
-from libs.domain import Aggregate, DomainEvent
+from libs.domain import Aggregate, DomainEvent, RegisterEntry
 from libs.eventstore import (
     ConcurrencyError,
     DuplicateEventError,
     EventStore,
     LogQuery,
     NewEvent,
+    RegisterQuery,
+    RegisterSort,
 )
+from libs.text import day_terms, name_terms, query_terms
 
 
 def _events(n: int, **data: object) -> list[NewEvent]:
@@ -410,3 +413,109 @@ class EventStoreContract(ABC):
             report = await s.verify_chain()
         assert any("s-9 v3" in p and "gap" in p for p in report.problems)
         assert any("s-9 v3" in p and "link" in p for p in report.problems)
+
+
+def _entry(n: int, **changes: Any) -> RegisterEntry:
+    values: dict[str, Any] = {
+        "case_id": uuid.UUID(int=n),
+        "case_key": uuid.UUID(int=1000 + n),
+        "organisation": "org-a",
+        "status": "open",
+        "district": "chuo-1",
+        "issue_tags": ("8050",),
+        "opened_on": date(2026, 4, n),
+        "subject_ref": f"subj_{n:032x}",
+        "search": name_terms("架空　花子", "カクウ ハナコ") + day_terms(date(1961, 4, 1)) if n == 1 else (),
+    }
+    return RegisterEntry(**(values | changes))
+
+
+class RegisterContract:
+    """The case register's storage: lines written with commands, queried by workers."""
+
+    async def _save(self, store: EventStore, *entries: RegisterEntry, worker: str | None = "w-1") -> None:
+        async with store.transaction() as s:
+            for e in entries:
+                await s.save_register(f"case-{e.case_id}", e, 1, worker)
+
+    async def _ids(self, store: EventStore, **query: Any) -> list[int]:
+        async with store.reading() as s:
+            if "q" in query:
+                query["tokens"] = tuple(s.blind(t) for t in query_terms(query.pop("q"))) or (b"",)
+            rows = await s.register(RegisterQuery(organisation=query.pop("organisation", "org-a"), **query))
+        return [r.case_id.int for r in rows]
+
+    async def test_lists_the_organisations_lines_newest_first_with_filters(self, store: EventStore) -> None:
+        await self._save(
+            store,
+            _entry(1),
+            _entry(2, status="closed", district="kita-1", issue_tags=("poverty_debt",)),
+            _entry(3, organisation="org-b"),
+            _entry(4, opened_on=None),
+        )
+        assert await self._ids(store) == [2, 1, 4]  # no date sorts last
+        assert await self._ids(store, descending=False) == [1, 2, 4]
+        assert await self._ids(store, organisation="org-b") == [3]
+        assert await self._ids(store, status=("closed",)) == [2]
+        assert await self._ids(store, district="chuo-1") == [1, 4]
+        assert await self._ids(store, issue_tag="poverty_debt") == [2]
+        assert await self._ids(store, opened_from=date(2026, 4, 2)) == [2]
+        assert await self._ids(store, opened_to=date(2026, 4, 1)) == [1]
+        assert await self._ids(store, worker="w-1") == [2, 1, 4]
+
+    async def test_pages_by_cursor_without_gaps_or_repeats(self, store: EventStore) -> None:
+        await self._save(store, *(_entry(n, opened_on=date(2026, 4, 1 + n % 3)) for n in range(1, 8)))
+        seen: list[int] = []
+        after = None
+        while True:
+            async with store.reading() as s:
+                page = await s.register(RegisterQuery(organisation="org-a", limit=3, after=after))
+            seen += [r.case_id.int for r in page]
+            if len(page) < 3:
+                break
+            last = page[-1]
+            after = (last.opened_on, last.case_id)
+        assert sorted(seen) == list(range(1, 8)) and len(seen) == 7
+
+    async def test_due_lines_are_overdue_before_the_day_given(self, store: EventStore) -> None:
+        await self._save(
+            store, _entry(1, due_on=date(2026, 5, 1)), _entry(2, due_on=date(2026, 6, 1)), _entry(3)
+        )
+        assert await self._ids(store, overdue_on=date(2026, 5, 15)) == [1]
+        assert await self._ids(store, sort=RegisterSort.DUE, descending=False) == [1, 2, 3]
+
+    async def test_searches_whole_names_in_kanji_or_kana_and_birth_dates(self, store: EventStore) -> None:
+        await self._save(store, _entry(1), _entry(2))
+        for found in ("架空", "花子", "架空 花子", "かくう", "ｶｸｳ", "カクウハナコ", "1961-04-01", "19610401"):
+            assert await self._ids(store, q=found) == [1], found
+        for missed in ("架", "はな", "1961-04-02", "   "):
+            assert await self._ids(store, q=missed) == [], missed
+
+    async def test_a_line_is_rewritten_in_place_and_its_first_worker_stays(self, store: EventStore) -> None:
+        await self._save(store, _entry(1))
+        await self._save(store, _entry(1, status="closed", search=name_terms("別名")), worker="w-2")
+        async with store.reading() as s:
+            (row,) = await s.register(RegisterQuery(organisation="org-a"))
+        assert (row.status, row.worker) == ("closed", "w-1")
+        assert await self._ids(store, q="別名") == [1]
+        assert await self._ids(store, q="架空") == []  # tokens no longer true are gone
+
+    async def test_erasing_the_person_removes_their_search_tokens(self, store: EventStore) -> None:
+        await self._save(store, _entry(1))
+        async with store.transaction() as s:
+            await s.erase_subject(_entry(1).subject_ref or "")
+        assert await self._ids(store, q="架空") == []
+        assert await self._ids(store) == [1]  # the line stays: the case exists, pseudonymous
+
+    async def test_clearing_leaves_nothing_and_rolls_back_with_its_transaction(
+        self, store: EventStore
+    ) -> None:
+        await self._save(store, _entry(1))
+        with pytest.raises(RuntimeError):
+            async with store.transaction() as s:
+                await s.clear_register()
+                raise RuntimeError("the rebuild failed")
+        assert await self._ids(store) == [1]
+        async with store.transaction() as s:
+            await s.clear_register()
+        assert await self._ids(store) == []

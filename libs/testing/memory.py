@@ -17,19 +17,23 @@ import copy
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
 from libs import outbox
+from libs.domain import RegisterEntry
 from libs.eventstore import (
     ConcurrencyError,
     DuplicateEventError,
     EventStore,
     LogQuery,
     RecordedEvent,
+    RegisterQuery,
+    RegisterRow,
     Row,
     Session,
+    sort_value,
 )
 
 
@@ -43,6 +47,8 @@ class InMemoryEventStore(EventStore):
         self.events: list[RecordedEvent] = []
         self.outbox: list[outbox.OutgoingMessage] = []
         self.erased: set[str] = set()
+        # The case register: stream id -> (line, whose search tokens, the tokens).
+        self.register_lines: dict[str, tuple[RegisterRow, str | None, frozenset[bytes]]] = {}
         self._position = 0  # last global position given; never reused, even if a test deletes a row
         self._commit_lock = asyncio.Lock()
         self._stream_locks: dict[str, asyncio.Lock] = {}
@@ -74,6 +80,8 @@ class InMemorySession(Session):
         self._messages: list[outbox.OutgoingMessage] = []
         self._erased: set[str] = set()
         self._locks: dict[str, asyncio.Lock] = {}
+        self._register_lines: dict[str, tuple[RegisterRow, str | None, frozenset[bytes]]] = {}
+        self._register_cleared = False
 
     # --- what this session sees --------------------------------------------------------------
 
@@ -178,6 +186,78 @@ class InMemorySession(Session):
         self._erased.add(subject_ref)
         return True
 
+    # --- the case register ---------------------------------------------------------------------
+
+    def blind(self, term: str) -> bytes:
+        return term.encode()  # no key in a test store: the token is the term
+
+    def _lines(self) -> dict[str, tuple[RegisterRow, str | None, frozenset[bytes]]]:
+        lines = {} if self._register_cleared else dict(self._store.register_lines)
+        lines.update(self._register_lines)
+        erased = self._store.erased | self._erased
+        return {
+            s: (row, who, frozenset() if who in erased else tokens) for s, (row, who, tokens) in lines.items()
+        }
+
+    async def save_register(
+        self, stream_id: str, entry: RegisterEntry, version: int, worker: str | None
+    ) -> None:
+        self._check_writable()
+        before = self._lines().get(stream_id)
+        row = RegisterRow(
+            stream_id,
+            entry.case_id,
+            entry.case_key,
+            entry.organisation,
+            before[0].worker if before else worker,
+            entry.status,
+            entry.district,
+            tuple(entry.issue_tags),
+            entry.opened_on,
+            entry.last_activity_on,
+            entry.due_on,
+            version,
+        )
+        tokens = frozenset(self.blind(t) for t in entry.search)
+        self._register_lines[stream_id] = (row, entry.subject_ref, tokens)
+
+    async def register(self, query: RegisterQuery) -> list[RegisterRow]:
+        def matches(row: RegisterRow, tokens: frozenset[bytes]) -> bool:
+            return (
+                row.organisation == query.organisation
+                and (not query.status or row.status in query.status)
+                and query.worker in (None, row.worker)
+                and query.district in (None, row.district)
+                and (query.issue_tag is None or query.issue_tag in row.issue_tags)
+                and (
+                    query.opened_from is None
+                    or (row.opened_on is not None and row.opened_on >= query.opened_from)
+                )
+                and (
+                    query.opened_to is None
+                    or (row.opened_on is not None and row.opened_on <= query.opened_to)
+                )
+                and (query.overdue_on is None or (row.due_on is not None and row.due_on < query.overdue_on))
+                and (not query.tokens or bool(tokens & set(query.tokens)))
+            )
+
+        def key(row: RegisterRow) -> tuple[date, UUID]:
+            return (sort_value(row, query), row.case_id)
+
+        found = sorted(
+            (row for row, _, tokens in self._lines().values() if matches(row, tokens)),
+            key=key,
+            reverse=query.descending,
+        )
+        if query.after is not None:
+            found = [r for r in found if (key(r) < query.after if query.descending else key(r) > query.after)]
+        return found[: query.limit]
+
+    async def clear_register(self) -> None:
+        self._check_writable()
+        self._register_cleared = True
+        self._register_lines.clear()
+
     # --- the end of the transaction ----------------------------------------------------------
 
     def _commit(self) -> None:
@@ -188,6 +268,9 @@ class InMemorySession(Session):
             self._store.events.append(replace(event, global_position=self._store._position))
         self._store.outbox.extend(self._messages)
         self._store.erased |= self._erased
+        if self._register_cleared:
+            self._store.register_lines.clear()
+        self._store.register_lines.update(self._register_lines)
 
     def _release(self) -> None:
         for lock in self._locks.values():

@@ -6,7 +6,8 @@ from fastapi import FastAPI
 
 from contracts import programs
 from libs.runtime import Runtime, Settings, create_app
-from services.community.entrypoints import http, timeline
+from services.community.domain import concern
+from services.community.entrypoints import http, register, timeline
 from services.community.service_layer import handlers
 
 PROGRAM = programs.BY_NAME["community"]
@@ -25,7 +26,7 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
         "MenuUpdated": partial(handlers.on_menu_changed, organisation=config.organisation),
         "MissingResourceNoted": partial(handlers.on_missing_resource, organisation=config.organisation),
     }
-    runtime = Runtime(config, consumers)
+    runtime = Runtime(config, consumers, registers=(concern.CONCERN,))
     app = create_app(
         runtime,
         title="Kasane community — 地域づくり事業",
@@ -34,6 +35,6 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
             "多分野のプラットフォーム会議、居場所での気づきの包括的相談支援・アウトリーチへのつなぎ、"
             "Open Referral HSDS 3.0 形式の社会資源ディレクトリ。"
         ),
-        routers=[http.router, timeline.router],
+        routers=[register.router, http.router, timeline.router],
     )
     return runtime, app

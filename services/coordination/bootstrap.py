@@ -7,7 +7,8 @@ from fastapi import FastAPI
 from contracts import programs
 from libs import erasure
 from libs.runtime import Runtime, Settings, create_app
-from services.coordination.entrypoints import http, timeline
+from services.coordination.domain import model
+from services.coordination.entrypoints import http, register, timeline
 from services.coordination.service_layer import handlers
 
 PROGRAM = programs.BY_NAME["coordination"]
@@ -35,7 +36,7 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
             )
         },
     }
-    runtime = Runtime(config, consumers)
+    runtime = Runtime(config, consumers, registers=(model.COORDINATION_CASE,))
     app = create_app(
         runtime,
         title="Kasane coordination — 多機関協働事業",
@@ -43,6 +44,6 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
             "支援依頼の受付・不受理、アセスメント、支援プランの合意と見直し、役割の受諾、会議の記録、"
             "モニタリング、アウトリーチ・参加支援への依頼、終結、つなぎもどし。"
         ),
-        routers=[http.router, timeline.router],
+        routers=[register.router, http.router, timeline.router],
     )
     return runtime, app

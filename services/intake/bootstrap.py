@@ -7,7 +7,8 @@ from fastapi import FastAPI
 from contracts import programs
 from libs.directory import Directory
 from libs.runtime import Runtime, Settings, create_app
-from services.intake.entrypoints import http, timeline
+from services.intake.domain import model
+from services.intake.entrypoints import http, register, timeline
 from services.intake.service_layer import handlers
 
 PROGRAM = programs.BY_NAME["intake"]
@@ -30,7 +31,7 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
         ),
         "ConcernRaised": partial(handlers.on_concern_raised, organisation=config.organisation),
     }
-    runtime = Runtime(config, consumers)
+    runtime = Runtime(config, consumers, registers=(model.INTAKE_CASE,))
     app = create_app(
         runtime,
         title="Kasane intake — 包括的相談支援事業",
@@ -38,6 +39,6 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
             "属性を問わない相談の受付、アセスメントと簡易な支援、関係機関へのつなぎ、"
             "多機関協働事業への支援依頼、つなぎもどしの受け取り、終結。"
         ),
-        routers=[http.router, timeline.router],
+        routers=[register.router, http.router, timeline.router],
     )
     return runtime, app

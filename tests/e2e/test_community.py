@@ -32,7 +32,7 @@ PLACE = {
         "city": "架空市",
         "street": "東町1-2-3 東町会館",
     },
-    "district": "higashi-1",
+    "district": "higashi-3",
     "school_district": "higashi-es",
     "target_groups": ["everyone", "children"],
     "multi_generational": True,
@@ -159,7 +159,7 @@ async def test_a_place_its_activities_the_directory_and_a_concern_passed_to_inta
 
         detail = (await chiiki.get(f"/concerns/{concern_id}")).json()
         assert detail["description"] == DESCRIPTION and detail["raised_to"] == "intake"
-        assert detail["subject_ref"].startswith("subj_") and detail["district"] == "higashi-1"
+        assert detail["subject_ref"].startswith("subj_") and detail["district"] == "higashi-3"
         assert (await chiiki.get(f"/cases/{case_key}")).json()["concern_id"] == concern_id
         audit = await chiiki.get(
             "/audit/access", params={"case_id": case_key}, headers=as_user(tokens, "kansa-kobayashi")
@@ -197,7 +197,7 @@ async def test_a_place_its_activities_the_directory_and_a_concern_passed_to_inta
     raw = b"".join(r.value for r in (*place_records, concern_record, meeting_record))
     payload = json.loads(concern_record.value)["payload"]
     assert payload["concern_id"] == concern_id and payload["place_id"] == place_id
-    assert (payload["raised_to"], payload["age_band"], payload["district"]) == ("intake", "0-17", "higashi-1")
+    assert (payload["raised_to"], payload["age_band"], payload["district"]) == ("intake", "0-17", "higashi-3")
     for secret in (DESCRIPTION, "祖母", detail["subject_ref"], PLACE["name"], "東町", "職業体験", "空き店舗"):
         assert secret.encode() not in raw, f"free text or personal data on Kafka: {secret}"
 

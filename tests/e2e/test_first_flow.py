@@ -207,6 +207,20 @@ async def test_bad_requests_get_clear_4xx_never_500(services, tokens):
             response = await intake.post("/cases", json=bad)
             assert response.status_code == 422, (bad, response.text)
 
+        # Dates of what happened are judged on the business day (Tokyo); districts against the
+        # municipality's directory. The reason names the field.
+        tomorrow = await intake.post("/cases", json=consultation(received_on=business_day(1)))
+        assert tomorrow.status_code == 422 and tomorrow.json()["code"] == "date_in_future"
+        assert "received_on" in tomorrow.json()["detail"]
+        nowhere = await intake.post("/cases", json=consultation(district="nowhere-99"))
+        assert nowhere.status_code == 422 and nowhere.json()["code"] == "unknown_district"
+        assert "nowhere-99" in nowhere.json()["detail"]
+        today = await intake.post("/cases", json=consultation(received_on=business_day(0)))
+        assert today.status_code == 201, today.text
+        ahead = {"reason": "理由", "referred_on": business_day(1)}
+        later = await intake.post(f"/cases/{today.json()['case_id']}/referrals", json=ahead)
+        assert later.status_code == 422 and later.json()["code"] == "date_in_future"
+
         refer = {"reason": "理由", "referred_on": "2026-04-02"}
         unknown = await intake.post(f"/cases/{uuid.uuid4()}/referrals", json=refer)
         assert unknown.status_code == 404

@@ -228,7 +228,11 @@ async def test_consent_is_honoured_from_the_day_given_through_the_day_it_expires
         assert created.status_code == 201, created.text
         url = f"/cases/{created.json()['case_id']}"
         consent = CONSENT | {"granted_on": business_day(granted), "expires_on": business_day(expires)}
-        assert (await intake.post(f"{url}/consents", json=consent)).status_code == 201
+        recorded = await intake.post(f"{url}/consents", json=consent)
+        if granted > 0:  # a consent cannot be recorded as given on a day still to come
+            assert recorded.status_code == 422 and recorded.json()["code"] == "date_in_future", recorded.text
+        else:
+            assert recorded.status_code == 201, recorded.text
         seen = await intake.get(url, headers=as_user(tokens, COORDINATOR))
         if honoured:
             assert seen.status_code == 200, seen.text

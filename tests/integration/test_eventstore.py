@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from libs.crypto import KeyEncryptionKey, PersonalDataCipher
 from libs.eventstore import EventStore, PostgresEventStore
-from libs.testing.eventstore_contract import EventStoreContract
+from libs.testing.eventstore_contract import EventStoreContract, RegisterContract
 
 
 def _engine(store: EventStore) -> AsyncEngine:
@@ -15,12 +16,13 @@ def _engine(store: EventStore) -> AsyncEngine:
     return store.engine
 
 
-class TestPostgresEventStore(EventStoreContract):
+class TestPostgresEventStore(EventStoreContract, RegisterContract):
     """Uses the `engine` fixture from tests/conftest.py: a fresh database per test."""
 
     @pytest.fixture
     def store(self, engine: AsyncEngine) -> PostgresEventStore:
-        return PostgresEventStore(engine)
+        # A cipher: erasure and the register's blind tokens need the service's key.
+        return PostgresEventStore(engine, PersonalDataCipher(KeyEncryptionKey.generate()))
 
     async def tamper_edit(self, store: EventStore, stream_id: str, version: int) -> None:
         async with _engine(store).begin() as conn:

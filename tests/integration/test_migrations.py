@@ -46,3 +46,12 @@ async def test_rows_stored_before_the_case_key_column_are_keyed_once_at_start(en
     async with engine.connect() as conn:
         applied = (await conn.execute(text("SELECT name FROM schema_migrations"))).scalars().all()
     assert applied == ["0001-events-case-key"]
+
+
+async def test_a_python_migration_is_claimed_by_exactly_one_caller(engine) -> None:
+    async def claim() -> bool:
+        async with engine.begin() as conn:
+            return await db.claim_migration(conn, "register-v1")
+
+    assert await claim() is True
+    assert await claim() is False  # done: a restart does not redo it

@@ -7,6 +7,7 @@ here, which lets the tests check that it never reaches a public event.
 """
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -23,6 +24,7 @@ from contracts.glossary import (
     MenuStatus,
     PlaceKind,
     PlatformTheme,
+    Program,
     Role,
     Sector,
     TargetGroup,
@@ -30,9 +32,9 @@ from contracts.glossary import (
 from libs.auth import Principal
 from libs.authz import Forbidden
 from libs.commands import Context, envelope_for
-from libs.directory import Directory
+from libs.directory import Directory, Organisation
 from libs.domain import NotFound
-from libs.eventstore import ConcurrencyError, RecordedEvent
+from libs.eventstore import ConcurrencyError, RecordedEvent, RegisterQuery
 from libs.http import Caller
 from libs.inbox import Delivery
 from libs.testing.memory import InMemoryEventStore
@@ -238,6 +240,41 @@ async def test_the_timeline_rule_is_the_concerns_holder(store):
         other = await timeline.may_see(session, caller("chiiki-nishi"), noted.case_key, DIRECTORY, TODAY)
         unknown = await timeline.may_see(session, caller(), uuid.uuid4(), DIRECTORY, TODAY)
     assert holder.allowed and not other.allowed and not unknown.allowed
+
+
+async def test_the_register_lists_the_callers_concerns_newest_first_filtered_and_paged(store):
+    higashi = (await handlers.register_place(store, caller(), DIRECTORY, PLACE)).place_id
+    kita_place = PLACE.model_copy(update={"district": "kita-2"})
+    kita = (await handlers.register_place(store, caller(), DIRECTORY, kita_place)).place_id
+    # A second community organisation, whose concern the register never shows to HOLDER.
+    nishi_org = Organisation("chiiki-nishi", "地域づくり西", frozenset({Program.COMMUNITY}))
+    town = replace(DIRECTORY, organisations={**DIRECTORY.organisations, nishi_org.id: nishi_org})
+    nishi = (await handlers.register_place(store, caller(nishi_org.id), town, PLACE)).place_id
+    first = await handlers.note_concern(store, caller(), higashi, CONCERN)
+    later = CONCERN.model_copy(update={"noticed_on": date(2026, 5, 20)})
+    second = await handlers.note_concern(store, caller(), kita, later)
+    await handlers.note_concern(store, caller(nishi_org.id), nishi, CONCERN)
+    raise_it = concern.RaiseConcern(raised_to="intake", raised_on=date(2026, 5, 12))
+    await handlers.change_concern(store, caller(), first.concern_id, raise_it, expected_version=1)
+
+    async with store.reading() as session:
+        rows = await session.register(RegisterQuery(organisation=HOLDER))
+        theirs = await session.register(RegisterQuery(organisation=nishi_org.id))
+        raised = await session.register(RegisterQuery(organisation=HOLDER, status=("raised",)))
+        in_kita = await session.register(RegisterQuery(organisation=HOLDER, district="kita-2"))
+        page = await session.register(RegisterQuery(organisation=HOLDER, limit=1))
+        rest = await session.register(
+            RegisterQuery(organisation=HOLDER, limit=1, after=(page[0].opened_on, page[0].case_id))
+        )
+
+    assert [r.case_id for r in rows] == [second.concern_id, first.concern_id]  # newest first
+    assert len(theirs) == 1 and theirs[0].case_id not in {first.concern_id, second.concern_id}
+    assert [r.case_key for r in rows] == [second.case_key, first.case_key]
+    assert rows[1].status == "raised" and rows[1].last_activity_on == date(2026, 5, 12)
+    assert rows[1].issue_tags == ("young_carer",) and rows[1].worker == f"user-of-{HOLDER}"
+    assert [r.case_id for r in raised] == [first.concern_id]
+    assert [r.case_id for r in in_kita] == [second.concern_id]
+    assert [r.case_id for r in page + rest] == [second.concern_id, first.concern_id]
 
 
 async def test_menus_and_resource_gaps_are_kept_once_however_often_they_arrive(store):

@@ -35,13 +35,13 @@ from libs.authz import Forbidden
 from libs.commands import Context, envelope_for
 from libs.directory import Directory, Organisation
 from libs.domain import DomainError, NotFound
-from libs.eventstore import ConcurrencyError, RecordedEvent
+from libs.eventstore import ConcurrencyError, RecordedEvent, RegisterQuery
 from libs.http import Caller
 from libs.inbox import Delivery
 from libs.testing.memory import InMemoryEventStore
 from services.coordination.domain import meeting, model
 from services.coordination.entrypoints import timeline
-from services.coordination.service_layer import handlers
+from services.coordination.service_layer import authorization, handlers
 
 HOLDER = "shakyo-tagikan"
 REFERRER = "houkatsu-chuo"
@@ -435,3 +435,37 @@ async def test_the_timeline_follows_the_rule_for_reading_a_case(store):
     assert referrer.allowed and referrer.basis is LegalBasis.CONSENT
     assert not other.allowed and not nobody.allowed
     assert rows == [handlers.stream_id(case_of(referred)), handlers.consent_stream(referred.case_key)]
+
+
+async def test_the_register_lists_the_organisations_own_cases_newest_first(store):
+    first = referral().model_copy(update={"referred_on": date(2026, 4, 2), "district": "chuo-1"})
+    second = referral().model_copy(update={"referred_on": date(2026, 4, 9), "district": "kita-2"})
+    for referred in (first, second):
+        await consume(store, handlers.on_referred, delivery(referred))
+    async with store.transaction() as session:  # another coordination organisation's case
+        await handlers.on_referred(session, delivery(referral()), organisation="tagikan-minami")
+    decline = model.DeclineReferral(note="対象外のため", declined_on=date(2026, 4, 3))
+    await handlers.change(store, caller(), case_of(first), decline, expected_version=None)
+
+    async with store.reading() as session:
+        rows = await session.register(RegisterQuery(organisation=HOLDER))
+        returned = await session.register(RegisterQuery(organisation=HOLDER, status=("returned",)))
+        north = await session.register(RegisterQuery(organisation=HOLDER, district="kita-2"))
+        page = await session.register(RegisterQuery(organisation=HOLDER, limit=1))
+        rest = await session.register(
+            RegisterQuery(organisation=HOLDER, after=(page[0].opened_on, page[0].case_id))
+        )
+
+    assert [r.case_id for r in rows] == [case_of(second), case_of(first)]
+    assert [(r.status, r.last_activity_on) for r in rows] == [
+        ("open", date(2026, 4, 9)),
+        ("returned", date(2026, 4, 3)),
+    ]
+    assert rows[1].worker is None and rows[1].version == 2  # opened by a referral: no 担当者 yet
+    assert [r.case_id for r in returned] == [case_of(first)]
+    assert [r.case_id for r in north] == [case_of(second)]
+    assert [r.case_id for r in page] == [case_of(second)] and [r.case_id for r in rest] == [case_of(first)]
+
+    assert authorization.may_list(caller().principal, DIRECTORY).allowed
+    for stranger in (caller(HOLDER, Role.INTAKE_WORKER), caller(REFERRER, Role.COORDINATOR)):
+        assert not authorization.may_list(stranger.principal, DIRECTORY).allowed

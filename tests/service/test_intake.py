@@ -30,12 +30,13 @@ from libs.authz import Forbidden
 from libs.commands import Context, envelope_for
 from libs.directory import Directory, Organisation
 from libs.domain import NotFound
-from libs.eventstore import ConcurrencyError, RecordedEvent
+from libs.eventstore import ConcurrencyError, RecordedEvent, RegisterQuery
 from libs.http import Caller
 from libs.inbox import Delivery
 from libs.testing.memory import InMemoryEventStore
+from libs.text import query_terms
 from services.intake.domain import consent, model
-from services.intake.entrypoints import timeline
+from services.intake.entrypoints import register, timeline
 from services.intake.service_layer import handlers
 
 HOLDER = "houkatsu-chuo"
@@ -319,3 +320,40 @@ async def test_a_concern_opens_a_pending_case_once_and_its_timeline_follows_inta
         mine = await timeline.may_see(session, caller(), concern.case_key, DIRECTORY, TODAY)
         other = await timeline.may_see(session, caller("houkatsu-kita"), concern.case_key, DIRECTORY, TODAY)
     assert mine.allowed and mine.basis is LegalBasis.HOLDER and not other.allowed
+
+
+async def test_the_register_lists_the_callers_cases_filters_pages_and_finds_them_by_kana(store):
+    first = await received(store)  # 2026-04-01, chuo-1
+    later = CONSULTATION.model_copy(
+        update={
+            "person": model.Person(
+                name="架空　葉子", name_kana="カクウ　ヨウコ", birth_date=date(1990, 2, 3)
+            ),
+            "district": "chuo-2",
+            "received_on": date(2026, 4, 10),
+        }
+    )
+    second = await handlers.receive_consultation(store, caller(), DIRECTORY, later)
+    await handlers.receive_consultation(store, caller("houkatsu-kita"), DIRECTORY, later)
+    referral = model.ReferToCoordination(reason="複合課題", referred_on=date(2026, 4, 2))
+    await handlers.refer_to_coordination(store, caller(), first.case_id, referral, expected_version=1)
+
+    async def ids(**query: object) -> list[uuid.UUID]:
+        async with store.reading() as session:
+            if "q" in query:
+                query["tokens"] = tuple(session.blind(t) for t in query_terms(str(query.pop("q"))))
+            return [row.case_id for row in await session.register(RegisterQuery(HOLDER, **query))]
+
+    assert await ids() == [second.case_id, first.case_id]  # newest first, none of houkatsu-kita's
+    assert await ids(status=("referred",)) == [first.case_id]
+    assert await ids(district="chuo-2") == [second.case_id]
+    assert await ids(limit=1) == [second.case_id]
+    assert await ids(limit=1, after=(date(2026, 4, 10), second.case_id)) == [first.case_id]
+    assert await ids(q="ｶｸｳ ﾖｳｺ") == [second.case_id]  # half-width katakana finds the kana
+    assert await ids(q="1990年2月3日") == [second.case_id]
+    assert set(register.STATUS_LABELS) == {s.value for s in model.Status}
+
+    admin = caller("city-fukushi", Role.MUNICIPAL_ADMINISTRATOR)
+    await handlers.erase_person(store, admin, second.case_id, model.ErasePerson(erased_on=date(2026, 6, 1)))
+    assert await ids(q="かくう ようこ") == []
+    assert await ids() == [second.case_id, first.case_id]  # the case stays listed, unsearchable

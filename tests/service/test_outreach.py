@@ -28,7 +28,7 @@ from libs.authz import Forbidden
 from libs.commands import Context
 from libs.directory import Directory, Organisation
 from libs.domain import NotFound
-from libs.eventstore import ConcurrencyError, RecordedEvent
+from libs.eventstore import ConcurrencyError, RecordedEvent, RegisterQuery
 from libs.http import Caller
 from libs.inbox import Delivery
 from libs.testing.memory import InMemoryEventStore
@@ -238,3 +238,30 @@ async def test_a_read_is_recorded_once_and_a_refused_read_records_nothing(store)
     assert record.data["resource"] == f"case:{opened.outreach_case_id}"
     assert record.data["fields"] == handlers.PERSONAL_FIELDS
     assert len(stream(store, handlers.stream_id(opened.outreach_case_id))) == 1  # reading wrote no case event
+
+
+async def test_the_register_lists_the_callers_cases_newest_first_filtered_and_paged(store):
+    older = await handlers.identify(store, caller(), DIRECTORY, REQUEST)
+    newer_request = REQUEST.model_copy(update={"district": "chuo-1", "identified_on": date(2026, 4, 10)})
+    newer = await handlers.identify(store, caller(), DIRECTORY, newer_request)
+    await handlers.identify(store, caller("npo-yorisoi"), DIRECTORY, newer_request)
+    await handlers.change(store, caller(), older.outreach_case_id, attempt(), None)
+
+    async with store.reading() as session:
+        rows = await session.register(RegisterQuery(organisation=HOLDER))
+        in_contact = await session.register(RegisterQuery(organisation=HOLDER, status=("in_contact",)))
+        in_chuo = await session.register(RegisterQuery(organisation=HOLDER, district="chuo-1"))
+        first = await session.register(RegisterQuery(organisation=HOLDER, limit=1))
+        second = await session.register(
+            RegisterQuery(organisation=HOLDER, limit=1, after=(first[0].opened_on, first[0].case_id))
+        )
+
+    assert [r.case_id for r in rows] == [newer.outreach_case_id, older.outreach_case_id]
+    newest, oldest = rows
+    assert (newest.status, newest.district, newest.opened_on) == ("identified", "chuo-1", date(2026, 4, 10))
+    assert (oldest.status, oldest.last_activity_on, oldest.version) == ("in_contact", date(2026, 4, 5), 4)
+    assert oldest.case_key == older.case_key and oldest.worker == "user-of-npo-tsunagari"
+    assert [r.case_id for r in in_contact] == [older.outreach_case_id]
+    assert [r.case_id for r in in_chuo] == [newer.outreach_case_id]
+    assert [r.case_id for r in first] == [newer.outreach_case_id]
+    assert [r.case_id for r in second] == [older.outreach_case_id]

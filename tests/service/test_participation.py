@@ -29,7 +29,7 @@ from libs.authz import Forbidden
 from libs.commands import Context, envelope_for
 from libs.directory import Directory, Organisation
 from libs.domain import DomainError, NotFound
-from libs.eventstore import ConcurrencyError, RecordedEvent
+from libs.eventstore import ConcurrencyError, RecordedEvent, RegisterQuery
 from libs.http import Caller
 from libs.inbox import Delivery
 from libs.testing.memory import InMemoryEventStore
@@ -72,7 +72,7 @@ def published(store: InMemoryEventStore) -> list[str]:
     return [m.envelope.event_type for m in store.outbox]
 
 
-def referral(district: str = "kita-2") -> Delivery:
+def referral(district: str = "kita-2", referred_on: date = date(2026, 4, 1)) -> Delivery:
     """Coordination's referral as the inbox hands it over: the event in its envelope."""
     event = public.ReferredToParticipation(
         case_key=uuid.uuid4(),
@@ -83,7 +83,7 @@ def referral(district: str = "kita-2") -> Delivery:
         issue_tags=[IssueTag.HIKIKOMORI],
         age_band=AgeBand.YOUNG_ADULT,
         district=district,
-        referred_on=date(2026, 4, 1),
+        referred_on=referred_on,
     )
     envelope = envelope_for(event, Context(organisation="shakyo-tagikan", actor="someone"), datetime.now(UTC))
     return Delivery(envelope=envelope, event=event, topic=event.topic, partition=0, offset=1)
@@ -328,3 +328,30 @@ async def test_suggestions_are_open_menus_for_the_persons_needs_their_district_f
     assert [menu_id for menu_id, _ in found] == [near, far]
     listed = await handlers.list_menus(store, caller(), kind=None, district="minami-1", status=None)
     assert len(listed) == 3
+
+
+async def test_the_register_lists_the_organisations_cases_newest_first_filtered_and_paged(store):
+    older = await opened_case(store, referral(district="minami-1", referred_on=date(2026, 4, 1)))
+    newer = await opened_case(store, referral(referred_on=date(2026, 5, 1)))
+    assessment = model.AssessNeeds(needs=[ParticipationNeed.LEARNING], assessed_on=date(2026, 5, 20))
+    await handlers.change(store, caller(), older, assessment, expected_version=1)
+    async with store.transaction() as session:  # another organisation's case
+        await handlers.on_referred(session, referral(referred_on=date(2026, 6, 1)), organisation=OTHER)
+
+    async with store.reading() as session:
+        mine = await session.register(RegisterQuery(organisation=HOLDER))
+        assessed = await session.register(RegisterQuery(organisation=HOLDER, status=("assessed",)))
+        south = await session.register(RegisterQuery(organisation=HOLDER, district="minami-1"))
+        [first] = await session.register(RegisterQuery(organisation=HOLDER, limit=1))
+        page = await session.register(
+            RegisterQuery(organisation=HOLDER, limit=1, after=(first.opened_on, first.case_id))
+        )
+        theirs = await session.register(RegisterQuery(organisation=OTHER))
+
+    assert [r.case_id for r in mine] == [newer, older]
+    assert (mine[1].status, mine[1].version, mine[1].last_activity_on) == ("assessed", 2, date(2026, 5, 20))
+    assert (mine[0].status, mine[0].district, mine[0].issue_tags) == ("open", "kita-2", ("hikikomori",))
+    assert mine[0].worker is None  # opened by the referral's consumer: no 担当者 yet
+    assert [r.case_id for r in assessed] == [r.case_id for r in south] == [older]
+    assert first.case_id == newer and [r.case_id for r in page] == [older]
+    assert len(theirs) == 1 and theirs[0].case_id not in (newer, older)

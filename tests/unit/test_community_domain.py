@@ -20,7 +20,7 @@ from contracts.glossary import (
     TargetGroup,
 )
 from libs.directory import Directory
-from libs.domain import DomainError, InvalidCommand, NotFound
+from libs.domain import DomainError, InvalidCommand, NotFound, RegisterEntry
 from services.community.domain import concern, gaps, menu, model, platform
 from services.community.service_layer import hsds
 from services.community.service_layer.public_events import (
@@ -297,6 +297,33 @@ def test_a_concern_is_raised_once_and_crosses_without_the_description():
     assert published.raised_to == "intake" and published.age_band == AgeBand.CHILD
     raw = published.model_dump_json()
     assert "介護" not in raw and event.subject_ref not in raw
+
+
+def test_a_concerns_register_line_is_its_place_and_dates_without_personal_data():
+    assert concern.register_entry(concern.Concern()) is None  # no concern yet, no line
+    command = note_at_place(issue_tags=[IssueTag.YOUNG_CARER, IssueTag.ISOLATION])
+    [noted] = concern.decide(command, concern.Concern())
+    state = concern.CONCERN.fold([noted])
+
+    assert concern.CONCERN.register is concern.register_entry
+    assert concern.register_entry(state) == RegisterEntry(
+        case_id=command.concern_id,
+        case_key=command.case_key,
+        organisation="shakyo-chiiki",
+        status="noted",
+        district="higashi-1",
+        issue_tags=("isolation", "young_carer"),
+        opened_on=date(2026, 5, 9),
+        last_activity_on=date(2026, 5, 9),
+        due_on=None,  # nothing falls due on a concern
+        subject_ref=command.subject_ref,
+        search=(),  # a free-text description only: no name, birth date or phone to find it by
+    )
+
+    raised = concern.ConcernRaised(raised_to="outreach", raised_on=date(2026, 5, 20))
+    later = concern.register_entry(concern.CONCERN.fold([raised], state))
+    assert later is not None and (later.status, later.last_activity_on) == ("raised", date(2026, 5, 20))
+    assert later.opened_on == date(2026, 5, 9)
 
 
 # --- platform meetings ------------------------------------------------------------------

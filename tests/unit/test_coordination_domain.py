@@ -532,3 +532,55 @@ def test_partner_reports_are_kept_on_an_opened_case_even_after_it_returned():
     assert model.COORDINATION_CASE.fold([report], case).partner_reports == (report,)
     with pytest.raises(NotFound):
         model.decide(model.NotePartnerReport(reported=report), model.Case())
+
+
+def test_the_register_line_of_a_fresh_case_holds_codes_and_dates_only():
+    assert model.register_entry(model.Case()) is None
+    event = opened().model_copy(update={"issue_tags": [IssueTag.ISOLATION, IssueTag.DOUBLE_CARE]})
+
+    entry = model.register_entry(model.COORDINATION_CASE.fold([event]))
+
+    assert entry is not None
+    assert (entry.case_id, entry.case_key, entry.organisation) == (
+        event.coordination_case_id,
+        event.case_key,
+        "shakyo-tagikan",
+    )
+    assert (entry.status, entry.district, entry.subject_ref) == ("open", "chuo-1", event.subject_ref)
+    assert entry.issue_tags == tuple(sorted([IssueTag.ISOLATION.value, IssueTag.DOUBLE_CARE.value]))
+    assert entry.opened_on == entry.last_activity_on == date(2026, 4, 2)
+    assert entry.due_on is None and entry.search == ()  # no plan yet; no name, birth date or phone here
+
+
+def test_the_register_line_follows_the_latest_activity_on_the_case():
+    case = fold(*agreed(fold()))
+    case = model.COORDINATION_CASE.fold(monitor(case, date(2026, 5, 1)), case)
+    entry = model.register_entry(case)
+    assert entry is not None and (entry.status, entry.last_activity_on) == ("plan_agreed", date(2026, 5, 1))
+
+    report = model.PartnerReported(
+        program="participation",
+        report="PlacementStarted",
+        detail="place_to_be",
+        partner_case_id=uuid.uuid4(),
+        reported_on=date(2026, 5, 20),
+    )
+    case = model.COORDINATION_CASE.fold([report], case)
+    entry = model.register_entry(case)
+    assert entry is not None and entry.last_activity_on == date(2026, 5, 20)
+    assert entry.opened_on == date(2026, 4, 2)
+
+
+def test_the_register_line_is_due_at_the_current_plans_earliest_review_while_it_runs():
+    early = ROLE.model_copy(update={"organisation": "houkatsu-chuo", "review_on": date(2026, 6, 1)})
+    case = fold(*agreed(fold(), roles=[ROLE, early]))
+    assert model.register_entry(case).due_on == date(2026, 6, 1)
+
+    later = ROLE.model_copy(update={"review_on": date(2026, 10, 1)})
+    case = model.COORDINATION_CASE.fold(agreed(case, roles=[later], agreed_on=date(2026, 6, 5)), case)
+    assert model.register_entry(case).due_on == date(2026, 10, 1)  # a revision sets the next review
+
+    case = model.COORDINATION_CASE.fold(conclude(case), case)
+    entry = model.register_entry(case)
+    assert entry.status == "concluded" and entry.due_on is None  # nothing due on a concluded case
+    assert entry.last_activity_on == date(2026, 9, 1)

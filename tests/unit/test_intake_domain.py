@@ -20,7 +20,7 @@ from contracts.glossary import (
     SimpleSupportKind,
     Urgency,
 )
-from libs.domain import Command, DomainError, DomainEvent, InvalidCommand
+from libs.domain import Command, DomainError, DomainEvent, InvalidCommand, RegisterEntry
 from services.intake.domain import consent, model
 from services.intake.service_layer.public_events import age_on, to_public
 
@@ -457,3 +457,76 @@ def test_a_consent_command_records_each_program_once_and_is_dated_by_the_case():
     assert narrowed.programs == [Program.COORDINATION]
     with pytest.raises(TypeError):
         consent.decide(ERASE, consent.Consents())
+
+
+# --- the register: a case's line, without personal data but for its blind search terms ------
+
+
+def line(*events: DomainEvent) -> RegisterEntry:
+    entry = model.register_entry(given(*events))
+    assert entry is not None
+    return entry
+
+
+def test_no_register_entry_until_the_case_exists():
+    assert model.register_entry(given()) is None
+    assert model.INTAKE_CASE.register is model.register_entry
+
+
+def test_a_fresh_case_in_the_register_is_found_by_name_kana_birth_date_and_phone():
+    received = RECEIVED.model_copy(
+        update={
+            "person": RECEIVED.person.model_copy(update={"name_kana": "カクウ　タロウ"}),
+            "household": [model.HouseholdMember(relation="父", age=84, name="架空 一郎")],
+        }
+    )
+    assert line(received) == RegisterEntry(
+        case_id=CASE,
+        case_key=CASE,
+        organisation="houkatsu-chuo",
+        status="open",
+        district="kita-2",
+        issue_tags=("8050",),
+        opened_on=date(2026, 4, 1),
+        last_activity_on=date(2026, 4, 1),
+        due_on=None,  # intake keeps no schedule
+        subject_ref=RECEIVED.subject_ref,
+        search=(
+            "n:架空太郎",
+            "n:架空",
+            "n:太郎",
+            "n:かくうたろう",
+            "n:かくう",
+            "n:たろう",
+            "n:架空一郎",
+            "n:一郎",
+            "d:19750402",
+            "p:09000000000",
+        ),
+    )
+
+
+def test_later_activity_moves_the_line_and_its_status():
+    worked = line(RECEIVED, ASSESSED, SUPPORTED, TO_AGENCY)
+    assert worked.last_activity_on == date(2026, 4, 4) and worked.opened_on == date(2026, 4, 1)
+    assert worked.issue_tags == ("8050", "elderly_care", "employment")  # as the assessment refined them
+    closed = line(RECEIVED, ASSESSED, SUPPORTED, TO_AGENCY, CLOSED)
+    assert (closed.status, closed.last_activity_on) == ("closed", date(2026, 5, 1))
+    back = line(RECEIVED, REFERRAL, ACCEPTED, returned(date(2026, 4, 20)))
+    assert (back.status, back.last_activity_on, back.due_on) == ("returned", date(2026, 4, 20), None)
+
+
+def test_a_pending_case_is_searchable_once_its_details_are_recorded():
+    pending = line(CONNECTED)
+    assert (pending.organisation, pending.opened_on, pending.search) == ("city-soudan", date(2026, 5, 10), ())
+    recorded = line(CONNECTED, DETAILS)
+    assert recorded.last_activity_on == date(2026, 5, 12)
+    assert recorded.search == ("n:架空次郎", "n:架空", "n:次郎", "d:19800102")
+
+
+def test_an_erased_person_leaves_no_search_terms():
+    erased = model.PersonErased(erased_on=date(2026, 6, 1), requested_by="city-admin")
+    entry = line(RECEIVED, erased)  # as decided, the person still in the state it folded
+    assert (entry.search, entry.last_activity_on) == ((), date(2026, 6, 1))
+    shredded = RECEIVED.model_copy(update={"person": None, "household": None, "summary": None})
+    assert line(shredded).search == ()  # as read back once the key is gone

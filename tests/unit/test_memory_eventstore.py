@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 
 from libs.eventstore import EventStore, NewEvent
-from libs.testing.eventstore_contract import EventStoreContract
+from libs.testing.eventstore_contract import EventStoreContract, RegisterContract
 from libs.testing.memory import InMemoryEventStore
 
 
@@ -15,7 +15,7 @@ def _memory(store: EventStore) -> InMemoryEventStore:
     return store
 
 
-class TestInMemoryEventStore(EventStoreContract):
+class TestInMemoryEventStore(EventStoreContract, RegisterContract):
     @pytest.fixture
     def store(self) -> InMemoryEventStore:
         return InMemoryEventStore()

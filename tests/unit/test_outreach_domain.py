@@ -15,7 +15,7 @@ from contracts.glossary import (
     Milestone,
     OutreachConclusionReason,
 )
-from libs.domain import DomainError, InvalidCommand, NotFound
+from libs.domain import DomainError, InvalidCommand, NotFound, RegisterEntry
 from services.outreach.domain import model
 from services.outreach.service_layer.public_events import to_public
 
@@ -236,3 +236,48 @@ def test_descriptions_and_notes_stay_private_and_the_case_key_follows_every_even
         "ConnectedToSupport",
     ]
     assert published[-1].subject_ref == IDENTIFIED.subject_ref and published[-1].organisation == "city-soudan"
+
+
+def line(case: model.Case) -> RegisterEntry:
+    entry = model.register_entry(case)
+    assert entry is not None
+    return entry
+
+
+def test_no_register_entry_until_the_person_is_identified():
+    assert model.register_entry(given()) is None
+    assert model.OUTREACH_CASE.register is model.register_entry
+
+
+def test_a_fresh_case_in_the_register_carries_no_personal_data():
+    entry = line(given(IDENTIFIED))
+    assert entry == RegisterEntry(
+        case_id=CASE,
+        case_key=IDENTIFIED.case_key,
+        organisation="npo-tsunagari",
+        status="identified",
+        district="kita-2",
+        issue_tags=("8050", "hikikomori"),
+        opened_on=date(2026, 4, 1),
+        last_activity_on=date(2026, 4, 1),
+        due_on=None,  # outreach keeps no schedule
+        subject_ref=IDENTIFIED.subject_ref,
+    )
+    assert entry.search == ()  # a description is not a name: nothing to search by
+
+
+def test_later_activity_moves_the_register_line_and_a_back_dated_record_does_not():
+    case = in_conversation()
+    entry = line(case)
+    assert (entry.status, entry.opened_on, entry.last_activity_on) == (
+        "in_contact",
+        date(2026, 4, 1),
+        date(2026, 4, 5),
+    )
+    case = model.OUTREACH_CASE.fold(attempt(case, ContactOutcome.NO_ANSWER, on=date(2026, 4, 3)), case)
+    assert line(case).last_activity_on == date(2026, 4, 5)
+    case = model.OUTREACH_CASE.fold(connect(case, on=date(2026, 5, 1)), case)
+    assert (line(case).status, line(case).last_activity_on) == ("connected", date(2026, 5, 1))
+    case = model.OUTREACH_CASE.fold(conclude(case, on=date(2026, 5, 10)), case)
+    entry = line(case)
+    assert (entry.status, entry.last_activity_on, entry.due_on) == ("concluded", date(2026, 5, 10), None)

@@ -375,3 +375,41 @@ def test_suggestions_map_needs_to_menu_kinds():
     kinds = model.KINDS_FOR_NEED[ParticipationNeed.SOCIAL_CONTACT]
     assert MenuKind.SOCIAL_ACTIVITY in kinds and MenuKind.WORK_EXPERIENCE not in kinds
     assert set(model.KINDS_FOR_NEED) == set(ParticipationNeed)
+
+
+def test_the_register_line_of_a_fresh_case_holds_codes_and_dates_only():
+    assert model.register_entry(model.Case()) is None
+    event = opened().model_copy(update={"issue_tags": [IssueTag.ISOLATION, IssueTag.HIKIKOMORI]})
+
+    entry = model.register_entry(model.PARTICIPATION_CASE.fold([event]))
+
+    assert entry is not None and model.PARTICIPATION_CASE.register is model.register_entry
+    assert (entry.case_id, entry.case_key, entry.organisation) == (CASE_ID, event.case_key, "shakyo-sanka")
+    assert (entry.status, entry.district, entry.subject_ref) == ("open", "kita-2", event.subject_ref)
+    assert entry.issue_tags == ("hikikomori", "isolation")
+    assert entry.opened_on == entry.last_activity_on == date(2026, 4, 2)
+    assert entry.due_on is None and entry.search == ()  # nothing scheduled; no name, birth date or phone
+
+
+def test_the_register_line_follows_the_latest_activity_on_the_case():
+    case, placement_id = placed_case()
+    entry = model.register_entry(case)
+    assert entry is not None and (entry.status, entry.last_activity_on) == ("placed", date(2026, 4, 7))
+
+    case = model.PARTICIPATION_CASE.fold(
+        follow_up(case, placement_id, FollowUpStatus.SETTLED, date(2026, 5, 7)), case
+    )
+    assert model.register_entry(case).last_activity_on == date(2026, 5, 7)
+    case = model.PARTICIPATION_CASE.fold(
+        end(case, placement_id, PlacementOutcome.TERM_COMPLETED, date(2026, 10, 7)), case
+    )
+    # A debrief with the host after the placement ended is activity too.
+    case = model.PARTICIPATION_CASE.fold(
+        support(case, placement_id, HostConcern.HOST_WORKLOAD, date(2026, 10, 9)), case
+    )
+    entry = model.register_entry(case)
+    assert (entry.status, entry.last_activity_on, entry.opened_on) == (
+        "assessed",
+        date(2026, 10, 9),
+        date(2026, 4, 2),
+    )

@@ -18,8 +18,16 @@ from uuid import UUID
 from pydantic import Field
 
 from contracts.glossary import AgeBand, IssueTag
-from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand, NotFound
-from libs.fields import Day
+from libs.domain import (
+    Aggregate,
+    Command,
+    DomainError,
+    DomainEvent,
+    InvalidCommand,
+    NotFound,
+    RegisterEntry,
+)
+from libs.fields import Happened
 from libs.text import Note
 
 STREAM_TYPE = "CommunityConcern"
@@ -88,7 +96,7 @@ class NoteConcern(Command):
     issue_tags: list[IssueTag] = Field(min_length=1, max_length=14)
     age_band: AgeBand = Field(description="おおよその年代")
     description: Note = Field(description="気づいた内容（この事業所内のみで、本人ごとの鍵で暗号化して保持）")
-    noticed_on: Day
+    noticed_on: Happened
 
 
 class NoteAtPlace(Command):
@@ -110,7 +118,7 @@ class RaiseConcern(Command):
     """Pass the concern on (つなぎ): to intake for a consultation, to outreach for someone who will not come."""
 
     raised_to: RaisedTo
-    raised_on: Day
+    raised_on: Happened
 
 
 def decide(command: Command, concern: Concern) -> list[DomainEvent]:
@@ -123,6 +131,27 @@ def decide(command: Command, concern: Concern) -> list[DomainEvent]:
     raise TypeError(f"a concern cannot decide {type(command).__name__}")
 
 
+def register_entry(concern: Concern) -> RegisterEntry | None:
+    """The concern's line in community's register (`GET /cases`). No search terms: the state
+    holds no name, kana, birth date or phone, only the sealed free-text description; and nothing
+    falls due on a concern (passing it on is the worker's call), so no due date."""
+    noted = concern.noted
+    if noted is None:
+        return None
+    days = [noted.noticed_on, *([concern.raised.raised_on] if concern.raised else [])]
+    return RegisterEntry(
+        case_id=noted.concern_id,
+        case_key=noted.case_key,
+        organisation=noted.holder_organisation,
+        status=concern.status.value,
+        district=noted.district,
+        issue_tags=tuple(sorted(tag.value for tag in noted.issue_tags)),
+        opened_on=noted.noticed_on,
+        last_activity_on=max(days),
+        subject_ref=noted.subject_ref,
+    )
+
+
 CONCERN = Aggregate[Concern](
     stream_type=STREAM_TYPE,
     initial=Concern,
@@ -132,6 +161,7 @@ CONCERN = Aggregate[Concern](
     subject_of=lambda concern: concern.noted.subject_ref if concern.noted else None,
     # Stored with each event, so the concern of a case is found by index (timeline, erasure, /cases).
     case_key_of=lambda concern: concern.noted.case_key if concern.noted else None,
+    register=register_entry,
 )
 
 

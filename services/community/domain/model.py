@@ -24,7 +24,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 from contracts.events import DISTRICT_PATTERN
 from contracts.glossary import Generation, PlaceKind, TargetGroup
 from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand, NotFound
-from libs.fields import Day, Flag, WholeNumber
+from libs.fields import Day, DistrictCode, Flag, Happened, WholeNumber
 from libs.text import Note, line
 
 STREAM_TYPE = "CommunityPlace"
@@ -51,7 +51,7 @@ WallClock = Annotated[
 ]
 _ORDINAL = re.compile(r"^(-1|[1-5])")
 
-District = Annotated[str, Field(pattern=DISTRICT_PATTERN)]
+SchoolDistrict = Annotated[str, Field(pattern=DISTRICT_PATTERN)]
 Count = Annotated[WholeNumber, Field(ge=0, le=10000)]
 
 
@@ -204,8 +204,8 @@ class RegisterPlace(Command):
     address: PlaceAddress | None = Field(
         default=None, description="所在地（公開されます）。個人宅で開く場合は登録しないでください"
     )
-    district: District = Field(description="地区コード（例: chuo-1）")
-    school_district: District = Field(description="小学校区コード（例: chuo-es）")
+    district: DistrictCode = Field(description="地区コード（例: chuo-1）")
+    school_district: SchoolDistrict = Field(description="小学校区コード（例: chuo-es）")
     target_groups: list[TargetGroup] = Field(min_length=1, max_length=8)
     multi_generational: Flag = Field(description="世代を問わず交流できる場か（多世代型）")
     schedule: list[Slot] = Field(default_factory=list, max_length=14, description="開催日時")
@@ -235,7 +235,7 @@ class AttendanceCounts(BaseModel):
 class RecordActivity(Command):
     """An activity held (活動の記録): counts by generation, never names."""
 
-    held_on: Day
+    held_on: Happened
     attendance: AttendanceCounts
     volunteer_count: Count = 0
     new_resident_led: Flag = Field(default=False, description="住民主体で新たに始まった活動か")
@@ -252,7 +252,7 @@ class RegisterVolunteer(Command):
     """A volunteer registration: a generation only; the service gives a pseudonymous ref."""
 
     generation: Generation
-    registered_on: Day
+    registered_on: Happened
 
 
 class AddVolunteer(Command):
@@ -263,7 +263,7 @@ class AddVolunteer(Command):
 
 
 class RecordLeaving(Command):
-    left_on: Day
+    left_on: Happened
 
 
 class Leave(Command):

@@ -17,9 +17,8 @@ from pydantic import Field
 from contracts.envelope import CODE_PATTERN
 from contracts.glossary import PlatformTheme, Sector
 from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand
-from libs.fields import Day
+from libs.fields import DistrictCode, Happened
 from libs.text import Note
-from services.community.domain.model import District
 
 STREAM_TYPE = "CommunityPlatformMeeting"
 
@@ -57,8 +56,8 @@ def evolve(meeting: Meeting, event: DomainEvent) -> Meeting:
 class RecordMeeting(Command):
     """A multi-sector platform meeting (プラットフォーム会議)."""
 
-    held_on: Day
-    district: District | None = Field(default=None, description="地区コード（市全域なら省略）")
+    held_on: Happened
+    district: DistrictCode | None = Field(default=None, description="地区コード（市全域なら省略）")
     sectors: list[Sector] = Field(min_length=1, max_length=14, description="参加した分野（2分野以上）")
     organisations: list[Annotated[str, Field(pattern=CODE_PATTERN)]] = Field(
         default_factory=list, max_length=200, description="参加した団体・機関のコード"

@@ -8,8 +8,9 @@ bodies, headers and status codes are the API's contract (the e2e and fuzz suites
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Query, Response
 
+from contracts.events import DISTRICT_PATTERN
 from contracts.glossary import PlaceKind
 from libs.eventstore import Loaded
 from libs.http import CallerDep, VersionDep, etag
@@ -61,8 +62,8 @@ async def register(
 async def list_places(
     caller: CallerDep,
     runtime: RuntimeDep,
-    district: model.District | None = None,
-    school_district: model.District | None = None,
+    district: Annotated[str | None, Query(pattern=DISTRICT_PATTERN)] = None,
+    school_district: Annotated[str | None, Query(pattern=DISTRICT_PATTERN)] = None,
     kind: PlaceKind | None = None,
     include_closed: bool = False,
 ) -> list[PlaceView]:

@@ -8,6 +8,9 @@
 - Reading a concern (it holds a description of a person): the same coordinators; the read is
   recorded (libs/access.py). Nobody else has a legal basis here: the concern's details reach
   intake or outreach only as their own record, after the person is passed on.
+- Listing the concerns (`GET /cases`, the register: no personal data): the community
+  coordinators of an organisation that runs the community program, the same as registering;
+  each sees only their own organisation's concerns.
 - Reading the place directory (names, addresses, schedules, attendance counts — no personal
   data): any worker role of the municipality, and the municipal administrator.
 - The HSDS export (`/directory/hsds`): any authenticated user. It is the resource directory

@@ -17,10 +17,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.events import DISTRICT_PATTERN
 from contracts.glossary import AttendeeRole, LocalResourceKind, MeetingDecision, MeetingType
 from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand, NotFound
-from libs.fields import Day
+from libs.fields import DistrictCode, Happened
 
 STREAM_TYPE = "CoordinationMeeting"
 CODE = r"^[a-z0-9][a-z0-9_.-]{1,63}$"
@@ -44,7 +43,7 @@ class MissingResource(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     resource_kind: LocalResourceKind
-    district: str = Field(pattern=DISTRICT_PATTERN, description="地区コード")
+    district: DistrictCode = Field(description="地区コード")
 
 
 class MeetingHeld(DomainEvent):
@@ -79,7 +78,7 @@ class HoldMeeting(Command):
     """A case meeting (重層的支援会議・支援会議) as a record: codes only, no free text."""
 
     meeting_type: MeetingType
-    held_on: Day
+    held_on: Happened
     attendees: list[Attendee] = Field(min_length=1, max_length=50)
     cases: list[UUID] = Field(default_factory=list, max_length=50, description="協議したケース")
     decisions: list[CaseDecision] = Field(default_factory=list, max_length=100)

@@ -32,8 +32,16 @@ from contracts.glossary import (
     RoleResponsibility,
     Urgency,
 )
-from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand, NotFound
-from libs.fields import Day, WholeNumber
+from libs.domain import (
+    Aggregate,
+    Command,
+    DomainError,
+    DomainEvent,
+    InvalidCommand,
+    NotFound,
+    RegisterEntry,
+)
+from libs.fields import Day, Happened, WholeNumber
 from libs.text import Note, line
 
 STREAM_TYPE = "CoordinationCase"
@@ -254,6 +262,42 @@ def evolve(case: Case, event: DomainEvent) -> Case:
     raise TypeError(f"unknown event {type(event).__name__}")
 
 
+def register_entry(case: Case) -> RegisterEntry | None:
+    """The case's line in coordination's register: codes and dates only. The state holds no
+    name, birth date or phone (intake does), so the line has nothing to search by."""
+    opened = case.opened
+    if opened is None:
+        return None
+    days = [
+        opened.opened_on,
+        *(a.assessed_on for a in case.assessments),
+        *(p.agreed_on for p in case.plans),
+        *(a.accepted_on for a in case.acceptances),
+        *(m.monitored_on for m in case.monitoring),
+        *(r.referred_on for r in case.outreach_referrals),
+        *(r.referred_on for r in case.participation_referrals),
+        *(c.connected_on for c in case.connections),
+        *(r.reported_on for r in case.partner_reports),
+        *([case.concluded.concluded_on] if case.concluded else []),
+        *([case.returned.returned_on] if case.returned else []),
+    ]
+    # Next due: the earliest review (見直し予定日) of the current plan's roles, while it runs.
+    plan = case.current_plan
+    reviews = [r.review_on for r in plan.roles or ()] if plan and case.status is Status.PLAN_AGREED else []
+    return RegisterEntry(
+        case_id=opened.coordination_case_id,
+        case_key=opened.case_key,
+        organisation=opened.holder_organisation,
+        status=case.status.value,
+        district=opened.district,
+        issue_tags=tuple(sorted(t.value for t in opened.issue_tags)),
+        opened_on=opened.opened_on,
+        last_activity_on=max(days),
+        due_on=min(reviews, default=None),
+        subject_ref=opened.subject_ref,
+    )
+
+
 # --- commands ---------------------------------------------------------------------------
 # A coordinator's request is a command as it is (its fields are the request body's); where the
 # server supplies values (a new id, the caller's organisation, the terms of a recorded meeting,
@@ -271,13 +315,13 @@ class DeclineReferral(Command):
     """Decline a referral (不受理): it goes back to its origin with the reason."""
 
     note: Note = Field(description="不受理の理由（この事業所内のみで保持。紹介元には理由コードが届きます）")
-    declined_on: Day
+    declined_on: Happened
 
 
 class RecordAssessment(Command):
     """課題の解きほぐし: the household's problems, member by member."""
 
-    assessed_on: Day
+    assessed_on: Happened
     members: list[MemberAssessment] = Field(min_length=1, max_length=20)
 
 
@@ -298,7 +342,7 @@ class AgreePlan(Command):
     )
     goals: list[Note] = Field(min_length=1, max_length=50, description="支援目標")
     roles: list[Role] = Field(min_length=1, max_length=50, description="役割分担")
-    agreed_on: Day | None = None
+    agreed_on: Happened | None = None
 
 
 class PlanAtMeeting(Command):
@@ -316,7 +360,7 @@ class PlanAtMeeting(Command):
 class AcceptRole(Command):
     """An agency accepted its role in the plan (役割の受諾)."""
 
-    accepted_on: Day
+    accepted_on: Happened
 
 
 class RecordAcceptance(Command):
@@ -332,7 +376,7 @@ class RecordAcceptance(Command):
 class RecordMonitoring(Command):
     """モニタリング: how the plan is going; with whom information was exchanged."""
 
-    monitored_on: Day
+    monitored_on: Happened
     note: Note = Field(description="モニタリングの記録（この事業所内のみで保持）")
     organisations: list[OrganisationCode] = Field(
         default_factory=list, max_length=50, description="情報共有した機関"
@@ -344,7 +388,7 @@ class ReferToOutreach(Command):
 
     urgency: Urgency = Urgency.ROUTINE
     reason: Note = Field(description="依頼理由（この事業所内のみで保持）")
-    referred_on: Day
+    referred_on: Happened
 
 
 class SendToOutreach(Command):
@@ -359,7 +403,7 @@ class ReferToParticipation(Command):
 
     needs: list[ParticipationNeed] = Field(min_length=1, max_length=5)
     reason: Note = Field(description="依頼理由（この事業所内のみで保持）")
-    referred_on: Day
+    referred_on: Happened
 
 
 class SendToParticipation(Command):
@@ -375,7 +419,7 @@ class ConcludeSupport(Command):
     outcome: ConclusionOutcome
     goals_met: WholeNumber = Field(ge=0, le=50)
     evaluation: Note = Field(description="評価（この事業所内のみで保持）")
-    concluded_on: Day
+    concluded_on: Happened
     meeting_id: UUID | None = Field(default=None, description="終結を協議した会議の記録")
 
 
@@ -384,7 +428,7 @@ class ReturnToOrigin(Command):
 
     reason: ReturnReason
     note: Note | None = None
-    returned_on: Day
+    returned_on: Happened
     meeting_id: UUID | None = Field(default=None, description="つなぎもどしを決めた会議の記録")
 
 
@@ -454,6 +498,7 @@ COORDINATION_CASE = Aggregate[Case](
     subject_of=lambda case: case.opened.subject_ref if case.opened else None,
     # The case key intake minted, kept on every event so the case's records are found by index.
     case_key_of=lambda case: case.opened.case_key if case.opened else None,
+    register=register_entry,
 )
 
 

@@ -4,6 +4,8 @@
   participation, conclusion, return): a coordinator of the organisation that holds it.
 - Recording a role's acceptance: the holder's coordinator (on the agency's word) or a worker
   of the agency named in that role (its own acceptance).
+- Listing the cases (the register: codes and dates, no personal data): a coordinator of an
+  organisation that runs the coordination program, who sees that organisation's cases.
 - Recording a meeting: a coordinator of an organisation that runs the coordination program;
   the cases it discussed must all be held by that organisation.
 - Reading a meeting record (codes only: attendees, case ids, decisions, missing resources):
@@ -65,6 +67,15 @@ def may_accept_role(principal: Principal, case: Case, role: PlanRole | None) -> 
     if role is not None and role.organisation == principal.organisation and principal.has_any(*WORKER_ROLES):
         return Decision.allow(LegalBasis.HOLDER, "worker of the agency named in the role")
     return Decision.deny("neither the holder's coordinator nor the agency of the role")
+
+
+def may_list(principal: Principal, directory: Directory) -> Decision:
+    """The register (GET /cases): the coordinators of an organisation running coordination."""
+    if not principal.has_any(Role.COORDINATOR):
+        return Decision.deny("not a coordinator")
+    if Program.COORDINATION not in directory.programs_of(principal.organisation):
+        return Decision.deny("organisation does not run the coordination program")
+    return Decision.allow(LegalBasis.HOLDER, "coordinator of a coordination organisation")
 
 
 def may_hold_meeting(principal: Principal, directory: Directory) -> Decision:

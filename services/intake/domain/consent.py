@@ -13,7 +13,7 @@ from pydantic import Field
 
 from contracts.glossary import ConsentPurpose, Program
 from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand, NotFound
-from libs.fields import Day
+from libs.fields import Day, Happened
 
 STREAM_TYPE = "IntakeConsent"
 
@@ -97,7 +97,7 @@ class GrantConsent(Command):
 
     programs: list[Program] = Field(min_length=1, max_length=5, description="共有先の事業")
     purpose: ConsentPurpose
-    granted_on: Day
+    granted_on: Happened
     expires_on: Day
 
 
@@ -114,7 +114,7 @@ class NarrowConsent(Command):
     """Narrow a consent to fewer programs (同意範囲の縮小); widening needs a new consent."""
 
     programs: list[Program] = Field(min_length=1, max_length=5)
-    narrowed_on: Day
+    narrowed_on: Happened
 
 
 class Narrow(Command):
@@ -127,7 +127,7 @@ class Narrow(Command):
 class WithdrawConsent(Command):
     """Withdraw a consent (同意の撤回): every disclosure based on it ends."""
 
-    withdrawn_on: Day
+    withdrawn_on: Happened
 
 
 class Withdraw(Command):

@@ -20,7 +20,6 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.envelope import CODE_PATTERN
-from contracts.events import DISTRICT_PATTERN
 from contracts.glossary import (
     AgeBand,
     Channel,
@@ -33,9 +32,9 @@ from contracts.glossary import (
     Urgency,
     age_band_for,
 )
-from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand
-from libs.fields import Day, WholeNumber
-from libs.text import Line, Note, line
+from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand, RegisterEntry
+from libs.fields import DistrictCode, Happened, WholeNumber
+from libs.text import Line, Note, day_terms, line, name_terms, phone_terms
 
 STREAM_TYPE = "IntakeCase"
 
@@ -49,7 +48,7 @@ class Person(BaseModel):
 
     name: line(100)  # type: ignore[valid-type]
     name_kana: line(100) | None = None  # type: ignore[valid-type]
-    birth_date: Day
+    birth_date: Happened
     address: Line | None = None
     phone: line(30) | None = None  # type: ignore[valid-type]
 
@@ -274,6 +273,7 @@ class Case:
     household: tuple[HouseholdMember, ...] | None = None
     summary: str | None = None
     details_pending: bool = False
+    details_recorded_on: date | None = None  # the latest day the person's details were recorded
     connections: tuple[Connection, ...] = field(default_factory=tuple)
     assessments: tuple[AssessmentRecorded, ...] = field(default_factory=tuple)
     supports: tuple[SimpleSupportGiven, ...] = field(default_factory=tuple)
@@ -364,6 +364,7 @@ def evolve(case: Case, event: DomainEvent) -> Case:
                 household=tuple(event.household) if event.household is not None else None,
                 summary=event.summary if event.summary is not None else case.summary,
                 details_pending=False,
+                details_recorded_on=max(event.recorded_on, case.details_recorded_on or event.recorded_on),
             )
         case AssessmentRecorded():
             return replace(case, assessments=(*case.assessments, event), issue_tags=tuple(event.issue_tags))
@@ -427,9 +428,9 @@ class ReceiveConsultation(Command):
     person: Person
     household: list[HouseholdMember] = Field(default_factory=list, max_length=19)
     issue_tags: list[IssueTag] = Field(min_length=1, max_length=14)
-    district: str = Field(pattern=DISTRICT_PATTERN, description="地区コード（例: chuo-1）")
+    district: DistrictCode = Field(description="地区コード（例: chuo-1）")
     summary: Note = Field(description="相談内容の要旨（この事業所内のみで保持）")
-    received_on: Day
+    received_on: Happened
 
 
 class Receive(Command):
@@ -449,13 +450,13 @@ class RecordPerson(Command):
     person: Person
     household: list[HouseholdMember] = Field(default_factory=list, max_length=19)
     summary: Note | None = Field(default=None, description="相談内容の要旨（省略時は従前のまま）")
-    recorded_on: Day
+    recorded_on: Happened
 
 
 class RecordAssessment(Command):
     """アセスメント: the worker's findings (private) and the issue tags as now understood."""
 
-    assessed_on: Day
+    assessed_on: Happened
     findings: Note = Field(description="アセスメントの内容（この事業所内のみで保持）")
     issue_tags: list[IssueTag] = Field(min_length=1, max_length=14, description="見直し後の課題分類")
 
@@ -463,7 +464,7 @@ class RecordAssessment(Command):
 class GiveSupport(Command):
     """簡易な支援: what intake did itself."""
 
-    given_on: Day
+    given_on: Happened
     kind: SimpleSupportKind
     note: Note | None = Field(default=None, description="支援の記録（この事業所内のみで保持）")
 
@@ -473,7 +474,7 @@ class ReferToAgency(Command):
 
     organisation: str = Field(pattern=CODE_PATTERN, description="つなぎ先の機関コード")
     reason: Note = Field(description="つなぎの理由（この事業所内のみで保持）")
-    referred_on: Day
+    referred_on: Happened
 
 
 class PassToAgency(Command):
@@ -488,7 +489,7 @@ class ReferToCoordination(Command):
 
     urgency: Urgency = Urgency.ROUTINE
     reason: Note = Field(description="依頼理由（この事業所内のみで保持）")
-    referred_on: Day
+    referred_on: Happened
 
 
 class Refer(Command):
@@ -504,13 +505,13 @@ class CloseCase(Command):
 
     reason: ClosureReason
     note: Note | None = Field(default=None, description="終結時のメモ（この事業所内のみで保持）")
-    closed_on: Day
+    closed_on: Happened
 
 
 class ErasePerson(Command):
     """Erase the person's details everywhere (本人の個人情報の消去): their key is destroyed."""
 
-    erased_on: Day
+    erased_on: Happened
 
 
 class Erase(Command):
@@ -800,6 +801,58 @@ def _erase(case: Case, command: Erase) -> list[DomainEvent]:
     return [PersonErased(erased_on=command.request.erased_on, requested_by=command.requested_by)]
 
 
+# --- the register ---------------------------------------------------------------------------
+
+
+def register_entry(case: Case) -> RegisterEntry | None:
+    """The case's line in intake's register (`GET /cases`); None until the case exists.
+
+    Search terms: the person's name, kana, birth date and phone, and the household members'
+    names, kept by the register only as blind tokens; none while the details are pending or once
+    the person is erased. No due date: intake keeps no schedule (reviews are coordination's).
+    """
+    if case.status is Status.NEW or case.case_id is None or case.holder is None or case.received_on is None:
+        return None
+    days = [
+        case.received_on,
+        *([case.details_recorded_on] if case.details_recorded_on else []),
+        *(c.connected_on for c in case.connections),
+        *(a.assessed_on for a in case.assessments),
+        *(s.given_on for s in case.supports),
+        *(a.referred_on for a in case.agency_referrals),
+        *(
+            day
+            for r in case.referrals
+            for day in (r.referred_on, r.accepted_on, r.returned_on, r.concluded_on)
+            if day is not None
+        ),
+        *(m.held_on for m in case.meetings),
+        *([case.closed.closed_on] if case.closed else []),
+        *([case.erased_on] if case.erased_on else []),
+    ]
+    person = case.person if case.erased_on is None else None
+    search: tuple[str, ...] = ()
+    if person is not None:
+        members = (m.name for m in case.household or ())
+        search = (
+            name_terms(person.name, person.name_kana, *members)
+            + day_terms(person.birth_date)
+            + phone_terms(person.phone)
+        )
+    return RegisterEntry(
+        case_id=case.case_id,
+        case_key=case.case_id,
+        organisation=case.holder,
+        status=case.status.value,
+        district=case.district,
+        issue_tags=tuple(sorted(t.value for t in case.issue_tags)),
+        opened_on=case.received_on,
+        last_activity_on=max(days),
+        subject_ref=case.subject_ref,
+        search=search,
+    )
+
+
 INTAKE_CASE = Aggregate[Case](
     stream_type=STREAM_TYPE,
     initial=Case,
@@ -824,4 +877,5 @@ INTAKE_CASE = Aggregate[Case](
     subject_of=lambda case: case.subject_ref,
     # The case id is the case key every program shares (intake mints it).
     case_key_of=lambda case: case.case_id,
+    register=register_entry,
 )

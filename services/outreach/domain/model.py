@@ -15,7 +15,6 @@ from uuid import UUID, uuid5
 
 from pydantic import Field
 
-from contracts.events import DISTRICT_PATTERN
 from contracts.glossary import (
     AgeBand,
     ConnectionTarget,
@@ -27,8 +26,16 @@ from contracts.glossary import (
     OutreachConclusionReason,
     Urgency,
 )
-from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand, NotFound
-from libs.fields import Day
+from libs.domain import (
+    Aggregate,
+    Command,
+    DomainError,
+    DomainEvent,
+    InvalidCommand,
+    NotFound,
+    RegisterEntry,
+)
+from libs.fields import DistrictCode, Happened
 from libs.text import Note
 
 STREAM_TYPE = "OutreachCase"
@@ -169,12 +176,12 @@ class IdentifyPotentialClient(Command):
     identified_by: IdentifiedBy = Field(description="把握の経路（氏名ではなく区分で記録します）")
     issue_tags: list[IssueTag] = Field(min_length=1, max_length=14)
     age_band: AgeBand = Field(description="年齢層（推定で可）")
-    district: str = Field(pattern=DISTRICT_PATTERN, description="地区コード（例: chuo-1）")
+    district: DistrictCode = Field(description="地区コード（例: chuo-1）")
     description: Note | None = Field(
         default=None, description="本人についての記述（個人情報: この事業所内のみで保持・暗号化）"
     )
     note: Note | None = Field(default=None, description="把握の経緯のメモ（この事業所内のみで保持・暗号化）")
-    identified_on: Day
+    identified_on: Happened
 
 
 class Identify(Command):
@@ -199,7 +206,7 @@ class AttemptContact(Command):
     method: ContactMethod
     outcome: ContactOutcome
     note: Note | None = Field(default=None, description="様子のメモ（この事業所内のみで保持・暗号化）")
-    attempted_on: Day
+    attempted_on: Happened
 
 
 class ReachMilestone(Command):
@@ -207,7 +214,7 @@ class ReachMilestone(Command):
 
     milestone: Milestone
     note: Note | None = None
-    reached_on: Day
+    reached_on: Happened
 
 
 class ConnectToSupport(Command):
@@ -216,7 +223,7 @@ class ConnectToSupport(Command):
     connected_to: ConnectionTarget
     organisation: str = Field(pattern=CODE, description="つなぎ先の機関コード（例: city-soudan）")
     note: Note | None = None
-    connected_on: Day
+    connected_on: Happened
 
 
 class Connect(Command):
@@ -231,7 +238,7 @@ class Conclude(Command):
 
     reason: OutreachConclusionReason
     note: Note | None = None
-    concluded_on: Day
+    concluded_on: Happened
 
 
 # --- decisions --------------------------------------------------------------------------
@@ -402,6 +409,38 @@ def _conclude(case: Case, command: Conclude) -> list[DomainEvent]:
     return [OutreachConcluded(reason=reason, note=command.note, concluded_on=concluded_on)]
 
 
+# --- the register ---------------------------------------------------------------------------
+
+
+def register_entry(case: Case) -> RegisterEntry | None:
+    """The case's line in outreach's register (None until identified).
+
+    No search terms: outreach holds no name, birth date or phone, only a worker's description.
+    No due date: outreach keeps no schedule of follow-ups.
+    """
+    identified = case.identified
+    if identified is None:
+        return None
+    days = [
+        identified.identified_on,
+        *(a.attempted_on for a in case.attempts),
+        *(m.reached_on for m in case.milestones),
+        *([case.connection.connected_on] if case.connection else []),
+        *([case.conclusion.concluded_on] if case.conclusion else []),
+    ]
+    return RegisterEntry(
+        case_id=identified.outreach_case_id,
+        case_key=identified.case_key,
+        organisation=identified.holder_organisation,
+        status=case.status.value,
+        district=identified.district,
+        issue_tags=tuple(sorted(t.value for t in identified.issue_tags)),
+        opened_on=identified.identified_on,
+        last_activity_on=max(days),
+        subject_ref=identified.subject_ref,
+    )
+
+
 OUTREACH_CASE = Aggregate[Case](
     stream_type=STREAM_TYPE,
     initial=Case,
@@ -416,4 +455,5 @@ OUTREACH_CASE = Aggregate[Case](
     decide=decide,
     subject_of=lambda case: case.identified.subject_ref if case.identified else None,
     case_key_of=lambda case: case.identified.case_key if case.identified else None,
+    register=register_entry,
 )

@@ -4,7 +4,8 @@ An outreach case is often opened before the person has consented to anything, an
 other program knows them; what the worker writes (who they are, what was said at the door) has
 no legal basis to reach another organisation. So:
 
-- Recording a potential client: an outreach worker of an organisation that runs outreach.
+- Recording a potential client, and listing the register (`may_identify`): an outreach worker
+  of an organisation that runs outreach, who sees only their own organisation's cases.
 - Acting on a case (contact, milestone, connection, conclusion): an outreach worker of the
   organisation that holds it.
 - Reading a case (its description and notes are personal data): the same workers, recorded.

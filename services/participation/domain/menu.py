@@ -17,10 +17,9 @@ from uuid import UUID
 from pydantic import Field, model_validator
 
 from contracts.envelope import CODE_PATTERN
-from contracts.events import DISTRICT_PATTERN
 from contracts.glossary import IssueTag, MenuKind, MenuStatus
 from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand, NotFound
-from libs.fields import WholeNumber
+from libs.fields import DistrictCode, WholeNumber
 from libs.text import Note, line
 
 STREAM_TYPE = "ParticipationMenu"
@@ -31,7 +30,6 @@ HostDisplay = line(100)
 Schedule = line(200)
 Capacity = Annotated[WholeNumber, Field(ge=1, le=MAX_CAPACITY)]
 HostCode = Annotated[str, Field(pattern=CODE_PATTERN)]
-District = Annotated[str, Field(pattern=DISTRICT_PATTERN)]
 
 
 # --- private events -------------------------------------------------------------------
@@ -47,7 +45,7 @@ class MenuPublished(DomainEvent):
     kind: MenuKind
     host_organisation: HostCode
     host_name: HostDisplay
-    district: District
+    district: DistrictCode
     capacity: Capacity
     schedule: Schedule
     target_groups: list[IssueTag]
@@ -62,7 +60,7 @@ class MenuRevised(DomainEvent):
     kind: MenuKind | None = None
     host_organisation: HostCode | None = None
     host_name: HostDisplay | None = None
-    district: District | None = None
+    district: DistrictCode | None = None
     capacity: Capacity | None = None
     schedule: Schedule | None = None
     target_groups: list[IssueTag] | None = None
@@ -153,7 +151,7 @@ class PublishMenu(Command):
     kind: MenuKind
     host_organisation: HostCode = Field(description="受け入れ先のコード（例: farm-aozora）")
     host_name: HostDisplay = Field(description="受け入れ先の表示名")
-    district: District = Field(description="地区コード（例: chuo-1）")
+    district: DistrictCode = Field(description="地区コード（例: chuo-1）")
     capacity: Capacity = Field(description="同時に参加できる人数")
     schedule: Schedule = Field(description="日程（例: 毎週火・木 10時〜12時）")
     target_groups: list[IssueTag] = Field(
@@ -178,7 +176,7 @@ class ReviseMenu(Command):
     kind: MenuKind | None = None
     host_organisation: HostCode | None = None
     host_name: HostDisplay | None = None
-    district: District | None = None
+    district: DistrictCode | None = None
     capacity: Capacity | None = None
     schedule: Schedule | None = None
     target_groups: list[IssueTag] | None = Field(default=None, max_length=14)

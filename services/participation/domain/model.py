@@ -26,8 +26,16 @@ from contracts.glossary import (
     ParticipationNeed,
     PlacementOutcome,
 )
-from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand, NotFound
-from libs.fields import Day
+from libs.domain import (
+    Aggregate,
+    Command,
+    DomainError,
+    DomainEvent,
+    InvalidCommand,
+    NotFound,
+    RegisterEntry,
+)
+from libs.fields import Happened
 from libs.text import Note
 
 STREAM_TYPE = "ParticipationCase"
@@ -217,6 +225,34 @@ def evolve(case: Case, event: DomainEvent) -> Case:
     raise TypeError(f"unknown event {type(event).__name__}")
 
 
+def register_entry(case: Case) -> RegisterEntry | None:
+    """The case's line in participation's register: codes and dates only. The state holds no
+    name, birth date or phone (intake does), so the line has nothing to search by; and no date
+    is scheduled here (follow-ups are recorded as they happen), so nothing is due."""
+    opened = case.opened
+    if opened is None:
+        return None
+    days = [
+        opened.opened_on,
+        *(a.assessed_on for a in case.assessments),
+        *(p.started.started_on for p in case.placements),
+        *(f.followed_up_on for p in case.placements for f in p.follow_ups),
+        *(s.supported_on for p in case.placements for s in p.host_support),
+        *(p.ended.ended_on for p in case.placements if p.ended),
+    ]
+    return RegisterEntry(
+        case_id=opened.participation_case_id,
+        case_key=opened.case_key,
+        organisation=opened.holder_organisation,
+        status=case.status.value,
+        district=opened.district,
+        issue_tags=tuple(sorted(t.value for t in opened.issue_tags)),
+        opened_on=opened.opened_on,
+        last_activity_on=max(days),
+        subject_ref=opened.subject_ref,
+    )
+
+
 # --- commands ----------------------------------------------------------------------------
 
 
@@ -232,7 +268,7 @@ class AssessNeeds(Command):
     needs: list[ParticipationNeed] = Field(min_length=1, max_length=5)
     wishes: Note | None = Field(default=None, description="本人の希望（この事業所内のみで保持）")
     findings: Note | None = Field(default=None, description="アセスメントの所見（この事業所内のみで保持）")
-    assessed_on: Day
+    assessed_on: Happened
 
 
 class StartPlacement(Command):
@@ -240,7 +276,7 @@ class StartPlacement(Command):
 
     menu_id: UUID
     arrangements: Note | None = Field(default=None, description="受け入れ先と合意した配慮事項")
-    started_on: Day
+    started_on: Happened
 
 
 class Place(Command):
@@ -257,7 +293,7 @@ class RecordFollowUp(Command):
 
     status: FollowUpStatus
     note: Note | None = None
-    followed_up_on: Day
+    followed_up_on: Happened
 
 
 class FollowUp(Command):
@@ -270,7 +306,7 @@ class FollowUp(Command):
 class EndPlacement(Command):
     outcome: PlacementOutcome
     note: Note | None = None
-    ended_on: Day
+    ended_on: Happened
 
 
 class End(Command):
@@ -286,7 +322,7 @@ class SupportHost(Command):
     concern: HostConcern
     worry: Note | None = Field(default=None, description="受け入れ先の悩み・困りごと")
     response: Note | None = Field(default=None, description="行った支援")
-    supported_on: Day
+    supported_on: Happened
 
 
 class Support(Command):
@@ -436,4 +472,5 @@ PARTICIPATION_CASE = Aggregate[Case](
     decide=decide,
     subject_of=lambda case: case.opened.subject_ref if case.opened else None,
     case_key_of=lambda case: case.opened.case_key if case.opened else None,
+    register=register_entry,
 )

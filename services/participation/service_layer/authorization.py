@@ -3,6 +3,8 @@
 - Acting on a case and reading its details (wishes, findings, follow-up notes, the host's
   worries): a participation coordinator of the organisation that holds the case. Nobody else
   has a basis here yet; refusals answer 404 so a case's existence is not revealed.
+- Listing the cases (the register, GET /cases): a participation coordinator of an organisation
+  that runs the program, over their own organisation's cases (403 otherwise).
 - Reading the menu catalogue: any worker role. Menus describe places, not people, and every
   program's workers need to know what exists to suggest it. Administrators and auditors have
   the public events (dashboard) and the access records instead: 403.
@@ -35,6 +37,16 @@ def may_read(principal: Principal, case: Case) -> Decision:
     if may_act(principal, case).allowed:
         return Decision.allow(LegalBasis.HOLDER, "holding organisation")
     return Decision.deny("no legal basis")
+
+
+def may_list(principal: Principal, directory: Directory) -> Decision:
+    """The register (GET /cases): the participation coordinators of an organisation running
+    participation, each seeing their own organisation's cases (codes and dates only)."""
+    if not principal.has_any(Role.PARTICIPATION_COORDINATOR):
+        return Decision.deny("not a participation coordinator")
+    if Program.PARTICIPATION not in directory.programs_of(principal.organisation):
+        return Decision.deny("organisation does not run the participation program")
+    return Decision.allow(LegalBasis.HOLDER, "participation coordinator of a participation organisation")
 
 
 def may_read_menus(principal: Principal) -> Decision:

@@ -1,0 +1,206 @@
+"""A service's case register (ケース一覧): every case it holds, filtered, sorted, paged, searchable.
+
+The register is a read model in the service's own database, written by the write path in the
+command's transaction (`commands.execute` saves the aggregate's `register(state)` entry), so it is
+never behind the cases it lists, and it rebuilds from the event store to the same rows (`rebuild`).
+
+Search by name (kanji or kana, full- or half-width, hiragana or katakana), birth date or phone
+works over sealed data through a keyed blind index: the register stores HMAC tokens of the
+normalised terms (libs.text), never the terms, under a key derived from the service's
+key-encryption key. Erasing a person deletes their tokens with their key. Matching is on whole
+terms (a family name, a given name, the full name, a birth date, a phone number): what a blind
+index can answer without revealing more.
+
+Who may list: the workers of the organisation holding the cases, each seeing their own
+organisation's cases. The register shows no personal data; opening a case is a recorded read.
+"""
+
+import base64
+import json
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from contracts.envelope import CODE_PATTERN
+from contracts.events import DISTRICT_PATTERN
+from contracts.glossary import IssueTag, Program, label_ja
+from libs.auth import Principal
+from libs.authz import Decision, enforce
+from libs.directory import Directory
+from libs.domain import Aggregate, InvalidCommand
+from libs.eventstore import EventStore, RegisterQuery, RegisterRow, RegisterSort, Session, sort_value
+from libs.http import CallerDep
+from libs.text import query_terms
+
+MAX_PAGE = 200
+# Where a case with no such date sorts: after every dated one, whichever the order.
+
+
+# --- the HTTP face --------------------------------------------------------------------------
+
+
+class RegisterLine(BaseModel):
+    case_id: uuid.UUID
+    case_key: uuid.UUID | None
+    status: str
+    status_label: str
+    organisation: str
+    worker: str | None = Field(description="担当者（ケースを開いた職員。引継ぎの記録ができるまで）")
+    district: str | None
+    issue_tags: list[str]
+    issue_labels: list[str]
+    opened_on: date | None
+    last_activity_on: date | None
+    due_on: date | None = Field(description="次の期日（見直し・フォローアップなど）")
+    overdue: bool
+    version: int
+
+
+class RegisterPage(BaseModel):
+    cases: list[RegisterLine]
+    next_cursor: str | None = Field(description="続きがある場合、次のページの cursor に渡す値")
+
+
+@dataclass(frozen=True)
+class RegisterSource:
+    """What one service contributes: its program, who may list, and how its statuses read."""
+
+    program: Program
+    may_list: Callable[[Principal, Directory], Decision]
+    status_labels: dict[str, str]
+
+
+def _cursor(row: RegisterRow, query: RegisterQuery) -> str:
+    raw = json.dumps([sort_value(row, query).isoformat(), str(row.case_id)])
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _after(cursor: str | None) -> tuple[date, uuid.UUID] | None:
+    if cursor is None:
+        return None
+    try:
+        value, case_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return date.fromisoformat(value), uuid.UUID(case_id)
+    except (ValueError, TypeError):
+        raise InvalidCommand(
+            "invalid_cursor", "cursor は前のページの next_cursor をそのまま渡してください。"
+        ) from None
+
+
+def router(source: RegisterSource) -> APIRouter:
+    """`GET /cases` on a service: its register, for the workers of the holding organisation."""
+    routes = APIRouter(tags=["cases"])
+    Code = Annotated[str | None, Query(pattern=CODE_PATTERN)]
+
+    @routes.get(
+        "/cases",
+        response_model=RegisterPage,
+        summary="ケース一覧（自組織のケース。絞り込み・並べ替え・氏名等の検索）",
+    )
+    async def register(
+        request: Request,
+        caller: CallerDep,
+        status: Annotated[list[str] | None, Query(description="状態（複数可）")] = None,
+        worker: Code = None,
+        district: Annotated[str | None, Query(pattern=DISTRICT_PATTERN)] = None,
+        issue_tag: Annotated[IssueTag | None, Query(description="課題")] = None,
+        opened_from: Annotated[date | None, Query(description="受付・開始日がこの日以降")] = None,
+        opened_to: Annotated[date | None, Query(description="受付・開始日がこの日以前")] = None,
+        overdue: Annotated[bool, Query(description="期日を過ぎたものだけ")] = False,
+        q: Annotated[
+            str | None,
+            Query(min_length=1, max_length=100, description="氏名（漢字・かな）、生年月日、電話番号で検索"),
+        ] = None,
+        sort: Annotated[RegisterSort, Query()] = RegisterSort.OPENED,
+        order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
+        cursor: Annotated[str | None, Query(max_length=200)] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    ) -> RegisterPage:
+        runtime = request.app.state.runtime
+        enforce(
+            source.may_list(caller.principal, runtime.directory),
+            caller.principal,
+            "list_cases",
+            "cases",
+            hide=False,
+        )
+        today = runtime.clock.today()
+        store: EventStore = runtime.store
+        query = RegisterQuery(
+            organisation=caller.principal.organisation,
+            status=tuple(status or ()),
+            worker=worker,
+            district=district,
+            issue_tag=issue_tag.value if issue_tag else None,
+            opened_from=opened_from,
+            opened_to=opened_to,
+            overdue_on=today if overdue else None,
+            sort=sort,
+            descending=order == "desc",
+            after=_after(cursor),
+            limit=limit + 1,
+        )
+        async with store.reading() as session:
+            if q is not None:
+                # Nothing searchable typed: a token that matches nothing, so the answer is empty.
+                tokens = tuple(session.blind(t) for t in query_terms(q)) or (b"",)
+                query = replace(query, tokens=tokens)
+            rows = await session.register(query)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return RegisterPage(
+            cases=[
+                RegisterLine(
+                    case_id=r.case_id,
+                    case_key=r.case_key,
+                    status=r.status,
+                    status_label=source.status_labels.get(r.status, r.status),
+                    organisation=r.organisation,
+                    worker=r.worker,
+                    district=r.district,
+                    issue_tags=list(r.issue_tags),
+                    issue_labels=[label_ja(IssueTag(t)) for t in r.issue_tags],
+                    opened_on=r.opened_on,
+                    last_activity_on=r.last_activity_on,
+                    due_on=r.due_on,
+                    overdue=r.due_on is not None and r.due_on < today,
+                    version=r.version,
+                )
+                for r in rows
+            ],
+            next_cursor=_cursor(rows[-1], query) if more else None,
+        )
+
+    return routes
+
+
+async def rebuild(store: EventStore, aggregates: Iterable[Aggregate[Any]]) -> int:
+    """Every register line again from the event store (after a change of the register's shape or
+    a KEK rotation), in one transaction; the lines come out as the write path wrote them."""
+    async with store.transaction() as session:
+        return await rebuild_in(session, aggregates)
+
+
+async def rebuild_in(session: Session, aggregates: Iterable[Aggregate[Any]]) -> int:
+    """`rebuild` inside a session someone else holds; returns the number of lines written."""
+    count = 0
+    await session.clear_register()
+    for aggregate in aggregates:
+        if aggregate.register is None:
+            continue
+        for stream_id in await session.stream_ids(stream_type=aggregate.stream_type):
+            loaded = await session.load(aggregate, stream_id)
+            entry = aggregate.register(loaded.state)
+            if entry is None:
+                continue
+            first = (await session.read_stream(stream_id))[0].metadata
+            # As the write path: the person who opened it, none if a reaction to a message did.
+            worker = None if first.get("causation_id") else first.get("actor")
+            await session.save_register(stream_id, entry, loaded.version, worker)
+            count += 1
+    return count

@@ -1,0 +1,21 @@
+"""Outreach's register (`GET /cases`): the cases its organisation holds, for its outreach workers.
+
+Who may list is who may record a potential client: an outreach worker of an organisation that
+runs outreach (each sees only their own organisation's cases).
+"""
+
+from contracts.glossary import Program
+from libs import register
+from libs.register import RegisterSource
+from services.outreach.domain.model import Status
+from services.outreach.service_layer import authorization
+
+STATUS_LABELS = {
+    Status.NEW.value: "未把握",
+    Status.IDENTIFIED.value: "把握",
+    Status.IN_CONTACT.value: "関係づくり中",
+    Status.CONNECTED.value: "つなぎ済み",
+    Status.CONCLUDED.value: "終結",
+}
+
+router = register.router(RegisterSource(Program.OUTREACH, authorization.may_identify, STATUS_LABELS))

@@ -1,0 +1,64 @@
+"""Case registers over real HTTP and PostgreSQL: a worker lists and finds their organisation's cases."""
+
+import random
+
+from tests.e2e.test_first_flow import PERSON, as_user, clients, consultation, refer_new_case
+from tests.polling import eventually
+
+KATAKANA = "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワ"
+
+
+def _someone() -> dict:
+    """A person no other test names: a random kana family name and birth date."""
+    family = "".join(random.choice(KATAKANA) for _ in range(6))
+    born = f"19{random.randint(30, 99)}-{random.randint(1, 12):02d}-{random.randint(1, 28):02d}"
+    return PERSON | {"name": f"{family}　一子", "name_kana": f"{family} イチコ", "birth_date": born}
+
+
+async def test_a_worker_lists_and_finds_their_organisations_cases(services, tokens):
+    intake, coord = clients(services, tokens)
+    person, other = _someone(), _someone()
+    async with intake, coord:
+        first = (await intake.post("/cases", json=consultation(person=person))).json()["case_id"]
+        second = (
+            await intake.post("/cases", json=consultation(person=person, received_on="2026-04-02"))
+        ).json()
+        await intake.post("/cases", json=consultation(person=other))
+
+        family = person["name_kana"].split()[0]
+        found = await intake.get("/cases", params={"q": family})
+        assert found.status_code == 200, found.text
+        assert [c["case_id"] for c in found.json()["cases"]] == [second["case_id"], first]  # newest first
+        line = found.json()["cases"][0]
+        assert line["status_label"] and line["worker"] == "chuo-suzuki" and line["overdue"] is False
+        assert PERSON["name"] not in found.text and family not in found.text  # no personal data listed
+
+        # Hiragana for katakana, the family name as written, a birth date typed without dashes.
+        hiragana = "".join(chr(ord(c) - 0x60) for c in family)
+        for query in (hiragana, person["name"].split("　")[0], person["birth_date"].replace("-", "")):
+            again = await intake.get("/cases", params={"q": query})
+            assert {c["case_id"] for c in again.json()["cases"]} == {first, second["case_id"]}, query
+
+        page = await intake.get("/cases", params={"q": family, "limit": 1})
+        assert [c["case_id"] for c in page.json()["cases"]] == [second["case_id"]]
+        rest = await intake.get(
+            "/cases", params={"q": family, "limit": 1, "cursor": page.json()["next_cursor"]}
+        )
+        assert [c["case_id"] for c in rest.json()["cases"]] == [first] and rest.json()["next_cursor"] is None
+
+        # Another 地域包括支援センター lists its own cases only; a coordinator has no intake register.
+        elsewhere = await intake.get(
+            "/cases", params={"q": family}, headers=as_user(tokens, "kita-takahashi")
+        )
+        assert elsewhere.status_code == 200 and elsewhere.json()["cases"] == []
+        assert (await intake.get("/cases", headers=as_user(tokens, "tagikan-tanaka"))).status_code == 403
+        assert (await intake.get("/cases", params={"cursor": "garbage"})).status_code == 422
+
+        # The coordinator's register holds the case referred to them.
+        _, opened = await refer_new_case(intake, coord)
+
+        async def listed() -> bool:
+            cases = (await coord.get("/cases", params={"status": "open", "limit": 200})).json()["cases"]
+            return opened["coordination_case_id"] in {c["case_id"] for c in cases}
+
+        await eventually(listed, what="the referred case in the coordinator's register")
