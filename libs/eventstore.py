@@ -127,6 +127,8 @@ class RegisterQuery:
     opened_from: date | None = None
     opened_to: date | None = None
     overdue_on: date | None = None  # only cases due before this day
+    due_by: date | None = None  # only cases due on or before this day
+    quiet_since: date | None = None  # only cases whose last activity is on or before this day
     tokens: tuple[bytes, ...] = ()  # blind tokens, any of which must match
     sort: RegisterSort = RegisterSort.OPENED
     descending: bool = True
@@ -310,6 +312,10 @@ class Session(ABC):
     @abstractmethod
     async def register(self, query: RegisterQuery) -> list[RegisterRow]:
         """Register lines matching `query`, in its order, after its cursor."""
+
+    @abstractmethod
+    async def register_count(self, query: RegisterQuery) -> int:
+        """How many lines match `query` (its order, cursor and limit aside)."""
 
     @abstractmethod
     async def clear_register(self) -> None:
@@ -500,6 +506,32 @@ _SAVE_REGISTER = text(
 )
 
 
+def _register_where(query: RegisterQuery) -> tuple[list[str], dict[str, Any]]:
+    """The register query's filters as SQL conditions and their parameters."""
+    where = ["organisation = :org"]
+    params: dict[str, Any] = {"org": query.organisation}
+    for clause, name, value in (
+        ("status = ANY(:status)", "status", list(query.status) or None),
+        ("worker = :worker", "worker", query.worker),
+        ("district = :district", "district", query.district),
+        (":tag = ANY(issue_tags)", "tag", query.issue_tag),
+        ("opened_on >= :opened_from", "opened_from", query.opened_from),
+        ("opened_on <= :opened_to", "opened_to", query.opened_to),
+        ("due_on < :overdue_on", "overdue_on", query.overdue_on),
+        ("due_on <= :due_by", "due_by", query.due_by),
+        ("last_activity_on <= :quiet_since", "quiet_since", query.quiet_since),
+        (
+            "stream_id IN (SELECT stream_id FROM case_search WHERE token = ANY(:tokens))",
+            "tokens",
+            list(query.tokens) or None,
+        ),
+    ):
+        if value is not None:
+            where.append(clause)
+            params[name] = value
+    return where, params
+
+
 class PostgresSession(Session):
     """A session on one PostgreSQL transaction; `conn` is there for the service's other tables."""
 
@@ -647,25 +679,8 @@ class PostgresSession(Session):
         )
 
     async def register(self, query: RegisterQuery) -> list[RegisterRow]:
-        where = ["organisation = :org"]
-        params: dict[str, Any] = {"org": query.organisation, "limit": query.limit}
-        for clause, name, value in (
-            ("status = ANY(:status)", "status", list(query.status) or None),
-            ("worker = :worker", "worker", query.worker),
-            ("district = :district", "district", query.district),
-            (":tag = ANY(issue_tags)", "tag", query.issue_tag),
-            ("opened_on >= :opened_from", "opened_from", query.opened_from),
-            ("opened_on <= :opened_to", "opened_to", query.opened_to),
-            ("due_on < :overdue_on", "overdue_on", query.overdue_on),
-            (
-                "stream_id IN (SELECT stream_id FROM case_search WHERE token = ANY(:tokens))",
-                "tokens",
-                list(query.tokens) or None,
-            ),
-        ):
-            if value is not None:
-                where.append(clause)
-                params[name] = value
+        where, params = _register_where(query)
+        params["limit"] = query.limit
         far = "'0001-01-01'" if query.descending else "'9999-12-31'"
         key = f"coalesce({query.sort.value}, DATE {far})"
         direction = "DESC" if query.descending else "ASC"
@@ -696,6 +711,14 @@ class PostgresSession(Session):
             )
             for r in result
         ]
+
+    async def register_count(self, query: RegisterQuery) -> int:
+        where, params = _register_where(query)
+        result = await self.conn.execute(
+            text(f"SELECT count(*) FROM case_register WHERE {' AND '.join(where)}"),  # noqa: S608
+            params,
+        )
+        return int(result.scalar_one())
 
     async def clear_register(self) -> None:
         await self.conn.execute(text("DELETE FROM case_search"))

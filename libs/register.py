@@ -13,6 +13,7 @@ index can answer without revealing more.
 
 Who may list: the workers of the organisation holding the cases, each seeing their own
 organisation's cases. The register shows no personal data; opening a case is a recorded read.
+Worklists are named register queries with a written definition (`Worklist`).
 """
 
 import base64
@@ -20,10 +21,10 @@ import json
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from contracts.envelope import CODE_PATTERN
@@ -32,16 +33,12 @@ from contracts.glossary import IssueTag, Program, label_ja
 from libs.auth import Principal
 from libs.authz import Decision, enforce
 from libs.directory import Directory
-from libs.domain import Aggregate, InvalidCommand
+from libs.domain import Aggregate, InvalidCommand, NotFound
 from libs.eventstore import EventStore, RegisterQuery, RegisterRow, RegisterSort, Session, sort_value
 from libs.http import CallerDep
 from libs.text import query_terms
 
 MAX_PAGE = 200
-# Where a case with no such date sorts: after every dated one, whichever the order.
-
-
-# --- the HTTP face --------------------------------------------------------------------------
 
 
 class RegisterLine(BaseModel):
@@ -67,12 +64,60 @@ class RegisterPage(BaseModel):
 
 
 @dataclass(frozen=True)
+class Worklist:
+    """A question a worker asks every morning, answered from the register. Its definition is
+    served beside its count and its cases, so what a number means is written where it is shown."""
+
+    name: str
+    label: str
+    definition: str
+    narrow: Callable[[RegisterQuery, date, Principal], RegisterQuery]
+
+
+def worklists_of(open_statuses: tuple[str, ...]) -> tuple[Worklist, ...]:
+    """The worklists every program has (its own come on top: `RegisterSource.worklists`)."""
+    return (
+        Worklist(
+            "my_cases",
+            "私のケース",
+            "自分が担当者（ケースを開いた職員）で、終結していないケース。",
+            lambda q, _, who: replace(q, status=open_statuses, worker=who.user),
+        ),
+        Worklist(
+            "overdue",
+            "期日を過ぎたケース",
+            "次の期日（支援プランの見直し日など）が今日より前で、終結していないケース。",
+            lambda q, today, _: replace(q, status=open_statuses, overdue_on=today),
+        ),
+        Worklist(
+            "quiet_30_days",
+            "30日以上動きのないケース",
+            "最後の記録（受付・面談・支援・連絡などの日付）が30日以上前で、終結していないケース。",
+            lambda q, today, _: replace(q, status=open_statuses, quiet_since=today - timedelta(days=30)),
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class RegisterSource:
-    """What one service contributes: its program, who may list, and how its statuses read."""
+    """What one service contributes: its program, who may list, how its statuses read, which of
+    them are still open, and the worklists particular to the program."""
 
     program: Program
     may_list: Callable[[Principal, Directory], Decision]
     status_labels: dict[str, str]
+    open_statuses: tuple[str, ...]
+    worklists: tuple[Worklist, ...] = ()
+
+    def all_worklists(self) -> dict[str, Worklist]:
+        return {w.name: w for w in (*worklists_of(self.open_statuses), *self.worklists)}
+
+
+class WorklistView(BaseModel):
+    name: str
+    label: str
+    definition: str = Field(description="この一覧に入るケースの定義")
+    count: int
 
 
 def _cursor(row: RegisterRow, query: RegisterQuery) -> str:
@@ -151,30 +196,75 @@ def router(source: RegisterSource) -> APIRouter:
                 tokens = tuple(session.blind(t) for t in query_terms(q)) or (b"",)
                 query = replace(query, tokens=tokens)
             rows = await session.register(query)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return RegisterPage(
-            cases=[
-                RegisterLine(
-                    case_id=r.case_id,
-                    case_key=r.case_key,
-                    status=r.status,
-                    status_label=source.status_labels.get(r.status, r.status),
-                    organisation=r.organisation,
-                    worker=r.worker,
-                    district=r.district,
-                    issue_tags=list(r.issue_tags),
-                    issue_labels=[label_ja(IssueTag(t)) for t in r.issue_tags],
-                    opened_on=r.opened_on,
-                    last_activity_on=r.last_activity_on,
-                    due_on=r.due_on,
-                    overdue=r.due_on is not None and r.due_on < today,
-                    version=r.version,
-                )
-                for r in rows
-            ],
-            next_cursor=_cursor(rows[-1], query) if more else None,
+        return _page(source, rows, query, limit, today)
+
+    @routes.get(
+        "/worklists",
+        response_model=list[WorklistView],
+        summary="ワークリスト（今日確認すべきケースの件数と定義）",
+    )
+    async def worklists(request: Request, caller: CallerDep) -> list[WorklistView]:
+        runtime = request.app.state.runtime
+        enforce(
+            source.may_list(caller.principal, runtime.directory),
+            caller.principal,
+            "list_cases",
+            "cases",
+            hide=False,
         )
+        today = runtime.clock.today()
+        everything = RegisterQuery(organisation=caller.principal.organisation)
+        async with runtime.store.reading() as session:
+            return [
+                WorklistView(
+                    name=w.name,
+                    label=w.label,
+                    definition=w.definition,
+                    count=await session.register_count(w.narrow(everything, today, caller.principal)),
+                )
+                for w in source.all_worklists().values()
+            ]
+
+    @routes.get(
+        "/worklists/{name}",
+        response_model=RegisterPage,
+        summary="ワークリストのケース（期日・最後の記録の古い順）",
+    )
+    async def worklist(
+        request: Request,
+        caller: CallerDep,
+        name: Annotated[str, Path(pattern=CODE_PATTERN)],
+        cursor: Annotated[str | None, Query(max_length=200)] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    ) -> RegisterPage:
+        runtime = request.app.state.runtime
+        enforce(
+            source.may_list(caller.principal, runtime.directory),
+            caller.principal,
+            "list_cases",
+            "cases",
+            hide=False,
+        )
+        found = source.all_worklists().get(name)
+        if found is None:
+            raise NotFound(
+                "worklist_not_found", "そのワークリストはありません。/worklists の一覧から選んでください。"
+            )
+        today = runtime.clock.today()
+        query = found.narrow(
+            RegisterQuery(
+                organisation=caller.principal.organisation,
+                sort=RegisterSort.LAST_ACTIVITY,
+                descending=False,  # what waited longest first
+                after=_after(cursor),
+                limit=limit + 1,
+            ),
+            today,
+            caller.principal,
+        )
+        async with runtime.store.reading() as session:
+            rows = await session.register(query)
+        return _page(source, rows, query, limit, today)
 
     return routes
 
@@ -204,3 +294,33 @@ async def rebuild_in(session: Session, aggregates: Iterable[Aggregate[Any]]) -> 
             await session.save_register(stream_id, entry, loaded.version, worker)
             count += 1
     return count
+
+
+def _page(
+    source: RegisterSource, rows: list[RegisterRow], query: RegisterQuery, limit: int, today: date
+) -> RegisterPage:
+    """One page of lines, and the cursor of the next if there is one (`rows` holds one more)."""
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return RegisterPage(
+        cases=[
+            RegisterLine(
+                case_id=r.case_id,
+                case_key=r.case_key,
+                status=r.status,
+                status_label=source.status_labels.get(r.status, r.status),
+                organisation=r.organisation,
+                worker=r.worker,
+                district=r.district,
+                issue_tags=list(r.issue_tags),
+                issue_labels=[label_ja(IssueTag(t)) for t in r.issue_tags],
+                opened_on=r.opened_on,
+                last_activity_on=r.last_activity_on,
+                due_on=r.due_on,
+                overdue=r.due_on is not None and r.due_on < today,
+                version=r.version,
+            )
+            for r in rows
+        ],
+        next_cursor=_cursor(rows[-1], query) if more else None,
+    )

@@ -484,6 +484,24 @@ class RegisterContract:
         assert await self._ids(store, overdue_on=date(2026, 5, 15)) == [1]
         assert await self._ids(store, sort=RegisterSort.DUE, descending=False) == [1, 2, 3]
 
+    async def test_worklist_filters_and_counts(self, store: EventStore) -> None:
+        await self._save(
+            store,
+            _entry(1, due_on=date(2026, 5, 10), last_activity_on=date(2026, 4, 20)),
+            _entry(2, due_on=date(2026, 5, 11), last_activity_on=date(2026, 4, 21)),
+            _entry(3, last_activity_on=None),
+            _entry(4, organisation="org-b", due_on=date(2026, 5, 1), last_activity_on=date(2026, 4, 1)),
+        )
+        assert await self._ids(store, due_by=date(2026, 5, 10)) == [1]  # due on the day itself counts
+        assert await self._ids(store, quiet_since=date(2026, 4, 20)) == [1]
+        async with store.reading() as s:
+            assert await s.register_count(RegisterQuery(organisation="org-a")) == 3
+            assert (
+                await s.register_count(RegisterQuery(organisation="org-a", due_by=date(2026, 5, 11), limit=1))
+                == 2
+            )
+            assert await s.register_count(RegisterQuery(organisation="org-c")) == 0
+
     async def test_searches_whole_names_in_kanji_or_kana_and_birth_dates(self, store: EventStore) -> None:
         await self._save(store, _entry(1), _entry(2))
         for found in ("架空", "花子", "架空 花子", "かくう", "ｶｸｳ", "カクウハナコ", "1961-04-01", "19610401"):

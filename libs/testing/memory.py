@@ -238,6 +238,11 @@ class InMemorySession(Session):
                     or (row.opened_on is not None and row.opened_on <= query.opened_to)
                 )
                 and (query.overdue_on is None or (row.due_on is not None and row.due_on < query.overdue_on))
+                and (query.due_by is None or (row.due_on is not None and row.due_on <= query.due_by))
+                and (
+                    query.quiet_since is None
+                    or (row.last_activity_on is not None and row.last_activity_on <= query.quiet_since)
+                )
                 and (not query.tokens or bool(tokens & set(query.tokens)))
             )
 
@@ -252,6 +257,9 @@ class InMemorySession(Session):
         if query.after is not None:
             found = [r for r in found if (key(r) < query.after if query.descending else key(r) > query.after)]
         return found[: query.limit]
+
+    async def register_count(self, query: RegisterQuery) -> int:
+        return len(await self.register(replace(query, after=None, limit=len(self._lines()))))
 
     async def clear_register(self) -> None:
         self._check_writable()

@@ -62,3 +62,40 @@ async def test_a_worker_lists_and_finds_their_organisations_cases(services, toke
             return opened["coordination_case_id"] in {c["case_id"] for c in cases}
 
         await eventually(listed, what="the referred case in the coordinator's register")
+
+
+async def test_worklists_say_what_they_count_and_list_it(services, tokens):
+    intake, coord = clients(services, tokens)
+    async with intake, coord:
+        person = _someone()
+        created = await intake.post("/cases", json=consultation(person=person, received_on="2026-04-01"))
+        case_id = created.json()["case_id"]
+
+        lists = await intake.get("/worklists")
+        assert lists.status_code == 200, lists.text
+        by_name = {w["name"]: w for w in lists.json()}
+        assert {"my_cases", "overdue", "quiet_30_days", "referrals_waiting"} <= set(by_name)
+        assert all(w["label"] and w["definition"] for w in by_name.values())
+        assert by_name["my_cases"]["count"] >= 1
+
+        # Received in April and nothing since: the worker's own, and quiet for 30 days or more.
+        for name in ("my_cases", "quiet_30_days"):
+            listed, cursor = set(), None
+            while True:
+                page = await intake.get(
+                    f"/worklists/{name}",
+                    params={"limit": 200, "cursor": cursor} if cursor else {"limit": 200},
+                )
+                assert page.status_code == 200, page.text
+                listed |= {c["case_id"] for c in page.json()["cases"]}
+                if not (cursor := page.json()["next_cursor"]):
+                    break
+            assert case_id in listed, name
+            assert len(listed) == by_name[name]["count"], name  # the count and the list agree
+
+        elsewhere = await intake.get("/worklists/my_cases", headers=as_user(tokens, "kita-takahashi"))
+        assert case_id not in {c["case_id"] for c in elsewhere.json()["cases"]}
+        assert (await intake.get("/worklists/nothing-like-it")).status_code == 404
+        assert (await intake.get("/worklists", headers=as_user(tokens, "tagikan-tanaka"))).status_code == 403
+        reviews = await coord.get("/worklists")
+        assert "plan_reviews_due" in {w["name"] for w in reviews.json()}

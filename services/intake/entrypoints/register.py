@@ -6,9 +6,12 @@ data; the name, kana, birth date and phone are searchable only through their bli
 opening a case is the recorded read of `/cases/{case_id}`.
 """
 
+from dataclasses import replace
+from datetime import timedelta
+
 from contracts.glossary import Program
 from libs import register
-from libs.register import RegisterSource
+from libs.register import RegisterSource, Worklist
 from services.intake.domain.model import Status
 from services.intake.service_layer.authorization import may_receive
 
@@ -21,4 +24,23 @@ STATUS_LABELS = {
     Status.CLOSED.value: "終結",
 }
 
-router = register.router(RegisterSource(Program.INTAKE, may_receive, STATUS_LABELS))
+OPEN = (Status.OPEN.value, Status.REFERRED.value, Status.IN_COORDINATION.value, Status.RETURNED.value)
+
+WORKLISTS = (
+    Worklist(
+        "referrals_waiting",
+        "返事待ちの支援依頼",
+        "多機関協働事業に支援依頼を送り、受理・辞退の返事がまだないケース。",
+        lambda q, _, __: replace(q, status=(Status.REFERRED.value,)),
+    ),
+    Worklist(
+        "referrals_unanswered_5_days",
+        "5日以上返事のない支援依頼",
+        "支援依頼を送ってから返事がなく、最後の記録が5日以上前のケース。",
+        lambda q, today, _: replace(
+            q, status=(Status.REFERRED.value,), quiet_since=today - timedelta(days=5)
+        ),
+    ),
+)
+
+router = register.router(RegisterSource(Program.INTAKE, may_receive, STATUS_LABELS, OPEN, WORKLISTS))

@@ -5,9 +5,12 @@ A line shows codes and dates only; participation holds no name, birth date or ph
 (intake's register does), and opening a case is the recorded read of `/cases/{case_id}`.
 """
 
+from dataclasses import replace
+from datetime import timedelta
+
 from contracts.glossary import Program
 from libs import register
-from libs.register import RegisterSource
+from libs.register import RegisterSource, Worklist
 from services.participation.domain.model import Status
 from services.participation.service_layer.authorization import may_list
 
@@ -18,4 +21,21 @@ STATUS_LABELS = {
     Status.PLACED.value: "メニューに参加中（定着支援）",
 }
 
-router = register.router(RegisterSource(Program.PARTICIPATION, may_list, STATUS_LABELS))
+OPEN = (Status.OPEN.value, Status.ASSESSED.value, Status.PLACED.value)
+
+WORKLISTS = (
+    Worklist(
+        "to_assess",
+        "アセスメント前のケース",
+        "参加支援の依頼を受理し、まだアセスメントを記録していないケース。",
+        lambda q, _, __: replace(q, status=(Status.OPEN.value,)),
+    ),
+    Worklist(
+        "placements_quiet_30_days",
+        "30日以上定着支援の記録がない参加",
+        "メニューに参加中で、最後の記録（開始・フォローアップ・受け入れ先支援）が30日以上前のケース。",
+        lambda q, today, _: replace(q, status=(Status.PLACED.value,), quiet_since=today - timedelta(days=30)),
+    ),
+)
+
+router = register.router(RegisterSource(Program.PARTICIPATION, may_list, STATUS_LABELS, OPEN, WORKLISTS))
