@@ -100,8 +100,8 @@ def check_facts(command: Command, ctx: Context) -> None:
         if marker is HAPPENED and ctx.today is not None and value > ctx.today:
             raise InvalidCommand(
                 "date_in_future",
-                f"{path} の日付（{value}）が今日（{ctx.today}）より後になっています。"
-                "起きたことの日付は今日以前にしてください。",
+                # The day typed is not repeated: it may be personal data (a birth date).
+                f"{path} の日付が今日（{ctx.today}）より後になっています。起きたことの日付は今日以前にしてください。",
             )
         if marker is DISTRICT and ctx.districts is not None and value not in ctx.districts:
             raise InvalidCommand(

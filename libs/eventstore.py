@@ -256,13 +256,13 @@ class Session(ABC):
     async def _lock_head(self, stream_id: str) -> tuple[int, bytes] | None:
         """The stream's head, with writers of the stream queued behind this transaction until it ends."""
 
-    @abstractmethod
     async def read_all(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         """A page of the whole log in global order, after position `after`.
 
         For audit and verification of what is committed; followers that must never miss a
         late-committing transaction read the outbox through the relay's horizon instead.
         """
+        return await self.log(LogQuery(after=after, limit=limit))
 
     @abstractmethod
     async def log(self, query: LogQuery) -> list[RecordedEvent]:
@@ -590,9 +590,6 @@ class PostgresSession(Session):
             )
         ).first()
         return None if head is None else (head.version, bytes(head.hash))
-
-    async def read_all(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
-        return await self.log(LogQuery(after=after, limit=limit))
 
     async def log(self, query: LogQuery) -> list[RecordedEvent]:
         where = ["global_position > :after"]

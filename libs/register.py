@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from contracts.envelope import CODE_PATTERN
@@ -142,13 +142,27 @@ def router(source: RegisterSource) -> APIRouter:
     routes = APIRouter(tags=["cases"])
     Code = Annotated[str | None, Query(pattern=CODE_PATTERN)]
 
+    async def lister(request: Request, caller: CallerDep) -> Any:
+        """The service's runtime, once the caller is one who may list (else 403)."""
+        runtime = request.app.state.runtime
+        enforce(
+            source.may_list(caller.principal, runtime.directory),
+            caller.principal,
+            "list_cases",
+            "cases",
+            hide=False,
+        )
+        return runtime
+
+    Runtime = Annotated[Any, Depends(lister)]
+
     @routes.get(
         "/cases",
         response_model=RegisterPage,
         summary="ケース一覧（自組織のケース。絞り込み・並べ替え・氏名等の検索）",
     )
     async def register(
-        request: Request,
+        runtime: Runtime,
         caller: CallerDep,
         status: Annotated[list[str] | None, Query(description="状態（複数可）")] = None,
         worker: Code = None,
@@ -166,14 +180,6 @@ def router(source: RegisterSource) -> APIRouter:
         cursor: Annotated[str | None, Query(max_length=200)] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     ) -> RegisterPage:
-        runtime = request.app.state.runtime
-        enforce(
-            source.may_list(caller.principal, runtime.directory),
-            caller.principal,
-            "list_cases",
-            "cases",
-            hide=False,
-        )
         today = runtime.clock.today()
         store: EventStore = runtime.store
         query = RegisterQuery(
@@ -203,15 +209,7 @@ def router(source: RegisterSource) -> APIRouter:
         response_model=list[WorklistView],
         summary="ワークリスト（今日確認すべきケースの件数と定義）",
     )
-    async def worklists(request: Request, caller: CallerDep) -> list[WorklistView]:
-        runtime = request.app.state.runtime
-        enforce(
-            source.may_list(caller.principal, runtime.directory),
-            caller.principal,
-            "list_cases",
-            "cases",
-            hide=False,
-        )
+    async def worklists(runtime: Runtime, caller: CallerDep) -> list[WorklistView]:
         today = runtime.clock.today()
         everything = RegisterQuery(organisation=caller.principal.organisation)
         async with runtime.store.reading() as session:
@@ -228,23 +226,15 @@ def router(source: RegisterSource) -> APIRouter:
     @routes.get(
         "/worklists/{name}",
         response_model=RegisterPage,
-        summary="ワークリストのケース（期日・最後の記録の古い順）",
+        summary="ワークリストのケース（最後の記録の古い順）",
     )
     async def worklist(
-        request: Request,
+        runtime: Runtime,
         caller: CallerDep,
         name: Annotated[str, Path(pattern=CODE_PATTERN)],
         cursor: Annotated[str | None, Query(max_length=200)] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     ) -> RegisterPage:
-        runtime = request.app.state.runtime
-        enforce(
-            source.may_list(caller.principal, runtime.directory),
-            caller.principal,
-            "list_cases",
-            "cases",
-            hide=False,
-        )
         found = source.all_worklists().get(name)
         if found is None:
             raise NotFound(

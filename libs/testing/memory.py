@@ -99,9 +99,6 @@ class InMemorySession(Session):
     async def read_stream(self, stream_id: str) -> list[RecordedEvent]:
         return self._copies(sorted((e for e in self._visible() if e.stream_id == stream_id), key=_version))
 
-    async def read_all(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
-        return await self.log(LogQuery(after=after, limit=limit))
-
     async def log(self, query: LogQuery) -> list[RecordedEvent]:
         def matches(e: RecordedEvent) -> bool:
             return (
