@@ -4,6 +4,9 @@ python -m bench            the city (~170,000 people), 3 runs per figure; writes
                            and the table in docs/bench.md
 python -m bench --quick    a small town, 1 run per figure; writes .kasane/bench/quick.json only
 python -m bench --profile  also py-spy profiles of the first run of each figure (under --home)
+python -m bench --only register
+                           only these stages (comma-separated); their figures replace those of
+                           the same stages in the results file and its table, the rest is kept
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import sys
 from pathlib import Path
 
 from bench import report
-from bench.suite import Plan, Suite
+from bench.suite import STAGES, Plan, Suite, merged
 from deploy.run import ROOT
 
 DEFAULT_HOME = ROOT / ".kasane" / "bench"
@@ -37,7 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--markdown", type=Path, help="Markdown file whose table is replaced (default: docs/bench.md)"
     )
+    parser.add_argument(
+        "--only",
+        type=lambda value: frozenset(value.split(",")),
+        help=f"run only these stages, comma-separated: {','.join(STAGES)}",
+    )
     args = parser.parse_args(argv)
+    if args.only and not args.only <= set(STAGES):
+        parser.error(f"--only: unknown stage {','.join(sorted(args.only - set(STAGES)))}")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     plan = Plan.quick() if args.quick else Plan.full()
@@ -48,7 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or (home / "quick.json" if args.quick else ROOT / "docs" / "bench.json")
     markdown = args.markdown or (None if args.quick else ROOT / "docs" / "bench.md")
 
-    results = Suite(plan, home, args.profile).run()
+    results = Suite(plan, home, args.profile, args.only).run()
+    if args.only and out.exists():
+        previous = json.loads(out.read_text())
+        if previous.get("mode") == results["mode"]:
+            results = merged(previous, results)
     report.write_json(results, out)
     if markdown is not None:
         report.update_markdown(results, markdown)

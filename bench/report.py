@@ -86,6 +86,18 @@ def table(results: dict[str, Any]) -> str:
         f"{results['runs']} runs per figure (median) · {results['machine']['cores']} cores "
         f"({results['machine']['cpu']}) · commit {results['machine'].get('commit') or '?'}",
         "",
+    ]
+    for part in results.get("parts", []):
+        stages = ",".join(part["stages"])
+        load = ", ".join(str(x) for x in part["machine"].get("load_average_at_end") or []) or "?"
+        lines += [
+            f"The {stages} figures: a later run alone (`python -m bench --only {stages}`), "
+            f"{part['date']} · {part['runs']} runs per figure · {part['seconds']:,.0f} s · "
+            f"{part['machine']['cores']} cores ({part['machine']['cpu']}) · commit "
+            f"{part['machine'].get('commit') or '?'} · load average at its end {load}",
+            "",
+        ]
+    lines += [
         "| measure | Kasane (median) | baseline (median, same run) | ratio | target | met |",
         "|---|---:|---:|---:|---|:-:|",
     ]

@@ -1,7 +1,11 @@
 """The whole bench: start the stack, load the town, measure each figure and its baseline, stop.
 
 Order matters: the projector, rebuild and relay figures read the city's year exactly as the demo
-made it, so they run before the write-path and freshness runs add their own consultations.
+made it, so they run before the write-path and freshness runs add their own consultations; the
+register figures fill intake's register with ten years of lines before those runs too, so that its
+open cases and worklists are the ten years', not thousands of the bench's own new consultations
+(the write path then runs on a service holding ten years of a large city's register).
+`python -m bench --only register` runs some stages alone (the town is loaded only if one needs it).
 Every figure is the median of `runs` runs, and each Kasane run alternates with its baseline's
 run, so both see the same machine load.
 """
@@ -20,17 +24,22 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
+import httpx
 
-from bench import freshness, profiling, projection, relay, report, write_path
+from bench import freshness, profiling, projection, register, relay, report, write_path
 from bench.stack import BenchStack
 from bench.stats import median, percentile, ratio, rounded
 from contracts.kafka_access import PROJECTIONS, SERVICES, events_topic
 from contracts.topics import PARTITIONS
 from deploy import demo
+from deploy.local.keys import kek_env
 from deploy.run import DASHBOARD
 from deploy.run import SERVICES as RUNNING
 from deploy.town import CITY
 from libs import db
+from libs.clock import BusinessClock
+from libs.crypto import PersonalDataCipher
+from libs.directory import Directory
 from projections.projector import PROJECTION
 from projections.runtime import caught_up, end_offsets
 
@@ -44,7 +53,14 @@ PROJECTOR_TARGET = 20_000.0
 FRESHNESS_RATE = 500.0
 FRESHNESS_P99_TARGET_S = 1.0
 REBUILD_TARGET_S = 60.0
+REGISTER_P99_TARGET_MS = 50.0
 LOAD_TIMEOUT = 3600.0
+
+STAGES = ("projector", "rebuild", "relay", "register", "write_path", "freshness", "peer")
+"""Every measurement, in the order it runs."""
+NEEDS_TOWN = frozenset({"projector", "rebuild", "relay", "write_path", "freshness"})
+"""Stages measured on (or after) the city's year loaded through the APIs."""
+NEEDS_SETTLED = frozenset({"projector", "rebuild", "relay"})
 
 
 @dataclass(frozen=True)
@@ -61,14 +77,18 @@ class Plan:
     peer_pairs: int
     budget: float
     """Seconds after which a write-path or peer run starts no more work (a slow machine's cap)."""
+    register_populations: tuple[int, ...]
+    """Cities whose ten years fill intake's register, smallest first (each adds to the last)."""
+    register_requests: int
+    """Requests per register query and run, each way (HTTP and its SQL baseline)."""
 
     @classmethod
     def full(cls) -> Plan:
-        return cls("full", CITY, 3, 250, 1_000, 12.0, FRESHNESS_RATE, 1_000, 20.0)
+        return cls("full", CITY, 3, 250, 1_000, 12.0, FRESHNESS_RATE, 1_000, 20.0, (CITY, 1_000_000), 100)
 
     @classmethod
     def quick(cls) -> Plan:
-        return cls("quick", 2_000, 1, 20, 60, 3.0, 50.0, 50, 5.0)
+        return cls("quick", 2_000, 1, 20, 60, 3.0, 50.0, 50, 5.0, (2_000, 10_000), 10)
 
 
 def _ms(seconds: float) -> float:
@@ -77,6 +97,15 @@ def _ms(seconds: float) -> float:
 
 def _latency(latencies: list[float]) -> dict[str, float]:
     return {"p50_ms": _ms(percentile(latencies, 0.50)), "p99_ms": _ms(percentile(latencies, 0.99))}
+
+
+def _latencies(runs: list[list[float]]) -> dict[str, Any]:
+    """Median over runs of each run's p50 and p99, as for the write path."""
+    return {
+        "p50_ms": median([_latency(r)["p50_ms"] for r in runs]),
+        "p99_ms": median([_latency(r)["p99_ms"] for r in runs]),
+        "runs": [{"requests": len(r), **_latency(r)} for r in runs],
+    }
 
 
 def _write_summary(runs: list[write_path.Run]) -> dict[str, Any]:
@@ -91,10 +120,11 @@ def _write_summary(runs: list[write_path.Run]) -> dict[str, Any]:
 
 
 class Suite:
-    def __init__(self, plan: Plan, home: Path, profile: bool) -> None:
+    def __init__(self, plan: Plan, home: Path, profile: bool, only: frozenset[str] | None = None) -> None:
         self.plan = plan
         self.home = home
         self.profile = profile
+        self.stages = [s for s in STAGES if only is None or s in only]
         self.stack = BenchStack(home, plan.population)
         self.results: dict[str, Any] = {}
         self.errors: dict[str, str] = {}
@@ -105,19 +135,23 @@ class Suite:
         began = time.monotonic()
         try:
             self.stack.start()
-            print(f"▸ bench: loading the town ({self.plan.population:,} people) through the APIs", flush=True)
-            loading = time.monotonic()
-            urls = {s.name: self.stack.url(s.name) for s in RUNNING}
-            # The demo's own deadline is sized for `make run`'s small town; the city on a busy
-            # machine needs longer, and a bench is allowed to be slow where `make run` is not.
-            loaded = demo.load(urls, self.stack.stack.issuer, self.plan.population, timeout=LOAD_TIMEOUT)
-            self.results["load"] = {"seconds": round(time.monotonic() - loading, 1), "counts": loaded.counts}
+            if NEEDS_TOWN.intersection(self.stages):
+                self._load_town()
             asyncio.run(self._measure())
         finally:
             problems = self.stack.stop()
             if problems:
                 self.errors["stop"] = "; ".join(problems)
         return self._document(time.monotonic() - began)
+
+    def _load_town(self) -> None:
+        print(f"▸ bench: loading the town ({self.plan.population:,} people) through the APIs", flush=True)
+        loading = time.monotonic()
+        urls = {s.name: self.stack.url(s.name) for s in RUNNING}
+        # The demo's own deadline is sized for `make run`'s small town; the city on a busy
+        # machine needs longer, and a bench is allowed to be slow where `make run` is not.
+        loaded = demo.load(urls, self.stack.stack.issuer, self.plan.population, timeout=LOAD_TIMEOUT)
+        self.results["load"] = {"seconds": round(time.monotonic() - loading, 1), "counts": loaded.counts}
 
     async def _stage(self, name: str, measure: Callable[[], Awaitable[T]]) -> T | None:
         """Run one measurement; a failure is recorded and the others still run."""
@@ -130,13 +164,10 @@ class Suite:
             return None
 
     async def _measure(self) -> None:
-        await self._stage("settle", self._settle)
-        await self._stage("projector", self._projector)
-        await self._stage("rebuild", self._rebuild)
-        await self._stage("relay", self._relay)
-        await self._stage("write_path", self._write_path)
-        await self._stage("freshness", self._freshness)
-        await self._stage("peer", self._peer)
+        if NEEDS_SETTLED.intersection(self.stages):
+            await self._stage("settle", self._settle)
+        for name in self.stages:
+            await self._stage(name, getattr(self, f"_{name}"))
 
     async def _settle(self) -> None:
         """Until every outbox row of the city is on Kafka and the live dashboard has applied it."""
@@ -236,6 +267,81 @@ class Suite:
             "baseline_runs_seconds": [round(s, 3) for s in base],
         }
 
+    async def _register(self) -> None:
+        """Ten years of each city in intake's register; each query over HTTP beside its SQL."""
+        directory = Directory.load()
+        token = self.stack.stack.issuer.token_for(register.USER, directory)
+        headers = {"Authorization": f"Bearer {token}"}
+        cipher = PersonalDataCipher.from_env("KASANE_INTAKE", kek_env(self.stack.stack.home, "intake"))
+        city = register.City(BusinessClock.from_env().today(), directory)
+        for population in self.plan.register_populations:
+            print(f"▸ bench: register: ten years of {population:,} people", flush=True)
+            filled = await register.fill(
+                self.stack.stack.database_urls["intake"], cipher, city, register.lines_for(population)
+            )
+            conn = await asyncpg.connect(self.stack.dsn("intake"))
+            try:
+                async with httpx.AsyncClient(base_url=self.stack.url("intake"), timeout=60) as client:
+                    queries = await register.queries(client, headers, conn, city, cipher, city.today)
+                    for query in queries:
+                        await register.check_same_pages(client, headers, conn, query)
+                    measured = {
+                        query.name: await self._register_query(client, headers, conn, query, population)
+                        for query in queries
+                    }
+                    requests = self.plan.register_requests
+                    floor = [
+                        await register.floor_run(client, headers, requests) for _ in range(self.plan.runs)
+                    ]
+                held = await conn.fetchval(
+                    "SELECT count(*) FROM case_register WHERE organisation = $1", city.organisation
+                )
+            finally:
+                await conn.close()
+            self.results[f"register_{population}"] = {
+                "population": population,
+                "years": register.YEARS,
+                "lines": filled.lines,
+                "filled": filled.added,
+                "tokens_filled": filled.tokens,
+                "fill_seconds": filled.seconds,
+                "fill_lines_per_second": filled.added / filled.seconds if filled.seconds else None,
+                "vacuum_seconds": filled.vacuum_seconds,
+                "organisation": city.organisation,
+                "organisation_lines": held,
+                "requests_per_run": self.plan.register_requests,
+                "http_floor": _latencies(floor),
+                "queries": measured,
+            }
+
+    async def _register_query(
+        self,
+        client: httpx.AsyncClient,
+        headers: dict[str, str],
+        conn: asyncpg.Connection,
+        query: register.Query,
+        population: int,
+    ) -> dict[str, Any]:
+        requests = self.plan.register_requests
+
+        async def ours(n: int) -> list[float]:
+            with self._profiled(
+                f"intake-register-{population}-{query.name}", n, pid=self.stack.pid("intake")
+            ):
+                return await register.http_run(client, headers, query, requests)
+
+        async def raw(_: int) -> list[float]:
+            return await register.sql_run(conn, query, requests)
+
+        mine, base = await self._alternate(ours, raw)
+        return {
+            "label": query.label,
+            "variants": len(query.variants),
+            **_latencies(mine),
+            "baseline": _latencies(base),
+            "explain": await register.explain(conn, query),
+        }
+
     async def _write_path(self) -> None:
         workload = write_path.Workload(self.stack.stack.issuer)
         intake = self.stack.url("intake")
@@ -331,12 +437,42 @@ class Suite:
             "population": self.plan.population,
             "runs": self.plan.runs,
             "partitions": PARTITIONS,
+            "stages": self.stages,
             "seconds": round(seconds, 1),
             "machine": report.machine(),
             "results": _rounded(r),
             "rows": rows,
             "errors": self.errors,
         }
+
+
+def merged(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """A run of some stages (`--only`) over an earlier document: its figures replace that run's
+    figures of the same stages, the others stay, and the table says which run each comes from."""
+    stages = set(current["stages"])
+    results = {k: v for k, v in previous["results"].items() if _stage_of(k) not in stages}
+    results |= current["results"]
+    part = {k: current[k] for k in ("stages", "date", "runs", "seconds", "machine")}
+    # The earlier run's rows as it wrote them (its unrounded figures are gone from the JSON).
+    written = {row["measure"]: row for row in previous["rows"]}
+    fresh = {row["measure"] for row in _rows(current["results"])}
+    return {
+        **previous,
+        "results": results,
+        "rows": [
+            row if row["measure"] in fresh else written.get(row["measure"], row) for row in _rows(results)
+        ],
+        "errors": {k: v for k, v in previous["errors"].items() if k not in stages} | current["errors"],
+        "parts": [p for p in previous.get("parts", []) if not set(p["stages"]) <= stages] + [part],
+    }
+
+
+def _stage_of(key: str) -> str:
+    """The stage that measured a figure of the results (`write_16` → write_path)."""
+    for prefix, stage in (("write_", "write_path"), ("peer_", "peer"), ("register_", "register")):
+        if key.startswith(prefix):
+            return stage
+    return key
 
 
 def _rounded(value: Any) -> Any:
@@ -441,4 +577,19 @@ def _rows(r: dict[str, Any]) -> list[dict[str, Any]]:
                 "met": None,
             }
         )
+    for key in sorted((k for k in r if k.startswith("register_")), key=lambda k: r[k]["population"]):
+        reg = r[key]
+        for q in reg["queries"].values():
+            b = q["baseline"]
+            rows.append(
+                {
+                    "measure": f"register, {reg['population']:,} people, {reg['years']} years "
+                    f"({reg['lines']:,} lines): {q['label']}, p50 / p99 ms (baseline: the same page by SQL)",
+                    "value": f"{f(q['p50_ms'])} / {f(q['p99_ms'])}",
+                    "baseline": f"{f(b['p50_ms'])} / {f(b['p99_ms'])}",
+                    "ratio": rounded(ratio(q["p99_ms"], b["p99_ms"])),
+                    "target": f"p99 ≤ {REGISTER_P99_TARGET_MS:.0f} ms",
+                    "met": q["p99_ms"] <= REGISTER_P99_TARGET_MS,
+                }
+            )
     return rows

@@ -25,6 +25,7 @@ from contracts.glossary import (
     FollowUpStatus,
     HostConcern,
     IdentifiedBy,
+    IntegratedScheme,
     IssueTag,
     LocalResourceKind,
     MeetingType,
@@ -32,11 +33,13 @@ from contracts.glossary import (
     MenuStatus,
     Milestone,
     OutreachConclusionReason,
+    ParticipationClosureReason,
     ParticipationNeed,
     PlaceKind,
     PlacementOutcome,
     PlatformTheme,
     Program,
+    Relation,
     ReturnReason,
     RoleResponsibility,
     Sector,
@@ -72,14 +75,30 @@ class CaseReceived(PublicEvent):
     received_on: date
 
 
+class MemberConcerned(ContractModel):
+    """A household member support is for: their pseudonym and coarse attributes, never more."""
+
+    subject_ref: str = Field(pattern=SUBJECT_REF_PATTERN)
+    relation: Relation = Field(description="Relation to the person the case is about (self for that person).")
+    age_band: AgeBand
+
+
 class ReferredToCoordination(PublicEvent):
-    """Intake asked multi-agency coordination to take a complex case (支援依頼)."""
+    """Intake asked multi-agency coordination to take a complex case (支援依頼).
+
+    Version 2 names the household members the referral is for (`members`, at least one): support
+    is for a household, and the coordination case must know each member as themselves (the son
+    of the 8050 household, the daughter of the four-person family), not only the person who
+    consulted. `subject_ref` and `age_band` stay: those of the person the intake case is about.
+    """
 
     event_type: ClassVar[str] = "ReferredToCoordination"
+    schema_version: ClassVar[int] = 2
     topic: ClassVar[str] = INTAKE_EVENTS
 
     referral_id: UUID
     subject_ref: str = Field(pattern=SUBJECT_REF_PATTERN)
+    members: list[MemberConcerned] = Field(min_length=1, max_length=20)
     referring_organisation: str = Field(pattern=CODE_PATTERN)
     issue_tags: IssueTags = Field(min_length=1, max_length=14)
     age_band: AgeBand
@@ -100,15 +119,24 @@ class ReferralAccepted(PublicEvent):
 
 
 class PlanRole(ContractModel):
-    """One agency's part in a plan; the responsibility is a category, never free text."""
+    """One agency's part in a plan; the responsibility is a category, never free text.
+
+    `members`: the household members the role is for, by pseudonym; empty means the household as
+    a whole (every plan agreed before roles named members reads so). Added with a default, so
+    the event stays version 1 (docs/adr/0006, an additive change).
+    """
 
     organisation: str = Field(pattern=CODE_PATTERN)
     responsibility: RoleResponsibility
     review_on: date
+    members: list[Annotated[str, Field(pattern=SUBJECT_REF_PATTERN)]] = Field(
+        default_factory=list, max_length=20, description="Household members the role is for; empty: all."
+    )
 
 
 class PlanAgreed(PublicEvent):
-    """A support plan version was agreed at a meeting (プラン決定)."""
+    """A support plan version was agreed at a meeting (プラン決定): the roles its agencies accepted
+    while it was a draft (支援プラン（案）); declined roles are not part of it."""
 
     event_type: ClassVar[str] = "PlanAgreed"
     topic: ClassVar[str] = COORDINATION_EVENTS
@@ -164,6 +192,25 @@ class SubjectErased(PublicEvent):
 
     subject_ref: str = Field(pattern=SUBJECT_REF_PATTERN)
     erased_on: date
+
+
+class OutreachRequested(PublicEvent):
+    """Intake asked outreach to reach one member of a household it knows (the son no one had
+    seen, found on a home visit about his father). Outreach opens a case for that member, under
+    the member's own pseudonym; the case key is intake's case."""
+
+    event_type: ClassVar[str] = "OutreachRequested"
+    topic: ClassVar[str] = INTAKE_EVENTS
+
+    referral_id: UUID
+    subject_ref: str = Field(pattern=SUBJECT_REF_PATTERN)
+    relation: Relation = Field(description="Relation to the person the intake case is about.")
+    referring_organisation: str = Field(pattern=CODE_PATTERN)
+    issue_tags: IssueTags = Field(min_length=1, max_length=14)
+    age_band: AgeBand
+    district: str = Field(pattern=DISTRICT_PATTERN)
+    urgency: Urgency
+    referred_on: date
 
 
 class ReferredToOutreach(PublicEvent):
@@ -265,7 +312,9 @@ class PotentialClientIdentified(PublicEvent):
     outreach_case_id: UUID
     subject_ref: str = Field(pattern=SUBJECT_REF_PATTERN)
     identified_by: IdentifiedBy
-    referral_id: UUID | None = Field(default=None, description="Coordination's ReferredToOutreach, if any.")
+    referral_id: UUID | None = Field(
+        default=None, description="The referral that asked for outreach, if any (coordination's or intake's)."
+    )
     concern_id: UUID | None = Field(default=None, description="Community's ConcernRaised, if any.")
     issue_tags: IssueTags = Field(min_length=1, max_length=14)
     age_band: AgeBand
@@ -365,9 +414,14 @@ class PlaceRegistered(PublicEvent):
     Places are not cases: `case_key` is the place id, so one place's events stay in order. The
     place's name, address and schedule are a public directory entry served by community's API
     (`/directory/hsds`), not carried here, because contracts allow no free text.
+
+    Version 2 adds `integrated_schemes`, the 包括化対象事業 the place is run under: the municipality
+    still reports each scheme's places under its own law. A v1 place did not say, and nothing in it
+    tells: it reads as None (not recorded), never as a guess.
     """
 
     event_type: ClassVar[str] = "PlaceRegistered"
+    schema_version: ClassVar[int] = 2
     topic: ClassVar[str] = COMMUNITY_EVENTS
 
     place_id: UUID
@@ -376,6 +430,10 @@ class PlaceRegistered(PublicEvent):
     school_district: str = Field(pattern=DISTRICT_PATTERN, description="小学校区コード")
     target_groups: list[TargetGroup] = Field(min_length=1, max_length=8)
     multi_generational: bool
+    integrated_schemes: Annotated[list[IntegratedScheme], Field(max_length=5)] | None = Field(
+        description="包括化対象事業（複数可）。[]: いずれでもない（地域づくり事業として開設）。"
+        "null: 記録されていない（v1）"
+    )
     opened_on: date
 
 
@@ -394,9 +452,13 @@ class ActivityHeld(PublicEvent):
 
     `new_resident_led`: a new activity started and run by residents (住民主体の新たな活動), the
     KPI counted per 100,000 people.
+
+    Version 2 adds `integrated_scheme`, the 包括化対象事業 the activity was held under (a place may
+    lend its room to another scheme's activity). A v1 activity did not say: None.
     """
 
     event_type: ClassVar[str] = "ActivityHeld"
+    schema_version: ClassVar[int] = 2
     topic: ClassVar[str] = COMMUNITY_EVENTS
 
     place_id: UUID
@@ -408,6 +470,9 @@ class ActivityHeld(PublicEvent):
     attendance: Attendance
     volunteer_count: int = Field(ge=0, le=10000)
     new_resident_led: bool
+    integrated_scheme: IntegratedScheme | None = Field(
+        description="活動を実施した包括化対象事業。null: いずれでもない、または記録されていない（v1）"
+    )
 
 
 class PlatformMeetingHeld(PublicEvent):
@@ -512,6 +577,18 @@ class HostSupported(PublicEvent):
     supported_on: date
 
 
+class ParticipationClosed(PublicEvent):
+    """Participation support closed the person's case (参加支援の終結), reporting back to the
+    coordination case that referred them. The reason is a code; the worker's note stays private."""
+
+    event_type: ClassVar[str] = "ParticipationClosed"
+    topic: ClassVar[str] = PARTICIPATION_EVENTS
+
+    participation_case_id: UUID
+    reason: ParticipationClosureReason
+    closed_on: date
+
+
 class MenuPublished(PublicEvent):
     """A participation menu was added to the catalogue (参加支援メニューの開拓).
 
@@ -588,6 +665,7 @@ EVENT_TYPES: dict[str, type[PublicEvent]] = {
         ConsentChanged,
         SubjectErased,
         ReferredToOutreach,
+        OutreachRequested,
         ReferredToParticipation,
         ParticipationAccepted,
         ParticipationAssessed,
@@ -595,6 +673,7 @@ EVENT_TYPES: dict[str, type[PublicEvent]] = {
         PlacementFollowedUp,
         PlacementEnded,
         HostSupported,
+        ParticipationClosed,
         MenuPublished,
         MenuUpdated,
         SupportConcluded,

@@ -143,6 +143,37 @@ LABELS_JA.update(
 )
 
 
+class RoleAnswer(StrEnum):
+    """An agency's answer to the role a 支援プラン（案） proposes to it, before a meeting agrees the plan."""
+
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class RoleDeclineReason(StrEnum):
+    """Why an agency declined a proposed role (役割の辞退): a code the coordinator can act on
+    (ask another agency, change the role, talk again with the person)."""
+
+    NO_CAPACITY = "no_capacity"
+    OUTSIDE_REMIT = "outside_remit"
+    OTHER_AGENCY_SUITED = "other_agency_suited"
+    PERSON_DECLINED = "person_declined"
+    OTHER = "other"
+
+
+LABELS_JA.update(
+    {
+        RoleAnswer.ACCEPTED: "受諾",
+        RoleAnswer.DECLINED: "辞退",
+        RoleDeclineReason.NO_CAPACITY: "受け入れる余力がない（人員・枠）",
+        RoleDeclineReason.OUTSIDE_REMIT: "機関の対象・業務の範囲外",
+        RoleDeclineReason.OTHER_AGENCY_SUITED: "他の機関が適している",
+        RoleDeclineReason.PERSON_DECLINED: "本人・世帯が望まない",
+        RoleDeclineReason.OTHER: "その他",
+    }
+)
+
+
 def label_ja(code: StrEnum) -> str:
     """Japanese label for a code; the code itself if none is defined (never fails a page)."""
     return LABELS_JA.get((type(code), code.value), code.value)
@@ -307,6 +338,33 @@ LABELS_JA.update(
 )
 
 
+class ParticipationClosureReason(StrEnum):
+    """Why participation support closed a person's case (参加支援の終結理由). A placement's own end
+    has its outcome (PlacementOutcome); this is why the support as a whole ends. Codes shared with
+    other lists mean the same and carry the same label."""
+
+    SETTLED = "settled"
+    PERSON_WISHED = "person_wished"
+    OTHER_SUPPORT = "other_support"
+    MOVED_AWAY = "moved_away"
+    DECEASED = "deceased"
+    CONTACT_LOST = "contact_lost"
+    OTHER = "other"
+
+
+LABELS_JA.update(
+    {
+        ParticipationClosureReason.SETTLED: "活動に定着し支援を終了",
+        ParticipationClosureReason.PERSON_WISHED: "本人の希望で終了",
+        ParticipationClosureReason.OTHER_SUPPORT: "他の支援・制度へ移行",
+        ParticipationClosureReason.MOVED_AWAY: "転居",
+        ParticipationClosureReason.DECEASED: "死亡",
+        ParticipationClosureReason.CONTACT_LOST: "連絡が取れなくなった",
+        ParticipationClosureReason.OTHER: "その他",
+    }
+)
+
+
 class ConclusionOutcome(StrEnum):
     """How coordination's part ended (終結時の評価)."""
 
@@ -355,6 +413,7 @@ class IdentifiedBy(StrEnum):
     RELATED_AGENCY = "related_agency"
     COMMUNITY_PLACE = "community_place"  # same code and label as Channel.COMMUNITY_PLACE
     COORDINATION_REFERRAL = "coordination_referral"
+    INTAKE_REFERRAL = "intake_referral"
     OUTREACH_ACTIVITY = "outreach_activity"
 
 
@@ -422,6 +481,7 @@ LABELS_JA.update(
         IdentifiedBy.CASE_MEETING: "会議（支援会議・地域ケア会議など）",
         IdentifiedBy.RELATED_AGENCY: "関係機関",
         IdentifiedBy.COORDINATION_REFERRAL: "多機関協働事業からの依頼",
+        IdentifiedBy.INTAKE_REFERRAL: "相談受付からの依頼",
         IdentifiedBy.OUTREACH_ACTIVITY: "アウトリーチ活動の中で把握",
         ContactMethod.LETTER: "手紙",
         ContactMethod.VIA_FAMILY: "家族を通じて",
@@ -565,6 +625,29 @@ LABELS_JA.update(
 )
 
 
+class IntegratedScheme(StrEnum):
+    """包括化対象事業 (seed 002, 地域づくり事業): the existing schemes whose places and activities the
+    community-building program takes in, each still reported under its own law — 介護 (二つ),
+    障害, 子ども, 困窮."""
+
+    CARE_PREVENTION = "care_prevention"
+    LIVING_SUPPORT = "living_support"
+    ACTIVITY_SUPPORT_CENTRE = "activity_support_centre"
+    CHILDCARE_HUB = "childcare_hub"
+    MUTUAL_AID = "mutual_aid"
+
+
+LABELS_JA.update(
+    {
+        IntegratedScheme.CARE_PREVENTION: "一般介護予防事業（地域介護予防活動支援事業）",
+        IntegratedScheme.LIVING_SUPPORT: "生活支援体制整備事業",
+        IntegratedScheme.ACTIVITY_SUPPORT_CENTRE: "地域活動支援センター事業",
+        IntegratedScheme.CHILDCARE_HUB: "地域子育て支援拠点事業",
+        IntegratedScheme.MUTUAL_AID: "生活困窮者の共助の基盤づくり事業",
+    }
+)
+
+
 class SimpleSupportKind(StrEnum):
     """What intake did itself for a consultation it can handle alone (簡易な支援)."""
 
@@ -663,6 +746,79 @@ LABELS_JA.update(
         LocalResourceKind.EVERYDAY_HELPERS: "見守り・生活支援の担い手",
     }
 )
+
+
+class ConsulterKind(StrEnum):
+    """Who brought the consultation (相談者), apart from the person it is about (本人)."""
+
+    SELF = "self"
+    FAMILY = "family"
+    PROFESSIONAL = "professional"
+    NEIGHBOUR = "neighbour"  # same code as IdentifiedBy.NEIGHBOUR, labelled per list
+    MINSEI_IIN = "minsei_iin"  # same code as IdentifiedBy.MINSEI_IIN, labelled per list
+    ANONYMOUS = "anonymous"
+    OTHER = "other"
+
+
+class Relation(StrEnum):
+    """A household member's relation to the person the case is about (本人から見た続柄)."""
+
+    SELF = "self"  # same code as ConsulterKind.SELF, labelled per list
+    SPOUSE = "spouse"
+    PARENT = "parent"
+    CHILD = "child"
+    SIBLING = "sibling"
+    GRANDPARENT = "grandparent"
+    GRANDCHILD = "grandchild"
+    CHILD_IN_LAW = "child_in_law"
+    OTHER_RELATIVE = "other_relative"
+    NON_RELATIVE = "non_relative"
+
+
+LABELS_JA.update(
+    {
+        ConsulterKind.SELF: "本人",
+        ConsulterKind.FAMILY: "家族・親族",
+        ConsulterKind.PROFESSIONAL: "関係機関の職員",
+        ConsulterKind.NEIGHBOUR: "近隣住民・知人",
+        ConsulterKind.MINSEI_IIN: "民生委員・児童委員",
+        ConsulterKind.ANONYMOUS: "匿名",
+        ConsulterKind.OTHER: "その他",
+    }
+)
+LABELS_JA.update(
+    {
+        Relation.SELF: "本人",
+        Relation.SPOUSE: "配偶者",
+        Relation.PARENT: "親",
+        Relation.CHILD: "子",
+        Relation.SIBLING: "兄弟姉妹",
+        Relation.GRANDPARENT: "祖父母",
+        Relation.GRANDCHILD: "孫",
+        Relation.CHILD_IN_LAW: "子の配偶者",
+        Relation.OTHER_RELATIVE: "その他の親族",
+        Relation.NON_RELATIVE: "同居人（親族以外）",
+    }
+)
+
+
+def relation_from_text(text: str) -> Relation:
+    """The relation a 続柄 written in words means (an older record wrote it as free text)."""
+    words = {
+        Relation.SELF: ("本人",),
+        Relation.SPOUSE: ("妻", "夫", "配偶者"),
+        Relation.PARENT: ("父", "母", "親"),
+        Relation.CHILD: ("長男", "次男", "三男", "長女", "次女", "三女", "息子", "娘", "子"),
+        Relation.SIBLING: ("兄", "弟", "姉", "妹", "兄弟", "姉妹"),
+        Relation.GRANDPARENT: ("祖父", "祖母"),
+        Relation.GRANDCHILD: ("孫",),
+        Relation.CHILD_IN_LAW: ("嫁", "婿"),
+    }
+    cleaned = text.strip()
+    for relation, names in words.items():
+        if cleaned in names:
+            return relation
+    return Relation.OTHER_RELATIVE
 
 
 # Codes that several lists share, labelled as each list means them.

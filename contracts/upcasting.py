@@ -14,7 +14,7 @@ from typing import Any
 
 from contracts.envelope import PublicEvent
 from contracts.events import EVENT_TYPES, split_outcome
-from contracts.glossary import ContactOutcome
+from contracts.glossary import ContactOutcome, Relation
 from contracts.superseded import SUPERSEDED
 
 Payload = dict[str, Any]
@@ -34,8 +34,32 @@ def contact_attempted_v1_v2(payload: Payload) -> Payload:
     return out
 
 
+def referred_to_coordination_v1_v2(payload: Payload) -> Payload:
+    """v1 referrals were for the person the intake case is about: that person is the one member."""
+    member = {
+        "subject_ref": payload["subject_ref"],
+        "relation": Relation.SELF.value,
+        "age_band": payload["age_band"],
+    }
+    return {**payload, "members": [member]}
+
+
+def place_registered_v1_v2(payload: Payload) -> Payload:
+    """v1 places did not say which 包括化対象事業 they run under, and nothing else in them tells:
+    None (not recorded), which v2 keeps apart from [] (none of them)."""
+    return {**payload, "integrated_schemes": None}
+
+
+def activity_held_v1_v2(payload: Payload) -> Payload:
+    """v1 activities did not say which 包括化対象事業 they were held under: None (not recorded)."""
+    return {**payload, "integrated_scheme": None}
+
+
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("ContactAttempted", 1): contact_attempted_v1_v2,
+    ("ReferredToCoordination", 1): referred_to_coordination_v1_v2,
+    ("PlaceRegistered", 1): place_registered_v1_v2,
+    ("ActivityHeld", 1): activity_held_v1_v2,
 }
 """(event type, from version) → the function that lifts a payload of that version by one."""
 

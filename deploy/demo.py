@@ -17,9 +17,9 @@ from typing import Any
 
 import httpx
 
-from contracts.glossary import RoleResponsibility
+from contracts.glossary import IssueTag, RoleDeclineReason, RoleResponsibility
 from deploy.local.issuer import LocalIssuer
-from deploy.town import MENUS, SMALL_TOWN, YEAR_START, Consultation, Place, Town, plan
+from deploy.town import MENUS, SMALL_TOWN, YEAR_END, YEAR_START, Consultation, Place, Town, plan
 from libs.directory import Directory
 
 # Which intake organisation a district's residents go to (deploy/demo-municipality.json).
@@ -90,6 +90,7 @@ def consultation_body(c: Consultation) -> dict[str, Any]:
     """`POST /cases` for one consultation of the town (the demo, the fault workload and the bench send it)."""
     return {
         "channel": c.channel.value,
+        "consulter": c.consulter,
         "person": c.person,
         "household": c.household,
         "issue_tags": [t.value for t in c.issue_tags],
@@ -145,6 +146,81 @@ def _roles(holder: str, review_on: date) -> list[dict[str, Any]]:
     ]
 
 
+def _draft(c: Consultation, holder: str, drafted_on: date, review_on: date) -> dict[str, Any]:
+    """The 支援プラン（案） put to the agencies: the intake organisation that referred the household
+    (main contact), the 基幹相談支援センター (watching over) and, where work is part of the
+    picture, Hello Work."""
+    roles = _roles(holder, review_on)
+    if IssueTag.EMPLOYMENT in c.issue_tags or IssueTag.HIKIKOMORI in c.issue_tags:
+        roles.append(
+            {
+                "organisation": "hellowork-kaku",
+                "responsibility": RoleResponsibility.EMPLOYMENT_SUPPORT.value,
+                "review_on": review_on.isoformat(),
+            }
+        )
+    return {
+        "goals": ["生活の安定に向けて関係機関で役割を分担する", "本人と家族の負担を減らす"],
+        "wishes": "本人は住み慣れた家で暮らし続けたい。家族は介護と家計の負担を減らしたい。",
+        "period_from": drafted_on.isoformat(),
+        "period_to": (drafted_on + timedelta(days=364)).isoformat(),
+        "emergency": "体調の急変時は救急要請のうえ、主担当の機関と多機関協働の担当者へ連絡する。",
+        "roles": roles,
+        "drafted_on": drafted_on.isoformat(),
+    }
+
+
+async def _answer(
+    api: Api, case: str, c: Consultation, ids: dict[str, str], draft: dict[str, Any], on: date, roles: range
+) -> None:
+    """Each proposed role in `roles` answered: the referring intake organisation's worker records
+    its own acceptance (it uses the system); the other agencies answer through the coordinator.
+    Hello Work is declined for one household in three (by the day it was received): the person
+    does not want to talk about work yet."""
+    for index in roles:
+        organisation = draft["roles"][index]["organisation"]
+        path = f"{case}/plans/1/roles/{index}"
+        if index == 0:
+            await api.call(
+                "coordination",
+                ids["worker"],
+                "POST",
+                f"{path}/acceptance",
+                201,
+                {"accepted_on": on.isoformat()},
+            )
+        elif organisation == "hellowork-kaku" and c.received_on.toordinal() % 3 == 0:
+            refusal = {
+                "reason": RoleDeclineReason.PERSON_DECLINED.value,
+                "note": "本人がまだ就労の話を望んでいないため、時期を見て再度相談する。",
+                "declined_on": on.isoformat(),
+            }
+            await api.call("coordination", COORDINATOR, "POST", f"{path}/decline", 201, refusal)
+        else:
+            await api.call(
+                "coordination",
+                COORDINATOR,
+                "POST",
+                f"{path}/acceptance",
+                201,
+                {"accepted_on": on.isoformat()},
+            )
+
+
+async def _draft_awaiting_answers(api: Api, c: Consultation, ids: dict[str, str], loaded: Loaded) -> None:
+    """A referral whose plan is still being put together: drafted a week after it came, the
+    referring organisation has accepted its role, the 基幹相談支援センター has not answered yet
+    (coordination's 回答待ちの役割)."""
+    assert c.referred_on is not None
+    case = f"/cases/{ids['coordination_case_id']}"
+    drafted_on = min(c.referred_on + timedelta(days=7), YEAR_END)
+    holder = api.directory.users[ids["worker"]].organisation
+    draft = _draft(c, holder, drafted_on, drafted_on + timedelta(days=90))
+    await api.call("coordination", COORDINATOR, "POST", f"{case}/plans/drafts", 201, draft)
+    await _answer(api, case, c, ids, draft, drafted_on, range(1))
+    loaded.count("drafts_awaiting_answers")
+
+
 async def _open_coordination_case(api: Api, ids: dict[str, str]) -> str:
     opened = await api.call("coordination", COORDINATOR, "GET", f"/referrals/{ids['referral_id']}", 200)
     ids["coordination_case_id"] = opened["coordination_case_id"]
@@ -188,12 +264,13 @@ async def _meetings(api: Api, town: Town, ids: dict[int, dict[str, str]], loaded
 
 
 async def _coordinate(api: Api, c: Consultation, ids: dict[str, str], loaded: Loaded) -> None:
-    """Assessment, the plan agreed at its meeting, role acceptance, referrals, conclusion, return."""
+    """Assessment, the plan drafted when the case is ready for it, each role answered, the draft
+    agreed at its meeting; referrals, monitoring, conclusion, return."""
     case = f"/cases/{ids['coordination_case_id']}"
-    assert c.agreed_on is not None
+    assert c.agreed_on is not None and c.plan_on is not None
     agreed_on = c.agreed_on
     assessment = {
-        "assessed_on": (agreed_on - timedelta(days=1)).isoformat(),
+        "assessed_on": (c.plan_on - timedelta(days=1)).isoformat(),
         "members": [
             {
                 "relation": "本人",
@@ -203,18 +280,15 @@ async def _coordinate(api: Api, c: Consultation, ids: dict[str, str], loaded: Lo
         ],
     }
     await api.call("coordination", COORDINATOR, "POST", f"{case}/assessments", 201, assessment)
-    plan_body = {
-        "meeting_id": ids["meeting_id"],
-        "goals": ["生活の安定に向けて関係機関で役割を分担する", "本人と家族の負担を減らす"],
-        "roles": _roles(api.directory.users[ids["worker"]].organisation, agreed_on + timedelta(days=90)),
-    }
-    await api.call("coordination", COORDINATOR, "POST", f"{case}/plans", 201, plan_body)
+    holder = api.directory.users[ids["worker"]].organisation
+    draft = _draft(c, holder, c.plan_on, agreed_on + timedelta(days=90))
+    await api.call("coordination", COORDINATOR, "POST", f"{case}/plans/drafts", 201, draft)
+    answered_on = min(c.plan_on + timedelta(days=1), agreed_on)
+    await _answer(api, case, c, ids, draft, answered_on, range(len(draft["roles"])))
+    await api.call(
+        "coordination", COORDINATOR, "POST", f"{case}/plans", 201, {"meeting_id": ids["meeting_id"]}
+    )
     loaded.count("planned")
-    for index in (0, 1):
-        acceptance = {"accepted_on": agreed_on.isoformat()}
-        await api.call(
-            "coordination", COORDINATOR, "POST", f"{case}/plans/1/roles/{index}/acceptance", 201, acceptance
-        )
     if c.participation and "participation" in api.clients:
         body = {
             "needs": ["work_experience", "place_to_be"],
@@ -255,7 +329,8 @@ async def _coordinate(api: Api, c: Consultation, ids: dict[str, str], loaded: Lo
 async def _participation(
     api: Api, referred: list[tuple[Consultation, dict[str, str]]], deadline: float, loaded: Loaded
 ) -> None:
-    """Menus with hosts; each referred person assessed, placed and followed up (定着支援)."""
+    """Menus with hosts; each referred person assessed, placed and followed up (定着支援); the
+    settled end their placement and, like those no seat was found for, see their case closed."""
     if "participation" not in api.clients:
         return
     user = PARTICIPATION_COORDINATOR
@@ -291,6 +366,7 @@ async def _participation(
         }
         await api.call("participation", user, "POST", f"/cases/{case}/assessments", 201, assessment)
         if c.placement.menu is None or c.placement.started_on is None:
+            await _close_participation(api, user, case, c, loaded)
             continue
         placement = {"menu_id": menus[c.placement.menu], "started_on": c.placement.started_on.isoformat()}
         placed = await api.call("participation", user, "POST", f"/cases/{case}/placements", 201, placement)
@@ -300,6 +376,26 @@ async def _participation(
             path = f"/cases/{case}/placements/{placed['placement_id']}/follow-ups"
             await api.call("participation", user, "POST", path, 201, follow_up)
             loaded.count("follow_ups")
+        if c.placement.ended_on is not None:
+            ended = {"outcome": "term_completed", "ended_on": c.placement.ended_on.isoformat()}
+            path = f"/cases/{case}/placements/{placed['placement_id']}/end"
+            await api.call("participation", user, "POST", path, 201, ended)
+            loaded.count("placements_ended")
+        await _close_participation(api, user, case, c, loaded)
+
+
+async def _close_participation(api: Api, user: str, case: str, c: Consultation, loaded: Loaded) -> None:
+    """終結, when the plan closes the case (coordination hears of it as a partner report)."""
+    assert c.placement is not None
+    if c.placement.closed_on is None:
+        return
+    closure = {
+        "reason": c.placement.closure_reason,
+        "note": "本人・受け入れ先と振り返りを行い、終結とした。",
+        "closed_on": c.placement.closed_on.isoformat(),
+    }
+    await api.call("participation", user, "POST", f"/cases/{case}/closure", 201, closure)
+    loaded.count("participation_closed")
 
 
 async def _outreach(api: Api, town: Town, loaded: Loaded) -> None:
@@ -352,6 +448,7 @@ async def _community(api: Api, town: Town, loaded: Loaded) -> None:
             "school_district": place.school_district,
             "target_groups": list(place.target_groups),
             "multi_generational": place.multi_generational,
+            "integrated_schemes": list(place.integrated_schemes),
             "schedule": [{"freq": "MONTHLY", "byday": ["2SA"], "opens_at": "10:00", "closes_at": "14:00"}],
             "opened_on": YEAR_START.isoformat(),
         }
@@ -364,6 +461,8 @@ async def _community(api: Api, town: Town, loaded: Loaded) -> None:
                 "volunteer_count": held.volunteers,
                 "new_resident_led": held.new_resident_led,
             }
+            if held.integrated_scheme is not None:
+                activity["integrated_scheme"] = held.integrated_scheme
             await api.call("community", user, "POST", f"/places/{place_id}/activities", 201, activity)
             loaded.count("activities")
         if place.concern is not None:
@@ -422,6 +521,14 @@ async def load_town(
         planned = [(c, case) for c, case in referred if c.agreed_on is not None]
         await _meetings(api, town, ids, loaded)
         await asyncio.gather(*(_coordinate(api, c, case, loaded) for c, case in planned))
+        # Half the referrals not planned within the year (by the day they came) have a draft
+        # waiting for an agency's answer; the others still wait for their draft.
+        drafting = [
+            (c, case)
+            for c, case in referred
+            if c.agreed_on is None and c.referred_on is not None and c.referred_on.toordinal() % 2 == 0
+        ]
+        await asyncio.gather(*(_draft_awaiting_answers(api, c, case, loaded) for c, case in drafting))
         to_participation = [(c, case) for c, case in planned if "participation_referral_id" in case]
         await _participation(api, to_participation, deadline, loaded)
         await _outreach(api, town, loaded)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import chain
 
-from contracts.glossary import Channel, IssueTag, MeetingType
+from contracts.glossary import Channel, IssueTag, MeetingType, relation_from_text
 from libs.directory import DEFAULT_DIRECTORY, Directory
 
 SMALL_TOWN = 15_700
@@ -167,6 +167,7 @@ class Consultation:
     household: list[dict[str, object]]
     issue_tags: list[IssueTag]
     summary: str
+    consulter: dict[str, str] = field(default_factory=lambda: {"kind": "self"})
     consent: bool = False
     referred_on: date | None = None
     plan_on: date | None = None
@@ -225,6 +226,11 @@ class Placement:
     """Index into MENUS; None when every seat was taken."""
     started_on: date | None
     follow_ups: tuple[date, ...]
+    ended_on: date | None = None
+    """The placement's end (予定期間を終えて), when the person settled."""
+    closed_on: date | None = None
+    closure_reason: str | None = None
+    """The case's closure (終結), a ParticipationClosureReason code."""
 
 
 @dataclass(frozen=True)
@@ -254,6 +260,8 @@ class Activity:
     attendance: dict[str, int]
     volunteers: int
     new_resident_led: bool
+    integrated_scheme: str | None = None
+    """Named only at a place run under several schemes; elsewhere the place's own applies."""
 
 
 @dataclass(frozen=True)
@@ -278,6 +286,8 @@ class Place:
     multi_generational: bool
     activities: tuple[Activity, ...]
     concern: Concern | None
+    integrated_schemes: tuple[str, ...] = ()
+    """包括化対象事業 (IntegratedScheme codes) the place runs under."""
 
 
 PLACE_KINDS = (
@@ -286,6 +296,14 @@ PLACE_KINDS = (
     ("community_cafe", "まちかどカフェ", ("everyone",), True),
     ("kyosei_hub", "共生型拠点", ("everyone", "people_with_disabilities"), True),
 )
+PLACE_SCHEMES = {
+    "kodomo_shokudo": ("mutual_aid",),
+    "salon": ("care_prevention",),
+    "community_cafe": ("living_support",),
+    # 統合型: the day service's 介護予防 and the 地域活動支援センター share one place.
+    "kyosei_hub": ("care_prevention", "activity_support_centre"),
+}
+"""The 包括化対象事業 each kind of demo place runs under (seed 002)."""
 
 
 @dataclass
@@ -320,7 +338,13 @@ class Town:
 def _placement_days(placement: Placement | None) -> tuple[date | None, ...]:
     if placement is None:
         return ()
-    return (placement.assessed_on, placement.started_on, *placement.follow_ups)
+    return (
+        placement.assessed_on,
+        placement.started_on,
+        *placement.follow_ups,
+        placement.ended_on,
+        placement.closed_on,
+    )
 
 
 def _day(rng: random.Random, after: date = YEAR_START, within: int = YEAR_DAYS) -> date:
@@ -344,6 +368,47 @@ def _person(rng: random.Random, age: int, on: date, district: str) -> dict[str, 
     }
 
 
+def _member(rng: random.Random, person: dict[str, str], relation: str, age: int) -> dict[str, object]:
+    """A household member: the person's family name, a given name of their own, their age as told."""
+    surname, surname_kana = person["name"].split()[0], person["name_kana"].split()[0]
+    given, given_kana = rng.choice(GIVEN)
+    return {
+        "relation": relation_from_text(relation).value,
+        "name": f"{surname} {given}",
+        "name_kana": f"{surname_kana} {given_kana}",
+        "age": age,
+    }
+
+
+# Who brings each situation to intake, as the seeds' case studies tell it.
+CONSULTERS: dict[str, dict[str, str]] = {
+    "8050": {"kind": "professional", "organisation": "kyotaku-minami"},  # the parent's care manager
+    "hikikomori": {"kind": "family", "relation": "parent"},
+    "young_carer": {"kind": "professional", "organisation": "shogakko-kita"},  # the teacher
+    "care_and_disability": {"kind": "professional", "organisation": "byoin-chuo"},  # the hospital's MSW
+    "poverty_and_care": {"kind": "minsei_iin"},
+    "debt": {"kind": "professional", "organisation": "jiritsu-soudan"},
+}
+
+
+def _consulter(rng: random.Random, situation: str, channel: Channel) -> dict[str, str]:
+    """Who consulted: the situation's usual 相談者, else the person themselves; now and then a
+    neighbour, or someone who will not give a name."""
+    if situation in CONSULTERS and channel is not Channel.COUNTER:
+        consulter = dict(CONSULTERS[situation])
+        if consulter["kind"] in ("professional", "minsei_iin"):
+            surname, _ = rng.choice(SURNAMES)
+            given, _ = rng.choice(GIVEN)
+            consulter["name"] = f"{surname} {given}"
+        return consulter
+    draw = rng.random()
+    if draw < 0.04:
+        return {"kind": "anonymous"}
+    if draw < 0.10:
+        return {"kind": "neighbour"}
+    return {"kind": "self"}
+
+
 def _district(rng: random.Random) -> str:
     """A district, as likely as its share of the population."""
     districts = list(DIRECTORY.districts.values())
@@ -365,14 +430,22 @@ def plan(population: int = SMALL_TOWN, seed: int = 2026) -> Town:
         )[0]
         received_on = _day(rng)
         district = _district(rng)
+        # Names of the household and who consulted come from a generator of their own, so the
+        # town's other draws (and the figures they make) stay as they were.
+        extra = random.Random(f"{seed}:{len(town.consultations)}")
+        channel = rng.choices(channels, channel_weights)[0]
+        person = _person(rng, rng.randint(*situation.ages), received_on, district)
         consultation = Consultation(
             situation=situation.key,
             multi_field=multi,
             received_on=received_on,
             district=district,
-            channel=rng.choices(channels, channel_weights)[0],
-            person=_person(rng, rng.randint(*situation.ages), received_on, district),
-            household=[{"relation": r, "age": rng.randint(*ages)} for r, ages in situation.household],
+            channel=channel,
+            person=person,
+            household=[
+                _member(extra, person, relation, rng.randint(*ages)) for relation, ages in situation.household
+            ],
+            consulter=_consulter(extra, situation.key, channel),
             issue_tags=list(situation.tags),
             summary=situation.summary,
         )
@@ -417,7 +490,11 @@ def _schedule_meetings(town: Town, rng: random.Random) -> None:
 
 def _place(town: Town) -> None:
     """Each person referred to participation is assessed a week after the plan and placed a week
-    later on the first menu with a free seat; followed up after 30, 90 and 180 days (定着支援)."""
+    later on the first menu with a free seat; followed up after 30, 90 and 180 days (定着支援).
+    Settled at the 180-day follow-up, the placement ends that day and the case closes (終結); a
+    person no seat was found for is closed a month after the assessment, moved to other support.
+    Seats freed by an end are not reused in the plan, so the services always have the seat the
+    plan counts on."""
     seats = [menu.capacity for menu in MENUS]
     for c in town.consultations:
         if not c.participation or c.agreed_on is None:
@@ -425,14 +502,21 @@ def _place(town: Town) -> None:
         assessed_on = c.agreed_on + timedelta(days=7)
         menu = next((m for m, free in enumerate(seats) if free > 0), None)
         if menu is None:
-            c.placement = Placement(assessed_on, None, None, ())
+            closed_on = assessed_on + timedelta(days=30)
+            if closed_on > YEAR_END:
+                c.placement = Placement(assessed_on, None, None, ())
+            else:
+                c.placement = Placement(assessed_on, None, None, (), None, closed_on, "other_support")
             continue
         seats[menu] -= 1
         started_on = assessed_on + timedelta(days=7)
         follow_ups = tuple(
             on for days in (30, 90, 180) if (on := started_on + timedelta(days=days)) <= YEAR_END
         )
-        c.placement = Placement(assessed_on, menu, started_on, follow_ups)
+        settled = follow_ups[-1] if len(follow_ups) == 3 else None
+        c.placement = Placement(
+            assessed_on, menu, started_on, follow_ups, settled, settled, "settled" if settled else None
+        )
 
 
 def _reach_out(town: Town, rng: random.Random) -> None:
@@ -485,7 +569,12 @@ def _build_community(town: Town, rng: random.Random) -> None:
                 "older": rng.randint(2, 20) if "older" in targets or multi else rng.randint(0, 3),
             }
             volunteers = rng.randint(2, 6)
-            activities.append(Activity(held_on, attendance, volunteers, month == 6 and n in resident_led))
+            schemes = PLACE_SCHEMES[kind]
+            # A place run under several schemes names each activity's; they take turns month by month.
+            scheme = schemes[month % len(schemes)] if len(schemes) > 1 else None
+            activities.append(
+                Activity(held_on, attendance, volunteers, month == 6 and n in resident_led, scheme)
+            )
         concern = None
         if n < concerns:
             noticed_on = YEAR_START + timedelta(days=rng.randint(30, 300))
@@ -500,6 +589,7 @@ def _build_community(town: Town, rng: random.Random) -> None:
                 multi,
                 tuple(activities),
                 concern,
+                PLACE_SCHEMES[kind],
             )
         )
     town.platform_meetings = [YEAR_START + timedelta(days=90 * quarter + 20) for quarter in range(4)]

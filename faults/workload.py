@@ -129,14 +129,25 @@ class Flows:
         self.gave_up = 0
 
     async def step(
-        self, service: str, user: str, path: str, body: Any, command: str, affects: str | None = None
+        self,
+        service: str,
+        user: str,
+        path: str,
+        body: Any,
+        command: str,
+        affects: str | None = None,
+        done: str | None = None,
     ) -> dict[str, Any]:
         """One command, retried as new operations until acknowledged; a 4xx other than a refused
-        connection or a conflict means the domain said no, and the flow stops."""
+        connection or a conflict means the domain said no, and the flow stops. `done`: the code of
+        the conflict a retry meets when an earlier attempt, whose answer was lost, took effect (a
+        role already accepted, a draft already agreed): the step is done, with no answer."""
         while time.monotonic() < self.deadline:
             op, answer = await self.client.command(service, user, path, body, command, affects)
             if op.outcome is Outcome.OK:
                 return answer
+            if done is not None and op.status == 409 and done in (op.error or ""):
+                return {}
             if op.outcome is Outcome.FAILED and op.status is not None and op.status not in (404, 409, 503):
                 raise GaveUp(f"{service} {command}: HTTP {op.status} {op.error}")
             await asyncio.sleep(RETRY_PAUSE)  # back off while the fault lasts
@@ -233,9 +244,12 @@ class Flows:
             await self.step("coordination", COORDINATOR, "/meetings", meeting, "hold_meeting", ccid)
         )["meeting_id"]
         review_on = (agreed + timedelta(days=90)).isoformat()
-        plan_body = {
-            "meeting_id": meeting_id,
+        drafted_on = (agreed - timedelta(days=1)).isoformat()
+        draft = {
             "goals": ["生活の安定に向けて関係機関で役割を分担する"],
+            "wishes": "本人は住み慣れた家で暮らし続けたい。",
+            "period_from": drafted_on,
+            "period_to": (agreed + timedelta(days=364)).isoformat(),
             "roles": [
                 {
                     "organisation": holder,
@@ -248,13 +262,20 @@ class Flows:
                     "review_on": review_on,
                 },
             ],
+            "drafted_on": drafted_on,
         }
-        await self.step("coordination", COORDINATOR, f"{case}/plans", plan_body, "agree_plan", ccid)
+        # A retried draft is a redraft of the same roles: it keeps their answers, nothing is lost.
+        await self.step("coordination", COORDINATOR, f"{case}/plans/drafts", draft, "draft_plan", ccid)
         for role in (0, 1):
             path = f"{case}/plans/1/roles/{role}/acceptance"
+            accepted = {"accepted_on": drafted_on}
             await self.step(
-                "coordination", COORDINATOR, path, {"accepted_on": agreed.isoformat()}, "accept_role", ccid
+                "coordination", COORDINATOR, path, accepted, "accept_role", ccid, done="role_already_accepted"
             )
+        agreement = {"meeting_id": meeting_id}
+        await self.step(
+            "coordination", COORDINATOR, f"{case}/plans", agreement, "agree_plan", ccid, done="no_draft"
+        )
         if consent and index % 2 == 0 and self.menus:
             body = {
                 "needs": ["work_experience"],

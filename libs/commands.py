@@ -17,7 +17,7 @@ from libs.auth import Principal
 from libs.authz import Decision, enforce
 from libs.domain import Aggregate, Command, DomainEvent, InvalidCommand
 from libs.eventstore import ConcurrencyError, EventStore, Loaded, NewEvent, Session
-from libs.fields import DISTRICT, HAPPENED, marked
+from libs.fields import DISTRICT, HAPPENED, ORGANISATION, marked
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -37,6 +37,7 @@ class Context:
     # which the program that published them checked.
     today: date | None = None
     districts: frozenset[str] | None = None
+    organisations: frozenset[str] | None = None
     # False for a service's reaction to another program's event: no person acted (no 担当者).
     by_person: bool = True
 
@@ -95,7 +96,8 @@ class Guard(Generic[S]):
 
 def check_facts(command: Command, ctx: Context) -> None:
     """What only the running service can check about a person's command: no day a thing happened
-    after today (Tokyo), no district the municipality does not have (422 naming the field)."""
+    after today (Tokyo), no district or organisation the municipality's directory does not have
+    (422 naming the field)."""
     for path, marker, value in marked(command):
         if marker is HAPPENED and ctx.today is not None and value > ctx.today:
             raise InvalidCommand(
@@ -107,6 +109,11 @@ def check_facts(command: Command, ctx: Context) -> None:
             raise InvalidCommand(
                 "unknown_district",
                 f"{path} の地区コード「{value}」はこの自治体の地区にありません。地区の一覧から選んでください。",
+            )
+        if marker is ORGANISATION and ctx.organisations is not None and value not in ctx.organisations:
+            raise InvalidCommand(
+                "unknown_organisation",
+                f"{path} の機関コード「{value}」は機関の名簿にありません。名簿から選ぶか、市町村担当課に登録を依頼してください。",
             )
 
 
@@ -189,6 +196,12 @@ async def execute(
         # The person who opened the case is its 担当者 until handovers are recorded.
         worker = ctx.actor if loaded.version == 0 and ctx.by_person else None
         await session.save_register(stream_id, entry, version, worker)
+    if new_events and aggregate.consent_expires_on is not None:
+        # A consent stream does not hold a line: it tells every line of its case key its expiry.
+        key = case_key or aggregate.case_key_of(state)
+        if key is None:
+            raise ValueError(f"{aggregate.stream_type} shows a consent expiry but names no case key")
+        await session.save_consent_expiry(key, aggregate.consent_expires_on(state))
     return Outcome(state, version, new_events)
 
 

@@ -17,9 +17,17 @@ DEFAULT_DIRECTORY = Path(__file__).resolve().parents[1] / "deploy" / "demo-munic
 
 @dataclass(frozen=True)
 class Organisation:
+    """An organisation of the municipality: one that runs programs of the business, or a 支援関係機関
+    (hospital, school, Hello Work …) that never signs in but takes roles and receives referrals.
+
+    `districts`: the areas it serves for its programs (苫小牧市's 7 地域包括支援センター each serve
+    their own); empty for one that serves the whole municipality.
+    """
+
     id: str
     name: str
     programs: frozenset[Program]
+    districts: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -59,12 +67,29 @@ class Directory:
         org = self.organisations.get(organisation)
         return org.programs if org else frozenset()
 
+    def serving(self, program: Program, district: str, preferred: str) -> str:
+        """The organisation a case of `district` goes to in `program`: one that serves that district,
+        else one that serves the whole municipality; `preferred` (the service's own) when it
+        qualifies, else the first by code, so every delivery of a message routes alike."""
+        runs = [o for o in self.organisations.values() if program in o.programs]
+        candidates = [o.id for o in runs if district in o.districts] or [
+            o.id for o in runs if not o.districts
+        ]
+        if preferred in candidates or not candidates:
+            return preferred
+        return min(candidates)
+
     @classmethod
     def load(cls, path: Path | None = None) -> "Directory":
         source = path or Path(os.environ.get("KASANE_DIRECTORY", DEFAULT_DIRECTORY))
         raw = json.loads(source.read_text(encoding="utf-8"))
         organisations = {
-            o["id"]: Organisation(o["id"], o["name"], frozenset(Program(p) for p in o["programs"]))
+            o["id"]: Organisation(
+                o["id"],
+                o["name"],
+                frozenset(Program(p) for p in o["programs"]),
+                frozenset(o.get("districts", ())),
+            )
             for o in raw["organisations"]
         }
         users = {}
@@ -80,4 +105,7 @@ class Directory:
             if d["school_district"] not in school_districts:
                 raise ValueError(f"district {d['code']} names unknown school district {d['school_district']}")
             districts[d["code"]] = District(d["code"], d["name"], int(d["population"]), d["school_district"])
+        for org in organisations.values():
+            if unknown := org.districts - districts.keys():
+                raise ValueError(f"organisation {org.id} serves unknown districts {sorted(unknown)}")
         return cls(raw["municipality"], organisations, users, districts, school_districts)

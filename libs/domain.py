@@ -41,6 +41,10 @@ class DomainEvent(BaseModel):
     # Dotted paths of fields holding personal data: stored sealed under the person's key
     # (libs/crypto.py) and read back as None once that key is erased, so such fields are Optional.
     personal_fields: ClassVar[tuple[str, ...]] = ()
+    # Lists whose items are people with a key of their own (a household's members): each item's
+    # `identity` is sealed under the item's own `subject_ref`, not the stream's subject, so one
+    # member's erasure leaves the others readable. Read back as None once that key is erased.
+    people_fields: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def event_type(cls) -> str:
@@ -93,6 +97,9 @@ class RegisterEntry:
     `search`: plaintext terms (libs.text.name_terms, day_terms, phone_terms) that the register
     keeps only as blind tokens; `subject_ref`: the person they belong to, whose erasure deletes
     them; `due_on`: the next thing due (a review, a follow-up), overdue once before today.
+    `handed_to`: once the case was handed over (libs.handover), the 担当者 it was handed to, as a
+    one-element tuple (its one element None when the new organisation has not named one yet);
+    until then the register keeps the worker who opened the case.
     """
 
     case_id: UUID
@@ -106,6 +113,7 @@ class RegisterEntry:
     due_on: date | None = None
     subject_ref: str | None = None
     search: tuple[str, ...] = field(default=(), repr=False)
+    handed_to: tuple[str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +132,9 @@ class Aggregate(Generic[S]):
     case_key_of: Callable[[S], UUID | None] = lambda _: None
     # The stream's line in the service's case register (None: not a case, or not yet one).
     register: Callable[[S], RegisterEntry | None] | None = None
+    # For a consent stream: the latest expiry among its consents in force (None: none), shown on
+    # every register line of the stream's case key (the consents expiring worklist reads it).
+    consent_expires_on: Callable[[S], date | None] | None = None
 
     def event_class(self, event_type: str) -> type[DomainEvent]:
         for cls in self.events:

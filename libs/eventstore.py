@@ -24,7 +24,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 from uuid import UUID, uuid4
 
 from sqlalchemy import text
@@ -113,6 +113,7 @@ class RegisterSort(StrEnum):
     OPENED = "opened_on"
     LAST_ACTIVITY = "last_activity_on"
     DUE = "due_on"
+    CONSENT_EXPIRY = "consent_expires_on"
 
 
 @dataclass(frozen=True)
@@ -129,11 +130,23 @@ class RegisterQuery:
     overdue_on: date | None = None  # only cases due before this day
     due_by: date | None = None  # only cases due on or before this day
     quiet_since: date | None = None  # only cases whose last activity is on or before this day
+    # Only cases whose consent in force expires on or after / on or before these days.
+    consent_expires_from: date | None = None
+    consent_expires_by: date | None = None
     tokens: tuple[bytes, ...] = ()  # blind tokens, any of which must match
     sort: RegisterSort = RegisterSort.OPENED
     descending: bool = True
     after: tuple[date, UUID] | None = None  # the cursor: (sort date, case id) of the last row
     limit: int = 50
+
+
+class RegisterWrite(NamedTuple):
+    """The arguments of one `Session.save_register` call, for `Session.save_registers`."""
+
+    stream_id: str
+    entry: RegisterEntry
+    version: int
+    worker: str | None
 
 
 @dataclass(frozen=True)
@@ -152,6 +165,8 @@ class RegisterRow:
     last_activity_on: date | None
     due_on: date | None
     version: int
+    # From the case's consent stream, not its own (libs.domain.Aggregate.consent_expires_on).
+    consent_expires_on: date | None = None
 
 
 # Where a case with no such date sorts: after every dated one, whichever the order.
@@ -307,7 +322,19 @@ class Session(ABC):
     async def save_register(
         self, stream_id: str, entry: RegisterEntry, version: int, worker: str | None
     ) -> None:
-        """Write a case's register line and its search tokens; the first writer stays its worker."""
+        """Write a case's register line and its search tokens; the first writer stays its worker
+        until the case is handed over (`entry.handed_to`)."""
+
+    async def save_registers(self, lines: Sequence[RegisterWrite]) -> None:
+        """`save_register` for each line, in order: the same rows, in fewer round trips where the
+        store can (a bulk load, such as the bench's ten years of a city's register)."""
+        for line in lines:
+            await self.save_register(*line)
+
+    @abstractmethod
+    async def save_consent_expiry(self, case_key: UUID, expires_on: date | None) -> None:
+        """Write the consent expiry every register line of `case_key` shows, whichever lines exist
+        now or are opened later (kept apart from the lines, joined to them when read)."""
 
     @abstractmethod
     async def register(self, query: RegisterQuery) -> list[RegisterRow]:
@@ -319,7 +346,7 @@ class Session(ABC):
 
     @abstractmethod
     async def clear_register(self) -> None:
-        """Remove every register line and token (before a rebuild)."""
+        """Remove every register line, token and consent expiry (before a rebuild)."""
 
     async def log_all(self, query: LogQuery, page: int = 5000) -> list[RecordedEvent]:
         """Every event matching `query` (its `after` and `limit` aside), however many pages."""
@@ -383,7 +410,8 @@ class Session(ABC):
         events = []
         for r in recorded:
             data = r.data
-            if aggregate.event_class(r.event_type).personal_fields:
+            cls = aggregate.event_class(r.event_type)
+            if cls.personal_fields or cls.people_fields:
                 data = await self.open_fields(data)
             events.append(aggregate.decode(r.event_type, data, r.schema_version))
         state = aggregate.fold(events)
@@ -392,6 +420,9 @@ class Session(ABC):
     async def stored_form(self, aggregate: Aggregate[S], state: S, event: DomainEvent) -> dict[str, Any]:
         """The event as stored: personal fields sealed under the person's key."""
         data = event.model_dump(mode="json")
+        for name in event.people_fields:
+            if data.get(name) is not None:
+                data[name] = [await self._seal_identity(item) for item in data[name]]
         fields = [f for f in event.personal_fields if _present(data, f)]
         if not fields:
             return data
@@ -399,6 +430,12 @@ class Session(ABC):
         if subject is None:
             raise RuntimeError(f"{aggregate.stream_type} has personal data but no subject to seal it under")
         return await self.seal_fields(subject, data, fields)
+
+    async def _seal_identity(self, person: dict[str, Any]) -> dict[str, Any]:
+        """One person of a list (`people_fields`): their identity sealed under their own key."""
+        if person.get("identity") is None:
+            return person
+        return await self.seal_fields(person["subject_ref"], person, ["identity"])
 
     async def verify_chain(self, page: int = 5000) -> ChainReport:
         """Recompute every stream's chain; report edited rows, missing versions and broken links."""
@@ -480,18 +517,24 @@ def _row_to_event(row: Any) -> RecordedEvent:
 
 _REGISTER_COLUMNS = (
     "stream_id, case_id, case_key, organisation, worker, status, district, issue_tags, opened_on, "
-    "last_activity_on, due_on, version"
+    "last_activity_on, due_on, version, consent_expires_on"
 )
+# A line and its case's consent expiry, which the consent's own stream writes (a coordination
+# case may open after the consent is noted, and several cases may share one key).
+_REGISTER_FROM = "case_register LEFT JOIN case_register_consent USING (case_key)"
 
-# One round trip: the line (its first worker kept), tokens no longer true removed, new ones added.
+# One round trip: the line (its first worker kept until a handover), tokens no longer true removed,
+# new ones added.
 _SAVE_REGISTER = text(
     """
     WITH line AS (
         INSERT INTO case_register (stream_id, case_id, case_key, organisation, worker, status, district,
             issue_tags, opened_on, last_activity_on, due_on, subject_ref, version)
-        VALUES (:s, :case_id, :case_key, :org, :worker, :status, :district, CAST(:tags AS text[]),
-            :opened, :active, :due, :subject, :version)
+        VALUES (:s, :case_id, :case_key, :org,
+            CASE WHEN CAST(:handed AS boolean) THEN CAST(:handed_to AS text) ELSE CAST(:worker AS text) END,
+            :status, :district, CAST(:tags AS text[]), :opened, :active, :due, :subject, :version)
         ON CONFLICT (stream_id) DO UPDATE SET case_key = EXCLUDED.case_key,
+            worker = CASE WHEN CAST(:handed AS boolean) THEN EXCLUDED.worker ELSE case_register.worker END,
             organisation = EXCLUDED.organisation, status = EXCLUDED.status, district = EXCLUDED.district,
             issue_tags = EXCLUDED.issue_tags, opened_on = EXCLUDED.opened_on,
             last_activity_on = EXCLUDED.last_activity_on, due_on = EXCLUDED.due_on,
@@ -520,6 +563,8 @@ def _register_where(query: RegisterQuery) -> tuple[list[str], dict[str, Any]]:
         ("due_on < :overdue_on", "overdue_on", query.overdue_on),
         ("due_on <= :due_by", "due_by", query.due_by),
         ("last_activity_on <= :quiet_since", "quiet_since", query.quiet_since),
+        ("consent_expires_on >= :consent_from", "consent_from", query.consent_expires_from),
+        ("consent_expires_on <= :consent_by", "consent_by", query.consent_expires_by),
         (
             "stream_id IN (SELECT stream_id FROM case_search WHERE token = ANY(:tokens))",
             "tokens",
@@ -655,24 +700,42 @@ class PostgresSession(Session):
     async def save_register(
         self, stream_id: str, entry: RegisterEntry, version: int, worker: str | None
     ) -> None:
+        await self.conn.execute(_SAVE_REGISTER, self._register_params(stream_id, entry, version, worker))
+
+    async def save_registers(self, lines: Sequence[RegisterWrite]) -> None:
+        # The one statement of `save_register`, sent for every line as one pipelined executemany.
+        if lines:
+            await self.conn.execute(_SAVE_REGISTER, [self._register_params(*line) for line in lines])
+
+    def _register_params(
+        self, stream_id: str, entry: RegisterEntry, version: int, worker: str | None
+    ) -> dict[str, Any]:
+        return {
+            "s": stream_id,
+            "case_id": entry.case_id,
+            "case_key": entry.case_key,
+            "org": entry.organisation,
+            "worker": worker,
+            "handed": entry.handed_to is not None,
+            "handed_to": entry.handed_to[0] if entry.handed_to else None,
+            "status": entry.status,
+            "district": entry.district,
+            "tags": list(entry.issue_tags),
+            "opened": entry.opened_on,
+            "active": entry.last_activity_on,
+            "due": entry.due_on,
+            "subject": entry.subject_ref,
+            "version": version,
+            "tokens": [self.blind(t) for t in entry.search],
+        }
+
+    async def save_consent_expiry(self, case_key: UUID, expires_on: date | None) -> None:
         await self.conn.execute(
-            _SAVE_REGISTER,
-            {
-                "s": stream_id,
-                "case_id": entry.case_id,
-                "case_key": entry.case_key,
-                "org": entry.organisation,
-                "worker": worker,
-                "status": entry.status,
-                "district": entry.district,
-                "tags": list(entry.issue_tags),
-                "opened": entry.opened_on,
-                "active": entry.last_activity_on,
-                "due": entry.due_on,
-                "subject": entry.subject_ref,
-                "version": version,
-                "tokens": [self.blind(t) for t in entry.search],
-            },
+            text(
+                "INSERT INTO case_register_consent (case_key, consent_expires_on) VALUES (:k, :on) "
+                "ON CONFLICT (case_key) DO UPDATE SET consent_expires_on = EXCLUDED.consent_expires_on"
+            ),
+            {"k": case_key, "on": expires_on},
         )
 
     async def register(self, query: RegisterQuery) -> list[RegisterRow]:
@@ -686,7 +749,7 @@ class PostgresSession(Session):
             params["after_value"], params["after_id"] = query.after
         result = await self.conn.execute(
             text(
-                f"SELECT {_REGISTER_COLUMNS} FROM case_register WHERE {' AND '.join(where)} "  # noqa: S608
+                f"SELECT {_REGISTER_COLUMNS} FROM {_REGISTER_FROM} WHERE {' AND '.join(where)} "  # noqa: S608
                 f"ORDER BY {key} {direction}, case_id {direction} LIMIT :limit"
             ),
             params,
@@ -705,6 +768,7 @@ class PostgresSession(Session):
                 r.last_activity_on,
                 r.due_on,
                 r.version,
+                r.consent_expires_on,
             )
             for r in result
         ]
@@ -712,7 +776,7 @@ class PostgresSession(Session):
     async def register_count(self, query: RegisterQuery) -> int:
         where, params = _register_where(query)
         result = await self.conn.execute(
-            text(f"SELECT count(*) FROM case_register WHERE {' AND '.join(where)}"),  # noqa: S608
+            text(f"SELECT count(*) FROM {_REGISTER_FROM} WHERE {' AND '.join(where)}"),  # noqa: S608
             params,
         )
         return int(result.scalar_one())
@@ -720,6 +784,7 @@ class PostgresSession(Session):
     async def clear_register(self) -> None:
         await self.conn.execute(text("DELETE FROM case_search"))
         await self.conn.execute(text("DELETE FROM case_register"))
+        await self.conn.execute(text("DELETE FROM case_register_consent"))
 
 
 class PostgresEventStore(EventStore):

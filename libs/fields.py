@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field
 
+from contracts.envelope import CODE_PATTERN
 from contracts.events import DISTRICT_PATTERN
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -52,6 +53,7 @@ class _Marker:
 
 HAPPENED = _Marker("happened")
 DISTRICT = _Marker("district")
+ORGANISATION = _Marker("organisation")
 
 Day = Annotated[date, BeforeValidator(_day)]
 """A calendar day: `YYYY-MM-DD` only. For planned days (a review, an expiry)."""
@@ -63,6 +65,10 @@ path against the service's clock, libs.commands)."""
 DistrictCode = Annotated[str, Field(pattern=DISTRICT_PATTERN), DISTRICT]
 """A district of the municipality: the code's form here, its existence in the directory checked
 by the write path."""
+
+OrganisationCode = Annotated[str, Field(pattern=CODE_PATTERN), ORGANISATION]
+"""An organisation of the municipality (one running a program, or a 支援関係機関 that never signs
+in): the code's form here, its existence in the directory checked by the write path."""
 
 WholeNumber = Annotated[int, BeforeValidator(_whole)]
 """An integer typed as one; add bounds with `Field(ge=…, le=…)`."""

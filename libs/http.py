@@ -116,6 +116,7 @@ class CallerDependency:
         self.verifier = verifier
         self.clock = clock
         self.districts = frozenset(directory.districts) if directory and directory.districts else None
+        self.organisations = frozenset(directory.organisations) if directory else None
 
     async def __call__(self, request: Request) -> Caller:
         return self.resolve(request)
@@ -134,6 +135,7 @@ class CallerDependency:
             traceparent=traceparent if traceparent and _TRACEPARENT.match(traceparent) else None,
             today=self.clock.today() if self.clock else None,
             districts=self.districts,
+            organisations=self.organisations,
         )
         declared, reason = request.headers.get("X-Legal-Basis"), request.headers.get("X-Legal-Basis-Reason")
         if declared is None:

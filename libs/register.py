@@ -14,6 +14,11 @@ index can answer without revealing more.
 Who may list: the workers of the organisation holding the cases, each seeing their own
 organisation's cases. The register shows no personal data; opening a case is a recorded read.
 Worklists are named register queries with a written definition (`Worklist`).
+
+A line's consent expiry has a second source: the consent is its own aggregate, whose stream
+writes the expiry under the case key (`Aggregate.consent_expires_on`), and every line of that key
+shows it when read. Coordination notes a consent before it opens the case, and several of its
+cases may share a key, so the consent never waits for a line nor has to find them all.
 """
 
 import base64
@@ -35,6 +40,7 @@ from libs.authz import Decision, enforce
 from libs.directory import Directory
 from libs.domain import Aggregate, InvalidCommand, NotFound
 from libs.eventstore import EventStore, RegisterQuery, RegisterRow, RegisterSort, Session, sort_value
+from libs.fields import Day
 from libs.http import CallerDep
 from libs.text import query_terms
 
@@ -47,7 +53,7 @@ class RegisterLine(BaseModel):
     status: str
     status_label: str
     organisation: str
-    worker: str | None = Field(description="担当者（ケースを開いた職員。引継ぎの記録ができるまで）")
+    worker: str | None = Field(description="担当者（ケースを開いた職員、引継ぎ後は引き継いだ職員）")
     district: str | None
     issue_tags: list[str]
     issue_labels: list[str]
@@ -56,6 +62,10 @@ class RegisterLine(BaseModel):
     due_on: date | None = Field(description="次の期日（見直し・フォローアップなど）")
     overdue: bool
     version: int
+    consent_expires_on: date | None = Field(
+        default=None,
+        description="本人の有効な同意（撤回されていないもの）のうち最も遅い有効期限（同意を扱う事業のみ）",
+    )
 
 
 class RegisterPage(BaseModel):
@@ -94,6 +104,27 @@ def worklists_of(open_statuses: tuple[str, ...]) -> tuple[Worklist, ...]:
             "30日以上動きのないケース",
             "最後の記録（受付・面談・支援・連絡などの日付）が30日以上前で、終結していないケース。",
             lambda q, today, _: replace(q, status=open_statuses, quiet_since=today - timedelta(days=30)),
+        ),
+    )
+
+
+def consents_expiring(open_statuses: tuple[str, ...], consents: str) -> Worklist:
+    """同意の有効期限が30日以内: for the programs whose aggregates show a consent expiry on their
+    lines (libs.domain.Aggregate.consent_expires_on); `consents` names the consents that count
+    there, so the definition says what the program's own rule is."""
+    return Worklist(
+        "consents_expiring_30_days",
+        "同意の有効期限が30日以内のケース",
+        f"本人の{consents}のうち最も遅い有効期限が、今日から30日後まで（今日と30日後を含む）の間にある、"
+        "終結していないケース。撤回された同意や期限を過ぎた同意は数えません（新しい同意で期限が"
+        "延びれば一覧から外れます）。期限の近い順。",
+        lambda q, today, _: replace(
+            q,
+            status=open_statuses,
+            consent_expires_from=today,
+            consent_expires_by=today + timedelta(days=30),
+            sort=RegisterSort.CONSENT_EXPIRY,
+            descending=False,
         ),
     )
 
@@ -168,9 +199,13 @@ def router(source: RegisterSource) -> APIRouter:
         worker: Code = None,
         district: Annotated[str | None, Query(pattern=DISTRICT_PATTERN)] = None,
         issue_tag: Annotated[IssueTag | None, Query(description="課題")] = None,
-        opened_from: Annotated[date | None, Query(description="受付・開始日がこの日以降")] = None,
-        opened_to: Annotated[date | None, Query(description="受付・開始日がこの日以前")] = None,
+        opened_from: Annotated[Day | None, Query(description="受付・開始日がこの日以降")] = None,
+        opened_to: Annotated[Day | None, Query(description="受付・開始日がこの日以前")] = None,
         overdue: Annotated[bool, Query(description="期日を過ぎたものだけ")] = False,
+        consent_expires_by: Annotated[
+            Day | None,
+            Query(description="有効な同意の期限が今日からこの日までのものだけ（期限切れ・撤回済みは除く）"),
+        ] = None,
         q: Annotated[
             str | None,
             Query(min_length=1, max_length=100, description="氏名（漢字・かな）、生年月日、電話番号で検索"),
@@ -191,6 +226,8 @@ def router(source: RegisterSource) -> APIRouter:
             opened_from=opened_from,
             opened_to=opened_to,
             overdue_on=today if overdue else None,
+            consent_expires_from=today if consent_expires_by else None,
+            consent_expires_by=consent_expires_by,
             sort=sort,
             descending=order == "desc",
             after=_after(cursor),
@@ -226,7 +263,7 @@ def router(source: RegisterSource) -> APIRouter:
     @routes.get(
         "/worklists/{name}",
         response_model=RegisterPage,
-        summary="ワークリストのケース（最後の記録の古い順）",
+        summary="ワークリストのケース（最後の記録の古い順。同意の期限のリストは期限の近い順）",
     )
     async def worklist(
         runtime: Runtime,
@@ -260,8 +297,9 @@ def router(source: RegisterSource) -> APIRouter:
 
 
 async def rebuild(store: EventStore, aggregates: Iterable[Aggregate[Any]]) -> int:
-    """Every register line again from the event store (after a change of the register's shape or
-    a KEK rotation), in one transaction; the lines come out as the write path wrote them."""
+    """Every register line, and the consent expiries the lines show, again from the event store
+    (after a change of the register's shape or a KEK rotation), in one transaction; the lines come
+    out as the write path wrote them."""
     async with store.transaction() as session:
         return await rebuild_in(session, aggregates)
 
@@ -271,6 +309,13 @@ async def rebuild_in(session: Session, aggregates: Iterable[Aggregate[Any]]) -> 
     count = 0
     await session.clear_register()
     for aggregate in aggregates:
+        if aggregate.consent_expires_on is not None:
+            for stream_id in await session.stream_ids(stream_type=aggregate.stream_type):
+                loaded = await session.load(aggregate, stream_id)
+                # As the write path: under the case key each of the stream's events was stored with.
+                key = (await session.read_stream(stream_id))[0].case_key
+                if key is not None:
+                    await session.save_consent_expiry(key, aggregate.consent_expires_on(loaded.state))
         if aggregate.register is None:
             continue
         for stream_id in await session.stream_ids(stream_type=aggregate.stream_type):
@@ -309,6 +354,7 @@ def _page(
                 due_on=r.due_on,
                 overdue=r.due_on is not None and r.due_on < today,
                 version=r.version,
+                consent_expires_on=r.consent_expires_on,
             )
             for r in rows
         ],

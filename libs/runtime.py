@@ -78,7 +78,8 @@ class Runtime:
         self, settings: Settings, handlers: Mapping[str, Handler], registers: Sequence[Aggregate[Any]] = ()
     ) -> None:
         self.settings = settings
-        self.registers = tuple(registers)  # the aggregates whose lines make up the case register
+        # The aggregates whose lines (and consent expiries) make up the case register.
+        self.registers = tuple(registers)
         self.engine: AsyncEngine = db.create_engine(settings.database_url)
         # Fails at start-up, with the variable to set, when the service has no key-encryption key.
         self.store = PostgresEventStore(
@@ -95,8 +96,9 @@ class Runtime:
     async def start(self, workers: tuple[str, ...] | None = None) -> None:
         await db.install(self.engine, db.SERVICE_SCHEMA, db.SERVICE_MIGRATIONS)
         async with self.store.transaction() as session:
-            # Cases stored before the register existed get their lines once (a fresh database: none).
-            if await db.claim_migration(session.conn, "register-v1"):
+            # Cases stored before the register (v1) or its consent expiries (v2) existed get them
+            # once (a fresh database: none). A new shape of the register takes the next name.
+            if await db.claim_migration(session.conn, "register-v2"):
                 await register.rebuild_in(session, self.registers)
         self._kafka = AIOKafkaClient(**self.settings.kafka.client_settings())
         with contextlib.suppress(Exception):  # /health reports the broker; startup need not wait

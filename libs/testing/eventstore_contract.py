@@ -26,6 +26,7 @@ from libs.eventstore import (
     NewEvent,
     RegisterQuery,
     RegisterSort,
+    RegisterWrite,
 )
 from libs.text import day_terms, name_terms, query_terms
 
@@ -463,6 +464,22 @@ class RegisterContract:
         assert await self._ids(store, opened_to=date(2026, 4, 1)) == [1]
         assert await self._ids(store, worker="w-1") == [2, 1, 4]
 
+    async def test_the_worker_who_opened_stays_until_a_handover_names_another(
+        self, store: EventStore
+    ) -> None:
+        async def worker_after(entry: RegisterEntry, writer: str | None = None) -> str | None:
+            await self._save(store, entry, worker=writer)
+            async with store.reading() as s:
+                [row] = await s.register(RegisterQuery(organisation=entry.organisation))
+            return row.worker
+
+        assert await worker_after(_entry(1), "w-1") == "w-1"
+        assert await worker_after(_entry(1), "w-2") == "w-1"  # a later writer is not the 担当者
+        assert await worker_after(_entry(1, handed_to=("w-3",))) == "w-3"
+        assert await worker_after(_entry(1), "w-4") == "w-3"
+        # Handed to another organisation that has not named its 担当者 yet: nobody, not the old one.
+        assert await worker_after(_entry(1, organisation="org-b", handed_to=(None,))) is None
+
     async def test_pages_by_cursor_without_gaps_or_repeats(self, store: EventStore) -> None:
         await self._save(store, *(_entry(n, opened_on=date(2026, 4, 1 + n % 3)) for n in range(1, 8)))
         seen: list[int] = []
@@ -502,6 +519,45 @@ class RegisterContract:
             )
             assert await s.register_count(RegisterQuery(organisation="org-c")) == 0
 
+    async def test_every_line_of_a_case_key_shows_its_consent_expiry_whenever_it_was_written(
+        self, store: EventStore
+    ) -> None:
+        key = _entry(1).case_key
+        assert key is not None
+        async with store.transaction() as s:  # noted before any line of the key exists
+            await s.save_consent_expiry(key, date(2026, 5, 10))
+            await s.save_consent_expiry(uuid.UUID(int=1002), date(2026, 6, 30))
+            await s.save_consent_expiry(uuid.UUID(int=1004), None)  # none in force
+        # Case 5 is a second case under case 1's key (a coordination case after a return).
+        await self._save(store, _entry(1), _entry(2), _entry(3), _entry(4), _entry(5, case_key=key))
+
+        async with store.reading() as s:
+            rows = await s.register(RegisterQuery(organisation="org-a", descending=False))
+        assert [(r.case_id.int, r.consent_expires_on) for r in rows] == [
+            (1, date(2026, 5, 10)),
+            (2, date(2026, 6, 30)),
+            (3, None),
+            (4, None),
+            (5, date(2026, 5, 10)),
+        ]
+        window = {"consent_expires_from": date(2026, 5, 10), "consent_expires_by": date(2026, 6, 9)}
+        assert await self._ids(store, **window) == [5, 1]  # the first day of the window counts
+        assert await self._ids(store, consent_expires_from=date(2026, 5, 11)) == [2]  # past: out
+        assert await self._ids(store, consent_expires_by=date(2026, 6, 30)) == [5, 2, 1]
+        assert await self._ids(store, sort=RegisterSort.CONSENT_EXPIRY, descending=False) == [1, 5, 2, 3, 4]
+        async with store.reading() as s:
+            assert await s.register_count(RegisterQuery(organisation="org-a", **window)) == 2
+
+        async with store.transaction() as s:  # a new consent: both lines of the key follow at once
+            await s.save_consent_expiry(key, date(2027, 3, 31))
+        assert await self._ids(store, **window) == []
+        async with store.transaction() as s:
+            await s.clear_register()  # a rebuild starts from nothing, consents too
+        await self._save(store, _entry(2))
+        async with store.reading() as s:
+            (row,) = await s.register(RegisterQuery(organisation="org-a"))
+        assert row.consent_expires_on is None
+
     async def test_searches_whole_names_in_kanji_or_kana_and_birth_dates(self, store: EventStore) -> None:
         await self._save(store, _entry(1), _entry(2))
         for found in ("架空", "花子", "架空 花子", "かくう", "ｶｸｳ", "カクウハナコ", "1961-04-01", "19610401"):
@@ -517,6 +573,33 @@ class RegisterContract:
         assert (row.status, row.worker) == ("closed", "w-1")
         assert await self._ids(store, q="別名") == [1]
         assert await self._ids(store, q="架空") == []  # tokens no longer true are gone
+
+    async def test_a_bulk_save_reads_as_saving_line_by_line(self, store: EventStore) -> None:
+        lines = [
+            RegisterWrite(f"case-{e.case_id}", e, 1, "w-1")
+            for e in (_entry(1), _entry(2, district="kita-1"), _entry(3, organisation="org-b"))
+        ]
+        # The same case again later in the batch: rewritten in place, its first worker kept.
+        rewrite = _entry(1, status="closed", search=name_terms("別名"))
+        lines.append(RegisterWrite(f"case-{rewrite.case_id}", rewrite, 2, "w-2"))
+
+        async def everything() -> list[Any]:
+            async with store.reading() as s:
+                rows = [await s.register(RegisterQuery(organisation=o)) for o in ("org-a", "org-b")]
+            return [rows, *[await self._ids(store, q=q) for q in ("別名", "架空", "1961-04-01")]]
+
+        async with store.transaction() as s:
+            await s.save_registers(lines)
+        bulk = await everything()
+        async with store.transaction() as s:
+            await s.clear_register()
+            for line in lines:
+                await s.save_register(*line)
+        assert await everything() == bulk
+        (second, first), (other,) = bulk[0]
+        assert (first.case_id.int, first.status, first.worker, first.version) == (1, "closed", "w-1", 2)
+        assert (second.case_id.int, second.district, other.case_id.int) == (2, "kita-1", 3)
+        assert bulk[1:] == [[1], [], []]
 
     async def test_erasing_the_person_removes_their_search_tokens(self, store: EventStore) -> None:
         await self._save(store, _entry(1))

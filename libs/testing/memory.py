@@ -49,6 +49,8 @@ class InMemoryEventStore(EventStore):
         self.erased: set[str] = set()
         # The case register: stream id -> (line, whose search tokens, the tokens).
         self.register_lines: dict[str, tuple[RegisterRow, str | None, frozenset[bytes]]] = {}
+        # Case key -> the consent expiry its lines show (joined when read, as in PostgreSQL).
+        self.register_consents: dict[UUID, date | None] = {}
         self._position = 0  # last global position given; never reused, even if a test deletes a row
         self._commit_lock = asyncio.Lock()
         self._stream_locks: dict[str, asyncio.Lock] = {}
@@ -81,6 +83,7 @@ class InMemorySession(Session):
         self._erased: set[str] = set()
         self._locks: dict[str, asyncio.Lock] = {}
         self._register_lines: dict[str, tuple[RegisterRow, str | None, frozenset[bytes]]] = {}
+        self._register_consents: dict[UUID, date | None] = {}
         self._register_cleared = False
 
     # --- what this session sees --------------------------------------------------------------
@@ -191,9 +194,16 @@ class InMemorySession(Session):
     def _lines(self) -> dict[str, tuple[RegisterRow, str | None, frozenset[bytes]]]:
         lines = {} if self._register_cleared else dict(self._store.register_lines)
         lines.update(self._register_lines)
+        consents = {} if self._register_cleared else dict(self._store.register_consents)
+        consents.update(self._register_consents)
         erased = self._store.erased | self._erased
         return {
-            s: (row, who, frozenset() if who in erased else tokens) for s, (row, who, tokens) in lines.items()
+            s: (
+                replace(row, consent_expires_on=consents.get(row.case_key) if row.case_key else None),
+                who,
+                frozenset() if who in erased else tokens,
+            )
+            for s, (row, who, tokens) in lines.items()
         }
 
     async def save_register(
@@ -206,7 +216,7 @@ class InMemorySession(Session):
             entry.case_id,
             entry.case_key,
             entry.organisation,
-            before[0].worker if before else worker,
+            entry.handed_to[0] if entry.handed_to else before[0].worker if before else worker,
             entry.status,
             entry.district,
             tuple(entry.issue_tags),
@@ -217,6 +227,10 @@ class InMemorySession(Session):
         )
         tokens = frozenset(self.blind(t) for t in entry.search)
         self._register_lines[stream_id] = (row, entry.subject_ref, tokens)
+
+    async def save_consent_expiry(self, case_key: UUID, expires_on: date | None) -> None:
+        self._check_writable()
+        self._register_consents[case_key] = expires_on
 
     async def register(self, query: RegisterQuery) -> list[RegisterRow]:
         def matches(row: RegisterRow, tokens: frozenset[bytes]) -> bool:
@@ -240,6 +254,20 @@ class InMemorySession(Session):
                     query.quiet_since is None
                     or (row.last_activity_on is not None and row.last_activity_on <= query.quiet_since)
                 )
+                and (
+                    query.consent_expires_from is None
+                    or (
+                        row.consent_expires_on is not None
+                        and row.consent_expires_on >= query.consent_expires_from
+                    )
+                )
+                and (
+                    query.consent_expires_by is None
+                    or (
+                        row.consent_expires_on is not None
+                        and row.consent_expires_on <= query.consent_expires_by
+                    )
+                )
                 and (not query.tokens or bool(tokens & set(query.tokens)))
             )
 
@@ -262,6 +290,7 @@ class InMemorySession(Session):
         self._check_writable()
         self._register_cleared = True
         self._register_lines.clear()
+        self._register_consents.clear()
 
     # --- the end of the transaction ----------------------------------------------------------
 
@@ -275,7 +304,9 @@ class InMemorySession(Session):
         self._store.erased |= self._erased
         if self._register_cleared:
             self._store.register_lines.clear()
+            self._store.register_consents.clear()
         self._store.register_lines.update(self._register_lines)
+        self._store.register_consents.update(self._register_consents)
 
     def _release(self) -> None:
         for lock in self._locks.values():

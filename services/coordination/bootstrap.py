@@ -6,8 +6,9 @@ from fastapi import FastAPI
 
 from contracts import programs
 from libs import erasure
+from libs.directory import Directory
 from libs.runtime import Runtime, Settings, create_app
-from services.coordination.domain import model
+from services.coordination.domain import consent, model
 from services.coordination.entrypoints import http, register, timeline
 from services.coordination.service_layer import handlers
 
@@ -21,7 +22,9 @@ def settings() -> Settings:
 
 def build(config: Settings) -> tuple[Runtime, FastAPI]:
     consumers = {
-        "ReferredToCoordination": partial(handlers.on_referred, organisation=config.organisation),
+        "ReferredToCoordination": partial(
+            handlers.on_referred, organisation=config.organisation, directory=Directory.load()
+        ),
         "ConsentChanged": partial(handlers.on_consent_changed, organisation=config.organisation),
         "SubjectErased": partial(erasure.follow, service=NAME, organisation=config.organisation),
         # Outreach and participation report back on the people coordination referred to them.
@@ -33,10 +36,12 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
                 "ParticipationAccepted",
                 "PlacementStarted",
                 "PlacementEnded",
+                "ParticipationClosed",
             )
         },
     }
-    runtime = Runtime(config, consumers, registers=(model.COORDINATION_CASE,))
+    # The consent notes write the expiry the case's lines show (the consents expiring worklist).
+    runtime = Runtime(config, consumers, registers=(model.COORDINATION_CASE, consent.CONSENT_STATE))
     app = create_app(
         runtime,
         title="Kasane coordination — 多機関協働事業",

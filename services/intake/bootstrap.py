@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from contracts import programs
 from libs.directory import Directory
 from libs.runtime import Runtime, Settings, create_app
-from services.intake.domain import model
+from services.intake.domain import consent, model
 from services.intake.entrypoints import http, register, timeline
 from services.intake.service_layer import handlers
 
@@ -20,6 +20,7 @@ def settings() -> Settings:
 
 
 def build(config: Settings) -> tuple[Runtime, FastAPI]:
+    directory = Directory.load()
     consumers = {
         "ReferralAccepted": partial(handlers.on_referral_accepted, organisation=config.organisation),
         "ReturnedToOrigin": partial(handlers.on_returned_to_origin, organisation=config.organisation),
@@ -27,11 +28,14 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
         "SupportConcluded": partial(handlers.on_support_concluded, organisation=config.organisation),
         # People passed on by outreach (つなぎ) and by community places (気づき).
         "ConnectedToSupport": partial(
-            handlers.on_connected_to_support, organisation=config.organisation, directory=Directory.load()
+            handlers.on_connected_to_support, organisation=config.organisation, directory=directory
         ),
-        "ConcernRaised": partial(handlers.on_concern_raised, organisation=config.organisation),
+        "ConcernRaised": partial(
+            handlers.on_concern_raised, organisation=config.organisation, directory=directory
+        ),
     }
-    runtime = Runtime(config, consumers, registers=(model.INTAKE_CASE,))
+    # The consents write the expiry the case's line shows (the consents expiring worklist).
+    runtime = Runtime(config, consumers, registers=(model.INTAKE_CASE, consent.CONSENTS))
     app = create_app(
         runtime,
         title="Kasane intake — 包括的相談支援事業",

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from contracts import programs
 from libs import erasure
+from libs.directory import Directory
 from libs.runtime import Runtime, Settings, create_app
 from services.participation.domain import model
 from services.participation.entrypoints import http, register, timeline
@@ -21,7 +22,9 @@ def settings() -> Settings:
 
 def build(config: Settings) -> tuple[Runtime, FastAPI]:
     consumers = {
-        "ReferredToParticipation": partial(handlers.on_referred, organisation=config.organisation),
+        "ReferredToParticipation": partial(
+            handlers.on_referred, organisation=config.organisation, directory=Directory.load()
+        ),
         "SubjectErased": partial(erasure.follow, service=NAME, organisation=config.organisation),
     }
     runtime = Runtime(config, consumers, registers=(model.PARTICIPATION_CASE,))

@@ -46,5 +46,20 @@ def test_quick_bench_writes_every_figure_with_its_baseline(tmp_path):
     assert figures["freshness"]["runs"] and "p99_s" in figures["freshness"]
     assert figures["rebuild"]["seconds"] > 0
     assert "peer_1" in figures or "peer_skipped" in figures
+    # Ten years of two towns in intake's register, each query beside its SQL baseline.
+    registers = sorted((v for k, v in figures.items() if k.startswith("register_")), key=lambda v: v["lines"])
+    assert [r["population"] for r in registers] == [2_000, 10_000]
+    assert registers[0]["lines"] >= 360 and registers[1]["lines"] >= 1_800
+    for reg in registers:
+        assert set(reg["queries"]) >= {
+            "open_by_activity",
+            "deep_page",
+            "quiet_30_days",
+            "name_kana",
+            "birth_date",
+        }
+        for query in reg["queries"].values():
+            assert query["p50_ms"] <= query["p99_ms"] and query["baseline"]["p99_ms"] > 0
+            assert query["explain"]["plan"]
     assert all({"measure", "value", "met"} <= row.keys() for row in results["rows"])
     assert "| measure |" in done.stdout  # the Markdown table is printed

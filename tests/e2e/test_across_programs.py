@@ -62,10 +62,14 @@ async def test_outreach_before_coordination_connects_a_person_to_an_intake_case(
         assert seen["person"]["name"] == "架空　次郎" and seen["details_pending"] is False
 
 
-async def test_a_concern_noticed_at_a_community_place_becomes_an_intake_case(services, tokens):
+async def test_a_concern_noticed_at_a_community_place_becomes_an_intake_case_of_the_areas_centre(
+    services, tokens
+):
+    """The place is in kita-1, which 北地域包括支援センター serves: the case is theirs, not the city's."""
     async with (
         client(services, tokens, "community", "chiiki-yamamoto") as community,
-        client(services, tokens, "intake", "soudan-sato") as intake,
+        client(services, tokens, "intake", "kita-takahashi") as intake,
+        client(services, tokens, "intake", "soudan-sato") as city,
     ):
         place = await community.post(
             "/places",
@@ -100,6 +104,8 @@ async def test_a_concern_noticed_at_a_community_place_becomes_an_intake_case(ser
             lambda: _get_json(intake, f"/cases/{case_key}"), what="intake opening the concern's case"
         )
         assert opened["channel"] == "community_place" and opened["details_pending"] is True
+        assert opened["holder_organisation"] == "houkatsu-kita"
+        assert (await city.get(f"/cases/{case_key}")).status_code == 404  # the city's window does not hold it
         assert set(opened["issue_tags"]) == {"isolation", "self_neglect"}
         # Nothing of the worker's description crossed to intake.
         assert "常連" not in str(opened)
@@ -149,16 +155,33 @@ async def test_participation_reports_back_to_the_coordination_case_that_referred
             f"{pcase}/placements", json={"menu_id": menu.json()["menu_id"], "started_on": "2026-04-20"}
         )
         assert placed.status_code == 201, placed.text
+        closure = {"reason": "settled", "note": "自分で通えている", "closed_on": "2026-07-31"}
+        running = await participation.post(f"{pcase}/closure", json=closure)
+        assert running.status_code == 409 and running.json()["code"] == "placements_running"
+        ended = await participation.post(
+            f"{pcase}/placements/{placed.json()['placement_id']}/end",
+            json={"outcome": "term_completed", "ended_on": "2026-07-31"},
+        )
+        assert ended.status_code == 201, ended.text
+        closed = await participation.post(f"{pcase}/closure", json=closure)
+        assert closed.status_code == 201, closed.text
 
         reported = await eventually(
-            lambda: _get_json(coord, case, lambda b: len(b["partner_reports"]) >= 2),
+            lambda: _get_json(coord, case, lambda b: len(b["partner_reports"]) >= 4),
             what="coordination showing participation's reports",
         )
         assert [(r["report"], r["detail"]) for r in reported["partner_reports"]] == [
             ("ParticipationAccepted", None),
             ("PlacementStarted", "place_to_be"),
+            ("PlacementEnded", "term_completed"),
+            ("ParticipationClosed", "settled"),
         ]
         assert reported["partner_reports"][0]["program_label"] == "参加支援事業"
+        assert "自分で通えている" not in str(reported)
+        again = await participation.post(
+            f"{pcase}/assessments", json={"needs": ["learning"], "assessed_on": "2026-08-01"}
+        )
+        assert again.status_code == 409 and again.json()["code"] == "case_closed"
 
 
 async def test_resources_a_case_meeting_found_missing_reach_community_building(services, tokens):

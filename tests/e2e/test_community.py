@@ -61,7 +61,7 @@ def activity(**overrides) -> dict:
 MEETING = {
     "held_on": "2026-05-20",
     "sectors": ["welfare", "commerce", "education", "residents_association"],
-    "organisations": ["shakyo-chiiki", "shoukoukai", "higashi-es"],
+    "organisations": ["shakyo-chiiki", "shoukoukai", "shogakko-higashi"],
     "themes": ["children_and_youth", "place_making"],
     "decisions": ["夏休みに商店街で子どもの職業体験を開く"],
     "minutes": "商工会から空き店舗の活用案が出た。",

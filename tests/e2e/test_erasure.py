@@ -31,7 +31,7 @@ from tests.polling import eventually
 ADMIN = "city-nakamura"  # 重層的支援推進課: the municipality decides erasure
 WORKERS = {
     "community": "chiiki-yamamoto",
-    "intake": "soudan-sato",  # city-soudan runs intake here: a raised concern's case is held by it
+    "intake": "chuo-suzuki",  # houkatsu-chuo serves chuo-2: a concern raised there is held by it
     "coordination": "tagikan-tanaka",
     "outreach": "tsunagari-ito",
     "participation": "sanka-watanabe",
@@ -49,6 +49,8 @@ SUMMARY = "五消カナリア要旨：介護と家計の相談"
 REFERRAL_REASON = "五消カナリア依頼：複合課題"
 FINDINGS = "五消カナリア所見：昼夜逆転"
 GOAL = "五消カナリア目標：週に一度の外出"
+PLAN_WISHES = "五消カナリア意向：家で暮らし続けたい"
+EMERGENCY = "五消カナリア緊急時：姉へ連絡"
 TO_OUTREACH = "五消カナリア依頼：本人と会えていない"
 TO_PARTICIPATION = "五消カナリア依頼：日中の居場所"
 VISIT = f"五消カナリア訪問：{PERSON['name']}さんと玄関先で話せた"
@@ -60,6 +62,8 @@ CANARIES = [
     REFERRAL_REASON,
     FINDINGS,
     GOAL,
+    PLAN_WISHES,
+    EMERGENCY,
     TO_OUTREACH,
     TO_PARTICIPATION,
     VISIT,
@@ -69,10 +73,13 @@ CANARIES = [
 
 # Where each service's read shows the person's sealed fields (all null once erased).
 PERSONAL_FIELDS: dict[str, Callable[[dict], list]] = {
-    "intake": lambda case: [case["person"], case["household"], case["summary"]],
+    # Household members have keys of their own and are erased one by one (test_household.py).
+    "intake": lambda case: [case["person"], case["summary"]],
     "coordination": lambda case: [
         case["assessments"][0]["members"],
         case["plans"][0]["goals"],
+        case["plans"][0]["wishes"],
+        case["plans"][0]["emergency"],
         case["plans"][0]["roles"],
         case["outreach_referrals"][0]["reason"],
         case["participation_referrals"][0]["reason"],
@@ -224,16 +231,32 @@ async def _person_in_all_five_services(services, tokens) -> dict[str, tuple[str,
                 "members": [{"relation": "本人", "issue_tags": ["isolation"], "findings": FINDINGS}],
             },
         )
+        drafted = await _post(
+            coord,
+            f"{coordination_case}/plans/drafts",
+            {
+                "goals": [GOAL],
+                "wishes": PLAN_WISHES,
+                "period_from": day(-50),
+                "period_to": day(300),
+                "emergency": EMERGENCY,
+                "roles": [
+                    {"organisation": "city-soudan", "responsibility": "main_contact", "review_on": day(30)}
+                ],
+                "drafted_on": day(-52),
+            },
+        )
+        await _post(
+            coord,
+            f"{coordination_case}/plans/{drafted['plan_version']}/roles/0/acceptance",
+            {"accepted_on": day(-51)},
+        )
         await _post(
             coord,
             f"{coordination_case}/plans",
             {
                 "meeting_type": "support_plan_meeting",
                 "members": ["shakyo-tagikan", "city-soudan"],
-                "goals": [GOAL],
-                "roles": [
-                    {"organisation": "city-soudan", "responsibility": "main_contact", "review_on": day(30)}
-                ],
                 "agreed_on": day(-50),
             },
         )

@@ -1,11 +1,13 @@
 """The first flow end to end over real HTTP, PostgreSQL and Kafka (seed 002, pp.14-15):
 
-intake receives → refers → coordination opens its case → agrees a plan → returns the case →
-intake shows the return. Then: no personal data ever reached Kafka.
+intake receives → refers → coordination opens its case → drafts a plan, records the agencies'
+answers and the meeting's agreement → returns the case → intake shows the return. Then: no
+personal data ever reached Kafka.
 """
 
 import asyncio
 import uuid
+from datetime import date, timedelta
 
 import httpx
 
@@ -28,7 +30,7 @@ def consultation(**overrides) -> dict:
     return {
         "channel": "phone",
         "person": PERSON,
-        "household": [{"relation": "母", "age": 82, "name": "架空　ウメ"}],
+        "household": [{"relation": "parent", "age": 82, "name": "架空　ウメ"}],
         "issue_tags": ["8050", "hikikomori", "elderly_care", "poverty_debt"],
         "district": "chuo-1",
         "summary": SUMMARY,
@@ -61,6 +63,45 @@ def plan(meeting_type: str = "support_plan_meeting", **overrides) -> dict:
         ],
         "agreed_on": "2026-04-10",
     } | overrides
+
+
+WISHES = "本人は母と自宅で暮らし続けたい。母は息子の将来を心配している。"
+MEETING_TERMS = ("meeting_id", "meeting_type", "members", "agreed_on")
+
+
+def plan_draft(body: dict, drafted_on: str | None = None) -> dict:
+    """The 支援プラン（案） a `plan()` body proposes: its goals and roles, with the person's and
+    household's wishes, a year of support from the day it is drafted and the emergency contact."""
+    on = drafted_on or body.get("agreed_on") or "2026-04-10"
+    return {
+        "goals": body["goals"],
+        "wishes": WISHES,
+        "period_from": on,
+        "period_to": (date.fromisoformat(on) + timedelta(days=365)).isoformat(),
+        "emergency": "夜間・休日は基幹相談支援センターの当番へ連絡する",
+        "roles": body["roles"],
+        "drafted_on": on,
+    }
+
+
+async def agree_plan(
+    coord: httpx.AsyncClient, case: str, body: dict, *, drafted_on: str | None = None, headers=None
+) -> httpx.Response:
+    """A plan as practised, over HTTP: the draft, each role accepted (the coordinator recording each
+    agency's word, on the day of the draft), then the meeting's agreement (`body`'s meeting terms).
+    Returns the agreement's response, or the first step's refusal."""
+    drafted = await coord.post(f"{case}/plans/drafts", json=plan_draft(body, drafted_on), headers=headers)
+    if drafted.status_code != 201:
+        return drafted
+    version, on = drafted.json()["plan_version"], plan_draft(body, drafted_on)["drafted_on"]
+    for index in range(len(body["roles"])):
+        accepted = await coord.post(
+            f"{case}/plans/{version}/roles/{index}/acceptance", json={"accepted_on": on}, headers=headers
+        )
+        if accepted.status_code != 201:
+            return accepted
+    terms = {k: v for k, v in body.items() if k in MEETING_TERMS}
+    return await coord.post(f"{case}/plans", json=terms, headers=headers)
 
 
 def clients(services, tokens, worker: str = WORKER, coordinator: str = COORDINATOR):
@@ -140,7 +181,7 @@ async def test_a_case_goes_from_intake_to_coordination_and_back(services, tokens
         )
         assert accepted["referrals"][0]["coordination_case_id"] == coordination_case
 
-        agreed = await coord.post(f"/cases/{coordination_case}/plans", json=plan())
+        agreed = await agree_plan(coord, f"/cases/{coordination_case}", plan())
         assert agreed.status_code == 201, agreed.text
         returned = await coord.post(
             f"/cases/{coordination_case}/return",
@@ -189,10 +230,14 @@ async def test_bad_requests_get_clear_4xx_never_500(services, tokens):
         assert missing.status_code == 404 and missing.json()["detail"]
         assert (await intake.get("/cases/not-a-uuid")).status_code == 422
 
-        no_name = consultation(person={k: v for k, v in PERSON.items() if k != "name"})
-        invalid = await intake.post("/cases", json=no_name)
+        # A person may be recorded without a name (an anonymous call), never without any age.
+        ageless = consultation(person={"name": "架空　花子"})
+        invalid = await intake.post("/cases", json=ageless)
         assert invalid.status_code == 422
-        assert ["body", "person", "name"] in [e["loc"] for e in invalid.json()["detail"]]
+        [error] = invalid.json()["detail"]
+        assert (error["loc"], error["type"]) == (["body", "person"], "age_unknown") and "年代" in error["msg"]
+        anonymous = consultation(consulter={"kind": "anonymous"}, person={"age_band": "40-64"}, household=[])
+        assert (await intake.post("/cases", json=anonymous)).status_code == 201
 
         for bad in (
             consultation(channel="carrier-pigeon"),
@@ -215,6 +260,10 @@ async def test_bad_requests_get_clear_4xx_never_500(services, tokens):
         nowhere = await intake.post("/cases", json=consultation(district="nowhere-99"))
         assert nowhere.status_code == 422 and nowhere.json()["code"] == "unknown_district"
         assert "nowhere-99" in nowhere.json()["detail"]
+        typo = consultation(consulter={"kind": "professional", "organisation": "kyotaku-minmai"})
+        misspelt = await intake.post("/cases", json=typo)
+        assert misspelt.status_code == 422 and misspelt.json()["code"] == "unknown_organisation"
+        assert "consulter.organisation" in misspelt.json()["detail"]
         today = await intake.post("/cases", json=consultation(received_on=business_day(0)))
         assert today.status_code == 201, today.text
         ahead = {"reason": "理由", "referred_on": business_day(1)}
@@ -265,23 +314,47 @@ async def test_coordination_refuses_plans_and_returns_that_make_no_sense(service
         _, without_consent = await refer_new_case(intake, coord, consent=False)
         case = f"/cases/{without_consent['coordination_case_id']}"
 
-        refused = await coord.post(f"{case}/plans", json=plan("support_plan_meeting"))
+        refused = await agree_plan(coord, case, plan("support_plan_meeting"))
         assert refused.status_code == 409 and refused.json()["code"] == "consent_required"
         assert "支援会議" in refused.json()["detail"]
-        assert (await coord.post(f"{case}/plans", json=plan(roles=[]))).status_code == 422
-        assert (await coord.post(f"{case}/plans", json=plan(goals=[]))).status_code == 422
-        assert (await coord.post(f"{case}/plans", json=plan(members=[]))).status_code == 422
-        too_early = await coord.post(
-            f"{case}/plans", json=plan("confidential_support_meeting", agreed_on="2026-01-01")
-        )
+        drafts = f"{case}/plans/drafts"
+        assert (await coord.post(drafts, json=plan_draft(plan(roles=[])))).status_code == 422
+        assert (await coord.post(drafts, json=plan_draft(plan(goals=[])))).status_code == 422
+        someone_else = plan_draft(plan()) | {
+            "roles": [
+                {
+                    "organisation": "kikan-soudan",
+                    "responsibility": "main_contact",
+                    "review_on": "2026-07-01",
+                    "members": [f"subj_{uuid.uuid4().hex}"],
+                }
+            ]
+        }
+        stranger = await coord.post(drafts, json=someone_else)
+        assert stranger.status_code == 422 and "roles.0.members" in stranger.json()["detail"]
+        for_the_person = someone_else | {
+            "roles": [someone_else["roles"][0] | {"members": [without_consent["subject_ref"]]}]
+        }
+        redrafted = await coord.post(drafts, json=for_the_person)  # replaces the refused meeting's draft
+        assert redrafted.status_code == 201 and redrafted.json()["draft"] == 2, redrafted.text
+        confidential = {"meeting_type": "confidential_support_meeting", "members": ["shakyo-tagikan"]}
+        unanswered = await coord.post(f"{case}/plans", json=confidential | {"agreed_on": "2026-04-10"})
+        assert unanswered.status_code == 409 and unanswered.json()["code"] == "roles_unanswered"
+        answered = await coord.post(f"{case}/plans/1/roles/0/acceptance", json={"accepted_on": "2026-04-10"})
+        assert answered.status_code == 201, answered.text
+        assert (await coord.post(f"{case}/plans", json=confidential | {"members": []})).status_code == 422
+        too_early = await coord.post(f"{case}/plans", json=confidential | {"agreed_on": "2026-01-01"})
         assert too_early.status_code == 409 and too_early.json()["code"] == "plan_before_opening"
         concluded_without_plan = await coord.post(
             f"{case}/return", json={"reason": "support_concluded", "returned_on": "2026-04-20"}
         )
         assert concluded_without_plan.status_code == 409
 
-        allowed = await coord.post(f"{case}/plans", json=plan("confidential_support_meeting"))
+        # Which meetings may agree a plan is not settled here yet: a 支援会議 still may.
+        allowed = await coord.post(f"{case}/plans", json=confidential | {"agreed_on": "2026-04-10"})
         assert allowed.status_code == 201, allowed.text
+        [agreed] = (await coord.get(case)).json()["plans"]
+        assert agreed["roles"][0]["members"] == [without_consent["subject_ref"]]
         done = await coord.post(
             f"{case}/return", json={"reason": "support_concluded", "returned_on": "2026-04-20"}
         )
@@ -290,8 +363,8 @@ async def test_coordination_refuses_plans_and_returns_that_make_no_sense(service
             f"{case}/return", json={"reason": "support_concluded", "returned_on": "2026-04-21"}
         )
         assert twice.status_code == 409 and twice.json()["code"] == "case_returned"
-        after = await coord.post(f"{case}/plans", json=plan("confidential_support_meeting"))
-        assert after.status_code == 409
+        after = await agree_plan(coord, case, plan("confidential_support_meeting", agreed_on="2026-04-21"))
+        assert after.status_code == 409 and after.json()["code"] == "case_returned"
 
         assert (await coord.get(f"/cases/{uuid.uuid4()}")).status_code == 404
 

@@ -9,7 +9,8 @@ Who is an outsider, per operation (users of the demo municipality, deploy/demo-m
   holding organisation's workers of the program's role. Changing an object needs the holder's
   basis (docs/security.md); a consent or a 支援会議 seat lets another organisation *read* a
   case, never write it, so those readers are outsiders here too. One exception the rules
-  name: a plan role's own agency records its acceptance of that role.
+  name: the agency a draft plan proposes a role to records its own answer (acceptance or
+  refusal) to that role.
 - On a program-level function (receive a consultation, record a meeting, identify a potential
   client, publish or manage a menu, register a place, record a platform meeting): every user
   whose organisation does not run the program or who lacks its role.
@@ -72,17 +73,24 @@ INTAKE_WORKERS = ("chuo-suzuki", "soudan-sato", "kita-takahashi")  # of the orga
 PLAN_MEMBERS = ["shakyo-tagikan", "houkatsu-chuo", "kikan-soudan"]
 
 
-def _plan(agreed_on: str) -> dict:
+def _draft(drafted_on: str) -> dict:
+    """A 支援プラン（案） proposing role 0 to houkatsu-chuo and role 1 to kikan-soudan."""
     return {
-        "meeting_type": "support_plan_meeting",
-        "members": PLAN_MEMBERS,
         "goals": ["母の介護サービス利用を開始する", "本人が週1回外出できる"],
+        "wishes": "本人は母と自宅で暮らし続けたい",
+        "period_from": drafted_on,
+        "period_to": day(300),
+        "emergency": "夜間は基幹相談支援センターの当番へ",
         "roles": [
             {"organisation": "houkatsu-chuo", "responsibility": "care_services", "review_on": day(30)},
             {"organisation": "kikan-soudan", "responsibility": "main_contact", "review_on": day(30)},
         ],
-        "agreed_on": agreed_on,
+        "drafted_on": drafted_on,
     }
+
+
+def _agreement(agreed_on: str) -> dict:
+    return {"meeting_type": "support_plan_meeting", "members": PLAN_MEMBERS, "agreed_on": agreed_on}
 
 
 def _menu(**overrides) -> dict:
@@ -169,6 +177,18 @@ WRITES: dict[tuple[str, str, str], Write] = {
     ("intake", "POST", "/cases/{case_id}/referrals"): Write(
         CHUO, OBJECT, _ids(case_id="case"), lambda o: {"reason": "複合課題のため", "referred_on": day(-34)}
     ),
+    ("intake", "POST", "/cases/{case_id}/outreach-referrals"): Write(
+        CHUO,
+        OBJECT,
+        _ids(case_id="case"),
+        lambda o: {"member": o["subject"], "reason": "外出できず相談に来られない", "referred_on": day(-33)},
+    ),
+    ("intake", "POST", "/cases/{case_id}/handover"): Write(
+        CHUO,
+        OBJECT,
+        _ids(case_id="case"),
+        lambda o: {"to_worker": "chuo-suzuki", "reason": "担当替え", "handed_over_on": day(-33)},
+    ),
     ("intake", "POST", "/cases/{case_id}/closure"): Write(
         CHUO, OBJECT, _ids(case_id="closable"), lambda o: {"reason": "resolved", "closed_on": day(-30)}
     ),
@@ -196,16 +216,26 @@ WRITES: dict[tuple[str, str, str], Write] = {
             "members": [{"relation": "母", "issue_tags": ["elderly_care"], "findings": "要介護2"}],
         },
     ),
+    # A redraft replaces the draft the case was given (nothing answered yet).
+    ("coordination", "POST", "/cases/{case_id}/plans/drafts"): Write(
+        TAGIKAN, OBJECT, _ids(case_id="case"), lambda o: _draft(drafted_on=day(-51))
+    ),
     # Role 0 names houkatsu-chuo: its worker records its own acceptance; kikan-soudan (role 1)
-    # may not record role 0's.
+    # may not record role 0's. Role 1 is declined by kikan-soudan itself (or for it).
     ("coordination", "POST", "/cases/{case_id}/plans/{plan_version}/roles/{role_index}/acceptance"): Write(
         ("chuo-suzuki", "tagikan-tanaka"),
         OBJECT,
         lambda o: {"case_id": o["case"], "plan_version": "1", "role_index": "0"},
         lambda o: {"accepted_on": day(-49)},
     ),
+    ("coordination", "POST", "/cases/{case_id}/plans/{plan_version}/roles/{role_index}/decline"): Write(
+        ("kikan-kato", "tagikan-tanaka"),
+        OBJECT,
+        lambda o: {"case_id": o["case"], "plan_version": "1", "role_index": "1"},
+        lambda o: {"reason": "no_capacity", "declined_on": day(-48)},
+    ),
     ("coordination", "POST", "/cases/{case_id}/plans"): Write(
-        TAGIKAN, OBJECT, _ids(case_id="case"), lambda o: _plan(agreed_on=day(-45))
+        TAGIKAN, OBJECT, _ids(case_id="case"), lambda o: _agreement(agreed_on=day(-45))
     ),
     ("coordination", "POST", "/cases/{case_id}/monitoring"): Write(
         TAGIKAN,
@@ -224,6 +254,12 @@ WRITES: dict[tuple[str, str, str], Write] = {
         OBJECT,
         _ids(case_id="case"),
         lambda o: {"needs": ["place_to_be"], "reason": "日中の居場所", "referred_on": day(-38)},
+    ),
+    ("coordination", "POST", "/cases/{case_id}/handover"): Write(
+        TAGIKAN,
+        OBJECT,
+        _ids(case_id="case"),
+        lambda o: {"to_worker": "tagikan-tanaka", "reason": "担当替え", "handed_over_on": day(-37)},
     ),
     ("coordination", "POST", "/cases/{case_id}/conclusion"): Write(
         TAGIKAN,
@@ -276,6 +312,12 @@ WRITES: dict[tuple[str, str, str], Write] = {
         _ids(case_id="case"),
         lambda o: {"connected_to": "agency", "organisation": "kikan-soudan", "connected_on": day(-15)},
     ),
+    ("outreach", "POST", "/cases/{case_id}/handover"): Write(
+        TSUNAGARI,
+        OBJECT,
+        _ids(case_id="case"),
+        lambda o: {"to_worker": "tsunagari-ito", "reason": "担当替え", "handed_over_on": day(-12)},
+    ),
     ("outreach", "POST", "/cases/{case_id}/conclusion"): Write(
         TSUNAGARI, OBJECT, _ids(case_id="case"), lambda o: {"reason": "connected", "concluded_on": day(-10)}
     ),
@@ -314,6 +356,19 @@ WRITES: dict[tuple[str, str, str], Write] = {
         OBJECT,
         _ids(case_id="case", placement_id="placement"),
         lambda o: {"outcome": "term_completed", "ended_on": day(-10)},
+    ),
+    ("participation", "POST", "/cases/{case_id}/handover"): Write(
+        SANKA,
+        OBJECT,
+        _ids(case_id="case"),
+        lambda o: {"to_worker": "sanka-watanabe", "reason": "担当替え", "handed_over_on": day(-9)},
+    ),
+    # A second referral's case, with no placement: the first still runs one on another menu.
+    ("participation", "POST", "/cases/{case_id}/closure"): Write(
+        SANKA,
+        OBJECT,
+        _ids(case_id="closable"),
+        lambda o: {"reason": "other_support", "note": "就労支援につながった", "closed_on": day(-5)},
     ),
     # --- community -----------------------------------------------------------------------------
     ("community", "POST", "/places"): Write(CHIIKI, FUNCTION, NO_IDS, lambda o: _place()),
@@ -443,14 +498,15 @@ async def _intake_objects(workers: Workers) -> Objects:
     closable = (
         await workers.ok("intake", "chuo-suzuki", "POST", "/cases", consultation(received_on=day(-60)))
     )["case_id"]
-    return {"case": case, "consent": consent, "closable": closable}
+    subject = (await workers.ok("intake", "chuo-suzuki", "GET", f"/cases/{case}"))["subject_ref"]
+    return {"case": case, "consent": consent, "closable": closable, "subject": subject}
 
 
 async def _coordination_objects(workers: Workers) -> Objects:
     case, declinable = await _coordination_case(workers), await _coordination_case(workers)
     await _assessed(workers, case)
     await workers.ok(
-        "coordination", "tagikan-tanaka", "POST", f"/cases/{case}/plans", _plan(agreed_on=day(-50))
+        "coordination", "tagikan-tanaka", "POST", f"/cases/{case}/plans/drafts", _draft(drafted_on=day(-53))
     )
     return {"case": case, "declinable": declinable}
 
@@ -462,15 +518,14 @@ async def _outreach_objects(workers: Workers) -> Objects:
     return {"case": found["outreach_case_id"]}
 
 
-async def _participation_objects(workers: Workers) -> Objects:
-    coordination_case = await _coordination_case(workers)
-    await _assessed(workers, coordination_case)
+async def _participation_case(workers: Workers, coordination_case: str, referred_on: str) -> str:
+    """A participation case opened from coordination's referral (the case is assessed there)."""
     referral = await workers.ok(
         "coordination",
         "tagikan-tanaka",
         "POST",
         f"/cases/{coordination_case}/referrals/participation",
-        {"needs": ["work_experience"], "reason": "就労体験", "referred_on": day(-45)},
+        {"needs": ["work_experience"], "reason": "就労体験", "referred_on": referred_on},
     )
     opened = await workers.eventually_ok(
         "participation",
@@ -478,7 +533,14 @@ async def _participation_objects(workers: Workers) -> Objects:
         f"/referrals/{referral['referral_id']}",
         "participation opening the referral",
     )
-    case = opened["participation_case_id"]
+    return opened["participation_case_id"]
+
+
+async def _participation_objects(workers: Workers) -> Objects:
+    coordination_case = await _coordination_case(workers)
+    await _assessed(workers, coordination_case)
+    case = await _participation_case(workers, coordination_case, day(-45))
+    closable = await _participation_case(workers, coordination_case, day(-44))
     menu = (await workers.ok("participation", "sanka-watanabe", "POST", "/menus", _menu()))["menu_id"]
     other_menu = (
         await workers.ok("participation", "sanka-watanabe", "POST", "/menus", _menu(title="まちかどカフェ"))
@@ -497,7 +559,13 @@ async def _participation_objects(workers: Workers) -> Objects:
         f"/cases/{case}/placements",
         {"menu_id": menu, "started_on": day(-35)},
     )
-    return {"case": case, "menu": menu, "other_menu": other_menu, "placement": placed["placement_id"]}
+    return {
+        "case": case,
+        "closable": closable,
+        "menu": menu,
+        "other_menu": other_menu,
+        "placement": placed["placement_id"],
+    }
 
 
 async def _community_objects(workers: Workers) -> Objects:

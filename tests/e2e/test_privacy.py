@@ -16,8 +16,10 @@ from tests.conftest import business_day
 from tests.e2e.test_first_flow import (
     CONSENT,
     COORDINATOR,
+    MEETING_TERMS,
     WORKER,
     _get_json,
+    agree_plan,
     as_user,
     clients,
     consultation,
@@ -125,10 +127,12 @@ async def test_object_level_access_matrix(services, tokens, held_case):
     case_id, coordination_case = held_case
     intake_url, coord_url = services.urls["intake"], services.urls["coordination"]
     async with httpx.AsyncClient(timeout=10) as client:
-        coordinated = await client.post(
-            f"{coord_url}/cases/{coordination_case}/plans", json=plan(), headers=as_user(tokens, COORDINATOR)
+        coordinated = await agree_plan(
+            client, f"{coord_url}/cases/{coordination_case}", plan(), headers=as_user(tokens, COORDINATOR)
         )
         assert coordinated.status_code == 201, coordinated.text
+        # A meeting's agreement on a day before the case: always refused by the domain if authorised.
+        too_early = {k: v for k, v in plan(agreed_on="2026-03-01").items() if k in MEETING_TERMS}
         refer = {"reason": "再依頼", "referred_on": "2026-04-02"}
         for user in DIRECTORY.users:
             token = tokens[user]
@@ -149,7 +153,7 @@ async def test_object_level_access_matrix(services, tokens, held_case):
                     "POST",
                     f"{coord_url}/cases/{coordination_case}/plans",
                     token,
-                    json=plan(agreed_on="2026-03-01"),  # always refused by the domain if authorised: no write
+                    json=too_early,
                 ),
                 "audit": await _status(client, "GET", f"{intake_url}/audit/access?case_id={case_id}", token),
             }
@@ -206,8 +210,10 @@ async def test_withdrawn_consent_ends_the_other_organisations_access_at_once(ser
         assert (await intake.get(url)).status_code == 200  # the holder keeps its own record
 
         # Coordination learns of it too: a 重層的支援会議 is now refused.
+        terms = {k: v for k, v in plan().items() if k in MEETING_TERMS}
+
         async def refused():
-            response = await coord.post(f"/cases/{opened['coordination_case_id']}/plans", json=plan())
+            response = await coord.post(f"/cases/{opened['coordination_case_id']}/plans", json=terms)
             return response.status_code == 409 and response.json()["code"] == "consent_required"
 
         await eventually(refused, what="coordination refusing a 重層的支援会議 after withdrawal")
@@ -247,8 +253,8 @@ async def test_support_meeting_information_reaches_its_members_only(services, to
         case_id, opened = await refer_new_case(intake, coord, consent=False)
         coordination_case = f"/cases/{opened['coordination_case_id']}"
         members = ["shakyo-tagikan", "kikan-soudan"]
-        held = await coord.post(
-            f"{coordination_case}/plans", json=plan("confidential_support_meeting", members=members)
+        held = await agree_plan(
+            coord, coordination_case, plan("confidential_support_meeting", members=members)
         )
         assert held.status_code == 201, held.text
 

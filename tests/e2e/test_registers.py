@@ -2,7 +2,8 @@
 
 import random
 
-from tests.e2e.test_first_flow import PERSON, as_user, clients, consultation, refer_new_case
+from tests.conftest import business_day
+from tests.e2e.test_first_flow import CONSENT, PERSON, as_user, clients, consultation, refer_new_case
 from tests.polling import eventually
 
 KATAKANA = "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワ"
@@ -53,6 +54,8 @@ async def test_a_worker_lists_and_finds_their_organisations_cases(services, toke
         assert elsewhere.status_code == 200 and elsewhere.json()["cases"] == []
         assert (await intake.get("/cases", headers=as_user(tokens, "tagikan-tanaka"))).status_code == 403
         assert (await intake.get("/cases", params={"cursor": "garbage"})).status_code == 422
+        for day_param in ("opened_from", "opened_to", "consent_expires_by"):  # a number is not a day
+            assert (await intake.get("/cases", params={day_param: "5.79e-77"})).status_code == 422, day_param
 
         # The coordinator's register holds the case referred to them.
         _, opened = await refer_new_case(intake, coord)
@@ -98,4 +101,18 @@ async def test_worklists_say_what_they_count_and_list_it(services, tokens):
         assert (await intake.get("/worklists/nothing-like-it")).status_code == 404
         assert (await intake.get("/worklists", headers=as_user(tokens, "tagikan-tanaka"))).status_code == 403
         reviews = await coord.get("/worklists")
-        assert "plan_reviews_due" in {w["name"] for w in reviews.json()}
+        assert {"plan_reviews_due", "consents_expiring_30_days"} <= {w["name"] for w in reviews.json()}
+
+        # A consent running out in ten business days: on the worklist, soonest first, and a filter.
+        consent = CONSENT | {"expires_on": business_day(10)}
+        granted = await intake.post(f"/cases/{case_id}/consents", json=consent)
+        assert granted.status_code == 201, granted.text
+        expiring = await intake.get("/worklists/consents_expiring_30_days", params={"limit": 200})
+        assert expiring.status_code == 200, expiring.text
+        lines = {c["case_id"]: c for c in expiring.json()["cases"]}
+        assert lines[case_id]["consent_expires_on"] == business_day(10)
+        days = [c["consent_expires_on"] for c in expiring.json()["cases"]]
+        assert days == sorted(days) and business_day(-1) < days[0] and days[-1] <= business_day(30)
+        for by, listed in ((business_day(10), True), (business_day(9), False)):
+            found = await intake.get("/cases", params={"consent_expires_by": by, "limit": 200})
+            assert (case_id in {c["case_id"] for c in found.json()["cases"]}) is listed, by

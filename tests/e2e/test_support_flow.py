@@ -1,9 +1,10 @@
 """The national support flow end to end over real HTTP, PostgreSQL and Kafka (seed 002, pp.5, 14-15):
 
-intake receives and assesses → refers → coordination assesses the household → a 重層的支援会議 is
-recorded (noting a missing local resource) → the plan is agreed there → agencies accept their
-roles → referrals to participation and outreach → monitoring → a plan revision → conclusion with
-its evaluation → return to origin → intake shows what came back and closes the case.
+intake receives and assesses → refers → coordination assesses the household → drafts a plan
+whose proposed roles the agencies accept or decline → a 重層的支援会議 is recorded (noting a
+missing local resource) and agrees the draft → referrals to participation and outreach →
+monitoring → a plan revision → conclusion with its evaluation → return to origin → intake shows
+what came back and closes the case.
 
 Also: a declined referral comes back with its reason; people passed on by outreach and by a
 community place open intake cases with details pending; intake's closing rules.
@@ -22,12 +23,14 @@ from libs.commands import Context, envelope_for
 from tests.builders import collect, header, produce, wire
 from tests.e2e.test_first_flow import (
     CONSENT,
+    MEETING_TERMS,
     PERSON,
     _get_json,
     as_user,
     clients,
     consultation,
     plan,
+    plan_draft,
     refer_new_case,
 )
 from tests.polling import eventually
@@ -114,6 +117,69 @@ async def test_the_national_support_flow_from_consultation_to_conclusion_and_bac
         )
         assert household.status_code == 201, household.text
 
+        # 支援プラン（案）: goals, the person's and household's wishes, the period, what to do in an
+        # emergency, and the roles it proposes, each to be accepted or declined before the meeting.
+        body = plan()
+        sanka_role = {
+            "organisation": "shakyo-sanka",
+            "responsibility": "participation",
+            "review_on": "2026-07-01",
+        }
+        proposed = plan_draft(body, "2026-04-06")
+        proposed["roles"] = [
+            proposed["roles"][0],
+            proposed["roles"][1] | {"members": [opened["subject_ref"]]},  # the son himself
+            sanka_role,
+        ]
+        drafted = await coord.post(f"{case}/plans/drafts", json=proposed)
+        assert drafted.status_code == 201 and drafted.json()["plan_version"] == 1, drafted.text
+        waiting = await coord.get("/worklists/roles_awaiting_answers", params={"limit": 200})
+        assert opened["coordination_case_id"] in {c["case_id"] for c in waiting.json()["cases"]}
+        early = await coord.post(f"{case}/plans", json={k: v for k, v in body.items() if k in MEETING_TERMS})
+        assert early.status_code == 409 and early.json()["code"] == "roles_unanswered"
+
+        # Each agency answers: itself, or through the coordinator when it does not use the system.
+        acceptance = "/plans/1/roles/{}/acceptance"
+        sanka = as_user(tokens, "sanka-watanabe")
+        own = await coord.post(case + acceptance.format(1), json={"accepted_on": "2026-04-07"}, headers=kikan)
+        assert own.status_code == 201, own.text
+        someone_elses = await coord.post(
+            case + acceptance.format(0), json={"accepted_on": "2026-04-07"}, headers=kikan
+        )
+        assert someone_elses.status_code == 404
+        on_behalf = await coord.post(case + acceptance.format(0), json={"accepted_on": "2026-04-08"})
+        assert on_behalf.status_code == 201, on_behalf.text
+        no_room = await coord.post(
+            f"{case}/plans/1/roles/2/decline",
+            json={
+                "reason": "no_capacity",
+                "note": "今期の受け入れ枠が埋まっている",
+                "declined_on": "2026-04-08",
+            },
+            headers=sanka,
+        )
+        assert no_room.status_code == 201, no_room.text
+        unexplained = await coord.post(
+            f"{case}/plans/1/roles/2/decline", json={"reason": "other", "declined_on": "2026-04-08"}
+        )
+        assert unexplained.status_code == 422 and unexplained.json()["code"] == "decline_note_required"
+        for url, code in (
+            (case + acceptance.format(0), "role_already_accepted"),
+            (case + acceptance.format(5), "role_not_found"),
+            (case + "/plans/7/roles/0/acceptance", "plan_not_found"),
+        ):
+            refused = await coord.post(url, json={"accepted_on": "2026-04-09"})
+            assert refused.status_code == 409 and refused.json()["code"] == code, url
+        answered = (await coord.get(case)).json()["draft"]
+        assert answered["unanswered"] == [] and answered["wishes"] == proposed["wishes"]
+        assert [(r["answer"], r["recorded_by"]) for r in answered["roles"]] == [
+            ("accepted", "shakyo-tagikan"),
+            ("accepted", "kikan-soudan"),
+            ("declined", "shakyo-sanka"),
+        ]
+        waiting = await coord.get("/worklists/roles_awaiting_answers", params={"limit": 200})
+        assert opened["coordination_case_id"] not in {c["case_id"] for c in waiting.json()["cases"]}
+
         # A 重層的支援会議 discusses the case and notes a missing local resource (moment 2).
         meeting = await coord.post(
             "/meetings",
@@ -152,37 +218,21 @@ async def test_the_national_support_flow_from_consultation_to_conclusion_and_bac
         )
         assert not_a_coordinator.status_code == 403
 
-        # The plan agreed at that meeting: type, members and date come from its record.
-        goals_only = {k: v for k, v in plan().items() if k in ("goals", "roles")}
-        agreed = await coord.post(f"{case}/plans", json=goals_only | {"meeting_id": meeting_id})
+        # The meeting agrees the draft: type, members and date come from its record; the declined
+        # role is not part of the plan.
+        agreed = await coord.post(f"{case}/plans", json={"meeting_id": meeting_id})
         assert agreed.status_code == 201, agreed.text
         assert agreed.json()["plan_version"] == 1
         mismatch = await coord.post(
-            f"{case}/plans", json=goals_only | {"meeting_id": meeting_id, "agreed_on": "2026-04-11"}
+            f"{case}/plans", json={"meeting_id": meeting_id, "agreed_on": "2026-04-11"}
         )
         assert mismatch.status_code == 422 and mismatch.json()["code"] == "plan_meeting_mismatch"
         declined_late = await coord.post(
             f"{case}/decline", json={"note": "遅すぎる不受理", "declined_on": "2026-04-11"}
         )
         assert declined_late.status_code == 409 and declined_late.json()["code"] == "plan_exists"
-
-        # Each agency accepts its role: the coordinator on its word, or the agency itself.
-        acceptance = "/plans/1/roles/{}/acceptance"
-        own = await coord.post(case + acceptance.format(1), json={"accepted_on": "2026-04-11"}, headers=kikan)
-        assert own.status_code == 201, own.text
-        someone_elses = await coord.post(
-            case + acceptance.format(0), json={"accepted_on": "2026-04-11"}, headers=kikan
-        )
-        assert someone_elses.status_code == 404
-        on_behalf = await coord.post(case + acceptance.format(0), json={"accepted_on": "2026-04-11"})
-        assert on_behalf.status_code == 201, on_behalf.text
-        for url, code in (
-            (case + acceptance.format(0), "role_already_accepted"),
-            (case + acceptance.format(5), "role_not_found"),
-            (case + "/plans/7/roles/0/acceptance", "plan_not_found"),
-        ):
-            refused = await coord.post(url, json={"accepted_on": "2026-04-12"})
-            assert refused.status_code == 409 and refused.json()["code"] == code, url
+        late_answer = await coord.post(case + acceptance.format(0), json={"accepted_on": "2026-04-11"})
+        assert late_answer.status_code == 409 and late_answer.json()["code"] == "plan_already_agreed"
 
         # Moment 4: referrals to participation and outreach, monitoring with the origin.
         to_participation = await coord.post(
@@ -227,28 +277,20 @@ async def test_the_national_support_flow_from_consultation_to_conclusion_and_bac
             what="coordination noting outreach's connection",
         )
 
-        # A revision is a new version; its roles are accepted afresh.
-        revised = await coord.post(
-            f"{case}/plans",
-            json=plan(
-                agreed_on="2026-06-01",
-                roles=[
-                    {
-                        "organisation": "shakyo-sanka",
-                        "responsibility": "participation",
-                        "review_on": "2026-09-01",
-                    }
-                ],
-            ),
-        )
-        assert revised.status_code == 201 and revised.json()["plan_version"] == 2, revised.text
-        superseded = await coord.post(case + acceptance.format(1), json={"accepted_on": "2026-06-02"})
-        assert superseded.status_code == 409 and superseded.json()["code"] == "plan_superseded"
-        sanka = as_user(tokens, "sanka-watanabe")
+        # A revision is a new version: drafted, answered and agreed afresh.
+        revision = plan(agreed_on="2026-06-01", roles=[sanka_role | {"review_on": "2026-09-01"}])
+        redrafted = await coord.post(f"{case}/plans/drafts", json=plan_draft(revision, "2026-05-25"))
+        assert redrafted.status_code == 201 and redrafted.json()["plan_version"] == 2, redrafted.text
+        superseded = await coord.post(case + acceptance.format(1), json={"accepted_on": "2026-05-26"})
+        assert superseded.status_code == 409 and superseded.json()["code"] == "plan_already_agreed"
         by_host = await coord.post(
-            f"{case}/plans/2/roles/0/acceptance", json={"accepted_on": "2026-06-02"}, headers=sanka
+            f"{case}/plans/2/roles/0/acceptance", json={"accepted_on": "2026-05-26"}, headers=sanka
         )
         assert by_host.status_code == 201, by_host.text
+        revised = await coord.post(
+            f"{case}/plans", json={k: v for k, v in revision.items() if k in MEETING_TERMS}
+        )
+        assert revised.status_code == 201 and revised.json()["plan_version"] == 2, revised.text
 
         # Moment 5: conclusion with its evaluation, then the return to origin.
         conclusion = {
@@ -281,7 +323,14 @@ async def test_the_national_support_flow_from_consultation_to_conclusion_and_bac
         seen = (await coord.get(case)).json()
         assert seen["status"] == "returned" and seen["conclusion"]["goals_total"] == 2
         assert [p["current"] for p in seen["plans"]] == [False, True]
-        assert [r["accepted_on"] for r in seen["plans"][0]["roles"]] == ["2026-04-11", "2026-04-11"]
+        first = seen["plans"][0]
+        assert [(r["organisation"], r["accepted_on"], r["accepted_recorded_by"]) for r in first["roles"]] == [
+            ("houkatsu-chuo", "2026-04-08", "shakyo-tagikan"),
+            ("kikan-soudan", "2026-04-07", "kikan-soudan"),
+        ]
+        assert (
+            first["roles"][1]["members"] == [opened["subject_ref"]] and first["wishes"] == proposed["wishes"]
+        )
         assert seen["assessments"][0]["members"][0]["findings"] == HOUSEHOLD_FINDINGS
 
         # Intake shows what came back and why, with coordination's evaluation, then closes.
@@ -486,7 +535,7 @@ async def test_people_passed_on_by_outreach_and_community_open_intake_cases(serv
         # The worker meets the person and records the details (sealed, like any consultation).
         details = {
             "person": {"name": "架空　三郎", "birth_date": "1978-08-09"},
-            "household": [{"relation": "父", "age": 79}],
+            "household": [{"relation": "parent", "age": 79}],
             "summary": "アウトリーチから引き継ぎ、本人と初回面談",
             "recorded_on": "2026-05-12",
         }
@@ -498,7 +547,9 @@ async def test_people_passed_on_by_outreach_and_community_open_intake_cases(serv
         assert recorded.status_code == 200, recorded.text
         known = (await intake.get(f"/cases/{case_key}")).json()
         assert known["details_pending"] is False and known["person"]["name"] == "架空　三郎"
-        assert known["household"] == [{"relation": "父", "age": 79, "name": None}]
+        [father] = known["household"]
+        assert father["subject_ref"].startswith("subj_") and father["subject_ref"] != known["subject_ref"]
+        assert (father["relation_label"], father["identity"]["age"], father["age_band"]) == ("親", 79, "75+")
 
         # The same person connected again by another outreach case: linked, not a second case.
         again = connected.model_copy(

@@ -23,7 +23,7 @@ from contracts.kafka_access import PROJECTIONS
 from deploy.local.ports import free_port
 from tests.conftest import ROOT
 from tests.e2e.conftest import _wait_healthy
-from tests.e2e.test_first_flow import CONSENT, _get_json, as_user, clients, consultation, plan
+from tests.e2e.test_first_flow import CONSENT, _get_json, agree_plan, as_user, clients, consultation, plan
 from tests.polling import eventually
 
 CANARY = "架空　カナリア太郎"
@@ -106,9 +106,10 @@ async def crossing_case(services, tokens) -> dict:
             },
         )
         assert assessed.status_code == 201, assessed.text
-        agreed = await coord.post(
-            f"{case}/plans",
-            json=plan(
+        agreed = await agree_plan(
+            coord,
+            case,
+            plan(
                 meeting_type="confidential_support_meeting",
                 members=["shakyo-tagikan", "houkatsu-chuo", "kikan-soudan"],
             ),
@@ -179,6 +180,11 @@ async def test_the_holder_sees_intake_and_coordination_in_order_with_details(pro
     assert kinds[0] == ("intake", "ConsultationReceived")
     assert kinds.index(("intake", "ReferredToCoordination")) < kinds.index(("coordination", "CaseOpened"))
     assert kinds.index(("coordination", "CaseOpened")) < kinds.index(("coordination", "PlanAgreed"))
+    drafted, accepted = (
+        kinds.index(("coordination", "PlanDrafted")),
+        kinds.index(("coordination", "RoleAccepted")),
+    )
+    assert drafted < accepted < kinds.index(("coordination", "PlanAgreed"))  # the plan as practised
     assert ("coordination", "ReferredToParticipation") in kinds and (
         "coordination",
         "ReferredToOutreach",

@@ -19,14 +19,17 @@ from contracts.glossary import (
     ContactOutcome,
     FollowUpStatus,
     IdentifiedBy,
+    IntegratedScheme,
     IssueTag,
     LocalResourceKind,
     MeetingType,
     MenuKind,
     OutreachConclusionReason,
+    ParticipationClosureReason,
     PlaceKind,
     PlacementOutcome,
     PlatformTheme,
+    Relation,
     ReturnReason,
     RoleResponsibility,
     Sector,
@@ -112,6 +115,9 @@ def build(cases: int, seed: int, *, offset: int = 0) -> Scenario:
                 case_key=key,
                 referral_id=referral,
                 subject_ref=subject,
+                members=[
+                    ev.MemberConcerned(subject_ref=subject, relation=Relation.SELF, age_band=AgeBand.MIDDLE)
+                ],
                 referring_organisation=orgs["intake"],
                 issue_tags=tags,
                 age_band=AgeBand.MIDDLE,
@@ -232,6 +238,16 @@ def build(cases: int, seed: int, *, offset: int = 0) -> Scenario:
                         ),
                         "participation",
                     )
+                    # No figure counts closures yet: the projector reads and ignores them.
+                    s.add(
+                        ev.ParticipationClosed(
+                            case_key=key,
+                            participation_case_id=participation,
+                            reason=ParticipationClosureReason.SETTLED,
+                            closed_on=started + timedelta(days=lasted),
+                        ),
+                        "participation",
+                    )
         elif i % 2 == 0:
             # The meeting decided intake stays the main support: returned without a conclusion.
             s.add(
@@ -310,6 +326,7 @@ def build(cases: int, seed: int, *, offset: int = 0) -> Scenario:
                 school_district=f"sd-{n % 2}",
                 target_groups=[TargetGroup.EVERYONE],
                 multi_generational=True,
+                integrated_schemes=[IntegratedScheme.CARE_PREVENTION],
                 opened_on=BASE,
             ),
             "community",
@@ -360,6 +377,7 @@ def build(cases: int, seed: int, *, offset: int = 0) -> Scenario:
                 attendance={"children": n, "youth": 1, "working_age": 2, "older": 10 + n},
                 volunteer_count=3,
                 new_resident_led=n < 2,
+                integrated_scheme=IntegratedScheme.CARE_PREVENTION,
             ),
             "community",
         )

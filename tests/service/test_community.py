@@ -17,6 +17,7 @@ from contracts.envelope import PublicEvent
 from contracts.glossary import (
     AgeBand,
     Generation,
+    IntegratedScheme,
     IssueTag,
     LocalResourceKind,
     MeetingType,
@@ -33,13 +34,13 @@ from libs.auth import Principal
 from libs.authz import Forbidden
 from libs.commands import Context, envelope_for
 from libs.directory import Directory, Organisation
-from libs.domain import NotFound
-from libs.eventstore import ConcurrencyError, RecordedEvent, RegisterQuery
+from libs.domain import DomainError, NotFound
+from libs.eventstore import ConcurrencyError, NewEvent, RecordedEvent, RegisterQuery
 from libs.http import Caller
 from libs.inbox import Delivery
 from libs.testing.memory import InMemoryEventStore
 from services.community.domain import concern, model, platform
-from services.community.entrypoints import timeline
+from services.community.entrypoints import schemas, timeline
 from services.community.service_layer import handlers
 
 HOLDER = "shakyo-chiiki"
@@ -357,3 +358,45 @@ async def test_a_platform_meeting_returns_its_id_and_stays_with_its_holder(store
     assert (await handlers.read_meeting(store, caller(), recorded.meeting_id)).state.holder == HOLDER
     with pytest.raises(NotFound):
         await handlers.read_meeting(store, caller("chiiki-nishi"), recorded.meeting_id)
+
+
+async def test_places_and_activities_carry_their_schemes_and_a_place_from_before_says_not_recorded(store):
+    schemes = [IntegratedScheme.CHILDCARE_HUB, IntegratedScheme.CARE_PREVENTION]
+    hub = PLACE.model_copy(update={"integrated_schemes": schemes})
+    place_id = (await handlers.register_place(store, caller(), DIRECTORY, hub)).place_id
+    with pytest.raises(DomainError) as which:
+        await handlers.record_activity(store, caller(), place_id, ACTIVITY, expected_version=None)
+    assert which.value.code == "integrated_scheme_required"
+    chosen = ACTIVITY.model_copy(update={"integrated_scheme": IntegratedScheme.CARE_PREVENTION})
+    await handlers.record_activity(store, caller(), place_id, chosen, expected_version=None)
+
+    registered, held = stream(store, handlers.place_stream(place_id))
+    assert registered.schema_version == held.schema_version == 2
+    assert registered.data["integrated_schemes"] == ["care_prevention", "childcare_hub"]
+    place, activity = (m.envelope for m in store.outbox)
+    assert (place.schema_version, place.payload["integrated_schemes"]) == (
+        2,
+        ["care_prevention", "childcare_hub"],
+    )
+    assert (activity.schema_version, activity.payload["integrated_scheme"]) == (2, "care_prevention")
+
+    # A place the previous release stored (v1, no schemes) reads as "not recorded", and so do its
+    # activities: nothing to default them to.
+    old = registered.data | {"place_id": str(uuid.uuid4())}
+    del old["integrated_schemes"]
+    old_stream = handlers.place_stream(uuid.UUID(old["place_id"]))
+    async with store.transaction() as session:
+        await session.append(
+            old_stream, model.STREAM_TYPE, 0, [NewEvent("PlaceRegistered", old, schema_version=1)]
+        )
+    await handlers.record_activity(store, caller(), uuid.UUID(old["place_id"]), ACTIVITY, expected_version=1)
+    loaded = await handlers.read_place(store, caller(), uuid.UUID(old["place_id"]))
+    view = schemas.place_view(loaded.state, loaded.version, caller())
+    assert view.integrated_schemes is None and view.integrated_scheme_labels == []
+    assert view.activities[0].integrated_scheme is None
+    new_view = schemas.place_view((await handlers.read_place(store, caller(), place_id)).state, 2, caller())
+    assert new_view.integrated_scheme_labels == [
+        "一般介護予防事業（地域介護予防活動支援事業）",
+        "地域子育て支援拠点事業",
+    ]
+    assert new_view.activities[0].integrated_scheme_label == "一般介護予防事業（地域介護予防活動支援事業）"

@@ -6,6 +6,7 @@ service would have committed. The store has no cipher: personal fields stay in c
 lets the tests check that they never reach a public event.
 """
 
+import inspect
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
@@ -25,8 +26,11 @@ from contracts.glossary import (
     MeetingDecision,
     MeetingType,
     MenuKind,
+    ParticipationClosureReason,
     Program,
+    Relation,
     Role,
+    RoleDeclineReason,
     RoleResponsibility,
     Urgency,
 )
@@ -34,13 +38,14 @@ from libs.auth import Principal
 from libs.authz import Forbidden
 from libs.commands import Context, envelope_for
 from libs.directory import Directory, Organisation
-from libs.domain import DomainError, NotFound
+from libs.domain import DomainError, InvalidCommand, NotFound
 from libs.eventstore import ConcurrencyError, RecordedEvent, RegisterQuery
 from libs.http import Caller
 from libs.inbox import Delivery
 from libs.testing.memory import InMemoryEventStore
 from services.coordination.domain import meeting, model
-from services.coordination.entrypoints import timeline
+from services.coordination.entrypoints import register, timeline
+from services.coordination.entrypoints.schemas import case_view
 from services.coordination.service_layer import authorization, handlers
 
 HOLDER = "shakyo-tagikan"
@@ -88,15 +93,20 @@ async def consume(
     store: InMemoryEventStore, handler: Callable[..., Awaitable[None]], message: Delivery
 ) -> None:
     """One delivery handled in its own transaction, as the inbox consumer does."""
+    routed = {"directory": DIRECTORY} if "directory" in inspect.signature(handler).parameters else {}
     async with store.transaction() as session:
-        await handler(session, message, organisation=HOLDER)
+        await handler(session, message, organisation=HOLDER, **routed)
 
 
 def referral(case_key: uuid.UUID | None = None) -> public.ReferredToCoordination:
+    subject_ref = f"subj_{uuid.uuid4().hex}"
     return public.ReferredToCoordination(
         case_key=case_key or uuid.uuid4(),
         referral_id=uuid.uuid4(),
-        subject_ref=f"subj_{uuid.uuid4().hex}",
+        subject_ref=subject_ref,
+        members=[
+            public.MemberConcerned(subject_ref=subject_ref, relation=Relation.SELF, age_band=AgeBand.MIDDLE)
+        ],
         referring_organisation=REFERRER,
         issue_tags=[IssueTag.DOUBLE_CARE],
         age_band=AgeBand.MIDDLE,
@@ -160,6 +170,34 @@ def meeting_on(
 PLAN_ROLE = model.Role(
     organisation=AGENCY, responsibility=RoleResponsibility.MAIN_CONTACT, review_on=date(2026, 7, 1)
 )
+WISHES = "本人は母と自宅で暮らし続けたい"
+
+
+def plan_draft(*roles: model.Role, drafted_on: date = date(2026, 4, 6)) -> model.DraftPlan:
+    return model.DraftPlan(
+        goals=[GOAL],
+        wishes=WISHES,
+        period_from=date(2026, 4, 10),
+        period_to=date(2027, 3, 31),
+        emergency="夜間は当番へ連絡",
+        roles=list(roles or (PLAN_ROLE,)),
+        drafted_on=drafted_on,
+    )
+
+
+def terms(kind: MeetingType = MeetingType.CONFIDENTIAL_SUPPORT_MEETING) -> model.AgreePlan:
+    """A meeting described inline (no record of it): its type, members and date."""
+    return model.AgreePlan(meeting_type=kind, members=[HOLDER, AGENCY], agreed_on=date(2026, 4, 10))
+
+
+async def drafted_and_accepted(store: InMemoryEventStore, case_id: uuid.UUID, *roles: model.Role) -> int:
+    """A draft whose every role the coordinator accepted on its agency's word; the case's version."""
+    drafted = await handlers.draft_plan(store, caller(), case_id, plan_draft(*roles), expected_version=None)
+    version = drafted.version
+    for index in range(len(roles) or 1):
+        accepted = model.AcceptRole(accepted_on=date(2026, 4, 8))
+        version = (await handlers.answer_role(store, caller(), case_id, 1, index, accepted, None)).version
+    return version
 
 
 async def test_a_referral_opens_one_case_under_its_case_key_and_its_acceptance_is_published(store):
@@ -208,10 +246,11 @@ async def test_a_support_plan_meeting_waits_for_consent_then_the_plan_cites_it(s
         held.meeting_id
     )
 
-    request = model.AgreePlan(meeting_id=held.meeting_id, goals=[GOAL], roles=[PLAN_ROLE])
-    planned = await handlers.agree_plan(store, caller(), case_id, request, expected_version=1)
+    version = await drafted_and_accepted(store, case_id)
+    request = model.AgreePlan(meeting_id=held.meeting_id)
+    planned = await handlers.agree_plan(store, caller(), case_id, request, expected_version=version)
 
-    assert (planned.plan_version, planned.version) == (1, 2)
+    assert (planned.plan_version, planned.version) == (1, 4)
     plan = stream(store, handlers.stream_id(case_id))[-1]
     assert plan.event_type == "PlanAgreed" and plan.data["meeting_id"] == str(held.meeting_id)
     assert plan.data["members"] == sorted([HOLDER, AGENCY]) and plan.data["agreed_on"] == "2026-04-10"
@@ -233,9 +272,13 @@ async def test_refused_callers_learn_nothing_and_change_nothing(store):
             with pytest.raises(NotFound):
                 await handlers.read_case(store, stranger, target, TODAY)
             with pytest.raises(NotFound):
-                await handlers.accept_role(
-                    store, stranger, target, 1, 0, model.AcceptRole(accepted_on=date(2026, 4, 11))
-                )
+                await handlers.draft_plan(store, stranger, target, plan_draft(), expected_version=None)
+            for answer in (
+                model.AcceptRole(accepted_on=date(2026, 4, 11)),
+                model.DeclineRole(reason=RoleDeclineReason.NO_CAPACITY, declined_on=date(2026, 4, 11)),
+            ):
+                with pytest.raises(NotFound):
+                    await handlers.answer_role(store, stranger, target, 1, 0, answer, None)
     # Another coordination organisation may record meetings, but not about a case it does not hold.
     with pytest.raises(NotFound):
         await handlers.hold_meeting(
@@ -295,38 +338,84 @@ async def test_a_read_is_recorded_under_the_case_key_and_consent_opens_it_to_the
         await handlers.read_case(store, caller(REFERRER, Role.INTAKE_WORKER), case_id, date(2027, 4, 1))
 
 
-async def test_the_named_agency_records_its_own_acceptance(store):
+async def test_a_plan_is_drafted_answered_by_each_agency_and_agreed_with_the_accepted_roles(store):
     referred = await opened(store)
     case_id = case_of(referred)
-    request = model.AgreePlan(
-        meeting_type=MeetingType.CONFIDENTIAL_SUPPORT_MEETING,
-        members=[HOLDER, AGENCY],
-        goals=[GOAL],
-        roles=[PLAN_ROLE],
-        agreed_on=date(2026, 4, 10),
+    agency = caller(AGENCY, Role.INTAKE_WORKER)
+    hospital = model.Role(
+        organisation="byoin-msw",
+        responsibility=RoleResponsibility.HEALTH_CARE,
+        review_on=date(2026, 7, 1),
+        members=[referred.subject_ref],
     )
-    await handlers.agree_plan(store, caller(), case_id, request, expected_version=None)
+    stranger = hospital.model_copy(update={"members": [f"subj_{uuid.uuid4().hex}"]})
+    with pytest.raises(InvalidCommand) as unknown:
+        await handlers.draft_plan(store, caller(), case_id, plan_draft(PLAN_ROLE, stranger), None)
+    assert unknown.value.code == "unknown_member" and "roles.1.members" in unknown.value.message
 
-    outcome = await handlers.accept_role(
-        store,
-        caller(AGENCY, Role.INTAKE_WORKER),
-        case_id,
-        1,
-        0,
-        model.AcceptRole(accepted_on=date(2026, 4, 11)),
+    drafted = await handlers.draft_plan(store, caller(), case_id, plan_draft(PLAN_ROLE, hospital), None)
+
+    assert (drafted.plan_version, drafted.draft, drafted.version) == (1, 1, 2)
+    assert published(store) == ["ReferralAccepted"]  # a draft and its answers stay in coordination
+
+    async def worklist(name: str) -> list[uuid.UUID]:
+        found = next(w for w in register.WORKLISTS if w.name == name)
+        async with store.reading() as session:
+            rows = await session.register(found.narrow(RegisterQuery(HOLDER), TODAY, caller().principal))
+        return [r.case_id for r in rows]
+
+    assert await worklist("roles_awaiting_answers") == [case_id]
+    assert await worklist("referrals_to_answer") == []
+    with pytest.raises(DomainError) as waiting:
+        await handlers.agree_plan(store, caller(), case_id, terms(), None)
+    assert waiting.value.code == "roles_unanswered"
+
+    # The agency answers for itself; the hospital, which does not use the system, through the coordinator.
+    own = await handlers.answer_role(
+        store, agency, case_id, 1, 0, model.AcceptRole(accepted_on=date(2026, 4, 7)), None
     )
+    with pytest.raises(NotFound):  # not its role: as if there were none
+        await handlers.answer_role(
+            store, agency, case_id, 1, 1, model.AcceptRole(accepted_on=date(2026, 4, 7)), None
+        )
+    refusal = model.DeclineRole(
+        reason=RoleDeclineReason.NO_CAPACITY, note="担当MSWが不在", declined_on=date(2026, 4, 8)
+    )
+    with pytest.raises(ConcurrencyError):  # If-Match: the coordinator answers what they saw
+        await handlers.answer_role(store, caller(), case_id, 1, 1, refusal, expected_version=2)
+    on_behalf = await handlers.answer_role(store, caller(), case_id, 1, 1, refusal, own.version)
 
-    assert outcome.version == 3
-    accepted = stream(store, handlers.stream_id(case_id))[-1]
-    assert accepted.event_type == "RoleAccepted" and accepted.data["recorded_by_organisation"] == AGENCY
-    with pytest.raises(NotFound):  # no such role: the agency has nothing to accept
-        await handlers.accept_role(
-            store,
-            caller(AGENCY, Role.INTAKE_WORKER),
-            case_id,
-            1,
-            1,
-            model.AcceptRole(accepted_on=date(2026, 4, 11)),
+    answers = stream(store, handlers.stream_id(case_id))[-2:]
+    assert [(e.event_type, e.data["recorded_by_organisation"]) for e in answers] == [
+        ("RoleAccepted", AGENCY),
+        ("RoleDeclined", HOLDER),
+    ]
+    assert answers[1].data["reason"] == "no_capacity" and answers[1].data["note"] == "担当MSWが不在"
+    assert await worklist("roles_awaiting_answers") == [] and await worklist("referrals_to_answer") == [
+        case_id
+    ]
+    view = case_view(on_behalf.state, on_behalf.version)
+    assert view.draft is not None and view.draft.unanswered == [] and view.draft.wishes == WISHES
+    assert [(r.answer, r.recorded_by, r.decline_reason_label) for r in view.draft.roles] == [
+        ("accepted", AGENCY, None),
+        ("declined", HOLDER, "受け入れる余力がない（人員・枠）"),
+    ]
+
+    planned = await handlers.agree_plan(store, caller(), case_id, terms(), on_behalf.version)
+
+    assert (planned.plan_version, planned.version) == (1, 5)
+    sent = store.outbox[-1].envelope
+    assert sent.event_type == "PlanAgreed" and [r["organisation"] for r in sent.payload["roles"]] == [AGENCY]
+    assert WISHES not in sent.model_dump_json() and "MSW" not in sent.model_dump_json()
+    seen = (await handlers.read_case(store, caller(), case_id, TODAY)).state
+    [plan] = case_view(seen, planned.version).plans
+    assert seen.draft is None and plan.wishes == WISHES and plan.period_to == date(2027, 3, 31)
+    assert [(r.organisation, r.accepted_on, r.accepted_recorded_by) for r in plan.roles] == [
+        (AGENCY, date(2026, 4, 7), AGENCY)
+    ]
+    with pytest.raises(NotFound):  # the plan is agreed: nothing is open to the agency's answer
+        await handlers.answer_role(
+            store, agency, case_id, 1, 0, model.AcceptRole(accepted_on=date(2026, 4, 11)), None
         )
 
 
@@ -386,13 +475,8 @@ async def test_a_meeting_record_is_read_by_its_attendees_and_a_conclusion_may_ci
     with pytest.raises(NotFound):
         await handlers.read_meeting(store, caller(REFERRER, Role.INTAKE_WORKER), held.meeting_id)
 
-    await handlers.agree_plan(
-        store,
-        caller(),
-        case_id,
-        model.AgreePlan(meeting_id=held.meeting_id, goals=[GOAL], roles=[PLAN_ROLE]),
-        None,
-    )
+    version = await drafted_and_accepted(store, case_id)
+    await handlers.agree_plan(store, caller(), case_id, model.AgreePlan(meeting_id=held.meeting_id), version)
     unheld = model.ConcludeSupport(
         outcome="improved",
         goals_met=1,
@@ -408,7 +492,7 @@ async def test_a_meeting_record_is_read_by_its_attendees_and_a_conclusion_may_ci
     outcome = await handlers.change(store, caller(), case_id, cited, expected_version=None)
 
     concluded = stream(store, handlers.stream_id(case_id))[-1]
-    assert outcome.version == 3 and concluded.data["meeting_id"] == str(held.meeting_id)
+    assert outcome.version == 5 and concluded.data["meeting_id"] == str(held.meeting_id)
     assert (
         published(store)[-1] == "SupportConcluded"
         and "保育先" not in store.outbox[-1].envelope.model_dump_json()
@@ -443,7 +527,9 @@ async def test_the_register_lists_the_organisations_own_cases_newest_first(store
     for referred in (first, second):
         await consume(store, handlers.on_referred, delivery(referred))
     async with store.transaction() as session:  # another coordination organisation's case
-        await handlers.on_referred(session, delivery(referral()), organisation="tagikan-minami")
+        await handlers.on_referred(
+            session, delivery(referral()), organisation="tagikan-minami", directory=DIRECTORY
+        )
     decline = model.DeclineReferral(note="対象外のため", declined_on=date(2026, 4, 3))
     await handlers.change(store, caller(), case_of(first), decline, expected_version=None)
 
@@ -469,3 +555,68 @@ async def test_the_register_lists_the_organisations_own_cases_newest_first(store
     assert authorization.may_list(caller().principal, DIRECTORY).allowed
     for stranger in (caller(HOLDER, Role.INTAKE_WORKER), caller(REFERRER, Role.COORDINATOR)):
         assert not authorization.may_list(stranger.principal, DIRECTORY).allowed
+
+
+async def test_consents_expiring_within_30_days_reach_every_case_of_the_key_whenever_noted(store):
+    """TODAY is 2026-06-15. Intake's consent may arrive before the case it covers is opened, and a
+    key may hold a second case after a return: every case of the key shows the consent."""
+    expiring = next(w for w in register.WORKLISTS if w.name == "consents_expiring_30_days")
+    assert expiring.label and "多機関協働事業" in expiring.definition
+
+    async def listed() -> list[tuple[uuid.UUID, date | None]]:
+        query = expiring.narrow(RegisterQuery(HOLDER, limit=100), TODAY, caller().principal)
+        async with store.reading() as session:
+            return [(r.case_id, r.consent_expires_on) for r in await session.register(query)]
+
+    key = uuid.uuid4()
+    given = consent_given(key, Program.COORDINATION, expires_on=date(2026, 7, 1))
+    await consume(store, handlers.on_consent_changed, delivery(given))  # before any case of the key
+    first = await opened(store, key)
+    assert await listed() == [(case_of(first), date(2026, 7, 1))]
+
+    outreach_only = await opened(store)  # a consent that does not let coordination hold the case
+    await consume(
+        store,
+        handlers.on_consent_changed,
+        delivery(consent_given(outreach_only.case_key, Program.OUTREACH, expires_on=date(2026, 6, 20))),
+    )
+    far = await opened(store)
+    await consume(
+        store,
+        handlers.on_consent_changed,
+        delivery(consent_given(far.case_key, Program.COORDINATION, expires_on=date(2026, 7, 16))),
+    )
+    decline = model.DeclineReferral(note="対象外のため", declined_on=date(2026, 4, 3))
+    await handlers.change(store, caller(), case_of(first), decline, expected_version=None)
+    again = await opened(store, key)  # referred again under the same key: the consent holds
+    assert await listed() == [(case_of(again), date(2026, 7, 1))]  # the returned case is done
+
+    withdrawn = given.model_copy(
+        update={"status": "withdrawn", "programs": [], "changed_on": date(2026, 6, 1)}
+    )
+    await consume(store, handlers.on_consent_changed, delivery(withdrawn))
+    assert await listed() == []
+
+
+async def test_participations_closure_is_noted_with_its_reason_on_the_case_that_referred(store):
+    referred = await opened(store)
+    closed = public.ParticipationClosed(
+        case_key=referred.case_key,
+        participation_case_id=uuid.uuid4(),
+        reason=ParticipationClosureReason.MOVED_AWAY,
+        closed_on=date(2026, 9, 1),
+    )
+    outbox_before = len(store.outbox)
+
+    await consume(store, handlers.on_partner_report, delivery(closed, "shakyo-sanka"))
+
+    noted = stream(store, handlers.stream_id(case_of(referred)))[-1]
+    assert noted.event_type == "PartnerReported"
+    assert noted.data == {
+        "program": "participation",
+        "report": "ParticipationClosed",
+        "detail": "moved_away",
+        "partner_case_id": str(closed.participation_case_id),
+        "reported_on": "2026-09-01",
+    }
+    assert len(store.outbox) == outbox_before  # a private note: nothing published

@@ -7,6 +7,7 @@ lets the tests check that they never reach a public event.
 """
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -21,16 +22,19 @@ from contracts.glossary import (
     LegalBasis,
     MeetingType,
     Program,
+    Relation,
     Role,
     RoleResponsibility,
+    SimpleSupportKind,
     Urgency,
 )
 from libs.auth import Principal
 from libs.authz import Forbidden
 from libs.commands import Context, envelope_for
-from libs.directory import Directory, Organisation
+from libs.directory import Directory, Organisation, User
 from libs.domain import NotFound
 from libs.eventstore import ConcurrencyError, RecordedEvent, RegisterQuery
+from libs.handover import HandOver
 from libs.http import Caller
 from libs.inbox import Delivery
 from libs.testing.memory import InMemoryEventStore
@@ -61,7 +65,7 @@ DIRECTORY = Directory(
 CONSULTATION = model.ReceiveConsultation(
     channel=Channel.COUNTER,
     person=model.Person(name=NAME, birth_date=date(1980, 5, 5)),
-    household=[model.HouseholdMember(relation="母", age=78)],
+    household=[model.MemberDetails(relation=Relation.PARENT, age=78)],
     issue_tags=[IssueTag.DOUBLE_CARE],
     district="chuo-1",
     summary=SUMMARY,
@@ -140,6 +144,70 @@ async def test_a_referral_returns_its_id_and_publishes_it(store):
         referred.referral_id
     )
     assert sent.payload["referring_organisation"] == HOLDER and "複合課題" not in sent.model_dump_json()
+
+
+async def test_a_member_is_referred_to_outreach_as_themselves_by_the_holder_only(store):
+    opened = await received(store)
+    async with store.reading() as session:
+        case = (await session.load(model.INTAKE_CASE, handlers.stream_id(opened.case_id))).state
+    [mother] = case.household or ()
+    assert mother.subject_ref not in (None, case.subject_ref)
+    request = model.ReferMemberToOutreach(
+        member=mother.subject_ref, reason="外出できない", referred_on=date(2026, 4, 3)
+    )
+    before = (list(store.events), list(store.outbox))
+    with pytest.raises(NotFound):
+        await handlers.refer_to_outreach(store, caller("houkatsu-kita"), opened.case_id, request, None)
+    assert (store.events, store.outbox) == before
+
+    referred = await handlers.refer_to_outreach(store, caller(), opened.case_id, request, None)
+    sent = store.outbox[-1].envelope
+    assert (sent.event_type, sent.case_key) == ("OutreachRequested", opened.case_id)
+    assert sent.payload["subject_ref"] == mother.subject_ref and sent.payload["referral_id"] == str(
+        referred.referral_id
+    )
+    assert (sent.payload["relation"], sent.payload["age_band"]) == ("parent", "75+")
+
+    # Recorded again, the mother keeps her pseudonym and a newcomer gets one of their own.
+    again = model.RecordPerson(
+        person=CONSULTATION.person,
+        household=[
+            model.MemberDetails(relation=Relation.PARENT, age=78, subject_ref=mother.subject_ref),
+            model.MemberDetails(relation=Relation.CHILD, age=12),
+        ],
+        recorded_on=date(2026, 4, 5),
+    )
+    await handlers.record_person(store, caller(), opened.case_id, again, None)
+    async with store.reading() as session:
+        case = (await session.load(model.INTAKE_CASE, handlers.stream_id(opened.case_id))).state
+    refs = [m.subject_ref for m in case.household or ()]
+    assert refs[0] == mother.subject_ref and refs[1] not in (None, mother.subject_ref, case.subject_ref)
+
+
+async def test_a_handover_moves_the_case_its_line_and_who_may_change_it(store):
+    opened = await received(store)
+    directory = replace(
+        DIRECTORY,
+        users={"kita-ito": User("kita-ito", "houkatsu-kita", frozenset({Role.INTAKE_WORKER}), "伊藤")},
+    )
+    request = HandOver(
+        to_organisation="houkatsu-kita",
+        to_worker="kita-ito",
+        reason="転居先の地区へ",
+        handed_over_on=date(2026, 4, 5),
+    )
+    with pytest.raises(NotFound):  # only the holder hands over
+        await handlers.hand_over(store, caller("houkatsu-kita"), directory, opened.case_id, request, None)
+
+    await handlers.hand_over(store, caller(), directory, opened.case_id, request, None)
+    async with store.reading() as session:
+        [line] = await session.register(RegisterQuery(organisation="houkatsu-kita"))
+        assert await session.register(RegisterQuery(organisation=HOLDER)) == []
+    assert (line.case_id, line.worker) == (opened.case_id, "kita-ito")
+    support = model.GiveSupport(given_on=date(2026, 4, 6), kind=SimpleSupportKind.LISTENING_ADVICE)
+    with pytest.raises(NotFound):  # the old holder no longer changes it
+        await handlers.change(store, caller(), opened.case_id, support, expected_version=None)
+    await handlers.change(store, caller("houkatsu-kita"), opened.case_id, support, expected_version=None)
 
 
 async def test_another_organisation_learns_nothing_and_changes_nothing(store):
@@ -311,7 +379,7 @@ async def test_a_concern_opens_a_pending_case_once_and_its_timeline_follows_inta
 
     for _ in range(2):
         async with store.transaction() as session:
-            await handlers.on_concern_raised(session, message, organisation=HOLDER)
+            await handlers.on_concern_raised(session, message, organisation=HOLDER, directory=DIRECTORY)
 
     [opened] = stream(store, handlers.stream_id(concern.case_key))
     assert opened.event_type == "CaseOpenedFromConnection" and opened.case_key == concern.case_key
@@ -357,3 +425,45 @@ async def test_the_register_lists_the_callers_cases_filters_pages_and_finds_them
     await handlers.erase_person(store, admin, second.case_id, model.ErasePerson(erased_on=date(2026, 6, 1)))
     assert await ids(q="かくう ようこ") == []
     assert await ids() == [second.case_id, first.case_id]  # the case stays listed, unsearchable
+
+
+async def test_consents_expiring_within_30_days_are_the_latest_in_force_running_out_by_today_plus_30(store):
+    """TODAY is 2026-06-15: its 30 days end on 2026-07-15, both days included."""
+    expiring = next(w for w in register.WORKLISTS if w.name == "consents_expiring_30_days")
+    assert expiring.label and "30日後" in expiring.definition
+
+    async def case_with(*expiries: date, withdrawn: bool = False) -> uuid.UUID:
+        case_id = (await received(store)).case_id
+        for expires_on in expiries:
+            request = consent.GrantConsent(
+                programs=[Program.COORDINATION],
+                purpose=ConsentPurpose.SUPPORT_COORDINATION,
+                granted_on=date(2026, 4, 1),
+                expires_on=expires_on,
+            )
+            granted = await handlers.grant_consent(store, caller(), case_id, request)
+        if withdrawn:
+            request = consent.WithdrawConsent(withdrawn_on=date(2026, 6, 1))
+            command = consent.Withdraw(request=request, consent_id=granted.consent_id)
+            await handlers.change_consent(store, caller(), case_id, command)
+        return case_id
+
+    last_day = await case_with(date(2026, 7, 15))
+    today = await case_with(date(2026, 6, 15))
+    await case_with(date(2026, 7, 16))  # a day too far
+    await case_with(date(2026, 6, 20), withdrawn=True)
+    await case_with(date(2026, 6, 14))  # already expired
+    await case_with(date(2026, 6, 20), date(2027, 3, 31))  # renewed: the later consent counts
+    await received(store)  # no consent at all
+    # The renewal withdrawn: the earlier consent is the one in force again.
+    renewal_withdrawn = await case_with(date(2026, 6, 30), date(2027, 3, 31), withdrawn=True)
+
+    query = expiring.narrow(RegisterQuery(HOLDER, limit=100), TODAY, caller().principal)
+    async with store.reading() as session:
+        rows = await session.register(query)
+        assert await session.register_count(query) == 3
+    assert [(r.case_id, r.consent_expires_on) for r in rows] == [  # the soonest first
+        (today, date(2026, 6, 15)),
+        (renewal_withdrawn, date(2026, 6, 30)),
+        (last_day, date(2026, 7, 15)),
+    ]

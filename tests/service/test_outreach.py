@@ -20,6 +20,7 @@ from contracts.glossary import (
     IdentifiedBy,
     IssueTag,
     Program,
+    Relation,
     Role,
     Urgency,
 )
@@ -202,7 +203,7 @@ async def test_a_referral_delivered_twice_opens_one_case(store):
 
     for _ in range(2):
         async with store.transaction() as session:
-            await handlers.on_referred(session, delivery, organisation=HOLDER)
+            await handlers.on_referred(session, delivery, organisation=HOLDER, directory=DIRECTORY)
 
     case_stream = handlers.stream_id(model.case_id_for_referral(referral.referral_id))
     async with store.reading() as session:
@@ -218,6 +219,57 @@ async def test_a_referral_delivered_twice_opens_one_case(store):
     assert stored.metadata["causation_id"] == str(delivery.envelope.event_id)
     assert stored.metadata["correlation_id"] == str(delivery.envelope.correlation_id)
     assert [m.envelope.event_type for m in store.outbox] == ["PotentialClientIdentified"]
+
+
+async def test_intakes_request_opens_a_case_for_the_member_under_their_own_pseudonym_once(store):
+    request = public.OutreachRequested(
+        case_key=uuid.uuid4(),
+        referral_id=uuid.uuid4(),
+        subject_ref=f"subj_{uuid.uuid4().hex}",
+        relation=Relation.CHILD,
+        referring_organisation="houkatsu-chuo",
+        issue_tags=[IssueTag.HIKIKOMORI],
+        age_band=AgeBand.MIDDLE,
+        district="chuo-1",
+        urgency=Urgency.ROUTINE,
+        referred_on=date(2026, 4, 3),
+    )
+    delivery = referral_delivery()
+    delivery = Delivery(
+        delivery.envelope.model_copy(
+            update={
+                "event_type": request.event_type,
+                "case_key": request.case_key,
+                "organisation": "houkatsu-chuo",
+                "payload": request.model_dump(mode="json"),
+            }
+        ),
+        request,
+        request.topic,
+        partition=0,
+        offset=8,
+    )
+    for _ in range(2):
+        async with store.transaction() as session:
+            await handlers.on_requested(session, delivery, organisation=HOLDER, directory=DIRECTORY)
+    case_stream = handlers.stream_id(model.case_id_for_referral(request.referral_id))
+    async with store.reading() as session:
+        assert await session.stream_ids(stream_type=model.STREAM_TYPE) == [case_stream]
+        found = (await session.load(model.OUTREACH_CASE, case_stream)).state.identified
+    assert found is not None
+    assert (found.subject_ref, found.age_band, found.case_key) == (
+        request.subject_ref,
+        AgeBand.MIDDLE,
+        request.case_key,
+    )
+    assert (found.identified_by, found.referral_id, found.coordination_case_id) == (
+        IdentifiedBy.INTAKE_REFERRAL,
+        request.referral_id,
+        None,
+    )
+    [published] = store.outbox
+    assert published.envelope.payload["subject_ref"] == request.subject_ref
+    assert published.envelope.payload["identified_by"] == "intake_referral"
 
 
 async def test_a_read_is_recorded_once_and_a_refused_read_records_nothing(store):

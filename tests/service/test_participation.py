@@ -19,6 +19,7 @@ from contracts.glossary import (
     LegalBasis,
     MenuKind,
     MenuStatus,
+    ParticipationClosureReason,
     ParticipationNeed,
     PlacementOutcome,
     Program,
@@ -34,7 +35,7 @@ from libs.http import Caller
 from libs.inbox import Delivery
 from libs.testing.memory import InMemoryEventStore
 from services.participation.domain import menu, model
-from services.participation.entrypoints import timeline
+from services.participation.entrypoints import register, schemas, timeline
 from services.participation.service_layer import handlers
 
 HOLDER = "shakyo-sanka"
@@ -114,7 +115,7 @@ async def opened_case(store: InMemoryEventStore, delivery: Delivery | None = Non
     """A case opened by a referral, as the consumer opens it; its id."""
     delivery = delivery or referral()
     async with store.transaction() as session:
-        await handlers.on_referred(session, delivery, organisation=HOLDER)
+        await handlers.on_referred(session, delivery, organisation=HOLDER, directory=DIRECTORY)
     assert isinstance(delivery.event, public.ReferredToParticipation)
     return model.case_id_for(delivery.event.referral_id)
 
@@ -336,7 +337,9 @@ async def test_the_register_lists_the_organisations_cases_newest_first_filtered_
     assessment = model.AssessNeeds(needs=[ParticipationNeed.LEARNING], assessed_on=date(2026, 5, 20))
     await handlers.change(store, caller(), older, assessment, expected_version=1)
     async with store.transaction() as session:  # another organisation's case
-        await handlers.on_referred(session, referral(referred_on=date(2026, 6, 1)), organisation=OTHER)
+        await handlers.on_referred(
+            session, referral(referred_on=date(2026, 6, 1)), organisation=OTHER, directory=DIRECTORY
+        )
 
     async with store.reading() as session:
         mine = await session.register(RegisterQuery(organisation=HOLDER))
@@ -355,3 +358,79 @@ async def test_the_register_lists_the_organisations_cases_newest_first_filtered_
     assert [r.case_id for r in assessed] == [r.case_id for r in south] == [older]
     assert first.case_id == newer and [r.case_id for r in page] == [older]
     assert len(theirs) == 1 and theirs[0].case_id not in (newer, older)
+
+
+async def test_closing_needs_every_placement_ended_reports_back_and_frees_any_seat_left_held(store):
+    case_id = await assessed_case(store)
+    menu_id = await a_published_menu(store, capacity=1)
+    placed = await handlers.start_placement(store, caller(), case_id, start(menu_id), None)
+    closure = model.CloseCase(
+        reason=ParticipationClosureReason.SETTLED,
+        note="自分で通えるようになった",
+        closed_on=date(2026, 10, 1),
+    )
+
+    with pytest.raises(DomainError) as running:
+        await handlers.close_case(store, caller(), case_id, closure, expected_version=None)
+    assert running.value.code == "placements_running"
+    # The end reached the case, but the process died before the seat was released.
+    end = model.End(
+        request=model.EndPlacement(outcome=PlacementOutcome.TERM_COMPLETED, ended_on=date(2026, 9, 30)),
+        placement_id=placed.placement_id,
+    )
+    ended = await handlers.change(store, caller(), case_id, end, expected_version=None)
+    assert (await handlers.read_menu(store, caller(), menu_id)).state.free_seats == 0
+
+    closed = await handlers.close_case(store, caller(), case_id, closure, expected_version=ended.version)
+
+    assert closed.version == ended.version + 1 and closed.state.status is model.Status.CLOSED
+    assert stream(store, handlers.stream_id(case_id))[-1].data["note"] == "自分で通えるようになった"
+    assert (await handlers.read_menu(store, caller(), menu_id)).state.free_seats == 1
+    sent = store.outbox[-1].envelope
+    assert (
+        sent.event_type == "ParticipationClosed"
+        and store.outbox[-1].topic == "kasane.participation.events.v1"
+    )
+    assert sent.payload == {
+        "case_key": str(closed.state.opened.case_key),
+        "participation_case_id": str(case_id),
+        "reason": "settled",
+        "closed_on": "2026-10-01",
+    }
+    assert "自分で通える" not in str(store.outbox)
+    with pytest.raises(DomainError) as again:
+        await handlers.close_case(store, caller(), case_id, closure, expected_version=None)
+    assert again.value.code == "already_closed"
+    assessment = model.AssessNeeds(needs=[ParticipationNeed.LEARNING], assessed_on=date(2026, 10, 2))
+    with pytest.raises(DomainError) as late:
+        await handlers.change(store, caller(), case_id, assessment, expected_version=None)
+    assert late.value.code == "case_closed"
+
+    async with store.reading() as session:
+        [line] = await session.register(RegisterQuery(organisation=HOLDER, status=("closed",)))
+        still_open = await session.register(RegisterQuery(organisation=HOLDER, status=register.OPEN))
+    assert (line.case_id, line.last_activity_on) == (case_id, date(2026, 10, 1))
+    assert still_open == [] and register.STATUS_LABELS["closed"] == "終結"
+    assert set(register.STATUS_LABELS) == {s.value for s in model.Status}
+    assert set(timeline.LABELS) == {e.event_type() for e in model.PARTICIPATION_CASE.events}
+    loaded = await handlers.read_case(store, caller(), case_id)
+    view = schemas.case_view(loaded.state, loaded.version)
+    assert view.closure is not None and view.closure.reason_label == "活動に定着し支援を終了"
+
+
+async def test_only_the_holders_coordinator_closes_and_a_stranger_learns_nothing(store):
+    case_id = await assessed_case(store)
+    closure = model.CloseCase(reason=ParticipationClosureReason.OTHER_SUPPORT, closed_on=date(2026, 5, 1))
+    before = (list(store.events), list(store.outbox))
+
+    for stranger in (caller(OTHER), caller(HOLDER, Role.COMMUNITY_COORDINATOR), caller("shakyo-tagikan")):
+        for case in (case_id, uuid.uuid4()):
+            with pytest.raises(NotFound):
+                await handlers.close_case(store, stranger, case, closure, expected_version=None)
+    assert (store.events, store.outbox) == before
+    with pytest.raises(ConcurrencyError):
+        await handlers.close_case(store, caller(), case_id, closure, expected_version=1)
+
+    closed = await handlers.close_case(store, caller(), case_id, closure, expected_version=2)
+
+    assert closed.version == 3 and published(store)[-1] == "ParticipationClosed"

@@ -47,6 +47,7 @@ REGISTERED = model.PlaceRegistered(
     school_district="higashi-es",
     target_groups=[TargetGroup.EVERYONE],
     multi_generational=True,
+    integrated_schemes=[],
     schedule=[model.Slot(freq="WEEKLY", byday=["SA"], opens_at=time(11), closes_at=time(14))],
     opened_on=date(2026, 4, 1),
 )

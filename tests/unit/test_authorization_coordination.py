@@ -271,16 +271,31 @@ def test_a_basis_serves_workers_only(basis, roles):
         expect(decision, None)
 
 
-# --- recording a role's acceptance ----------------------------------------------------------
+# --- recording an answer to a proposed role ------------------------------------------------
+
+DRAFTED = model.PlanDrafted(
+    plan_version=1,
+    draft=1,
+    goals=["母の介護サービスを整える"],
+    wishes="自宅で暮らしたい",
+    period_from=date(2026, 4, 10),
+    period_to=date(2027, 3, 31),
+    emergency=None,
+    roles=[AGENCY_ROLE],
+    kept_answers=[None],
+    drafted_on=date(2026, 4, 6),
+)
 
 
 @pytest.mark.parametrize("roles", ROLES)
 @pytest.mark.parametrize("organisation", ORGANISATIONS)
-def test_the_holders_coordinator_or_the_named_agency_records_an_acceptance(organisation, roles):
+def test_the_holders_coordinator_or_the_named_agency_records_an_answer(organisation, roles):
+    """The same rule for an acceptance and a refusal: the agency itself, or the coordinator on
+    the word of an agency that does not use the system."""
     holder = organisation == HOLDER and roles in COORDINATOR_ROLES
     agency = organisation == AGENCY and roles in WORKERS
-    decision = authorization.may_accept_role(
-        principal(organisation, ROLES[roles]), case(OPENED, CONFIDENTIAL_PLAN), AGENCY_ROLE
+    decision = authorization.may_answer_role(
+        principal(organisation, ROLES[roles]), case(OPENED, DRAFTED), AGENCY_ROLE
     )
     expect(decision, LegalBasis.HOLDER if holder or agency else None)
 
@@ -288,16 +303,16 @@ def test_the_holders_coordinator_or_the_named_agency_records_an_acceptance(organ
 @pytest.mark.parametrize("roles", ROLES)
 @pytest.mark.parametrize("organisation", [HOLDER, AGENCY, REFERRER])
 def test_without_a_role_to_name_only_the_holders_coordinator_records(organisation, roles):
-    """No such plan version or role index: nobody is 'the agency of the role'."""
+    """No such draft or role index (or a plan already agreed): nobody is 'the agency of the role'."""
     allowed = organisation == HOLDER and roles in COORDINATOR_ROLES
-    decision = authorization.may_accept_role(
+    decision = authorization.may_answer_role(
         principal(organisation, ROLES[roles]), case(OPENED, CONFIDENTIAL_PLAN), None
     )
     expect(decision, LegalBasis.HOLDER if allowed else None)
 
 
-def test_an_acceptance_on_a_case_that_does_not_exist_is_refused():
-    expect(authorization.may_accept_role(principal(HOLDER, {Role.COORDINATOR}), case(), None), None)
+def test_an_answer_on_a_case_that_does_not_exist_is_refused():
+    expect(authorization.may_answer_role(principal(HOLDER, {Role.COORDINATOR}), case(), None), None)
 
 
 # --- meetings -------------------------------------------------------------------------------

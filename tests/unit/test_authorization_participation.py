@@ -6,6 +6,7 @@ Pure: cases and menus are folded from participation's own events.
 
 import uuid
 from datetime import date
+from typing import get_args
 
 import pytest
 
@@ -16,13 +17,14 @@ from contracts.glossary import (
     LegalBasis,
     MenuKind,
     MenuStatus,
+    ParticipationClosureReason,
     ParticipationNeed,
     PlacementOutcome,
     Role,
 )
 from libs.domain import DomainEvent
 from services.participation.domain import menu, model
-from services.participation.service_layer import authorization
+from services.participation.service_layer import authorization, handlers
 from tests.unit.authorization_table import (
     DIRECTORY,
     ORGANISATIONS,
@@ -77,12 +79,16 @@ FOLLOWED_UP = model.PlacementFollowedUp(
 ENDED = model.PlacementEnded(
     placement_id=PLACEMENT, outcome=PlacementOutcome.TERM_COMPLETED, note=None, ended_on=date(2026, 6, 1)
 )
+CLOSED = model.CaseClosed(
+    reason=ParticipationClosureReason.SETTLED, note="本人が自分で通えている", closed_on=date(2026, 6, 2)
+)
 
 STATES = {
     "opened": (OPENED,),
     "assessed": (OPENED, ASSESSED),
     "placed": (OPENED, ASSESSED, STARTED, FOLLOWED_UP),
     "placement-ended": (OPENED, ASSESSED, STARTED, FOLLOWED_UP, ENDED),
+    "closed": (OPENED, ASSESSED, STARTED, FOLLOWED_UP, ENDED, CLOSED),
 }
 RULES = [
     pytest.param(authorization.may_act, id="act"),
@@ -125,6 +131,13 @@ def test_the_holder_stays_the_only_one_in_every_state(state, organisation, roles
 @pytest.mark.parametrize("rule", RULES)
 def test_nobody_acts_on_or_reads_a_case_that_does_not_exist(rule):
     expect(rule(principal(HOLDER, {Role.PARTICIPATION_COORDINATOR}), case()), None)
+
+
+def test_every_command_on_a_case_is_judged_by_the_holders_rule():
+    """Closing is one more change of the case: the same rule (may_act) judges it, logged as "close";
+    a new command without an entry would fail here before it could run unguarded."""
+    assert set(handlers.ACTIONS) == set(get_args(handlers.CaseChange))
+    assert handlers.ACTIONS[model.CloseCase] == "close"
 
 
 # --- menus ----------------------------------------------------------------------------------

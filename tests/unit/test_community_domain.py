@@ -10,6 +10,7 @@ from contracts import events as public
 from contracts.glossary import (
     AgeBand,
     Generation,
+    IntegratedScheme,
     IssueTag,
     LocalResourceKind,
     MenuKind,
@@ -458,3 +459,62 @@ def test_menus_export_beside_places_as_services_in_a_district():
     assert exported["eligibility_description"] == "ひきこもり"
     assert exported["x_kasane"]["source"] == "participation"
     assert page["contents"][0]["x_kasane"]["source"] == "community"
+
+
+# --- 包括化対象事業 ------------------------------------------------------------------------
+
+
+def activity_under(scheme: IntegratedScheme | None) -> model.AddActivity:
+    command = activity()
+    return command.model_copy(
+        update={"request": command.request.model_copy(update={"integrated_scheme": scheme})}
+    )
+
+
+def test_a_place_carries_its_schemes_once_each_and_publishes_them():
+    schemes = [IntegratedScheme.MUTUAL_AID, IntegratedScheme.CHILDCARE_HUB, IntegratedScheme.MUTUAL_AID]
+    event = registered(integrated_schemes=schemes)
+    assert event.integrated_schemes == [IntegratedScheme.CHILDCARE_HUB, IntegratedScheme.MUTUAL_AID]
+    [published] = place_to_public(model.PLACE.fold([event]), event)
+    assert isinstance(published, public.PlaceRegistered) and published.schema_version == 2
+    assert published.integrated_schemes == ["childcare_hub", "mutual_aid"]
+    # None of them (a place the program started itself) is said, not left unknown.
+    [none] = place_to_public(open_place(), registered())
+    assert none.integrated_schemes == []
+
+
+def test_an_activity_counts_under_the_scheme_named_else_the_places_only_one():
+    one = model.PLACE.fold([registered(integrated_schemes=[IntegratedScheme.CARE_PREVENTION])])
+    assert held(activity_under(None), one).integrated_scheme is IntegratedScheme.CARE_PREVENTION
+    # A place may lend its room to another scheme's activity.
+    lent = held(activity_under(IntegratedScheme.ACTIVITY_SUPPORT_CENTRE), one)
+    assert lent.integrated_scheme is IntegratedScheme.ACTIVITY_SUPPORT_CENTRE
+    [published] = place_to_public(model.PLACE.fold([lent], one), lent)
+    assert (
+        isinstance(published, public.ActivityHeld)
+        and published.integrated_scheme == "activity_support_centre"
+    )
+    assert held(activity_under(None)).integrated_scheme is None  # a place under none of them
+
+
+def test_a_place_under_several_schemes_must_be_told_which_one_an_activity_was_held_under():
+    several = model.PLACE.fold(
+        [registered(integrated_schemes=[IntegratedScheme.CARE_PREVENTION, IntegratedScheme.CHILDCARE_HUB])]
+    )
+    error = refused(lambda: model.decide(activity_under(None), several), "integrated_scheme_required")
+    assert error.status == 409 and "地域子育て支援拠点事業" in error.message
+    chosen = held(activity_under(IntegratedScheme.CHILDCARE_HUB), several)
+    assert chosen.integrated_scheme is IntegratedScheme.CHILDCARE_HUB
+
+
+def test_places_and_activities_stored_before_the_schemes_read_as_not_recorded():
+    stored = registered().model_dump(mode="json", exclude={"integrated_schemes"})
+    assert model.PlaceRegistered.upcast(stored, 1)["integrated_schemes"] is None
+    place = model.PLACE.fold([model.PlaceRegistered.model_validate(model.PlaceRegistered.upcast(stored, 1))])
+    assert place.registered.integrated_schemes is None
+    # Nothing to default an activity to: it stays unknown, not guessed.
+    old = held(activity_under(None), place)
+    assert old.integrated_scheme is None
+    stored_activity = old.model_dump(mode="json", exclude={"integrated_scheme"})
+    assert model.ActivityRecorded.upcast(stored_activity, 1)["integrated_scheme"] is None
+    assert model.PlaceRegistered.schema_version == model.ActivityRecorded.schema_version == 2

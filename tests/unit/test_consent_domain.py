@@ -62,3 +62,20 @@ def test_narrowing_only_narrows_and_withdrawal_ends_everything():
         consent.withdraw(state, withdrawn)
     with pytest.raises(NotFound):
         consent.withdraw(given(), withdrawn)
+
+
+def test_the_registers_expiry_is_the_latest_of_the_consents_not_withdrawn_whatever_their_scope():
+    assert consent.CONSENTS.consent_expires_on is not None
+    assert given().latest_expiry() is None
+    renewed = consent.ConsentGranted(
+        consent_id=uuid.uuid4(),
+        programs=[Program.OUTREACH],
+        purpose=ConsentPurpose.SUPPORT_COORDINATION,
+        granted_on=date(2026, 5, 1),
+        expires_on=date(2027, 9, 30),
+    )
+    assert given(GRANTED, renewed).latest_expiry() == date(2027, 9, 30)
+    withdrawn = consent.ConsentWithdrawn(consent_id=renewed.consent_id, withdrawn_on=date(2026, 6, 1))
+    assert consent.CONSENTS.consent_expires_on(given(GRANTED, renewed, withdrawn)) == date(2027, 3, 31)
+    everything_withdrawn = consent.ConsentWithdrawn(consent_id=CONSENT_ID, withdrawn_on=date(2026, 6, 1))
+    assert given(GRANTED, everything_withdrawn).latest_expiry() is None

@@ -8,7 +8,7 @@ than the HTTP layer may build commands too.
 """
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -22,6 +22,7 @@ from contracts.glossary import (
     MeetingType,
     ParticipationNeed,
     ReturnReason,
+    RoleDeclineReason,
     RoleResponsibility,
     Urgency,
 )
@@ -56,21 +57,87 @@ ROLE = model.Role(
 )
 
 
-def plan(case: model.Case, meeting: MeetingType, consented: bool = True, **overrides) -> list[DomainEvent]:
-    """A plan agreed at a meeting of type `meeting`: the meeting's terms (members, type, date) as
-    the service established them, the goals and roles as the coordinator asked."""
-    terms = {
-        "members": ["shakyo-tagikan", "kikan-soudan"],
-        "meeting_type": meeting,
-        "agreed_on": date(2026, 4, 10),
-    }
-    asked = {"goals": ["子の保育先を確保する"], "roles": [ROLE]}
-    for key, value in overrides.items():
-        (terms if key in terms else asked)[key] = value
+WISHES = "本人は自宅で母と暮らし続けたい"
+EMERGENCY = "夜間は基幹相談支援センターの当番へ連絡する"
+
+
+def draft(case: model.Case, **overrides) -> list[DomainEvent]:
+    """The coordinator's 支援プラン（案）, built without the request's validation (so the domain's own
+    refusals are what is tested)."""
+    asked = {
+        "goals": ["子の保育先を確保する"],
+        "wishes": WISHES,
+        "period_from": date(2026, 4, 10),
+        "period_to": date(2027, 3, 31),
+        "emergency": EMERGENCY,
+        "roles": [ROLE],
+        "drafted_on": date(2026, 4, 6),
+    } | overrides
+    return model.decide(model.DraftPlan.model_construct(**asked), case)
+
+
+def answer(
+    case: model.Case,
+    role_index: int,
+    on: date = date(2026, 4, 8),
+    *,
+    reason: RoleDeclineReason | None = None,
+    note: str | None = None,
+    plan_version: int = 1,
+    recorded_by: str = "shakyo-tagikan",
+) -> list[DomainEvent]:
+    """An agency's answer to role `role_index` of the draft: accepted, or declined for `reason`."""
+    if reason is None:
+        return model.decide(
+            model.RecordAcceptance(
+                request=model.AcceptRole(accepted_on=on),
+                plan_version=plan_version,
+                role_index=role_index,
+                recorded_by=recorded_by,
+            ),
+            case,
+        )
+    return model.decide(
+        model.RecordDeclination(
+            request=model.DeclineRole.model_construct(reason=reason, note=note, declined_on=on),
+            plan_version=plan_version,
+            role_index=role_index,
+            recorded_by=recorded_by,
+        ),
+        case,
+    )
+
+
+def agree(case: model.Case, meeting: MeetingType, consented: bool = True, **terms) -> list[DomainEvent]:
+    """The current draft agreed at a meeting of type `meeting`, with the meeting's terms (members,
+    type, date) as the service established them."""
     command = model.PlanAtMeeting(
-        request=model.AgreePlan.model_construct(**asked), consented=consented, **terms
+        request=model.AgreePlan(),
+        consented=consented,
+        **{
+            "members": ["shakyo-tagikan", "kikan-soudan"],
+            "meeting_type": meeting,
+            "agreed_on": date(2026, 4, 10),
+        }
+        | terms,
     )
     return model.decide(command, case)
+
+
+def plan(case: model.Case, meeting: MeetingType, consented: bool = True, **overrides) -> list[DomainEvent]:
+    """A plan as practised: drafted, every role accepted, agreed at a meeting of type `meeting`.
+    Overrides name the draft's fields or the meeting's terms; the agreement is the last event."""
+    terms = {k: overrides.pop(k) for k in ("members", "agreed_on") if k in overrides}
+    drafted_on = terms.get("agreed_on", date(2026, 4, 10)) - timedelta(days=4)
+    events = draft(case, **{"drafted_on": drafted_on} | overrides)
+    case = model.COORDINATION_CASE.fold(events, case)
+    assert case.draft is not None
+    for index in range(len(case.draft.answers)):
+        drafted = case.draft.drafted
+        accepted = answer(case, index, drafted.drafted_on, plan_version=drafted.plan_version)
+        case = model.COORDINATION_CASE.fold(accepted, case)
+        events += accepted
+    return events + agree(case, meeting, consented, **terms)
 
 
 def back(case: model.Case, reason: ReturnReason, on: date) -> list[DomainEvent]:
@@ -111,7 +178,8 @@ def test_a_support_plan_meeting_needs_consent_but_a_confidential_support_meeting
     with pytest.raises(DomainError) as refused:
         plan(case, MeetingType.SUPPORT_PLAN_MEETING, consented=False)
     assert refused.value.code == "consent_required"
-    assert plan(case, MeetingType.CONFIDENTIAL_SUPPORT_MEETING, consented=False)[0].plan_version == 1
+    # Which meetings may agree a plan is only the consent rule today: a 支援会議 still may.
+    assert plan(case, MeetingType.CONFIDENTIAL_SUPPORT_MEETING, consented=False)[-1].plan_version == 1
     assert plan(case, MeetingType.SUPPORT_PLAN_MEETING, consented=True)
 
 
@@ -121,35 +189,194 @@ def test_a_meeting_needs_members_and_records_them_once():
         plan(case, MeetingType.CONFIDENTIAL_SUPPORT_MEETING, members=[])
     assert refused.value.code == "meeting_without_members"
     agreed = plan(case, MeetingType.CONFIDENTIAL_SUPPORT_MEETING, members=["b-org", "a-org", "b-org"])
-    assert agreed[0].members == ["a-org", "b-org"]
+    assert agreed[-1].members == ["a-org", "b-org"]
 
 
-def test_plans_need_goals_roles_and_sensible_dates():
+def test_a_draft_needs_goals_roles_and_sensible_dates():
     case = model.COORDINATION_CASE.fold([opened()])
     for overrides, code in (
         ({"roles": []}, "plan_without_roles"),
         ({"goals": []}, "plan_without_goals"),
-        ({"agreed_on": date(2026, 4, 1)}, "plan_before_opening"),
-        ({"roles": [ROLE.model_copy(update={"review_on": date(2026, 4, 9)})]}, "review_before_plan"),
+        ({"period_to": date(2026, 4, 9)}, "period_ends_before_start"),
+        ({"drafted_on": date(2026, 4, 1)}, "draft_before_opening"),
+        ({"roles": [ROLE.model_copy(update={"review_on": date(2026, 4, 5)})]}, "review_before_draft"),
+        ({"period_from": date(2026, 4, 1), "period_to": date(2026, 4, 5)}, "period_before_draft"),
     ):
         with pytest.raises(DomainError) as refused:
-            plan(case, MeetingType.SUPPORT_PLAN_MEETING, **overrides)
-        assert refused.value.code == code
+            draft(case, **overrides)
+        assert refused.value.code == code, overrides
+    # Planned days may lie ahead: the period and the reviews are plans, not things that happened.
+    [drafted] = draft(case, period_from=date(2030, 1, 1), period_to=date(2031, 1, 1))
+    assert (drafted.plan_version, drafted.draft, drafted.kept_answers) == (1, 1, [None])
+    assert (drafted.wishes, drafted.emergency) == (WISHES, EMERGENCY)
+
+
+def test_a_role_names_only_household_members_the_case_knows():
+    event = opened()
+    case = model.COORDINATION_CASE.fold([event])
+    assert case.member_refs == (event.subject_ref,)
+    stranger = f"subj_{uuid.uuid4().hex}"
+    household = ROLE.model_copy(update={"members": []})
+    for_person = ROLE.model_copy(update={"members": [event.subject_ref, event.subject_ref]})
+    with pytest.raises(InvalidCommand) as refused:
+        draft(case, roles=[for_person, ROLE.model_copy(update={"members": [stranger]})])
+    assert refused.value.code == "unknown_member" and "roles.1.members" in refused.value.message
+    [drafted] = draft(case, roles=[household, for_person])
+    assert [r.members for r in drafted.roles] == [[], [event.subject_ref]]  # each member once
+
+
+def test_each_proposed_role_is_accepted_or_declined_and_the_answer_says_who_recorded_it():
+    other = ROLE.model_copy(update={"organisation": "houkatsu-chuo"})
+    case = fold(*draft(fold(), roles=[ROLE, other]))
+    accepted = answer(case, 0, recorded_by="kikan-soudan")  # the agency itself
+    assert [(a.organisation, a.recorded_by_organisation, a.draft) for a in accepted] == [
+        ("kikan-soudan", "kikan-soudan", 1)
+    ]
+    case = model.COORDINATION_CASE.fold(accepted, case)
+    for index, kwargs, code in (
+        (0, {}, "role_already_accepted"),
+        (2, {}, "role_not_found"),
+        (-1, {}, "role_not_found"),
+        (0, {"plan_version": 2}, "plan_not_found"),
+        (1, {"on": date(2026, 4, 5)}, "answer_before_draft"),
+    ):
+        with pytest.raises(DomainError) as refused:
+            answer(case, index, **kwargs)
+        assert refused.value.code == code, (index, kwargs)
+    with pytest.raises(InvalidCommand) as unexplained:
+        answer(case, 1, reason=RoleDeclineReason.OTHER)
+    assert unexplained.value.code == "decline_note_required"
+    declined = answer(case, 1, reason=RoleDeclineReason.NO_CAPACITY, note="今月は受け入れ枠がない")
+    assert [(d.organisation, d.reason, d.note, d.recorded_by_organisation) for d in declined] == [
+        ("houkatsu-chuo", RoleDeclineReason.NO_CAPACITY, "今月は受け入れ枠がない", "shakyo-tagikan")
+    ]
+    case = model.COORDINATION_CASE.fold(declined, case)
+    assert case.draft is not None and case.draft.unanswered == []
+    with pytest.raises(DomainError) as twice:
+        answer(case, 1, reason=RoleDeclineReason.NO_CAPACITY)
+    assert twice.value.code == "role_already_declined"
+    # An agency may change its mind before the meeting: the last answer counts.
+    case = model.COORDINATION_CASE.fold(answer(case, 1, date(2026, 4, 9)), case)
+    assert isinstance(case.draft.answers[1], model.RoleAccepted)
+
+
+def test_a_redraft_replaces_the_draft_and_asks_again_only_about_changed_roles():
+    other = ROLE.model_copy(update={"organisation": "houkatsu-chuo"})
+    case = fold(*draft(fold(), roles=[ROLE, other]))
+    case = model.COORDINATION_CASE.fold(answer(case, 0), case)
+    case = model.COORDINATION_CASE.fold(answer(case, 1, reason=RoleDeclineReason.OUTSIDE_REMIT), case)
+
+    replacement = ROLE.model_copy(update={"organisation": "shakyo-sanka"})
+    redraft = draft(case, roles=[replacement, ROLE, ROLE], drafted_on=date(2026, 4, 9))
+
+    assert [(d.plan_version, d.draft, d.kept_answers) for d in redraft] == [(1, 2, [None, 0, None])]
+    case = model.COORDINATION_CASE.fold(redraft, case)
+    assert case.draft is not None and case.draft.unanswered == [0, 2]
+    assert isinstance(case.draft.answers[1], model.RoleAccepted)
+    with pytest.raises(DomainError) as backdated:
+        draft(case, drafted_on=date(2026, 4, 8))
+    assert backdated.value.code == "draft_before_draft"
+
+
+def test_a_meeting_agrees_a_draft_whose_roles_all_have_an_answer_with_the_accepted_ones():
+    with pytest.raises(DomainError) as nothing:
+        agree(fold(), MeetingType.SUPPORT_PLAN_MEETING)
+    assert nothing.value.code == "no_draft"
+    other = ROLE.model_copy(update={"organisation": "houkatsu-chuo", "review_on": date(2026, 6, 1)})
+    case = fold(*draft(fold(), roles=[other, ROLE]))
+    case = model.COORDINATION_CASE.fold(answer(case, 1), case)
+    with pytest.raises(DomainError) as waiting:
+        agree(case, MeetingType.SUPPORT_PLAN_MEETING)
+    assert waiting.value.code == "roles_unanswered" and "0番（houkatsu-chuo）" in waiting.value.message
+    declined = answer(case, 0, reason=RoleDeclineReason.OTHER_AGENCY_SUITED, recorded_by="houkatsu-chuo")
+    case = model.COORDINATION_CASE.fold(declined, case)
+    for terms, code in (
+        ({"agreed_on": date(2026, 4, 1)}, "plan_before_opening"),
+        ({"agreed_on": date(2026, 4, 5)}, "plan_before_draft"),
+        ({"agreed_on": date(2026, 4, 7)}, "answer_after_plan"),
+        ({"agreed_on": date(2026, 7, 2)}, "review_before_plan"),
+    ):
+        with pytest.raises(DomainError) as refused:
+            agree(case, MeetingType.SUPPORT_PLAN_MEETING, **terms)
+        assert refused.value.code == code, terms
+
+    [agreed] = agree(case, MeetingType.SUPPORT_PLAN_MEETING)
+
+    assert (agreed.plan_version, agreed.draft, agreed.draft_roles, agreed.roles) == (1, 1, [1], [ROLE])
+    assert (agreed.wishes, agreed.emergency, agreed.goal_count) == (WISHES, EMERGENCY, 1)
+    assert (agreed.period_from, agreed.period_to) == (date(2026, 4, 10), date(2027, 3, 31))
+    case = model.COORDINATION_CASE.fold([agreed], case)
+    assert case.draft is None and case.status is model.Status.PLAN_AGREED
+    acceptance = case.acceptance(1, 0)  # the agreed plan's role 0 was the draft's role 1
+    assert acceptance is not None and (acceptance.organisation, acceptance.accepted_on) == (
+        "kikan-soudan",
+        date(2026, 4, 8),
+    )
+    with pytest.raises(DomainError) as agreed_already:
+        answer(case, 0)
+    assert agreed_already.value.code == "plan_already_agreed"
+
+
+def test_a_draft_whose_roles_were_all_declined_cannot_be_agreed():
+    case = fold(*draft(fold()))
+    case = model.COORDINATION_CASE.fold(answer(case, 0, reason=RoleDeclineReason.PERSON_DECLINED), case)
+    with pytest.raises(DomainError) as refused:
+        agree(case, MeetingType.SUPPORT_PLAN_MEETING)
+    assert refused.value.code == "no_accepted_role"
+    short = fold(*draft(fold(), period_from=date(2026, 4, 6), period_to=date(2026, 4, 9)))
+    short = model.COORDINATION_CASE.fold(answer(short, 0), short)
+    with pytest.raises(DomainError) as ended:
+        agree(short, MeetingType.SUPPORT_PLAN_MEETING)
+    assert ended.value.code == "period_before_plan"
 
 
 def test_plan_versions_count_up_and_a_returned_case_takes_no_more():
     case = model.COORDINATION_CASE.fold([opened()])
     first = plan(case, MeetingType.SUPPORT_PLAN_MEETING)
     case = model.COORDINATION_CASE.fold(first, case)
-    second = plan(case, MeetingType.SUPPORT_PLAN_MEETING)
-    assert second[0].plan_version == 2
+    with pytest.raises(DomainError) as early:
+        draft(case, drafted_on=date(2026, 4, 9))
+    assert early.value.code == "draft_before_plan"
+    second = plan(
+        case, MeetingType.SUPPORT_PLAN_MEETING, drafted_on=date(2026, 5, 1), agreed_on=date(2026, 5, 8)
+    )
+    assert second[0].plan_version == 2 and second[-1].plan_version == 2
     case = model.COORDINATION_CASE.fold(second, case)
     returned = back(case, ReturnReason.SUPPORT_CONCLUDED, date(2026, 9, 1))
     case = model.COORDINATION_CASE.fold(returned, case)
     with pytest.raises(DomainError):
         back(case, ReturnReason.SUPPORT_CONCLUDED, date(2026, 9, 2))
-    with pytest.raises(DomainError):
-        plan(case, MeetingType.SUPPORT_PLAN_MEETING)
+    for command in (
+        lambda: draft(case, drafted_on=date(2026, 9, 2)),
+        lambda: agree(case, MeetingType.SUPPORT_PLAN_MEETING),
+    ):
+        with pytest.raises(DomainError) as refused:
+            command()
+        assert refused.value.code == "case_returned"
+
+
+def test_acceptances_recorded_after_agreement_by_earlier_releases_still_count():
+    legacy = model.PlanAgreed(
+        plan_version=1,
+        meeting_type=MeetingType.SUPPORT_PLAN_MEETING,
+        members=["shakyo-tagikan"],
+        goals=["子の保育先を確保する"],
+        roles=[ROLE],
+        agreed_on=date(2026, 4, 10),
+        goal_count=1,
+    )
+    accepted = model.RoleAccepted(
+        plan_version=1,
+        role_index=0,
+        organisation="kikan-soudan",
+        accepted_on=date(2026, 4, 11),
+        recorded_by_organisation="shakyo-tagikan",
+    )
+    case = fold(legacy, accepted)
+    assert case.acceptance(1, 0) == model.Acceptance(
+        1, 0, "kikan-soudan", date(2026, 4, 11), "shakyo-tagikan"
+    )
+    assert case.draft is None and model.register_entry(case).last_activity_on == date(2026, 4, 11)
 
 
 def test_conclusion_needs_a_plan_and_unknown_cases_are_not_found():
@@ -162,13 +389,18 @@ def test_conclusion_needs_a_plan_and_unknown_cases_are_not_found():
         back(model.Case(), ReturnReason.MEETING_DECISION, date(2026, 5, 1))
 
 
-def test_goals_and_role_notes_stay_private():
-    case = model.COORDINATION_CASE.fold([opened()])
-    agreed = plan(case, MeetingType.SUPPORT_PLAN_MEETING)
-    published = to_public(model.COORDINATION_CASE.fold(agreed, case), agreed[0])
+def test_goals_wishes_and_notes_stay_private_and_roles_name_their_members_by_pseudonym():
+    event = opened()
+    case = model.COORDINATION_CASE.fold([event])
+    role = ROLE.model_copy(update={"members": [event.subject_ref]})
+    events = plan(case, MeetingType.SUPPORT_PLAN_MEETING, roles=[role])
+    case = model.COORDINATION_CASE.fold(events[:-1], case)
+    assert all(to_public(model.COORDINATION_CASE.fold([e], case), e) == [] for e in events[:-1])
+    published = to_public(model.COORDINATION_CASE.fold(events[-1:], case), events[-1])
     text = published[0].model_dump_json()
-    assert "保育" not in text and "週1回" not in text
+    assert "保育" not in text and "週1回" not in text and WISHES not in text and EMERGENCY not in text
     assert published[0].goal_count == 1 and published[0].roles[0].organisation == "kikan-soudan"
+    assert published[0].roles[0].members == [event.subject_ref]
 
 
 # --- the five moments (seed 002 pp.14-15): decline, assessment, roles, monitoring, referrals,
@@ -197,13 +429,7 @@ def decline(case: model.Case, on: date, note: str = "x") -> list[DomainEvent]:
 
 
 def accept(case: model.Case, on: date, recorded_by: str = "x", *, plan_version: int, role_index: int) -> list:
-    command = model.RecordAcceptance(
-        request=model.AcceptRole(accepted_on=on),
-        plan_version=plan_version,
-        role_index=role_index,
-        recorded_by=recorded_by,
-    )
-    return model.decide(command, case)
+    return answer(case, role_index, on, plan_version=plan_version, recorded_by=recorded_by)
 
 
 def monitor(case: model.Case, on: date, note: str = "x", organisations: tuple[str, ...] = ()) -> list:
@@ -244,39 +470,24 @@ def test_an_assessment_untangles_each_member():
     assert early.value.code == "assessment_before_opening"
 
 
-def test_each_agency_accepts_its_role_in_the_current_plan_once():
+def test_a_revision_is_a_new_version_drafted_answered_and_agreed_again():
     case = fold(*agreed(fold()))
-    accepted = accept(case, date(2026, 4, 11), "kikan-soudan", plan_version=1, role_index=0)
-    assert accepted[0].organisation == "kikan-soudan"
-    case = model.COORDINATION_CASE.fold(accepted, case)
-    for kwargs, code in (
-        ({"plan_version": 1, "role_index": 0}, "role_already_accepted"),
-        ({"plan_version": 1, "role_index": 1}, "role_not_found"),
-        ({"plan_version": 1, "role_index": -1}, "role_not_found"),
-        ({"plan_version": 2, "role_index": 0}, "plan_not_found"),
-    ):
-        with pytest.raises(DomainError) as refused:
-            accept(case, date(2026, 4, 11), "x-org", **kwargs)
-        assert refused.value.code == code
-    with pytest.raises(DomainError) as early:
-        accept(fold(*agreed(fold())), date(2026, 4, 9), plan_version=1, role_index=0)
-    assert early.value.code == "acceptance_before_plan"
-
-
-def test_a_revision_is_a_new_version_and_the_old_roles_are_closed_to_acceptance():
-    case = fold(*agreed(fold()))
-    revised = agreed(
-        case, agreed_on=date(2026, 5, 1), roles=[ROLE, ROLE.model_copy(update={"organisation": "x-org"})]
-    )
-    assert revised[0].plan_version == 2 and revised[0].goal_count == 1
-    case = model.COORDINATION_CASE.fold(revised, case)
+    revision = [ROLE, ROLE.model_copy(update={"organisation": "x-org"})]
+    drafted = draft(case, roles=revision, drafted_on=date(2026, 4, 20))
+    assert [(d.plan_version, d.draft, d.kept_answers) for d in drafted] == [(2, 1, [None, None])]
+    case = model.COORDINATION_CASE.fold(drafted, case)
     with pytest.raises(DomainError) as superseded:
-        accept(case, date(2026, 5, 2), plan_version=1, role_index=0)
-    assert superseded.value.code == "plan_superseded"
-    assert accept(case, date(2026, 5, 2), plan_version=2, role_index=1)
+        accept(case, date(2026, 4, 21), plan_version=1, role_index=0)
+    assert superseded.value.code == "plan_already_agreed"
+    for index in (0, 1):
+        case = model.COORDINATION_CASE.fold(
+            accept(case, date(2026, 4, 21), plan_version=2, role_index=index), case
+        )
     with pytest.raises(DomainError) as backdated:
-        agreed(case, agreed_on=date(2026, 4, 20))
+        agree(case, MeetingType.SUPPORT_PLAN_MEETING, agreed_on=date(2026, 4, 9))
     assert backdated.value.code == "revision_before_plan"
+    [revised] = agree(case, MeetingType.SUPPORT_PLAN_MEETING, agreed_on=date(2026, 5, 1))
+    assert (revised.plan_version, revised.goal_count, len(revised.roles)) == (2, 1, 2)
 
 
 def test_monitoring_follows_the_current_plan():
@@ -378,6 +589,7 @@ def test_a_concluded_case_takes_no_more_work_but_can_go_back_to_its_origin():
         lambda: monitor(case, date(2026, 9, 2)),
         lambda: model.decide(outreach, case),
         lambda: accept(case, date(2026, 9, 2), plan_version=1, role_index=0),
+        lambda: draft(case, drafted_on=date(2026, 9, 2)),
         lambda: decline(case, date(2026, 9, 2)),
     ):
         with pytest.raises(DomainError) as refused:
@@ -584,3 +796,50 @@ def test_the_register_line_is_due_at_the_current_plans_earliest_review_while_it_
     entry = model.register_entry(case)
     assert entry.status == "concluded" and entry.due_on is None  # nothing due on a concluded case
     assert entry.last_activity_on == date(2026, 9, 1)
+
+
+def test_the_register_line_waits_for_answers_while_a_draft_has_an_unanswered_role():
+    other = ROLE.model_copy(update={"organisation": "houkatsu-chuo"})
+    case = fold(*draft(fold(), roles=[ROLE, other]))
+    entry = model.register_entry(case)
+    assert (entry.status, entry.last_activity_on, entry.due_on) == (
+        "awaiting_answers",
+        date(2026, 4, 6),
+        None,
+    )
+    case = model.COORDINATION_CASE.fold(answer(case, 0, date(2026, 4, 7)), case)
+    assert model.register_entry(case).status == "awaiting_answers"
+    case = model.COORDINATION_CASE.fold(
+        answer(case, 1, date(2026, 4, 8), reason=RoleDeclineReason.NO_CAPACITY), case
+    )
+    entry = model.register_entry(case)
+    assert (entry.status, entry.last_activity_on) == ("open", date(2026, 4, 8))  # ready for its meeting
+
+    case = model.COORDINATION_CASE.fold(agree(case, MeetingType.SUPPORT_PLAN_MEETING), case)
+    case = model.COORDINATION_CASE.fold(draft(case, drafted_on=date(2026, 5, 1)), case)  # a revision
+    entry = model.register_entry(case)
+    assert (entry.status, entry.due_on) == ("awaiting_answers", date(2026, 7, 1))  # the plan runs on
+
+
+def test_the_registers_consent_expiry_is_the_latest_active_consent_that_covers_coordination():
+    def noted(expires_on: date, *programs: str, status: str = "active") -> consent.ConsentNoted:
+        return consent.ConsentNoted(
+            consent_id=uuid.uuid4(),
+            status=status,
+            programs=list(programs),
+            expires_on=expires_on,
+            changed_on=date(2026, 4, 1),
+        )
+
+    kept = noted(date(2026, 7, 1), "coordination", "outreach")
+    state = consent.CONSENT_STATE.fold(
+        [
+            kept,
+            noted(date(2027, 3, 31), "outreach"),  # not coordination's to hold the case under
+            noted(date(2027, 6, 30), status="withdrawn"),
+        ]
+    )
+    assert consent.CONSENT_STATE.consent_expires_on is not None
+    assert consent.CONSENT_STATE.consent_expires_on(state) == date(2026, 7, 1)
+    withdrawn = kept.model_copy(update={"status": "withdrawn", "programs": []})
+    assert consent.CONSENT_STATE.fold([kept, withdrawn]).latest_expiry() is None

@@ -1,4 +1,4 @@
-"""What only the running service can check about a command: days that happened, districts."""
+"""What only the running service can check about a command: days that happened, districts, organisations."""
 
 from datetime import date
 
@@ -7,10 +7,16 @@ from pydantic import BaseModel
 
 from libs.commands import Context, check_facts
 from libs.domain import Command, InvalidCommand
-from libs.fields import Day, DistrictCode, Happened
+from libs.fields import Day, DistrictCode, Happened, OrganisationCode
 
 TODAY = date(2026, 12, 3)
-CTX = Context(organisation="org-a", actor="a-user", today=TODAY, districts=frozenset({"chuo-1"}))
+CTX = Context(
+    organisation="org-a",
+    actor="a-user",
+    today=TODAY,
+    districts=frozenset({"chuo-1"}),
+    organisations=frozenset({"org-a", "byoin-chuo"}),
+)
 
 
 class Visit(BaseModel):
@@ -22,6 +28,8 @@ class Record(Command):
     review_on: Day
     district: DistrictCode | None = None
     visits: tuple[Visit, ...] = ()
+    agency: OrganisationCode | None = None
+    attendees: tuple[OrganisationCode, ...] = ()
 
 
 class Wrapped(Command):
@@ -36,6 +44,7 @@ def record(**changes: object) -> Record:
 
 def test_today_and_planned_days_ahead_pass() -> None:
     check_facts(record(), CTX)
+    check_facts(record(agency="byoin-chuo", attendees=["org-a", "byoin-chuo"]), CTX)
     check_facts(Wrapped(request=record(), minted_on=date(2030, 1, 1)), CTX)
 
 
@@ -54,8 +63,17 @@ def test_today_and_planned_days_ahead_pass() -> None:
             "visits.1.visited_on",
         ),
         (record(district="nowhere-99"), "unknown_district", "district"),
+        (record(agency="byoin-chuuo"), "unknown_organisation", "agency"),
+        (record(attendees=["org-a", "nowhere-org"]), "unknown_organisation", "attendees"),
     ],
-    ids=["tomorrow", "inside-a-wrapper", "in-a-list", "unknown-district"],
+    ids=[
+        "tomorrow",
+        "inside-a-wrapper",
+        "in-a-list",
+        "unknown-district",
+        "typo-agency",
+        "in-a-list-of-codes",
+    ],
 )
 def test_a_fact_the_service_knows_to_be_wrong_is_a_422_naming_the_field(command, code, field) -> None:
     with pytest.raises(InvalidCommand) as refused:

@@ -14,8 +14,10 @@ from contracts.glossary import (
     ClosureReason,
     ConclusionOutcome,
     ConsentPurpose,
+    ConsulterKind,
     IssueTag,
     Program,
+    Relation,
     ReturnReason,
     SimpleSupportKind,
     Urgency,
@@ -25,11 +27,12 @@ from services.intake.domain import consent, model
 from services.intake.service_layer.public_events import age_on, to_public
 
 CASE = uuid.uuid4()
+FATHER = f"subj_{uuid.uuid4().hex}"
 RECEIVE = model.Receive(
     request=model.ReceiveConsultation(
         channel=Channel.COUNTER,
         person=model.Person(name="架空　太郎", birth_date=date(1975, 4, 2), phone="090-0000-0000"),
-        household=[model.HouseholdMember(relation="父", age=84)],
+        household=[model.MemberDetails(relation=Relation.PARENT, age=84)],
         issue_tags=[IssueTag.EIGHTY_FIFTY, IssueTag.EIGHTY_FIFTY],
         district="kita-2",
         summary="父の介護と本人の就労",
@@ -38,14 +41,16 @@ RECEIVE = model.Receive(
     case_id=CASE,
     holder_organisation="houkatsu-chuo",
     subject_ref=f"subj_{uuid.uuid4().hex}",
+    member_refs=[FATHER],
 )
 RECEIVED = model.ConsultationReceived(
     case_id=CASE,
     holder_organisation="houkatsu-chuo",
     subject_ref=RECEIVE.subject_ref,
     channel=Channel.COUNTER,
+    consulter=model.SELF_CONSULTED,
     person=model.Person(name="架空　太郎", birth_date=date(1975, 4, 2), phone="090-0000-0000"),
-    household=[model.HouseholdMember(relation="父", age=84)],
+    household=[model.Member(subject_ref=FATHER, relation=Relation.PARENT, identity=model.Identity(age=84))],
     issue_tags=[IssueTag.EIGHTY_FIFTY],
     district="kita-2",
     summary="父の介護と本人の就労",
@@ -59,6 +64,7 @@ REFER = model.Refer(
 )
 REFERRAL = model.ReferredToCoordination(
     referral_id=REFER.referral_id,
+    members=[RECEIVE.subject_ref],
     urgency=Urgency.ROUTINE,
     reason="複合課題",
     referred_on=date(2026, 4, 2),
@@ -350,15 +356,19 @@ CONNECTED = model.CaseOpenedFromConnection(
     source_ref=uuid.uuid4(),
     source_organisation="npo-tsunagari",
 )
-RECORD_PERSON = model.RecordPerson(
-    person=model.Person(name="架空　次郎", birth_date=date(1980, 1, 2)),
-    household=[model.HouseholdMember(relation="母", age=78)],
-    summary="アウトリーチから引き継ぎ",
-    recorded_on=date(2026, 5, 12),
+MOTHER = f"subj_{uuid.uuid4().hex}"
+RECORD_PERSON = model.RecordDetails(
+    request=model.RecordPerson(
+        person=model.Person(name="架空　次郎", birth_date=date(1980, 1, 2)),
+        household=[model.MemberDetails(relation=Relation.PARENT, age=78)],
+        summary="アウトリーチから引き継ぎ",
+        recorded_on=date(2026, 5, 12),
+    ),
+    member_refs=[MOTHER],
 )
 DETAILS = model.PersonDetailsRecorded(
     person=model.Person(name="架空　次郎", birth_date=date(1980, 1, 2)),
-    household=[model.HouseholdMember(relation="母", age=78)],
+    household=[model.Member(subject_ref=MOTHER, relation=Relation.PARENT, identity=model.Identity(age=78))],
     summary="アウトリーチから引き継ぎ",
     recorded_on=date(2026, 5, 12),
 )
@@ -391,8 +401,11 @@ def test_the_persons_details_are_recorded_later():
     assert given(CONNECTED, DETAILS, corrected).summary == "アウトリーチから引き継ぎ"  # kept
     with pytest.raises(InvalidCommand) as born_later:
         decide(
-            RECORD_PERSON.model_copy(
-                update={"person": RECORD_PERSON.person.model_copy(update={"birth_date": date(2027, 1, 1)})}
+            model.RecordDetails(
+                request=RECORD_PERSON.request.model_copy(
+                    update={"person": model.Person(name="架空　次郎", birth_date=date(2027, 1, 1))}
+                ),
+                member_refs=[MOTHER],
             ),
             CONNECTED,
         )
@@ -407,7 +420,9 @@ def test_a_pending_case_is_published_with_the_band_the_other_program_gave():
     assert published[0].age_band == "40-64" and published[0].channel == "outreach"
     assert published[0].household_size == 1
     assert to_public(given(CONNECTED, DETAILS), DETAILS, "city-soudan") == []
-    referral = REFERRAL.model_copy(update={"referred_on": date(2026, 5, 11)})
+    referral = REFERRAL.model_copy(
+        update={"referred_on": date(2026, 5, 11), "members": [CONNECTED.subject_ref]}
+    )
     assert decide(asking(REFER, referred_on=date(2026, 5, 11)), CONNECTED) == [referral]
     sent = to_public(given(CONNECTED, referral), referral, "city-soudan")
     assert sent[0].age_band == "40-64"
@@ -477,7 +492,13 @@ def test_a_fresh_case_in_the_register_is_found_by_name_kana_birth_date_and_phone
     received = RECEIVED.model_copy(
         update={
             "person": RECEIVED.person.model_copy(update={"name_kana": "カクウ　タロウ"}),
-            "household": [model.HouseholdMember(relation="父", age=84, name="架空 一郎")],
+            "household": [
+                model.Member(
+                    subject_ref=FATHER,
+                    relation=Relation.PARENT,
+                    identity=model.Identity(age=84, name="架空 一郎"),
+                )
+            ],
         }
     )
     assert line(received) == RegisterEntry(
@@ -498,10 +519,10 @@ def test_a_fresh_case_in_the_register_is_found_by_name_kana_birth_date_and_phone
             "n:かくうたろう",
             "n:かくう",
             "n:たろう",
-            "n:架空一郎",
-            "n:一郎",
             "d:19750402",
             "p:09000000000",
+            "n:架空一郎",
+            "n:一郎",
         ),
     )
 
@@ -530,3 +551,220 @@ def test_an_erased_person_leaves_no_search_terms():
     assert (entry.search, entry.last_activity_on) == ((), date(2026, 6, 1))
     shredded = RECEIVED.model_copy(update={"person": None, "household": None, "summary": None})
     assert line(shredded).search == ()  # as read back once the key is gone
+
+
+# --- the household and the 相談者 -----------------------------------------------------------
+
+SON, DAUGHTER = (f"subj_{uuid.uuid4().hex}" for _ in range(2))
+HOUSEHOLD_RECEIVE = model.Receive(
+    request=model.ReceiveConsultation(
+        channel=Channel.PHONE,
+        consulter=model.Consulter(
+            kind=ConsulterKind.PROFESSIONAL, organisation="kyotaku-minami", name="架空 ケア子"
+        ),
+        person=model.Person(name="架空　一郎", birth_date=date(1944, 2, 1)),
+        household=[
+            model.MemberDetails(relation=Relation.CHILD, name="架空　次郎", age=51),
+            model.MemberDetails(relation=Relation.CHILD, age_band=AgeBand.YOUNG_ADULT),
+        ],
+        issue_tags=[IssueTag.EIGHTY_FIFTY, IssueTag.HIKIKOMORI],
+        district="kita-2",
+        summary="父の介護。同居の長男は外出しない",
+        received_on=date(2026, 4, 1),
+    ),
+    case_id=CASE,
+    holder_organisation="houkatsu-chuo",
+    subject_ref=RECEIVE.subject_ref,
+    member_refs=[SON, DAUGHTER],
+)
+
+
+def household_case(*more: DomainEvent) -> model.Case:
+    return given(*decide(HOUSEHOLD_RECEIVE), *more)
+
+
+def test_each_member_gets_a_pseudonym_of_their_own_and_the_consulter_is_kept_apart():
+    case = household_case()
+    assert case.people() == (RECEIVE.subject_ref, SON, DAUGHTER)
+    assert [m.relation for m in case.household] == [Relation.CHILD, Relation.CHILD]
+    assert case.member(SON).identity.band_on(date(2026, 4, 1)) is AgeBand.MIDDLE  # 51 years old
+    assert case.consulter.kind is ConsulterKind.PROFESSIONAL and case.person.name == "架空　一郎"
+    assert case.age_band is AgeBand.OLD_OLD  # the person's, not the consulter's
+    [received] = to_public(case, decide(HOUSEHOLD_RECEIVE)[0], "houkatsu-chuo")
+    assert received.household_size == 3 and "ケア子" not in received.model_dump_json()
+    assert model.ConsultationReceived.people_fields == ("household",)  # each sealed under its own key
+    with pytest.raises(InvalidCommand) as named:
+        decide(
+            asking(
+                HOUSEHOLD_RECEIVE,
+                household=[model.MemberDetails(relation=Relation.CHILD, age=5, subject_ref=SON)],
+            )
+        )
+    assert named.value.code == "unknown_member"
+
+
+def test_an_anonymous_consultation_needs_only_an_age_and_is_identified_later():
+    anonymous = model.ReceiveConsultation(
+        channel=Channel.PHONE,
+        consulter=model.Consulter(kind=ConsulterKind.ANONYMOUS),
+        person=model.Person(age_band=AgeBand.MIDDLE),
+        issue_tags=[IssueTag.ISOLATION],
+        district="kita-2",
+        summary="隣の家の男性を最近見かけない",
+        received_on=date(2026, 4, 1),
+    )
+    command = model.Receive(
+        request=anonymous, case_id=CASE, holder_organisation="houkatsu-chuo", subject_ref=RECEIVE.subject_ref
+    )
+    case = given(*decide(command))
+    assert case.age_band is AgeBand.MIDDLE and case.person.name is None
+    assert model.register_entry(case).search == ()  # nothing to find an anonymous person by
+    identified = model.RecordDetails(
+        request=model.RecordPerson(
+            person=model.Person(name="架空　三郎", birth_date=date(1970, 3, 3)), recorded_on=date(2026, 4, 8)
+        )
+    )
+    case = given(*decide(command), *model.decide(identified, case))
+    assert case.person.name == "架空　三郎" and "n:三郎" in model.register_entry(case).search
+
+
+@pytest.mark.parametrize(
+    "fields, code",
+    [
+        ({"kind": "anonymous", "name": "架空"}, "anonymous_named"),
+        ({"kind": "self", "name": "架空"}, "self_consulter_details"),
+        ({"kind": "neighbour", "relation": "child"}, "relation_not_family"),
+        ({"kind": "family", "organisation": "kyotaku-minami"}, "organisation_not_professional"),
+    ],
+)
+def test_a_consulter_is_recorded_only_as_what_they_are(fields, code):
+    with pytest.raises(ValueError) as refused:
+        model.Consulter.model_validate(fields)
+    assert refused.value.errors()[0]["type"] == code
+
+
+def test_a_person_needs_some_age_and_a_member_is_not_the_person():
+    with pytest.raises(ValueError) as ageless:
+        model.Person(name="架空　太郎")
+    assert ageless.value.errors()[0]["type"] == "age_unknown"
+    with pytest.raises(ValueError) as itself:
+        model.MemberDetails(relation=Relation.SELF, age=40)
+    assert itself.value.errors()[0]["type"] == "member_is_self"
+
+
+def test_recording_the_household_again_keeps_named_members_and_mints_for_new_ones():
+    newcomer = f"subj_{uuid.uuid4().hex}"
+    again = model.RecordDetails(
+        request=model.RecordPerson(
+            person=HOUSEHOLD_RECEIVE.request.person,
+            household=[
+                model.MemberDetails(relation=Relation.CHILD, name="架空　次郎", age=51, subject_ref=SON),
+                model.MemberDetails(relation=Relation.GRANDCHILD, age=8),
+            ],
+            recorded_on=date(2026, 4, 10),
+        ),
+        member_refs=[newcomer],
+    )
+    case = household_case(*model.decide(again, household_case()))
+    assert case.people() == (RECEIVE.subject_ref, SON, newcomer)  # the daughter has left the household
+    stranger = again.model_copy(
+        update={
+            "request": again.request.model_copy(
+                update={
+                    "household": [model.MemberDetails(relation=Relation.CHILD, age=51, subject_ref=newcomer)]
+                }
+            )
+        }
+    )
+    with pytest.raises(InvalidCommand) as unknown:
+        model.decide(stranger, household_case())
+    assert unknown.value.code == "unknown_member"
+
+
+def test_a_referral_names_the_members_it_is_for_and_publishes_them_pseudonymously():
+    refer = asking(REFER, members=[RECEIVE.subject_ref, SON])
+    [referred] = model.decide(refer, household_case())
+    assert referred.members == [RECEIVE.subject_ref, SON]
+    [published] = to_public(household_case(referred), referred, "houkatsu-chuo")
+    assert published.schema_version == 2
+    assert [(m.subject_ref, m.relation, m.age_band) for m in published.members] == [
+        (RECEIVE.subject_ref, Relation.SELF, AgeBand.OLD_OLD),
+        (SON, Relation.CHILD, AgeBand.MIDDLE),
+    ]
+    assert "次郎" not in published.model_dump_json()
+    [alone] = model.decide(REFER, household_case())
+    assert alone.members == [RECEIVE.subject_ref]  # no member named: the person
+    with pytest.raises(InvalidCommand) as unknown:
+        model.decide(asking(REFER, members=[f"subj_{uuid.uuid4().hex}"]), household_case())
+    assert unknown.value.code == "unknown_member"
+
+
+def test_intake_refers_the_hidden_son_to_outreach_as_himself_once():
+    to_outreach = model.ReferOutreach(
+        request=model.ReferMemberToOutreach(
+            member=SON, reason="訪問時に長男の存在を把握", referred_on=date(2026, 4, 3)
+        ),
+        referral_id=uuid.uuid4(),
+    )
+    [referred] = model.decide(to_outreach, household_case())
+    assert (referred.subject_ref, referred.age_band) == (SON, AgeBand.MIDDLE)
+    [published] = to_public(household_case(referred), referred, "houkatsu-chuo")
+    assert published.event_type == "OutreachRequested"
+    assert (published.subject_ref, published.relation, published.age_band) == (
+        SON,
+        Relation.CHILD,
+        AgeBand.MIDDLE,
+    )
+    assert published.case_key == CASE and "長男" not in published.model_dump_json()
+    with pytest.raises(DomainError) as twice:
+        model.decide(to_outreach, household_case(referred))
+    assert twice.value.code == "already_referred"
+    assert household_case(referred).status is model.Status.OPEN  # intake keeps the case
+
+
+def test_one_member_is_erased_alone_and_can_be_referred_no_more():
+    erase_son = model.Erase(
+        request=model.ErasePerson(member=SON, erased_on=date(2026, 6, 1)), requested_by="city-admin"
+    )
+    [erased] = model.decide(erase_son, household_case())
+    assert erased == model.MemberErased(
+        subject_ref=SON, erased_on=date(2026, 6, 1), requested_by="city-admin"
+    )
+    case = household_case(erased)
+    assert case.member(SON).identity is None and case.person is not None and case.erased_on is None
+    assert model.decide(erase_son, case) == []
+    [published] = to_public(case, erased, "houkatsu-chuo")
+    assert (published.event_type, published.subject_ref) == ("SubjectErased", SON)
+    assert "n:次郎" not in model.register_entry(case).search
+    to_outreach = model.ReferOutreach(
+        request=model.ReferMemberToOutreach(member=SON, reason="再依頼", referred_on=date(2026, 6, 2)),
+        referral_id=uuid.uuid4(),
+    )
+    with pytest.raises(DomainError) as gone:
+        model.decide(to_outreach, case)
+    assert gone.value.code == "person_erased"
+
+
+def test_a_version_1_consultation_reads_with_its_household_as_members_without_pseudonyms():
+    stored = RECEIVED.model_dump(mode="json", exclude={"consulter"}) | {
+        "person": {
+            "name": "架空　太郎",
+            "name_kana": None,
+            "birth_date": "1975-04-02",
+            "address": None,
+            "phone": None,
+        },
+        "household": [
+            {"relation": "長男", "age": 51, "name": "架空　次郎"},
+            {"relation": "義母", "age": 80, "name": None},
+        ],
+    }
+    event = model.INTAKE_CASE.decode("ConsultationReceived", stored, 1)
+    assert event.consulter is None
+    assert [(m.subject_ref, m.relation, m.identity.age) for m in event.household] == [
+        (None, Relation.CHILD, 51),
+        (None, Relation.OTHER_RELATIVE, 80),
+    ]
+    assert given(event).people() == (RECEIVED.subject_ref,)  # not referable until recorded again
+    erased = model.INTAKE_CASE.decode("ConsultationReceived", stored | {"household": None, "person": None}, 1)
+    assert erased.household is None and erased.person is None

@@ -14,6 +14,7 @@ from contracts.glossary import (
     IssueTag,
     MenuKind,
     MenuStatus,
+    ParticipationClosureReason,
     ParticipationNeed,
     PlacementOutcome,
 )
@@ -413,3 +414,104 @@ def test_the_register_line_follows_the_latest_activity_on_the_case():
         date(2026, 10, 9),
         date(2026, 4, 2),
     )
+
+
+# --- closing a case (終結) -----------------------------------------------------------------
+
+
+def close(case: model.Case, reason: ParticipationClosureReason, on: date, note: str | None = None):
+    return model.decide(model.CloseCase(reason=reason, note=note, closed_on=on), case)
+
+
+def ended_case() -> tuple[model.Case, uuid.UUID]:
+    case, placement_id = placed_case()
+    ended = end(case, placement_id, PlacementOutcome.TERM_COMPLETED, date(2026, 10, 7))
+    return model.PARTICIPATION_CASE.fold(ended, case), placement_id
+
+
+def test_a_case_closes_once_with_its_reason_and_its_note_stays_private():
+    case, _ = ended_case()
+
+    closed = close(case, ParticipationClosureReason.SETTLED, date(2026, 10, 7), note="自分で通えている")
+
+    assert closed == [
+        model.CaseClosed(
+            reason=ParticipationClosureReason.SETTLED, note="自分で通えている", closed_on=date(2026, 10, 7)
+        )
+    ]
+    assert model.CaseClosed.personal_fields == ("note",)
+    case = model.PARTICIPATION_CASE.fold(closed, case)
+    assert case.status is model.Status.CLOSED
+    [sent] = to_public(case, closed[0])
+    assert sent.event_type == "ParticipationClosed" and sent.topic == "kasane.participation.events.v1"
+    assert sent.model_dump(mode="json") == {
+        "case_key": str(case.opened.case_key),
+        "participation_case_id": str(CASE_ID),
+        "reason": "settled",
+        "closed_on": "2026-10-07",
+    }
+    with pytest.raises(DomainError) as twice:
+        close(case, ParticipationClosureReason.OTHER, date(2026, 10, 8))
+    assert (twice.value.code, twice.value.status) == ("already_closed", 409)
+
+
+def test_a_running_placement_refuses_the_closure_until_it_is_ended_with_its_outcome():
+    case, placement_id = placed_case()
+    with pytest.raises(DomainError) as running:
+        close(case, ParticipationClosureReason.MOVED_AWAY, date(2026, 6, 1))
+    assert running.value.code == "placements_running" and "1件" in running.value.message
+    case = model.PARTICIPATION_CASE.fold(
+        end(case, placement_id, PlacementOutcome.PERSON_WITHDREW, date(2026, 6, 1)), case
+    )
+    assert close(case, ParticipationClosureReason.MOVED_AWAY, date(2026, 6, 1))
+
+
+def test_the_closure_is_the_last_record_and_settling_needs_a_placement():
+    case = assessed_case()  # opened 4/2, assessed 4/3
+    for on, code in (
+        (date(2026, 4, 1), "closure_before_opening"),
+        (date(2026, 4, 2), "closure_before_last_record"),
+    ):
+        with pytest.raises(DomainError) as refused:
+            close(case, ParticipationClosureReason.PERSON_WISHED, on)
+        assert refused.value.code == code
+    assert "2026-04-03" in refused.value.message
+    with pytest.raises(DomainError) as unsettled:
+        close(case, ParticipationClosureReason.SETTLED, date(2026, 4, 3))
+    assert unsettled.value.code == "settled_without_placement"
+    assert close(case, ParticipationClosureReason.OTHER_SUPPORT, date(2026, 4, 3))
+    with pytest.raises(NotFound):
+        close(model.Case(), ParticipationClosureReason.OTHER, date(2026, 4, 3))
+
+
+def test_nothing_is_added_to_a_closed_case():
+    case, placement_id = ended_case()
+    case = model.PARTICIPATION_CASE.fold(
+        close(case, ParticipationClosureReason.SETTLED, date(2026, 10, 8)), case
+    )
+    later = date(2026, 11, 1)
+    for decide, code in (
+        (lambda: assess(case, [ParticipationNeed.LEARNING], later), "case_closed"),
+        (lambda: place(case, case.next_placement_id(MENU_ID), later), "case_closed"),
+        (lambda: support(case, placement_id, HostConcern.HOST_WORKLOAD, later), "case_closed"),
+        # Its placements have all ended: the code on which a repeated end still frees a seat.
+        (lambda: end(case, placement_id, PlacementOutcome.TERM_COMPLETED, later), "placement_ended"),
+        (lambda: follow_up(case, placement_id, FollowUpStatus.SETTLED, later), "placement_ended"),
+    ):
+        with pytest.raises(DomainError) as refused:
+            decide()
+        assert (refused.value.code, refused.value.status) == (code, 409)
+    with pytest.raises(DomainError) as closed:
+        assess(case, [ParticipationNeed.LEARNING], later)
+    assert "2026-10-08 に終結しています" in closed.value.message
+    # A redelivered referral still changes nothing.
+    assert model.decide(model.OpenCase(opened=case.opened), case) == []
+
+
+def test_the_register_line_of_a_closed_case_is_closed_on_its_closing_day():
+    case, _ = ended_case()
+    case = model.PARTICIPATION_CASE.fold(
+        close(case, ParticipationClosureReason.CONTACT_LOST, date(2026, 12, 1)), case
+    )
+    entry = model.register_entry(case)
+    assert entry is not None and (entry.status, entry.last_activity_on) == ("closed", date(2026, 12, 1))

@@ -89,8 +89,10 @@ def test_the_registry_is_sound():
 
 
 def test_the_registry_check_finds_gaps_and_strays():
-    assert upcasting.check_chains(upcasters={}) == ["ContactAttempted: no upcaster from v1"]
-    assert upcasting.check_chains(superseded={}) == ["ContactAttempted: no frozen model of v1"]
+    steps = sorted(upcasting.UPCASTERS)
+    assert "ContactAttempted: no upcaster from v1" in upcasting.check_chains(upcasters={})
+    assert upcasting.check_chains(upcasters={}) == [f"{t}: no upcaster from v{v}" for t, v in steps]
+    assert upcasting.check_chains(superseded={}) == [f"{t}: no frozen model of v{v}" for t, v in steps]
     strays = {**upcasting.UPCASTERS, ("CaseReceived", 1): dict, ("NoSuchEvent", 1): dict}
     assert upcasting.check_chains(upcasters=strays) == [
         "CaseReceived: v1 is not an older version of a current event",

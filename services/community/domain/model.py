@@ -6,6 +6,13 @@ entry, not personal data. Attendance is counted by generation, never by name; vo
 pseudonymous refs with a generation, because a volunteer's name would be personal data and the
 program only needs to know how many there are.
 
+Each place says under which 包括化対象事業 it runs (seed 002: 介護予防, 生活支援体制整備, 地域活動支援
+センター, 地域子育て支援拠点, 共助の基盤づくり), and each activity under which it was held: the
+community-building program takes these schemes' places in, and the municipality still accounts
+for each scheme's places and activities. A place may combine several schemes (統合型拠点) or none
+(a place the program itself started); an activity is counted under one scheme or none, not always
+the place's own (a 介護予防 class in a 子育て支援拠点's free hours).
+
 Pure: no I/O, no clock, no random ids. Identifiers and dates arrive in the commands: a request
 body is a command when everything in it is typed by the worker (`ClosePlace`); when the service
 adds what it mints (a place id, an activity id, a volunteer's pseudonym) the command wraps the
@@ -14,15 +21,16 @@ nothing but the command and the state.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, time
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from contracts.events import DISTRICT_PATTERN
-from contracts.glossary import Generation, PlaceKind, TargetGroup
+from contracts.glossary import Generation, IntegratedScheme, PlaceKind, TargetGroup, label_ja
 from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand, NotFound
 from libs.fields import Day, DistrictCode, Flag, Happened, WholeNumber
 from libs.text import Note, line
@@ -107,8 +115,23 @@ class Attendance(BaseModel):
 
 # --- private events -------------------------------------------------------------------
 
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _place_v1_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 places did not record their 包括化対象事業: None (not recorded), never a guess."""
+    return {**data, "integrated_schemes": None}
+
+
+def _activity_v1_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 activities did not record their 包括化対象事業: None."""
+    return {**data, "integrated_scheme": None}
+
 
 class PlaceRegistered(DomainEvent):
+    schema_version = 2
+    upcasters: ClassVar[dict[int, Upcaster]] = {1: _place_v1_v2}
+
     place_id: UUID
     holder_organisation: str
     kind: PlaceKind
@@ -119,16 +142,21 @@ class PlaceRegistered(DomainEvent):
     school_district: str
     target_groups: list[TargetGroup]
     multi_generational: bool
+    integrated_schemes: list[IntegratedScheme] | None  # []: none of them; None: not recorded (v1)
     schedule: list[Slot]
     opened_on: date
 
 
 class ActivityRecorded(DomainEvent):
+    schema_version = 2
+    upcasters: ClassVar[dict[int, Upcaster]] = {1: _activity_v1_v2}
+
     activity_id: UUID
     held_on: date
     attendance: Attendance
     volunteer_count: int
     new_resident_led: bool
+    integrated_scheme: IntegratedScheme | None  # None: none of them, or not recorded (v1)
 
 
 class VolunteerRegistered(DomainEvent):
@@ -208,6 +236,11 @@ class RegisterPlace(Command):
     school_district: SchoolDistrict = Field(description="小学校区コード（例: chuo-es）")
     target_groups: list[TargetGroup] = Field(min_length=1, max_length=8)
     multi_generational: Flag = Field(description="世代を問わず交流できる場か（多世代型）")
+    integrated_schemes: list[IntegratedScheme] = Field(
+        default_factory=list,
+        max_length=5,
+        description="この居場所を運営している包括化対象事業（複数可。いずれでもなければ空）",
+    )
     schedule: list[Slot] = Field(default_factory=list, max_length=14, description="開催日時")
     opened_on: Day
 
@@ -239,6 +272,11 @@ class RecordActivity(Command):
     attendance: AttendanceCounts
     volunteer_count: Count = 0
     new_resident_led: Flag = Field(default=False, description="住民主体で新たに始まった活動か")
+    integrated_scheme: IntegratedScheme | None = Field(
+        default=None,
+        description="この活動を実施した包括化対象事業。省略すると、居場所が一つの事業だけで運営されていれば"
+        "その事業（複数の事業で運営する居場所では省略できません）",
+    )
 
 
 class AddActivity(Command):
@@ -342,6 +380,7 @@ def _register(place: Place, command: Register) -> list[DomainEvent]:
             school_district=request.school_district,
             target_groups=sorted(set(request.target_groups)),
             multi_generational=request.multi_generational,
+            integrated_schemes=sorted(set(request.integrated_schemes)),
             schedule=request.schedule,
             opened_on=request.opened_on,
         )
@@ -365,10 +404,27 @@ def _require_open_on(place: Place, day: date, what: str) -> PlaceRegistered:
     return registered
 
 
+def _activity_scheme(registered: PlaceRegistered, named: IntegratedScheme | None) -> IntegratedScheme | None:
+    """The 包括化対象事業 an activity counts under: the one named, which may be another scheme's than
+    the place's (a room lent in its free hours); else the place's when it runs under exactly one.
+    A place run under several cannot say which: the worker must (409 until they do), or the
+    activity would be counted under a scheme nobody chose."""
+    if named is not None:
+        return named
+    schemes = registered.integrated_schemes or []
+    if len(schemes) > 1:
+        labels = "、".join(label_ja(s) for s in schemes)
+        raise DomainError(
+            "integrated_scheme_required",
+            f"この居場所は複数の包括化対象事業（{labels}）で運営されています。活動を実施した事業を選んでください。",
+        )
+    return schemes[0] if schemes else None
+
+
 def _record_activity(place: Place, command: AddActivity) -> list[DomainEvent]:
     """An activity held at an open place, with attendance by generation (counts only)."""
     request = command.request
-    _require_open_on(place, request.held_on, "activity")
+    registered = _require_open_on(place, request.held_on, "activity")
     attendance = Attendance(
         children=request.attendance.children,
         youth=request.attendance.youth,
@@ -391,6 +447,7 @@ def _record_activity(place: Place, command: AddActivity) -> list[DomainEvent]:
             attendance=attendance,
             volunteer_count=request.volunteer_count,
             new_resident_led=request.new_resident_led,
+            integrated_scheme=_activity_scheme(registered, request.integrated_scheme),
         )
     ]
 

@@ -9,15 +9,13 @@ Pure: no I/O, no clock, no random ids: the meeting's id and holder arrive in the
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated
 from uuid import UUID
 
 from pydantic import Field
 
-from contracts.envelope import CODE_PATTERN
 from contracts.glossary import PlatformTheme, Sector
 from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand
-from libs.fields import DistrictCode, Happened
+from libs.fields import DistrictCode, Happened, OrganisationCode
 from libs.text import Note
 
 STREAM_TYPE = "CommunityPlatformMeeting"
@@ -59,7 +57,7 @@ class RecordMeeting(Command):
     held_on: Happened
     district: DistrictCode | None = Field(default=None, description="地区コード（市全域なら省略）")
     sectors: list[Sector] = Field(min_length=1, max_length=14, description="参加した分野（2分野以上）")
-    organisations: list[Annotated[str, Field(pattern=CODE_PATTERN)]] = Field(
+    organisations: list[OrganisationCode] = Field(
         default_factory=list, max_length=200, description="参加した団体・機関のコード"
     )
     themes: list[PlatformTheme] = Field(min_length=1, max_length=8)

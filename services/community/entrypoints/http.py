@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 
 from contracts.events import DISTRICT_PATTERN
-from contracts.glossary import PlaceKind
+from contracts.glossary import IntegratedScheme, PlaceKind
 from libs.eventstore import Loaded
 from libs.http import CallerDep, VersionDep, etag
 from libs.runtime import RuntimeDep
@@ -65,6 +65,9 @@ async def list_places(
     district: Annotated[str | None, Query(pattern=DISTRICT_PATTERN)] = None,
     school_district: Annotated[str | None, Query(pattern=DISTRICT_PATTERN)] = None,
     kind: PlaceKind | None = None,
+    integrated_scheme: Annotated[
+        IntegratedScheme | None, Query(description="この包括化対象事業で運営されている居場所")
+    ] = None,
     include_closed: bool = False,
 ) -> list[PlaceView]:
     places = []
@@ -77,6 +80,8 @@ async def list_places(
         if school_district and registered.school_district != school_district:
             continue
         if kind and registered.kind != kind:
+            continue
+        if integrated_scheme and integrated_scheme not in (registered.integrated_schemes or ()):
             continue
         places.append(place_view(loaded.state, loaded.version, caller))
     return places

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from contracts.glossary import (
     AgeBand,
     Generation,
+    IntegratedScheme,
     IssueTag,
     LegalBasis,
     PlaceKind,
@@ -38,6 +39,10 @@ class ActivityView(BaseModel):
     attendance_total: int
     volunteer_count: int
     new_resident_led: bool
+    integrated_scheme: IntegratedScheme | None = Field(
+        description="null: いずれでもない、または記録されていない"
+    )
+    integrated_scheme_label: str | None
 
 
 class VolunteerView(BaseModel):
@@ -62,6 +67,10 @@ class PlaceView(BaseModel):
     target_groups: list[TargetGroup]
     target_group_labels: list[str]
     multi_generational: bool
+    integrated_schemes: list[IntegratedScheme] | None = Field(
+        description="包括化対象事業。[]: いずれでもない、null: 記録されていない（登録が古い）"
+    )
+    integrated_scheme_labels: list[str]
     schedule: list[SlotView]
     opened_on: date
     closed_on: date | None
@@ -170,6 +179,8 @@ def place_view(place: model.Place, version: int, caller: Caller) -> PlaceView:
         target_groups=registered.target_groups,
         target_group_labels=[label_ja(t) for t in registered.target_groups],
         multi_generational=registered.multi_generational,
+        integrated_schemes=registered.integrated_schemes,
+        integrated_scheme_labels=[label_ja(s) for s in registered.integrated_schemes or ()],
         schedule=[slot_view(s) for s in registered.schedule],
         opened_on=registered.opened_on,
         closed_on=place.closed_on,
@@ -181,6 +192,8 @@ def place_view(place: model.Place, version: int, caller: Caller) -> PlaceView:
                 attendance_total=a.attendance.total,
                 volunteer_count=a.volunteer_count,
                 new_resident_led=a.new_resident_led,
+                integrated_scheme=a.integrated_scheme,
+                integrated_scheme_label=label_ja(a.integrated_scheme) if a.integrated_scheme else None,
             )
             for a in place.activities
         ],

@@ -30,6 +30,7 @@ def place_to_public(place: model.Place, event: DomainEvent) -> Sequence[PublicEv
                     school_district=registered.school_district,
                     target_groups=sorted(set(registered.target_groups)),
                     multi_generational=registered.multi_generational,
+                    integrated_schemes=registered.integrated_schemes,
                     opened_on=registered.opened_on,
                 )
             ]
@@ -46,6 +47,7 @@ def place_to_public(place: model.Place, event: DomainEvent) -> Sequence[PublicEv
                     attendance=public.Attendance(**event.attendance.model_dump()),
                     volunteer_count=event.volunteer_count,
                     new_resident_led=event.new_resident_led,
+                    integrated_scheme=event.integrated_scheme,
                 )
             ]
         case model.PlaceClosed():

@@ -33,6 +33,14 @@ class ConsentState:
             for c in self.latest.values()
         )
 
+    def latest_expiry(self, program: Program = Program.COORDINATION) -> date | None:
+        """The day the last active consent that lets coordination hold the case runs out: after it,
+        `covers` refuses a 重層的支援会議, so the coordinator asks intake to renew it before then."""
+        return max(
+            (c.expires_on for c in self.latest.values() if c.status == "active" and program in c.programs),
+            default=None,
+        )
+
 
 def evolve(state: ConsentState, event: DomainEvent) -> ConsentState:
     assert isinstance(event, ConsentNoted)
@@ -56,7 +64,12 @@ def decide(command: Command, state: ConsentState) -> list[DomainEvent]:
 # The stream is named after the case key and its state does not know it: the service passes the
 # key with each command, so the notes are found among the case's records.
 CONSENT_STATE = Aggregate[ConsentState](
-    stream_type=STREAM_TYPE, initial=ConsentState, evolve=evolve, events=(ConsentNoted,), decide=decide
+    stream_type=STREAM_TYPE,
+    initial=ConsentState,
+    evolve=evolve,
+    events=(ConsentNoted,),
+    decide=decide,
+    consent_expires_on=ConsentState.latest_expiry,
 )
 
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.glossary import AttendeeRole, LocalResourceKind, MeetingDecision, MeetingType
 from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand, NotFound
-from libs.fields import DistrictCode, Happened
+from libs.fields import DistrictCode, Happened, OrganisationCode
 
 STREAM_TYPE = "CoordinationMeeting"
 CODE = r"^[a-z0-9][a-z0-9_.-]{1,63}$"
@@ -28,7 +28,7 @@ CODE = r"^[a-z0-9][a-z0-9_.-]{1,63}$"
 class Attendee(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    organisation: str = Field(pattern=CODE)
+    organisation: OrganisationCode
     role: AttendeeRole
 
 

@@ -1,6 +1,7 @@
-"""Coordination's HTTP API: see a case, decline or work it (assessment, plan versions, role
-acceptance, monitoring, referrals to outreach and participation), record meetings, conclude,
-and return the case to its origin.
+"""Coordination's HTTP API: see a case, decline or work it (assessment; a plan drafted, each
+proposed role accepted or declined, the draft agreed at a meeting as a plan version; monitoring,
+referrals to outreach and participation), record meetings, conclude, and return the case to its
+origin.
 
 Thin: each route hands its request (a domain command) to a handler and shapes the answer; the
 bodies, headers and status codes are the API's contract (the e2e and fuzz suites check them).
@@ -11,12 +12,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
+from libs.handover import HandOver
 from libs.http import CallerDep, VersionDep, etag
 from libs.runtime import RuntimeDep
 from services.coordination.domain import meeting, model
 from services.coordination.entrypoints.schemas import (
     CaseView,
     Changed,
+    DraftChanged,
     MeetingCreated,
     MeetingView,
     PlanChanged,
@@ -99,11 +102,86 @@ async def assess(
 
 
 @router.post(
+    "/cases/{case_id}/plans/drafts",
+    status_code=201,
+    response_model=DraftChanged,
+    tags=["plans"],
+    summary="支援プラン（案）を作成する（会議での決定前に作り直すと、その案に置き換わります）",
+)
+async def draft_plan(
+    case_id: uuid.UUID,
+    body: model.DraftPlan,
+    response: Response,
+    expected_version: VersionDep,
+    caller: CallerDep,
+    runtime: RuntimeDep,
+) -> DraftChanged:
+    drafted = await handlers.draft_plan(runtime.store, caller, case_id, body, expected_version)
+    response.headers["ETag"] = etag(drafted.version)
+    return DraftChanged(
+        coordination_case_id=case_id,
+        version=drafted.version,
+        plan_version=drafted.plan_version,
+        draft=drafted.draft,
+    )
+
+
+PlanVersion = Annotated[int, Path(ge=1, le=1000, description="案の版（決定されるとこの版のプランになる）")]
+RoleIndex = Annotated[int, Path(ge=0, le=1000, description="案の役割の番号（0から）")]
+
+
+@router.post(
+    "/cases/{case_id}/plans/{plan_version}/roles/{role_index}/acceptance",
+    status_code=201,
+    response_model=Changed,
+    tags=["plans"],
+    summary="案で提案した役割の受諾を記録する（機関に代わって記録することもできます）",
+)
+async def accept_role(
+    case_id: uuid.UUID,
+    plan_version: PlanVersion,
+    role_index: RoleIndex,
+    body: model.AcceptRole,
+    response: Response,
+    expected_version: VersionDep,
+    caller: CallerDep,
+    runtime: RuntimeDep,
+) -> Changed:
+    outcome = await handlers.answer_role(
+        runtime.store, caller, case_id, plan_version, role_index, body, expected_version
+    )
+    return _changed(response, case_id, outcome.version)
+
+
+@router.post(
+    "/cases/{case_id}/plans/{plan_version}/roles/{role_index}/decline",
+    status_code=201,
+    response_model=Changed,
+    tags=["plans"],
+    summary="案で提案した役割の辞退を理由とともに記録する（機関に代わって記録することもできます）",
+)
+async def decline_role(
+    case_id: uuid.UUID,
+    plan_version: PlanVersion,
+    role_index: RoleIndex,
+    body: model.DeclineRole,
+    response: Response,
+    expected_version: VersionDep,
+    caller: CallerDep,
+    runtime: RuntimeDep,
+) -> Changed:
+    outcome = await handlers.answer_role(
+        runtime.store, caller, case_id, plan_version, role_index, body, expected_version
+    )
+    return _changed(response, case_id, outcome.version)
+
+
+@router.post(
     "/cases/{case_id}/plans",
     status_code=201,
     response_model=PlanChanged,
     tags=["plans"],
-    summary="会議で合意した支援プランを記録する（2回目以降は見直し＝新しい版）",
+    summary="支援プラン（案）を会議で決定したことを記録する（すべての役割の回答が必要。2回目以降は見直し＝新しい版）",
 )
 async def agree_plan(
     case_id: uuid.UUID,
@@ -118,26 +196,6 @@ async def agree_plan(
     return PlanChanged(
         coordination_case_id=case_id, version=planned.version, plan_version=planned.plan_version
     )
-
-
-@router.post(
-    "/cases/{case_id}/plans/{plan_version}/roles/{role_index}/acceptance",
-    status_code=201,
-    response_model=Changed,
-    tags=["plans"],
-    summary="役割の受諾を記録する（役割の番号は0から）",
-)
-async def accept_role(
-    case_id: uuid.UUID,
-    plan_version: Annotated[int, Path(ge=1, le=1000)],
-    role_index: Annotated[int, Path(ge=0, le=1000)],
-    body: model.AcceptRole,
-    response: Response,
-    caller: CallerDep,
-    runtime: RuntimeDep,
-) -> Changed:
-    outcome = await handlers.accept_role(runtime.store, caller, case_id, plan_version, role_index, body)
-    return _changed(response, case_id, outcome.version)
 
 
 @router.post(
@@ -219,6 +277,27 @@ async def conclude(
     runtime: RuntimeDep,
 ) -> Changed:
     outcome = await handlers.change(runtime.store, caller, case_id, body, expected_version)
+    return _changed(response, case_id, outcome.version)
+
+
+@router.post(
+    "/cases/{case_id}/handover",
+    status_code=201,
+    response_model=Changed,
+    tags=["cases"],
+    summary="ケースを引き継ぐ（他の実施機関・担当者へ）",
+)
+async def hand_over(
+    case_id: uuid.UUID,
+    body: HandOver,
+    response: Response,
+    expected_version: VersionDep,
+    caller: CallerDep,
+    runtime: RuntimeDep,
+) -> Changed:
+    outcome = await handlers.hand_over(
+        runtime.store, caller, runtime.directory, case_id, body, expected_version
+    )
     return _changed(response, case_id, outcome.version)
 
 

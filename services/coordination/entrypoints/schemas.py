@@ -17,9 +17,12 @@ from contracts.glossary import (
     ParticipationNeed,
     Program,
     ReturnReason,
+    RoleAnswer,
+    RoleDeclineReason,
     Urgency,
     label_ja,
 )
+from libs import handover
 from services.coordination.domain import meeting, model
 
 
@@ -30,7 +33,11 @@ class RoleView(BaseModel):
     responsibility_label: str
     review_on: date
     note: str | None
+    members: list[str] = Field(description="この役割が支援する世帯員（仮名の参照）。空は世帯全体")
     accepted_on: date | None
+    accepted_recorded_by: str | None = Field(
+        description="受諾を記録した機関（本人の機関か、代わりに記録した多機関協働）"
+    )
 
 
 class PlanView(BaseModel):
@@ -41,8 +48,49 @@ class PlanView(BaseModel):
     meeting_type_label: str
     members: list[str]
     goals: list[str] | None = Field(description="消去済みの場合は null")
+    wishes: str | None = Field(
+        description="本人・世帯の意向（案から。案のない以前のプランと消去済みは null）"
+    )
+    period_from: date | None = Field(description="支援期間の開始日")
+    period_to: date | None = Field(description="支援期間の終了日")
+    emergency: str | None = Field(description="緊急時の対応")
+    draft: int | None = Field(description="決定した案の番号（案のない以前のプランは null）")
     roles: list[RoleView] | None
     agreed_on: date
+
+
+class DraftRoleView(BaseModel):
+    index: int
+    organisation: str
+    responsibility: str
+    responsibility_label: str
+    review_on: date
+    note: str | None
+    members: list[str]
+    answer: RoleAnswer | None = Field(description="受諾・辞退（回答待ちは null）")
+    answer_label: str | None
+    answered_on: date | None
+    recorded_by: str | None = Field(
+        description="回答を記録した機関（その機関自身か、代わりに記録した多機関協働）"
+    )
+    decline_reason: RoleDeclineReason | None
+    decline_reason_label: str | None
+    decline_note: str | None
+
+
+class DraftView(BaseModel):
+    """The plan being drafted (支援プラン（案）): what the next meeting is to agree."""
+
+    plan_version: int = Field(description="決定されるとこの版になる")
+    draft: int = Field(description="案の番号（作り直すごとに増える）")
+    drafted_on: date
+    goals: list[str] | None = Field(description="消去済みの場合は null")
+    wishes: str | None
+    period_from: date
+    period_to: date
+    emergency: str | None
+    roles: list[DraftRoleView] | None
+    unanswered: list[int] = Field(description="回答待ちの役割の番号")
 
 
 class AssessmentView(BaseModel):
@@ -100,6 +148,7 @@ class CaseView(BaseModel):
     version: int
     status: model.Status
     holder_organisation: str
+    handovers: list[handover.HandoverView]
     case_key: uuid.UUID
     referral_id: uuid.UUID
     referring_organisation: str
@@ -110,6 +159,7 @@ class CaseView(BaseModel):
     urgency: Urgency
     opened_on: date
     assessments: list[AssessmentView]
+    draft: DraftView | None = Field(description="会議での決定を待つ支援プラン（案）")
     plans: list[PlanView]
     monitoring: list[MonitoringView]
     outreach_referrals: list[OutreachReferralView]
@@ -130,6 +180,10 @@ class Changed(BaseModel):
 
 class PlanChanged(Changed):
     plan_version: int
+
+
+class DraftChanged(PlanChanged):
+    draft: int = Field(description="案の番号（この版の前の案を置き換えた回数 + 1）")
 
 
 class ReferralCreated(Changed):
@@ -167,7 +221,9 @@ def plan_view(case: model.Case, plan: model.PlanAgreed) -> PlanView:
                     responsibility_label=label_ja(role.responsibility),
                     review_on=role.review_on,
                     note=role.note,
+                    members=role.members,
                     accepted_on=accepted.accepted_on if accepted else None,
+                    accepted_recorded_by=accepted.recorded_by_organisation if accepted else None,
                 )
             )
     return PlanView(
@@ -178,8 +234,55 @@ def plan_view(case: model.Case, plan: model.PlanAgreed) -> PlanView:
         meeting_type_label=label_ja(plan.meeting_type),
         members=plan.members,
         goals=plan.goals,
+        wishes=plan.wishes,
+        period_from=plan.period_from,
+        period_to=plan.period_to,
+        emergency=plan.emergency,
+        draft=plan.draft,
         roles=roles,
         agreed_on=plan.agreed_on,
+    )
+
+
+def _draft_role_view(index: int, role: model.Role, answer: model.Answer | None) -> DraftRoleView:
+    declined = answer if isinstance(answer, model.RoleDeclined) else None
+    kind = None if answer is None else RoleAnswer.DECLINED if declined else RoleAnswer.ACCEPTED
+    return DraftRoleView(
+        index=index,
+        organisation=role.organisation,
+        responsibility=role.responsibility,
+        responsibility_label=label_ja(role.responsibility),
+        review_on=role.review_on,
+        note=role.note,
+        members=role.members,
+        answer=kind,
+        answer_label=label_ja(kind) if kind else None,
+        answered_on=model.answered_on(answer) if answer else None,
+        recorded_by=answer.recorded_by_organisation if answer else None,
+        decline_reason=declined.reason if declined else None,
+        decline_reason_label=label_ja(declined.reason) if declined else None,
+        decline_note=declined.note if declined else None,
+    )
+
+
+def draft_view(draft: model.Draft) -> DraftView:
+    drafted = draft.drafted
+    roles = (
+        None
+        if drafted.roles is None
+        else [_draft_role_view(i, r, draft.answers[i]) for i, r in enumerate(drafted.roles)]
+    )
+    return DraftView(
+        plan_version=drafted.plan_version,
+        draft=drafted.draft,
+        drafted_on=drafted.drafted_on,
+        goals=drafted.goals,
+        wishes=drafted.wishes,
+        period_from=drafted.period_from,
+        period_to=drafted.period_to,
+        emergency=drafted.emergency,
+        roles=roles,
+        unanswered=draft.unanswered,
     )
 
 
@@ -189,11 +292,14 @@ def case_view(case: model.Case, version: int) -> CaseView:
     assert opened is not None
     concluded, returned = case.concluded, case.returned
     return CaseView(
-        **opened.model_dump(exclude={"coordination_case_id"}),
+        **opened.model_dump(exclude={"coordination_case_id", "holder_organisation"}),
         coordination_case_id=opened.coordination_case_id,
+        holder_organisation=case.holder,
+        handovers=handover.views(case.handovers),
         version=version,
         status=case.status,
         assessments=[AssessmentView(assessed_on=a.assessed_on, members=a.members) for a in case.assessments],
+        draft=draft_view(case.draft) if case.draft else None,
         plans=[plan_view(case, p) for p in case.plans],
         monitoring=[MonitoringView(**m.model_dump()) for m in case.monitoring],
         outreach_referrals=[OutreachReferralView(**r.model_dump()) for r in case.outreach_referrals],

@@ -10,7 +10,7 @@ import uuid
 from datetime import date
 
 from contracts.glossary import Program
-from libs import timeline
+from libs import handover, timeline
 from libs.authz import Decision
 from libs.directory import Directory
 from libs.eventstore import Session
@@ -19,10 +19,13 @@ from services.coordination.domain import consent, model
 from services.coordination.service_layer import authorization, handlers
 
 LABELS = {
+    "CaseHandedOver": handover.LABEL,
     "CaseOpened": "支援依頼の受理（ケース開始）",
     "AssessmentRecorded": "課題の解きほぐし（アセスメント）",
-    "PlanAgreed": "支援プランの合意",
+    "PlanDrafted": "支援プラン（案）の作成",
     "RoleAccepted": "役割の受諾",
+    "RoleDeclined": "役割の辞退",
+    "PlanAgreed": "支援プランの合意",
     "MonitoringRecorded": "モニタリング",
     "ReferredToOutreach": "アウトリーチ事業への依頼",
     "ReferredToParticipation": "参加支援事業への依頼",

@@ -1,9 +1,11 @@
 """Who may do what with coordination's cases: the one place coordination decides it.
 
-- Acting on a case (decline, assessment, plan, monitoring, referrals to outreach and
-  participation, conclusion, return): a coordinator of the organisation that holds it.
-- Recording a role's acceptance: the holder's coordinator (on the agency's word) or a worker
-  of the agency named in that role (its own acceptance).
+- Acting on a case (decline, assessment, a plan's draft and its agreement, monitoring,
+  referrals to outreach and participation, conclusion, return): a coordinator of the
+  organisation that holds it.
+- Recording an answer (acceptance or refusal) to a role the draft plan proposes: the holder's
+  coordinator (on the word of an agency that does not use the system) or a worker of the agency
+  named in that role (its own answer).
 - Listing the cases (the register: codes and dates, no personal data): a coordinator of an
   organisation that runs the coordination program, who sees that organisation's cases.
 - Recording a meeting: a coordinator of an organisation that runs the coordination program;
@@ -29,11 +31,7 @@ from services.coordination.domain.model import Role as PlanRole
 
 
 def may_act(principal: Principal, case: Case) -> Decision:
-    if (
-        case.opened
-        and case.opened.holder_organisation == principal.organisation
-        and principal.has_any(Role.COORDINATOR)
-    ):
+    if case.opened and case.holder == principal.organisation and principal.has_any(Role.COORDINATOR):
         return Decision.allow(LegalBasis.HOLDER, "coordinator of the holding organisation")
     return Decision.deny("not a coordinator of the holding organisation")
 
@@ -59,8 +57,11 @@ def may_read(principal: Principal, case: Case, consent: ConsentState, today: dat
     return Decision.deny("no legal basis")
 
 
-def may_accept_role(principal: Principal, case: Case, role: PlanRole | None) -> Decision:
-    """The holder's coordinator records any agency's acceptance; an agency records only its own."""
+def may_answer_role(principal: Principal, case: Case, role: PlanRole | None) -> Decision:
+    """The holder's coordinator records any agency's answer; an agency records only its own.
+
+    `role`: the draft's role being answered, None when the draft has no such role (then only the
+    holder may go on, to learn why not)."""
     holder = may_act(principal, case)
     if holder.allowed:
         return holder

@@ -1,5 +1,6 @@
-"""Coordination's use cases: open from a referral (or decline it), assess, plan and revise, record
-roles' acceptance, meetings and monitoring, refer to outreach and participation, conclude, return.
+"""Coordination's use cases: open from a referral (or decline it), assess, draft a plan and record
+each agency's answer to its proposed role, agree it at a meeting (and revise it the same way),
+record meetings and monitoring, refer to outreach and participation, conclude, return.
 
 Every handler takes the service's event store (or, for the inbox consumer, the session of the
 message's transaction), so the same code runs on PostgreSQL and on the in-memory store of the
@@ -14,13 +15,14 @@ from functools import partial
 
 from contracts import events as public
 from contracts.envelope import PublicEvent
-from contracts.glossary import Program
+from contracts.glossary import Program, Role
 from libs import access, commands
 from libs.authz import Decision, enforce
 from libs.commands import Context, Loaded, Outcome, no_public
 from libs.directory import Directory
 from libs.domain import Command, InvalidCommand, NotFound
 from libs.eventstore import EventStore, Session
+from libs.handover import HandOff, HandOver, handoff
 from libs.http import Caller
 from libs.inbox import Delivery
 from services.coordination.domain import consent, meeting, model
@@ -29,7 +31,14 @@ from services.coordination.service_layer.public_events import meeting_to_public,
 
 PERSONAL_FIELDS = [
     "assessments.members",
+    "draft.goals",
+    "draft.wishes",
+    "draft.emergency",
+    "draft.roles.note",
+    "draft.answers.note",
     "plans.goals",
+    "plans.wishes",
+    "plans.emergency",
     "plans.roles.note",
     "monitoring.note",
     "outreach_referrals.reason",
@@ -82,14 +91,17 @@ async def _react(
     )
 
 
-async def on_referred(session: Session, delivery: Delivery, *, organisation: str) -> None:
-    """支援依頼を受ける: open (or find) the coordination case of this referral."""
+async def on_referred(
+    session: Session, delivery: Delivery, *, organisation: str, directory: Directory
+) -> None:
+    """支援依頼を受ける: open (or find) the coordination case of this referral, held by the
+    coordination organisation that serves the household's district."""
     referral = delivery.event
     assert isinstance(referral, public.ReferredToCoordination)
     case_id = model.case_id_for(referral.referral_id)
     opened = model.CaseOpened(
         coordination_case_id=case_id,
-        holder_organisation=organisation,
+        holder_organisation=directory.serving(Program.COORDINATION, referral.district, organisation),
         case_key=referral.case_key,
         referral_id=referral.referral_id,
         referring_organisation=referral.referring_organisation,
@@ -99,6 +111,7 @@ async def on_referred(session: Session, delivery: Delivery, *, organisation: str
         district=referral.district,
         urgency=referral.urgency,
         opened_on=referral.referred_on,
+        members=[model.Member(**m.model_dump()) for m in referral.members],
     )
     await _react(session, delivery, organisation, stream_id(case_id), model.OpenCase(opened=opened))
 
@@ -165,6 +178,8 @@ def _partner_report(event: PublicEvent) -> tuple[Program, str | None, uuid.UUID,
             return Program.PARTICIPATION, event.menu_kind.value, event.participation_case_id, event.started_on
         case public.PlacementEnded():
             return Program.PARTICIPATION, event.outcome.value, event.participation_case_id, event.ended_on
+        case public.ParticipationClosed():
+            return Program.PARTICIPATION, event.reason.value, event.participation_case_id, event.closed_on
         case public.OutreachConcluded():
             return Program.OUTREACH, event.reason.value, event.outreach_case_id, event.concluded_on
         case public.ConnectedToSupport():
@@ -197,24 +212,28 @@ async def on_partner_report(session: Session, delivery: Delivery, *, organisatio
 CaseChange = (
     model.DeclineReferral
     | model.RecordAssessment
+    | model.DraftPlan
     | model.AgreePlan
     | model.RecordMonitoring
     | model.SendToOutreach
     | model.SendToParticipation
     | model.ConcludeSupport
     | model.ReturnToOrigin
+    | HandOff
 )
 
 # The action each change is logged as when refused or allowed (the names the logs always had).
 ACTIONS: dict[type[Command], str] = {
     model.DeclineReferral: "decline",
     model.RecordAssessment: "assess",
+    model.DraftPlan: "draft_plan",
     model.AgreePlan: "agree_plan",
     model.RecordMonitoring: "monitor",
     model.SendToOutreach: "refer_to_outreach",
     model.SendToParticipation: "refer_to_participation",
     model.ConcludeSupport: "conclude",
     model.ReturnToOrigin: "return",
+    HandOff: "hand_over",
 }
 
 
@@ -250,6 +269,21 @@ async def change(
         )
 
     return await commands.transact(store, body, retry=expected_version is None)
+
+
+async def hand_over(
+    store: EventStore,
+    caller: Caller,
+    directory: Directory,
+    case_id: uuid.UUID,
+    request: HandOver,
+    expected_version: int | None,
+) -> Outcome[model.Case]:
+    """担当の引継ぎ: to another coordination organisation or a named coordinator."""
+    command = handoff(
+        request, caller.principal.organisation, Program.COORDINATION, Role.COORDINATOR, directory
+    )
+    return await change(store, caller, case_id, command, expected_version)
 
 
 async def _as_decided(
@@ -310,6 +344,30 @@ async def _plan_at_meeting(
 
 
 @dataclass(frozen=True)
+class Drafted:
+    """What drafting a plan created: the plan version it is a draft of, its draft number (a
+    redraft replaces the draft before it) and the case's version."""
+
+    plan_version: int
+    draft: int
+    version: int
+
+
+async def draft_plan(
+    store: EventStore,
+    caller: Caller,
+    case_id: uuid.UUID,
+    request: model.DraftPlan,
+    expected_version: int | None,
+) -> Drafted:
+    """支援プラン（案）, put to the agencies whose roles it proposes."""
+    outcome = await change(store, caller, case_id, request, expected_version)
+    [drafted] = outcome.events
+    assert isinstance(drafted, model.PlanDrafted)
+    return Drafted(drafted.plan_version, drafted.draft, outcome.version)
+
+
+@dataclass(frozen=True)
 class Planned:
     """What agreeing a plan created: its plan version (the case's next one) and the case's version."""
 
@@ -324,7 +382,7 @@ async def agree_plan(
     request: model.AgreePlan,
     expected_version: int | None,
 ) -> Planned:
-    """A plan version agreed at a meeting: named by its record (`meeting_id`), or described inline."""
+    """The current draft agreed at a meeting: named by its record (`meeting_id`), or described inline."""
     outcome = await change(store, caller, case_id, request, expected_version)
     [agreed] = outcome.events
     assert isinstance(agreed, model.PlanAgreed)
@@ -363,30 +421,44 @@ async def refer_to_participation(
     return Referred(command.referral_id, outcome.version)
 
 
-# --- a role's acceptance: the holder's coordinator or the agency named in the role ----------
+# --- an answer to a proposed role: the holder's coordinator or the agency named in the role ----
 
 
-async def accept_role(
+async def answer_role(
     store: EventStore,
     caller: Caller,
     case_id: uuid.UUID,
     plan_version: int,
     role_index: int,
-    request: model.AcceptRole,
+    request: model.AcceptRole | model.DeclineRole,
+    expected_version: int | None,
 ) -> Outcome[model.Case]:
-    """Record an agency's acceptance of its role: by the holder's coordinator or the agency itself."""
-    command = model.RecordAcceptance(
-        request=request,
-        plan_version=plan_version,
-        role_index=role_index,
-        recorded_by=caller.principal.organisation,
-    )
+    """Record an agency's acceptance or refusal of the role the draft proposes to it: by the
+    holder's coordinator (for an agency that does not use the system) or by the agency itself.
+    The event names the organisation that recorded it."""
+    command: model.RecordAcceptance | model.RecordDeclination
+    if isinstance(request, model.AcceptRole):
+        command = model.RecordAcceptance(
+            request=request,
+            plan_version=plan_version,
+            role_index=role_index,
+            recorded_by=caller.principal.organisation,
+        )
+    else:
+        command = model.RecordDeclination(
+            request=request,
+            plan_version=plan_version,
+            role_index=role_index,
+            recorded_by=caller.principal.organisation,
+        )
 
-    def may_accept(case: model.Case) -> Decision:
-        plan = next((p for p in case.plans if p.plan_version == plan_version), None)
-        role = plan.roles[role_index] if plan and plan.roles and 0 <= role_index < len(plan.roles) else None
-        return authorization.may_accept_role(caller.principal, case, role)
+    def may_answer(case: model.Case) -> Decision:
+        draft = case.draft
+        roles = draft.drafted.roles if draft and draft.drafted.plan_version == plan_version else None
+        role = roles[role_index] if roles and 0 <= role_index < len(roles) else None
+        return authorization.may_answer_role(caller.principal, case, role)
 
+    action = "accept_role" if isinstance(request, model.AcceptRole) else "decline_role"
     return await commands.run(
         store,
         model.COORDINATION_CASE,
@@ -394,7 +466,8 @@ async def accept_role(
         command,
         to_public,
         caller.context,
-        guard=commands.Guard(may_accept, caller.principal, "accept_role", f"case:{case_id}"),
+        expected_version=expected_version,
+        guard=commands.Guard(may_answer, caller.principal, action, f"case:{case_id}"),
     )
 
 

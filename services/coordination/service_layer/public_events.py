@@ -1,8 +1,10 @@
 """Private coordination events → public contract events (the privacy boundary).
 
-Plan goals, role notes, assessments, monitoring notes, referral reasons and evaluations are
-free text about the person: they stay here. Only counts, codes, organisations and dates are
-published. A meeting's missing resources leave as kinds and districts.
+Plan goals, the person's and household's wishes, emergency arrangements, role notes, reasons a
+role was declined, assessments, monitoring notes, referral reasons and evaluations are free text
+about the person: they stay here, and so do drafts and the agencies' answers to them. Only
+counts, codes, organisations, pseudonyms and dates are published, once a plan is agreed. A
+meeting's missing resources leave as kinds and districts.
 """
 
 from collections.abc import Sequence
@@ -21,6 +23,13 @@ def issue_tags(case: model.Case) -> list[IssueTag]:
     if case.assessments and case.assessments[-1].members:
         tags |= {t for m in case.assessments[-1].members for t in m.issue_tags}
     return sorted(tags)
+
+
+def _member(case: model.Case, subject_ref: str | None) -> model.Member:
+    """The member a referral is for (the domain checked the case knows them)."""
+    member = case.member(subject_ref)
+    assert member is not None
+    return member
 
 
 def to_public(case: model.Case, event: DomainEvent) -> Sequence[PublicEvent]:
@@ -50,6 +59,7 @@ def to_public(case: model.Case, event: DomainEvent) -> Sequence[PublicEvent]:
                             organisation=r.organisation,
                             responsibility=r.responsibility,
                             review_on=r.review_on,
+                            members=r.members,
                         )
                         for r in event.roles
                     ],
@@ -63,9 +73,9 @@ def to_public(case: model.Case, event: DomainEvent) -> Sequence[PublicEvent]:
                     case_key=opened.case_key,
                     referral_id=event.referral_id,
                     coordination_case_id=opened.coordination_case_id,
-                    subject_ref=opened.subject_ref,
+                    subject_ref=_member(case, event.member).subject_ref,
                     issue_tags=issue_tags(case),
-                    age_band=opened.age_band,
+                    age_band=_member(case, event.member).age_band,
                     district=opened.district,
                     urgency=event.urgency,
                     referred_on=event.referred_on,
@@ -77,10 +87,10 @@ def to_public(case: model.Case, event: DomainEvent) -> Sequence[PublicEvent]:
                     case_key=opened.case_key,
                     referral_id=event.referral_id,
                     coordination_case_id=opened.coordination_case_id,
-                    subject_ref=opened.subject_ref,
+                    subject_ref=_member(case, event.member).subject_ref,
                     needs=sorted(set(event.needs)),
                     issue_tags=issue_tags(case),
-                    age_band=opened.age_band,
+                    age_band=_member(case, event.member).age_band,
                     district=opened.district,
                     referred_on=event.referred_on,
                 )

@@ -68,6 +68,12 @@ class Consents:
     def covering(self, program: Program, on: date) -> Consent | None:
         return next((c for c in self.records if c.covers(program, on)), None)
 
+    def latest_expiry(self) -> date | None:
+        """The day the last consent not withdrawn runs out, whatever its scope: intake records
+        every consent, so its worker renews it before the case loses its basis for sharing. A
+        consent already past still counts here; the register's worklist judges it on the day."""
+        return max((c.expires_on for c in self.records if c.withdrawn_on is None), default=None)
+
 
 def _replace(consents: Consents, consent_id: UUID, **changes: object) -> Consents:
     return Consents(
@@ -221,4 +227,5 @@ CONSENTS = Aggregate[Consents](
     decide=decide,
     # The stream is named after the case but its state does not know the case: the service layer
     # passes the case key with each command.
+    consent_expires_on=Consents.latest_expiry,
 )

@@ -11,56 +11,164 @@ Pure: no I/O, no clock, no random ids. Identifiers and dates arrive in the comma
 Personal details live only here, sealed per person by the write path.
 """
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
-from contracts.envelope import CODE_PATTERN
+from contracts.events import SUBJECT_REF_PATTERN
 from contracts.glossary import (
     AgeBand,
     Channel,
     ClosureReason,
     ConclusionOutcome,
+    ConsulterKind,
     IssueTag,
     MeetingType,
+    Relation,
     ReturnReason,
     SimpleSupportKind,
     Urgency,
     age_band_for,
+    relation_from_text,
 )
 from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand, RegisterEntry
-from libs.fields import DistrictCode, Happened, WholeNumber
+from libs.fields import DistrictCode, Happened, OrganisationCode, WholeNumber
+from libs.handover import CaseHandedOver, HandOff, hand_over
 from libs.text import Line, Note, day_terms, line, name_terms, phone_terms
 
 STREAM_TYPE = "IntakeCase"
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 ConnectionSource = Literal["outreach", "community"]
 
 
-class Person(BaseModel):
-    """The person consulted about (本人). Personal data: never leaves this service."""
+class Identity(BaseModel):
+    """Who a person is, as far as the worker knows it (personal data: sealed, never leaves intake).
+
+    A consultation may begin with very little (an anonymous call about "a man in his fifties next
+    door"): only an age is needed — a birth date, an age in years as the worker was told it, or an
+    estimated age band — because every program and figure counts people by age band. A later
+    identification completes it.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: line(100)  # type: ignore[valid-type]
+    name: line(100) | None = None  # type: ignore[valid-type]
     name_kana: line(100) | None = None  # type: ignore[valid-type]
-    birth_date: Happened
+    birth_date: Happened | None = None
+    age: WholeNumber | None = Field(default=None, ge=0, le=130, description="生年月日が分からないときの年齢")
+    age_band: AgeBand | None = Field(default=None, description="年齢も分からないときの年代（推定でよい）")
     address: Line | None = None
     phone: line(30) | None = None  # type: ignore[valid-type]
 
+    @model_validator(mode="after")
+    def _age_known(self) -> "Identity":
+        if self.birth_date is None and self.age is None and self.age_band is None:
+            raise PydanticCustomError(
+                "age_unknown", "生年月日・年齢・年代（推定でよい）のいずれかを入力してください。"
+            )
+        return self
 
-class HouseholdMember(BaseModel):
-    """Another member of the household (世帯員) and how they relate to the person."""
+    def band_on(self, day: date) -> AgeBand:
+        """The age band on `day`: from the birth date when known, else the age or band recorded."""
+        if self.birth_date is not None:
+            return age_band_for(age_on(self.birth_date, day))
+        if self.age is not None:
+            return age_band_for(self.age)
+        assert self.age_band is not None
+        return self.age_band
+
+
+Person = Identity
+"""The person the case is about (本人)."""
+
+
+class MemberDetails(Identity):
+    """Another member of the household (世帯員) as the worker records them."""
+
+    relation: Relation = Field(description="本人から見た続柄")
+    subject_ref: str | None = Field(
+        default=None,
+        pattern=SUBJECT_REF_PATTERN,
+        description="すでに記録した世帯員を訂正するとき、その人の参照（新しい世帯員は省略）",
+    )
+
+    @model_validator(mode="after")
+    def _not_self(self) -> "MemberDetails":
+        if self.relation is Relation.SELF:
+            raise PydanticCustomError("member_is_self", "本人は世帯員ではなく本人欄に記入してください。")
+        return self
+
+
+class Member(BaseModel):
+    """A household member as recorded: a person with a pseudonym of their own, under which their
+    identity is sealed (so each member can be referred, and erased, as themselves).
+
+    `subject_ref` is None only for members an older record listed without one: they cannot be
+    referred on their own until the household is recorded again.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    relation: line(30) = Field(description="続柄（例: 母、長男）")  # type: ignore[valid-type]
-    age: WholeNumber = Field(ge=0, le=130)
+    subject_ref: str | None
+    relation: Relation
+    identity: Identity | None  # None: erased
+
+
+class Consulter(BaseModel):
+    """Who brought the consultation (相談者), apart from the person it is about: the care manager
+    who calls about a father, the teacher about a pupil, a neighbour, or someone who will not say.
+    Personal data (sealed with the case): never leaves intake."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: ConsulterKind
+    relation: Relation | None = Field(default=None, description="家族・親族の場合、本人から見た続柄")
+    organisation: OrganisationCode | None = Field(
+        default=None, description="関係機関の職員の場合、その機関のコード"
+    )
     name: line(100) | None = None  # type: ignore[valid-type]
+    contact: line(100) | None = Field(default=None, description="連絡先（電話番号など）")  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Consulter":
+        if self.kind is ConsulterKind.ANONYMOUS and (self.name or self.contact):
+            raise PydanticCustomError("anonymous_named", "匿名の相談者には氏名や連絡先を記録しません。")
+        if self.kind is ConsulterKind.SELF and (self.name or self.relation or self.organisation):
+            raise PydanticCustomError(
+                "self_consulter_details", "本人からの相談では、相談者の氏名等は本人欄に記入してください。"
+            )
+        if self.relation is not None and self.kind is not ConsulterKind.FAMILY:
+            raise PydanticCustomError("relation_not_family", "続柄は家族・親族の相談者にだけ記録します。")
+        if self.organisation is not None and self.kind is not ConsulterKind.PROFESSIONAL:
+            raise PydanticCustomError(
+                "organisation_not_professional", "機関コードは関係機関の職員の相談者にだけ記録します。"
+            )
+        return self
+
+
+SELF_CONSULTED = Consulter(kind=ConsulterKind.SELF)
+
+
+def _legacy_household(household: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """Version 1 listed members as a free-text relation, an age and maybe a name, sealed with the
+    person: read as members without a pseudonym of their own, their age as a band."""
+    if household is None:
+        return None
+    return [
+        {
+            "subject_ref": None,
+            "relation": relation_from_text(m["relation"]).value,
+            "identity": {"name": m.get("name"), "age": m["age"]},
+        }
+        for m in household
+    ]
 
 
 def age_on(birth_date: date, day: date) -> int:
@@ -70,15 +178,28 @@ def age_on(birth_date: date, day: date) -> int:
 # --- private events -------------------------------------------------------------------
 
 
+def _received_v1_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 knew no 相談者 (None: not recorded) and listed the household as free text."""
+    return {
+        **data,
+        "consulter": None,
+        "household": _legacy_household(data.get("household")),
+    }
+
+
 class ConsultationReceived(DomainEvent):
-    personal_fields = ("person", "household", "summary")
+    schema_version = 2
+    upcasters: ClassVar[dict[int, Upcaster]] = {1: _received_v1_v2}
+    personal_fields = ("person", "consulter", "summary")
+    people_fields = ("household",)
 
     case_id: UUID
     holder_organisation: str
     subject_ref: str
     channel: Channel
+    consulter: Consulter | None = None  # None: erased, or recorded before 相談者 were
     person: Person | None  # None: erased
-    household: list[HouseholdMember] | None
+    household: list[Member] | None
     issue_tags: list[IssueTag]
     district: str
     summary: str | None
@@ -117,13 +238,21 @@ class ConnectionRecorded(DomainEvent):
     connected_on: date
 
 
-class PersonDetailsRecorded(DomainEvent):
-    """The person's details, recorded (or corrected) after the case was opened."""
+def _details_v1_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "household": _legacy_household(data.get("household"))}
 
-    personal_fields = ("person", "household", "summary")
+
+class PersonDetailsRecorded(DomainEvent):
+    """The person's details, recorded (or corrected) after the case was opened: an anonymous or
+    partial consultation identified, or a case another program opened met in person."""
+
+    schema_version = 2
+    upcasters: ClassVar[dict[int, Upcaster]] = {1: _details_v1_v2}
+    personal_fields = ("person", "summary")
+    people_fields = ("household",)
 
     person: Person | None  # None: erased
-    household: list[HouseholdMember] | None
+    household: list[Member] | None
     summary: str | None  # None in the command: the earlier summary stays
     recorded_on: date
 
@@ -163,6 +292,23 @@ class ReferredToCoordination(DomainEvent):
     personal_fields = ("reason",)
 
     referral_id: UUID
+    # The members the referral is for (their pseudonyms); empty in referrals recorded before
+    # members were named, which were for the person the case is about.
+    members: list[str] = Field(default_factory=list)
+    urgency: Urgency
+    reason: str | None
+    referred_on: date
+
+
+class ReferredToOutreach(DomainEvent):
+    """A member referred to outreach directly (the son no one had seen, found on a home visit
+    about his father): outreach opens a case for that member, under their own pseudonym."""
+
+    personal_fields = ("reason",)
+
+    referral_id: UUID
+    subject_ref: str
+    age_band: AgeBand
     urgency: Urgency
     reason: str | None
     referred_on: date
@@ -211,6 +357,14 @@ class CaseClosed(DomainEvent):
     closed_on: date
 
 
+class MemberErased(DomainEvent):
+    """One household member's key was destroyed: their identity is gone from every copy of this log."""
+
+    subject_ref: str
+    erased_on: date
+    requested_by: str
+
+
 class PersonErased(DomainEvent):
     """The person's key was destroyed: their details are gone from every copy of this log."""
 
@@ -235,6 +389,7 @@ class Referral:
     referral_id: UUID
     urgency: Urgency
     referred_on: date
+    members: tuple[str, ...] = ()
     coordination_case_id: UUID | None = None
     accepted_on: date | None = None
     returned_on: date | None = None
@@ -263,14 +418,16 @@ class Case:
     status: Status = Status.NEW
     case_id: UUID | None = None
     holder: str | None = None
+    worker: str | None = None  # the 担当者 a handover named (the register keeps the opener until then)
     subject_ref: str | None = None
     channel: Channel | None = None
     issue_tags: tuple[IssueTag, ...] = ()
     district: str | None = None
     received_on: date | None = None
     published_age_band: AgeBand | None = None
+    consulter: Consulter | None = None
     person: Person | None = None
-    household: tuple[HouseholdMember, ...] | None = None
+    household: tuple[Member, ...] | None = None
     summary: str | None = None
     details_pending: bool = False
     details_recorded_on: date | None = None  # the latest day the person's details were recorded
@@ -279,16 +436,28 @@ class Case:
     supports: tuple[SimpleSupportGiven, ...] = field(default_factory=tuple)
     agency_referrals: tuple[ReferredToAgency, ...] = field(default_factory=tuple)
     referrals: tuple[Referral, ...] = field(default_factory=tuple)
+    outreach_referrals: tuple[ReferredToOutreach, ...] = field(default_factory=tuple)
     meetings: tuple[SupportMeetingRecorded, ...] = field(default_factory=tuple)
     closed: CaseClosed | None = None
     erased_on: date | None = None
+    erased_members: tuple[str, ...] = ()
+    handovers: tuple[CaseHandedOver, ...] = ()
 
     @property
     def age_band(self) -> AgeBand | None:
-        """From the birth date when intake knows it, else the band another program published."""
+        """From the person's details when intake has them, else the band another program published."""
         if self.person is not None and self.received_on is not None:
-            return age_band_for(age_on(self.person.birth_date, self.received_on))
+            return self.person.band_on(self.received_on)
         return self.published_age_band
+
+    def member(self, subject_ref: str) -> Member | None:
+        """A household member by their pseudonym (not the person the case is about)."""
+        return next((m for m in self.household or () if m.subject_ref == subject_ref), None)
+
+    def people(self) -> tuple[str, ...]:
+        """The pseudonyms support may name: the person, then each member who has one."""
+        members = tuple(m.subject_ref for m in self.household or () if m.subject_ref is not None)
+        return ((self.subject_ref,) if self.subject_ref else ()) + members
 
     def confidential_meeting_of(self, organisation: str) -> SupportMeetingRecorded | None:
         """The 支援会議 (法106条の6) on this case that `organisation` sat in, if any."""
@@ -330,6 +499,7 @@ def evolve(case: Case, event: DomainEvent) -> Case:
                 issue_tags=tuple(event.issue_tags),
                 district=event.district,
                 received_on=event.received_on,
+                consulter=event.consulter,
                 person=event.person,
                 household=tuple(event.household) if event.household is not None else None,
                 summary=event.summary,
@@ -373,8 +543,11 @@ def evolve(case: Case, event: DomainEvent) -> Case:
         case ReferredToAgency():
             return replace(case, agency_referrals=(*case.agency_referrals, event))
         case ReferredToCoordination():
-            referral = Referral(event.referral_id, event.urgency, event.referred_on)
+            members = tuple(event.members) or ((case.subject_ref,) if case.subject_ref else ())
+            referral = Referral(event.referral_id, event.urgency, event.referred_on, members)
             return replace(case, status=Status.REFERRED, referrals=(*case.referrals, referral))
+        case ReferredToOutreach():
+            return replace(case, outreach_referrals=(*case.outreach_referrals, event))
         case ReferralAccepted():
             referrals = _update_referral(
                 case,
@@ -410,8 +583,23 @@ def evolve(case: Case, event: DomainEvent) -> Case:
             return replace(case, meetings=(*case.meetings, event))
         case CaseClosed():
             return replace(case, status=Status.CLOSED, closed=event)
+        case CaseHandedOver():
+            return replace(
+                case,
+                holder=event.to_organisation,
+                worker=event.to_worker,
+                handovers=(*case.handovers, event),
+            )
         case PersonErased():
             return replace(case, erased_on=event.erased_on)
+        case MemberErased():
+            household = tuple(
+                m.model_copy(update={"identity": None}) if m.subject_ref == event.subject_ref else m
+                for m in case.household or ()
+            )
+            return replace(
+                case, household=household, erased_members=(*case.erased_members, event.subject_ref)
+            )
     raise TypeError(f"unknown event {type(event).__name__}")
 
 
@@ -425,8 +613,11 @@ class ReceiveConsultation(Command):
     """A consultation as the intake worker records it (相談受付)."""
 
     channel: Channel
-    person: Person
-    household: list[HouseholdMember] = Field(default_factory=list, max_length=19)
+    consulter: Consulter = Field(default=SELF_CONSULTED, description="相談者（省略時は本人）")
+    person: Person = Field(description="本人（分かる範囲で。匿名の相談では年代だけでもよい）")
+    household: list[MemberDetails] = Field(
+        default_factory=list, max_length=19, description="本人以外の世帯員"
+    )
     issue_tags: list[IssueTag] = Field(min_length=1, max_length=14)
     district: DistrictCode = Field(description="地区コード（例: chuo-1）")
     summary: Note = Field(description="相談内容の要旨（この事業所内のみで保持）")
@@ -435,20 +626,26 @@ class ReceiveConsultation(Command):
 
 class Receive(Command):
     """A consultation with what the service mints for it: the case id (the case key every program
-    shares), the holding organisation (the caller's) and the person's pseudonym."""
+    shares), the holding organisation (the caller's), the person's pseudonym and one for each
+    household member (in the order of the request's household)."""
 
     request: ReceiveConsultation
     case_id: UUID
     holder_organisation: str
     subject_ref: str
+    member_refs: list[str] = Field(default_factory=list)
 
 
 class RecordPerson(Command):
-    """The person's details, recorded when a case opened by another program first meets them
-    (or corrected later). Replaces the person and household; the summary only if given."""
+    """The person's details, recorded when a case opened by another program first meets them, when
+    an anonymous or partial consultation is identified, or to correct them. Replaces the person
+    and the household (a member left out has left it; a member named by `subject_ref` keeps their
+    pseudonym); the summary only if given."""
 
     person: Person
-    household: list[HouseholdMember] = Field(default_factory=list, max_length=19)
+    household: list[MemberDetails] = Field(
+        default_factory=list, max_length=19, description="本人以外の世帯員"
+    )
     summary: Note | None = Field(default=None, description="相談内容の要旨（省略時は従前のまま）")
     recorded_on: Happened
 
@@ -472,7 +669,7 @@ class GiveSupport(Command):
 class ReferToAgency(Command):
     """関係機関へのつなぎ: to an existing agency outside the five programs."""
 
-    organisation: str = Field(pattern=CODE_PATTERN, description="つなぎ先の機関コード")
+    organisation: OrganisationCode = Field(description="つなぎ先の機関コード")
     reason: Note = Field(description="つなぎの理由（この事業所内のみで保持）")
     referred_on: Happened
 
@@ -485,8 +682,13 @@ class PassToAgency(Command):
 
 
 class ReferToCoordination(Command):
-    """A referral to multi-agency coordination (支援依頼)."""
+    """A referral to multi-agency coordination (支援依頼), for the household members it names."""
 
+    members: list[Annotated[str, Field(pattern=SUBJECT_REF_PATTERN)]] = Field(
+        default_factory=list,
+        max_length=20,
+        description="支援の対象となる世帯員の参照（本人を含む。省略時は本人）",
+    )
     urgency: Urgency = Urgency.ROUTINE
     reason: Note = Field(description="依頼理由（この事業所内のみで保持）")
     referred_on: Happened
@@ -500,6 +702,30 @@ class Refer(Command):
     referral_id: UUID
 
 
+class ReferMemberToOutreach(Command):
+    """A referral of one member to outreach (アウトリーチ等事業への依頼): someone in the household
+    who does not come forward themselves."""
+
+    member: str = Field(pattern=SUBJECT_REF_PATTERN, description="依頼する世帯員の参照（本人も可）")
+    urgency: Urgency = Urgency.ROUTINE
+    reason: Note = Field(description="依頼理由（この事業所内のみで保持）")
+    referred_on: Happened
+
+
+class ReferOutreach(Command):
+    """A referral to outreach with the id the service minted for it."""
+
+    request: ReferMemberToOutreach
+    referral_id: UUID
+
+
+class RecordDetails(Command):
+    """Recorded details with a new pseudonym for each member not yet known (request order)."""
+
+    request: RecordPerson
+    member_refs: list[str] = Field(default_factory=list)
+
+
 class CloseCase(Command):
     """終結."""
 
@@ -509,8 +735,12 @@ class CloseCase(Command):
 
 
 class ErasePerson(Command):
-    """Erase the person's details everywhere (本人の個人情報の消去): their key is destroyed."""
+    """Erase a person's details everywhere (個人情報の消去): their key is destroyed. The person the
+    case is about, or one household member (each member's details are sealed under their own key)."""
 
+    member: str | None = Field(
+        default=None, pattern=SUBJECT_REF_PATTERN, description="消去する世帯員の参照（省略時は本人）"
+    )
     erased_on: Happened
 
 
@@ -561,7 +791,7 @@ def decide(command: Command, case: Case) -> list[DomainEvent]:
             return _receive(case, command)
         case OpenFromConnection():
             return _open_from_connection(case, command.opened)
-        case RecordPerson():
+        case RecordDetails():
             return _record_person(case, command)
         case RecordAssessment():
             return _assess(case, command)
@@ -571,6 +801,8 @@ def decide(command: Command, case: Case) -> list[DomainEvent]:
             return _refer_to_agency(case, command)
         case Refer():
             return _refer(case, command)
+        case ReferOutreach():
+            return _refer_to_outreach(case, command)
         case CloseCase():
             return _close(case, command)
         case AcceptReferral():
@@ -583,6 +815,11 @@ def decide(command: Command, case: Case) -> list[DomainEvent]:
             return _record_meeting(case, command.meeting)
         case Erase():
             return _erase(case, command)
+        case HandOff():
+            _require_workable(case)
+            entry = register_entry(case)
+            assert entry is not None and entry.last_activity_on is not None
+            return [hand_over(command, case.worker, entry.last_activity_on)]
     raise TypeError(f"intake cannot decide {type(command).__name__}")
 
 
@@ -616,16 +853,18 @@ def _receive(case: Case, command: Receive) -> list[DomainEvent]:
     if case.status is not Status.NEW:
         raise DomainError("case_exists", "この相談はすでに受け付けられています。")
     request = command.request
-    if request.person.birth_date > request.received_on:
-        raise InvalidCommand("birth_after_receipt", "生年月日が相談受付日より後になっています。")
+    _born_by(request.person, request.household, request.received_on)
+    if any(m.subject_ref is not None for m in request.household):
+        raise InvalidCommand("unknown_member", "新しい相談の世帯員には参照を指定できません。")
     return [
         ConsultationReceived(
             case_id=command.case_id,
             holder_organisation=command.holder_organisation,
             subject_ref=command.subject_ref,
             channel=request.channel,
+            consulter=request.consulter,
             person=request.person,
-            household=request.household,
+            household=_members(request.household, iter(command.member_refs)),
             issue_tags=sorted(set(request.issue_tags)),
             district=request.district,
             summary=request.summary,
@@ -655,20 +894,45 @@ def _open_from_connection(case: Case, opened: CaseOpenedFromConnection) -> list[
     ]
 
 
-def _record_person(case: Case, command: RecordPerson) -> list[DomainEvent]:
+def _born_by(person: Identity, household: list[MemberDetails], day: date) -> None:
+    for who in (person, *household):
+        if who.birth_date is not None and who.birth_date > day:
+            raise InvalidCommand("birth_after_receipt", "生年月日が相談受付日より後になっています。")
+
+
+def _members(details: list[MemberDetails], minted: Iterator[str]) -> list[Member]:
+    """Members as recorded: a member named by pseudonym keeps it; each other one takes the next minted."""
+    members = []
+    for d in details:
+        ref = d.subject_ref or next(minted, None)
+        if ref is None:
+            raise TypeError("a pseudonym must be minted for each new household member")
+        identity = Identity.model_validate(d.model_dump(exclude={"relation", "subject_ref"}))
+        members.append(Member(subject_ref=ref, relation=d.relation, identity=identity))
+    return members
+
+
+def _record_person(case: Case, command: RecordDetails) -> list[DomainEvent]:
     """Record the person's details once a worker knows them (or correct them)."""
     received_on = _require_case(case)
     if case.erased_on is not None:
         raise DomainError("person_erased", "本人の個人情報は消去済みのため、記録できません。")
-    if command.person.birth_date > received_on:
-        raise InvalidCommand("birth_after_receipt", "生年月日が相談受付日より後になっています。")
-    _not_before_receipt(command.recorded_on, received_on, "details_before_receipt", "記録日")
+    request = command.request
+    _born_by(request.person, request.household, received_on)
+    named = [m.subject_ref for m in request.household if m.subject_ref is not None]
+    if any(case.member(ref) is None for ref in named) or len(set(named)) != len(named):
+        raise InvalidCommand("unknown_member", "世帯員の参照が、このケースの世帯員と一致しません。")
+    if any(ref in case.erased_members for ref in named):
+        raise DomainError(
+            "person_erased", "個人情報を消去した世帯員は記録できません。世帯員の一覧から外してください。"
+        )
+    _not_before_receipt(request.recorded_on, received_on, "details_before_receipt", "記録日")
     return [
         PersonDetailsRecorded(
-            person=command.person,
-            household=command.household,
-            summary=command.summary,
-            recorded_on=command.recorded_on,
+            person=request.person,
+            household=_members(request.household, iter(command.member_refs)),
+            summary=request.summary,
+            recorded_on=request.recorded_on,
         )
     ]
 
@@ -720,9 +984,52 @@ def _refer(case: Case, command: Refer) -> list[DomainEvent]:
         )
     request = command.request
     _not_before_receipt(request.referred_on, received_on, "referral_before_receipt", "支援依頼日")
+    members = list(dict.fromkeys(request.members)) or [case.subject_ref]
+    for ref in members:
+        _require_person(case, ref)
     return [
         ReferredToCoordination(
             referral_id=command.referral_id,
+            members=members,
+            urgency=request.urgency,
+            reason=request.reason,
+            referred_on=request.referred_on,
+        )
+    ]
+
+
+def _require_person(case: Case, subject_ref: str | None) -> AgeBand:
+    """`subject_ref` is the person or a member of this case whose age is known; their band."""
+    if subject_ref is not None and subject_ref == case.subject_ref:
+        band = case.age_band
+    else:
+        member = case.member(subject_ref) if subject_ref else None
+        if member is None:
+            raise InvalidCommand("unknown_member", "指定された世帯員はこのケースに記録されていません。")
+        if member.identity is None:
+            raise DomainError("person_erased", "この世帯員の個人情報は消去済みのため、依頼できません。")
+        assert case.received_on is not None
+        band = member.identity.band_on(case.received_on)
+    if band is None:
+        raise DomainError(
+            "details_pending", "本人の情報が未記録のため依頼できません。先に本人の情報を記録してください。"
+        )
+    return band
+
+
+def _refer_to_outreach(case: Case, command: ReferOutreach) -> list[DomainEvent]:
+    """One member to outreach; not twice for the same member while intake's case runs."""
+    received_on = _require_workable(case)
+    request = command.request
+    band = _require_person(case, request.member)
+    if any(r.subject_ref == request.member for r in case.outreach_referrals):
+        raise DomainError("already_referred", "この世帯員はすでにアウトリーチ等事業へ依頼しています。")
+    _not_before_receipt(request.referred_on, received_on, "referral_before_receipt", "依頼日")
+    return [
+        ReferredToOutreach(
+            referral_id=command.referral_id,
+            subject_ref=request.member,
+            age_band=band,
             urgency=request.urgency,
             reason=request.reason,
             referred_on=request.referred_on,
@@ -796,9 +1103,21 @@ def _erase(case: Case, command: Erase) -> list[DomainEvent]:
     """Record the erasure (the key itself is destroyed by the service layer in the same transaction)."""
     if case.status is Status.NEW:
         raise DomainError("case_not_found", "相談が見つかりません。")
+    request = command.request
+    if request.member is not None and request.member != case.subject_ref:
+        member = case.member(request.member)
+        if member is None:
+            raise InvalidCommand("unknown_member", "指定された世帯員はこのケースに記録されていません。")
+        if request.member in case.erased_members:
+            return []
+        return [
+            MemberErased(
+                subject_ref=request.member, erased_on=request.erased_on, requested_by=command.requested_by
+            )
+        ]
     if case.erased_on is not None:
         return []
-    return [PersonErased(erased_on=command.request.erased_on, requested_by=command.requested_by)]
+    return [PersonErased(erased_on=request.erased_on, requested_by=command.requested_by)]
 
 
 # --- the register ---------------------------------------------------------------------------
@@ -820,6 +1139,7 @@ def register_entry(case: Case) -> RegisterEntry | None:
         *(a.assessed_on for a in case.assessments),
         *(s.given_on for s in case.supports),
         *(a.referred_on for a in case.agency_referrals),
+        *(r.referred_on for r in case.outreach_referrals),
         *(
             day
             for r in case.referrals
@@ -829,15 +1149,20 @@ def register_entry(case: Case) -> RegisterEntry | None:
         *(m.held_on for m in case.meetings),
         *([case.closed.closed_on] if case.closed else []),
         *([case.erased_on] if case.erased_on else []),
+        *(h.handed_over_on for h in case.handovers),
     ]
     person = case.person if case.erased_on is None else None
     search: tuple[str, ...] = ()
     if person is not None:
-        members = (m.name for m in case.household or ())
-        search = (
-            name_terms(person.name, person.name_kana, *members)
-            + day_terms(person.birth_date)
-            + phone_terms(person.phone)
+        people = (person, *(m.identity for m in case.household or () if m.identity is not None))
+        search = tuple(
+            dict.fromkeys(
+                term
+                for who in people
+                for term in (
+                    name_terms(who.name, who.name_kana) + day_terms(who.birth_date) + phone_terms(who.phone)
+                )
+            )
         )
     return RegisterEntry(
         case_id=case.case_id,
@@ -850,6 +1175,7 @@ def register_entry(case: Case) -> RegisterEntry | None:
         last_activity_on=max(days),
         subject_ref=case.subject_ref,
         search=search,
+        handed_to=(case.worker,) if case.handovers else None,
     )
 
 
@@ -866,12 +1192,15 @@ INTAKE_CASE = Aggregate[Case](
         SimpleSupportGiven,
         ReferredToAgency,
         ReferredToCoordination,
+        ReferredToOutreach,
         ReferralAccepted,
         ReturnedToOrigin,
         CoordinationConcluded,
         SupportMeetingRecorded,
         CaseClosed,
         PersonErased,
+        MemberErased,
+        CaseHandedOver,
     ),
     decide=decide,
     subject_of=lambda case: case.subject_ref,

@@ -9,6 +9,7 @@ import uuid
 
 from fastapi import APIRouter, Response
 
+from libs.handover import HandOver
 from libs.http import CallerDep, VersionDep, etag
 from libs.runtime import RuntimeDep
 from services.intake.domain import consent, model
@@ -79,7 +80,7 @@ async def refer(
     "/cases/{case_id}/person",
     response_model=Created,
     tags=["cases"],
-    summary="本人の情報を記録・訂正する（他事業からつながれたケースなど）",
+    summary="本人と世帯の情報を記録・訂正する（匿名の相談の特定、他事業からつながれたケースなど）",
 )
 async def record_person(
     case_id: uuid.UUID,
@@ -89,7 +90,48 @@ async def record_person(
     caller: CallerDep,
     runtime: RuntimeDep,
 ) -> Created:
-    outcome = await handlers.change(runtime.store, caller, case_id, body, expected_version)
+    outcome = await handlers.record_person(runtime.store, caller, case_id, body, expected_version)
+    return _changed(response, case_id, outcome.version)
+
+
+@router.post(
+    "/cases/{case_id}/outreach-referrals",
+    status_code=201,
+    response_model=ReferralCreated,
+    tags=["cases"],
+    summary="世帯員をアウトリーチ等事業へ依頼する",
+)
+async def refer_to_outreach(
+    case_id: uuid.UUID,
+    body: model.ReferMemberToOutreach,
+    response: Response,
+    expected_version: VersionDep,
+    caller: CallerDep,
+    runtime: RuntimeDep,
+) -> ReferralCreated:
+    referred = await handlers.refer_to_outreach(runtime.store, caller, case_id, body, expected_version)
+    response.headers["ETag"] = etag(referred.version)
+    return ReferralCreated(case_id=case_id, referral_id=referred.referral_id, version=referred.version)
+
+
+@router.post(
+    "/cases/{case_id}/handover",
+    status_code=201,
+    response_model=Created,
+    tags=["cases"],
+    summary="ケースを引き継ぐ（他の相談支援機関・担当者へ）",
+)
+async def hand_over(
+    case_id: uuid.UUID,
+    body: HandOver,
+    response: Response,
+    expected_version: VersionDep,
+    caller: CallerDep,
+    runtime: RuntimeDep,
+) -> Created:
+    outcome = await handlers.hand_over(
+        runtime.store, caller, runtime.directory, case_id, body, expected_version
+    )
     return _changed(response, case_id, outcome.version)
 
 

@@ -41,6 +41,8 @@ WORKLISTS = (
             q, status=(Status.REFERRED.value,), quiet_since=today - timedelta(days=5)
         ),
     ),
+    # Intake records the person's consents (services/intake/domain/consent.py): every one counts.
+    register.consents_expiring(OPEN, "撤回されていない同意（共有先の事業を問わない）"),
 )
 
 router = register.router(RegisterSource(Program.INTAKE, may_receive, STATUS_LABELS, OPEN, WORKLISTS))

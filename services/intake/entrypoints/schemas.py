@@ -15,15 +15,18 @@ from contracts.glossary import (
     ClosureReason,
     ConclusionOutcome,
     ConsentPurpose,
+    ConsulterKind,
     IssueTag,
     LegalBasis,
     MeetingType,
     Program,
+    Relation,
     ReturnReason,
     SimpleSupportKind,
     Urgency,
     label_ja,
 )
+from libs import handover
 from services.intake.domain import consent, model
 
 
@@ -31,6 +34,7 @@ class ReferralView(BaseModel):
     referral_id: uuid.UUID
     urgency: Urgency
     referred_on: date
+    members: list[str] = Field(description="支援の対象として依頼した人の参照（本人・世帯員）")
     coordination_case_id: uuid.UUID | None
     accepted_on: date | None
     returned_on: date | None
@@ -42,6 +46,32 @@ class ReferralView(BaseModel):
     goals_met: int | None
     goals_total: int | None
     concluded_on: date | None
+
+
+class MemberView(BaseModel):
+    subject_ref: str | None = Field(description="世帯員の参照（以前の記録で参照のない世帯員は null）")
+    relation: Relation
+    relation_label: str
+    identity: model.Identity | None = Field(description="消去済みの場合は null")
+    age_band: AgeBand | None
+
+
+class ConsulterView(BaseModel):
+    kind: ConsulterKind
+    kind_label: str
+    relation: Relation | None
+    organisation: str | None
+    name: str | None
+    contact: str | None
+
+
+class OutreachReferralView(BaseModel):
+    referral_id: uuid.UUID
+    subject_ref: str
+    age_band: AgeBand
+    urgency: Urgency
+    reason: str | None
+    referred_on: date
 
 
 class ConsentView(BaseModel):
@@ -100,13 +130,16 @@ class CaseView(BaseModel):
     version: int
     status: model.Status
     holder_organisation: str
+    worker: str | None = Field(description="引継ぎで指名された担当者（引継ぎ前は null）")
+    handovers: list[handover.HandoverView]
     access_basis: LegalBasis = Field(description="この閲覧の法的根拠（閲覧記録に残ります）")
     subject_ref: str
     channel: Channel
+    consulter: ConsulterView | None = Field(description="相談者（記録以前の相談や消去済みの場合は null）")
     person: model.Person | None = Field(description="未把握（details_pending）または消去済みの場合は null")
     details_pending: bool = Field(description="他事業からつながれ、本人の情報をまだ記録していない")
     age_band: AgeBand | None
-    household: list[model.HouseholdMember] | None
+    household: list[MemberView] | None = Field(description="本人以外の世帯員")
     issue_tags: list[IssueTag]
     district: str
     summary: str | None
@@ -117,6 +150,7 @@ class CaseView(BaseModel):
     supports: list[SupportView]
     agency_referrals: list[AgencyReferralView]
     referrals: list[ReferralView]
+    outreach_referrals: list[OutreachReferralView]
     consents: list[ConsentView]
     meetings: list[MeetingView]
     closure: ClosureView | None
@@ -166,6 +200,7 @@ def _referral_view(r: model.Referral) -> ReferralView:
         referral_id=r.referral_id,
         urgency=r.urgency,
         referred_on=r.referred_on,
+        members=list(r.members),
         coordination_case_id=r.coordination_case_id,
         accepted_on=r.accepted_on,
         returned_on=r.returned_on,
@@ -180,6 +215,20 @@ def _referral_view(r: model.Referral) -> ReferralView:
     )
 
 
+def _member_view(member: model.Member, received_on: date) -> MemberView:
+    return MemberView(
+        subject_ref=member.subject_ref,
+        relation=member.relation,
+        relation_label=label_ja(member.relation),
+        identity=member.identity,
+        age_band=member.identity.band_on(received_on) if member.identity else None,
+    )
+
+
+def _consulter_view(consulter: model.Consulter) -> ConsulterView:
+    return ConsulterView(**consulter.model_dump(), kind_label=label_ja(consulter.kind))
+
+
 def case_view(
     case_id: uuid.UUID, case: model.Case, version: int, consents: consent.Consents, basis: LegalBasis
 ) -> CaseView:
@@ -190,13 +239,18 @@ def case_view(
         version=version,
         status=case.status,
         holder_organisation=case.holder,
+        worker=case.worker,
+        handovers=handover.views(case.handovers),
         access_basis=basis,
         subject_ref=case.subject_ref,
         channel=case.channel,
+        consulter=_consulter_view(case.consulter) if case.consulter else None,
         person=case.person,
         details_pending=case.details_pending,
         age_band=case.age_band,
-        household=list(case.household) if case.household is not None else None,
+        household=[_member_view(m, case.received_on) for m in case.household]
+        if case.household is not None
+        else None,
         issue_tags=list(case.issue_tags),
         district=case.district,
         summary=case.summary,
@@ -229,6 +283,17 @@ def case_view(
             for a in case.agency_referrals
         ],
         referrals=[_referral_view(r) for r in case.referrals],
+        outreach_referrals=[
+            OutreachReferralView(
+                referral_id=r.referral_id,
+                subject_ref=r.subject_ref,
+                age_band=r.age_band,
+                urgency=r.urgency,
+                reason=r.reason,
+                referred_on=r.referred_on,
+            )
+            for r in case.outreach_referrals
+        ],
         consents=consent_views(consents),
         meetings=[
             MeetingView(

@@ -8,7 +8,7 @@ import uuid
 from datetime import date
 
 from contracts.glossary import Program
-from libs import timeline
+from libs import handover, timeline
 from libs.authz import Decision
 from libs.directory import Directory
 from libs.eventstore import Session
@@ -31,6 +31,9 @@ LABELS = {
     "SupportMeetingRecorded": "支援会議・重層的支援会議の記録",
     "CaseClosed": "終結",
     "PersonErased": "個人情報の消去",
+    "MemberErased": "世帯員の個人情報の消去",
+    "ReferredToOutreach": "世帯員のアウトリーチ等事業への依頼",
+    "CaseHandedOver": handover.LABEL,
     "ConsentGranted": "情報共有への同意",
     "ConsentNarrowed": "同意範囲の縮小",
     "ConsentWithdrawn": "同意の撤回",

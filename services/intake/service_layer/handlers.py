@@ -14,13 +14,14 @@ from datetime import date
 from functools import partial
 
 from contracts import events as public
-from contracts.glossary import Channel, LegalBasis, Program
+from contracts.glossary import Channel, LegalBasis, Program, Role
 from libs import access, commands
 from libs.authz import Decision, enforce
 from libs.commands import Context, Loaded, Outcome
 from libs.directory import Directory
 from libs.domain import Command
 from libs.eventstore import EventStore, Session
+from libs.handover import HandOff, HandOver, handoff
 from libs.http import Caller
 from libs.inbox import Delivery
 from services.intake.domain import consent, model
@@ -28,6 +29,7 @@ from services.intake.service_layer import authorization
 from services.intake.service_layer.public_events import consent_to_public, to_public
 
 PERSONAL_FIELDS = [
+    "consulter",
     "person",
     "household",
     "summary",
@@ -35,6 +37,7 @@ PERSONAL_FIELDS = [
     "supports.note",
     "agency_referrals.reason",
     "closed.note",
+    "handovers.reason",
 ]
 
 
@@ -90,6 +93,7 @@ async def receive_consultation(
         case_id=uuid.uuid4(),
         holder_organisation=caller.principal.organisation,
         subject_ref=new_subject_ref(),
+        member_refs=[new_subject_ref() for _ in request.household],
     )
     outcome = await commands.run(
         store,
@@ -107,21 +111,25 @@ async def receive_consultation(
 
 CaseChange = (
     model.Refer
-    | model.RecordPerson
+    | model.ReferOutreach
+    | model.RecordDetails
     | model.RecordAssessment
     | model.GiveSupport
     | model.PassToAgency
     | model.CloseCase
+    | HandOff
 )
 
 # The action each change is logged as when refused or allowed (the names the logs always had).
 ACTIONS: dict[type[Command], str] = {
     model.Refer: "refer",
-    model.RecordPerson: "record_person",
+    model.ReferOutreach: "refer_to_outreach",
+    model.RecordDetails: "record_person",
     model.RecordAssessment: "assess",
     model.GiveSupport: "give_support",
     model.PassToAgency: "refer_to_agency",
     model.CloseCase: "close",
+    HandOff: "hand_over",
 }
 
 
@@ -167,6 +175,46 @@ async def refer_to_coordination(
     command = model.Refer(request=request, referral_id=uuid.uuid4())
     outcome = await change(store, caller, case_id, command, expected_version)
     return Referred(command.referral_id, outcome.version)
+
+
+async def refer_to_outreach(
+    store: EventStore,
+    caller: Caller,
+    case_id: uuid.UUID,
+    request: model.ReferMemberToOutreach,
+    expected_version: int | None,
+) -> Referred:
+    """A member to outreach, under a new referral id (outreach's case quotes it)."""
+    command = model.ReferOutreach(request=request, referral_id=uuid.uuid4())
+    outcome = await change(store, caller, case_id, command, expected_version)
+    return Referred(command.referral_id, outcome.version)
+
+
+async def record_person(
+    store: EventStore,
+    caller: Caller,
+    case_id: uuid.UUID,
+    request: model.RecordPerson,
+    expected_version: int | None,
+) -> Outcome[model.Case]:
+    """The person's and household's details; each member not yet known gets a pseudonym of their own."""
+    minted = [new_subject_ref() for m in request.household if m.subject_ref is None]
+    return await change(
+        store, caller, case_id, model.RecordDetails(request=request, member_refs=minted), expected_version
+    )
+
+
+async def hand_over(
+    store: EventStore,
+    caller: Caller,
+    directory: Directory,
+    case_id: uuid.UUID,
+    request: HandOver,
+    expected_version: int | None,
+) -> Outcome[model.Case]:
+    """担当の引継ぎ: to another intake organisation (the area's centre) or a named intake worker."""
+    command = handoff(request, caller.principal.organisation, Program.INTAKE, Role.INTAKE_WORKER, directory)
+    return await change(store, caller, case_id, command, expected_version)
 
 
 @dataclass(frozen=True)
@@ -331,7 +379,8 @@ async def read_case(
 async def erase_person(
     store: EventStore, caller: Caller, case_id: uuid.UUID, request: model.ErasePerson
 ) -> Outcome[model.Case]:
-    """Destroy the person's key (crypto-shredding) and record it; other services follow the public event."""
+    """Destroy the key of the person or of one household member (crypto-shredding) and record it;
+    other services follow the public event."""
     enforce(
         authorization.may_erase(caller.principal), caller.principal, "erase", f"case:{case_id}", hide=False
     )
@@ -346,8 +395,9 @@ async def erase_person(
             _publish(caller.context.organisation),
             caller.context,
         )
-        assert outcome.state.subject_ref is not None
-        await session.erase_subject(outcome.state.subject_ref)
+        subject = request.member or outcome.state.subject_ref
+        assert subject is not None
+        await session.erase_subject(subject)
         return outcome
 
     # The consumer may append to the case at the same moment (a meeting, a return): re-decide
@@ -430,11 +480,14 @@ async def on_support_concluded(session: Session, delivery: Delivery, *, organisa
 # --- people passed on by other programs: outreach's つなぎ, a community place's 気づき -----
 
 
-def holder_for(connected_to_organisation: str | None, directory: Directory, organisation: str) -> str:
-    """The organisation the person was connected to, if it runs intake; else this service's."""
+def holder_for(
+    connected_to_organisation: str | None, district: str, directory: Directory, organisation: str
+) -> str:
+    """The organisation the person was connected to, if it runs intake; else the intake organisation
+    that serves the person's district."""
     if connected_to_organisation and Program.INTAKE in directory.programs_of(connected_to_organisation):
         return connected_to_organisation
-    return organisation
+    return directory.serving(Program.INTAKE, district, organisation)
 
 
 async def on_connected_to_support(
@@ -447,7 +500,7 @@ async def on_connected_to_support(
         return
     opened = model.CaseOpenedFromConnection(
         case_id=event.case_key,
-        holder_organisation=holder_for(event.organisation, directory, organisation),
+        holder_organisation=holder_for(event.organisation, event.district, directory, organisation),
         subject_ref=event.subject_ref,
         channel=Channel.OUTREACH,
         issue_tags=sorted(set(event.issue_tags)),
@@ -461,8 +514,11 @@ async def on_connected_to_support(
     await _react(session, delivery, organisation, opened.case_id, model.OpenFromConnection(opened=opened))
 
 
-async def on_concern_raised(session: Session, delivery: Delivery, *, organisation: str) -> None:
-    """A community place noticed someone in trouble and passed it to intake: open their case.
+async def on_concern_raised(
+    session: Session, delivery: Delivery, *, organisation: str, directory: Directory
+) -> None:
+    """A community place noticed someone in trouble and passed it to intake: open their case, held
+    by the intake organisation that serves the district (a 地域包括支援センター of the area).
 
     The concern carries no pseudonym of the person (a place knows them by sight), so intake
     draws one, as for any new consultation (kept only if this delivery opens the case).
@@ -473,7 +529,7 @@ async def on_concern_raised(session: Session, delivery: Delivery, *, organisatio
         return
     opened = model.CaseOpenedFromConnection(
         case_id=event.case_key,
-        holder_organisation=organisation,
+        holder_organisation=directory.serving(Program.INTAKE, event.district, organisation),
         subject_ref=new_subject_ref(),
         channel=Channel.COMMUNITY_PLACE,
         issue_tags=sorted(set(event.issue_tags)),

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from contracts import events as public
 from contracts.envelope import PublicEvent
-from contracts.glossary import AgeBand
+from contracts.glossary import AgeBand, Relation
 from libs.domain import DomainEvent
 from services.intake.domain import consent, model
 from services.intake.domain.model import age_on
@@ -43,9 +43,25 @@ def to_public(case: model.Case, event: DomainEvent, organisation: str) -> Sequen
                     case_key=case_key,
                     referral_id=event.referral_id,
                     subject_ref=case.subject_ref,
+                    members=[_concerned(case, ref) for ref in event.members or [case.subject_ref]],
                     referring_organisation=organisation,
                     issue_tags=list(case.issue_tags),
                     age_band=_age_band(case),
+                    district=case.district,
+                    urgency=event.urgency,
+                    referred_on=event.referred_on,
+                )
+            ]
+        case model.ReferredToOutreach():
+            return [
+                public.OutreachRequested(
+                    case_key=case_key,
+                    referral_id=event.referral_id,
+                    subject_ref=event.subject_ref,
+                    relation=_concerned(case, event.subject_ref).relation,
+                    referring_organisation=organisation,
+                    issue_tags=list(case.issue_tags),
+                    age_band=event.age_band,
                     district=case.district,
                     urgency=event.urgency,
                     referred_on=event.referred_on,
@@ -60,6 +76,12 @@ def to_public(case: model.Case, event: DomainEvent, organisation: str) -> Sequen
                     closed_on=event.closed_on,
                 )
             ]
+        case model.MemberErased():
+            return [
+                public.SubjectErased(
+                    case_key=case_key, subject_ref=event.subject_ref, erased_on=event.erased_on
+                )
+            ]
         case model.PersonErased():
             return [
                 public.SubjectErased(
@@ -67,6 +89,20 @@ def to_public(case: model.Case, event: DomainEvent, organisation: str) -> Sequen
                 )
             ]
     return []
+
+
+def _concerned(case: model.Case, subject_ref: str) -> public.MemberConcerned:
+    """A member as a referral names them: pseudonym, relation and age band (the domain checked
+    that each named member is known and has an age when it accepted the referral)."""
+    if subject_ref == case.subject_ref:
+        return public.MemberConcerned(
+            subject_ref=subject_ref, relation=Relation.SELF, age_band=_age_band(case)
+        )
+    member = case.member(subject_ref)
+    assert member is not None and member.identity is not None and case.received_on is not None
+    return public.MemberConcerned(
+        subject_ref=subject_ref, relation=member.relation, age_band=member.identity.band_on(case.received_on)
+    )
 
 
 def _age_band(case: model.Case) -> AgeBand:

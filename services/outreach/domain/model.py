@@ -35,7 +35,8 @@ from libs.domain import (
     NotFound,
     RegisterEntry,
 )
-from libs.fields import DistrictCode, Happened
+from libs.fields import DistrictCode, Happened, OrganisationCode
+from libs.handover import CaseHandedOver, HandOff, hand_over, handed_to, holder_after, worker_after
 from libs.text import Note
 
 STREAM_TYPE = "OutreachCase"
@@ -45,7 +46,7 @@ _CONCERN_NAMESPACE = UUID("a7d4c2e9-3b5f-4e81-8c6a-1f9e0d2b7a45")
 
 
 def case_id_for_referral(referral_id: UUID) -> UUID:
-    """One outreach case per coordination referral, however often it is delivered."""
+    """One outreach case per referral (coordination's or intake's), however often it is delivered."""
     return uuid5(_REFERRAL_NAMESPACE, str(referral_id))
 
 
@@ -146,6 +147,11 @@ class Case:
     milestones: tuple[MilestoneReached, ...] = field(default_factory=tuple)
     connection: ConnectedToSupport | None = None
     conclusion: OutreachConcluded | None = None
+    handovers: tuple[CaseHandedOver, ...] = ()
+
+    @property
+    def holder(self) -> str | None:
+        return holder_after(self.identified.holder_organisation, self.handovers) if self.identified else None
 
     def reached(self, milestone: Milestone) -> MilestoneReached | None:
         return next((m for m in self.milestones if m.milestone is milestone), None)
@@ -164,6 +170,8 @@ def evolve(case: Case, event: DomainEvent) -> Case:
             return replace(case, status=Status.CONNECTED, connection=event)
         case OutreachConcluded():
             return replace(case, status=Status.CONCLUDED, conclusion=event)
+        case CaseHandedOver():
+            return replace(case, handovers=(*case.handovers, event))
     raise TypeError(f"unknown event {type(event).__name__}")
 
 
@@ -221,7 +229,7 @@ class ConnectToSupport(Command):
     """The person was connected to intake, coordination or an agency (つなぎ)."""
 
     connected_to: ConnectionTarget
-    organisation: str = Field(pattern=CODE, description="つなぎ先の機関コード（例: city-soudan）")
+    organisation: OrganisationCode = Field(description="つなぎ先の機関コード（例: city-soudan）")
     note: Note | None = None
     connected_on: Happened
 
@@ -261,6 +269,11 @@ def decide(command: Command, case: Case) -> list[DomainEvent]:
             return _connect(case, command.request, command.runs_target_program)
         case Conclude():
             return _conclude(case, command)
+        case HandOff():
+            _require_open(case, command.request.handed_over_on, "引継ぎ日")
+            entry = register_entry(case)
+            assert entry is not None and entry.last_activity_on is not None
+            return [hand_over(command, worker_after(case.handovers), entry.last_activity_on)]
     raise TypeError(f"outreach cannot decide {type(command).__name__}")
 
 
@@ -427,17 +440,19 @@ def register_entry(case: Case) -> RegisterEntry | None:
         *(m.reached_on for m in case.milestones),
         *([case.connection.connected_on] if case.connection else []),
         *([case.conclusion.concluded_on] if case.conclusion else []),
+        *(h.handed_over_on for h in case.handovers),
     ]
     return RegisterEntry(
         case_id=identified.outreach_case_id,
         case_key=identified.case_key,
-        organisation=identified.holder_organisation,
+        organisation=holder_after(identified.holder_organisation, case.handovers),
         status=case.status.value,
         district=identified.district,
         issue_tags=tuple(sorted(t.value for t in identified.issue_tags)),
         opened_on=identified.identified_on,
         last_activity_on=max(days),
         subject_ref=identified.subject_ref,
+        handed_to=handed_to(case.handovers),
     )
 
 
@@ -451,6 +466,7 @@ OUTREACH_CASE = Aggregate[Case](
         MilestoneReached,
         ConnectedToSupport,
         OutreachConcluded,
+        CaseHandedOver,
     ),
     decide=decide,
     subject_of=lambda case: case.identified.subject_ref if case.identified else None,

@@ -4,6 +4,7 @@ import uuid
 
 from fastapi import APIRouter, Response
 
+from libs.handover import HandOver
 from libs.http import CallerDep, VersionDep, etag
 from libs.runtime import RuntimeDep
 from services.outreach.domain import model
@@ -97,6 +98,26 @@ async def connect(
 ) -> Changed:
     command = handlers.connection(runtime.directory, body)
     outcome = await handlers.change(runtime.store, caller, case_id, command, expected_version)
+    return _changed(response, case_id, outcome.version)
+
+
+@router.post(
+    "/cases/{case_id}/handover",
+    status_code=201,
+    response_model=Changed,
+    summary="ケースを引き継ぐ（他の実施機関・担当者へ）",
+)
+async def hand_over(
+    case_id: uuid.UUID,
+    body: HandOver,
+    response: Response,
+    expected_version: VersionDep,
+    caller: CallerDep,
+    runtime: RuntimeDep,
+) -> Changed:
+    outcome = await handlers.hand_over(
+        runtime.store, caller, runtime.directory, case_id, body, expected_version
+    )
     return _changed(response, case_id, outcome.version)
 
 

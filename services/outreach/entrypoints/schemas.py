@@ -20,6 +20,7 @@ from contracts.glossary import (
     Urgency,
     label_ja,
 )
+from libs import handover
 from services.outreach.domain import model
 
 
@@ -45,6 +46,7 @@ class CaseView(BaseModel):
     version: int
     status: model.Status
     holder_organisation: str
+    handovers: list[handover.HandoverView]
     case_key: uuid.UUID
     subject_ref: str
     identified_by: IdentifiedBy
@@ -86,8 +88,10 @@ def case_view(case: model.Case, version: int) -> CaseView:
     assert found is not None
     connection, conclusion = case.connection, case.conclusion
     return CaseView(
-        **found.model_dump(exclude={"outreach_case_id"}),
+        **found.model_dump(exclude={"outreach_case_id", "holder_organisation"}),
         outreach_case_id=found.outreach_case_id,
+        holder_organisation=case.holder,
+        handovers=handover.views(case.handovers),
         version=version,
         status=case.status,
         identified_by_label=label_ja(found.identified_by),

@@ -8,7 +8,7 @@ import uuid
 from datetime import date
 
 from contracts.glossary import Program
-from libs import timeline
+from libs import handover, timeline
 from libs.authz import Decision
 from libs.directory import Directory
 from libs.eventstore import Session
@@ -17,6 +17,7 @@ from services.outreach.domain import model
 from services.outreach.service_layer import authorization
 
 LABELS = {
+    "CaseHandedOver": handover.LABEL,
     "PotentialClientIdentified": "支援が必要と思われる人の把握",
     "ContactAttempted": "接触の試み",
     "MilestoneReached": "関係づくりの進展",

@@ -31,9 +31,7 @@ def may_identify(principal: Principal, directory: Directory) -> Decision:
 def may_act(principal: Principal, case: Case) -> Decision:
     if case.identified is None:
         return Decision.deny("no such case")
-    if case.identified.holder_organisation == principal.organisation and principal.has_any(
-        Role.OUTREACH_WORKER
-    ):
+    if case.holder == principal.organisation and principal.has_any(Role.OUTREACH_WORKER):
         return Decision.allow(LegalBasis.HOLDER, "outreach worker of the holding organisation")
     return Decision.deny("not an outreach worker of the holding organisation")
 

@@ -1,8 +1,9 @@
 """Outreach's use cases: authorise, load, decide, append, fill the outbox — and record access.
 
-Three ways a case opens: a worker records someone noticed (民生委員, neighbour, meeting, agency);
-coordination refers a case (ReferredToOutreach); a community place raises a concern addressed to
-outreach (ConcernRaised). The last two arrive over Kafka and derive the case id from the message's
+Four ways a case opens: a worker records someone noticed (民生委員, neighbour, meeting, agency);
+coordination refers a case (ReferredToOutreach); intake asks outreach to reach a household member
+(OutreachRequested); a community place raises a concern addressed to outreach (ConcernRaised).
+The last three arrive over Kafka and derive the case id from the message's
 own id, so a re-delivery finds the case already open.
 """
 
@@ -12,13 +13,14 @@ from dataclasses import dataclass
 from functools import partial
 
 from contracts import events as public
-from contracts.glossary import ConnectionTarget, IdentifiedBy, Program
+from contracts.glossary import ConnectionTarget, IdentifiedBy, Program, Role
 from libs import access, commands
 from libs.authz import enforce
 from libs.commands import Context, Loaded, Outcome
 from libs.directory import Directory
 from libs.domain import Command
 from libs.eventstore import EventStore, Session
+from libs.handover import HandOff, HandOver, handoff
 from libs.http import Caller
 from libs.inbox import Delivery
 from services.outreach.domain import model
@@ -47,14 +49,16 @@ def new_subject_ref() -> str:
 # --- reactions to other programs' public events (run by the inbox consumer) -----------------
 
 
-async def on_referred(session: Session, delivery: Delivery, *, organisation: str) -> None:
+async def on_referred(
+    session: Session, delivery: Delivery, *, organisation: str, directory: Directory
+) -> None:
     """Coordination asked outreach to reach the person: open (or find) the case of this referral."""
     referral = delivery.event
     assert isinstance(referral, public.ReferredToOutreach)
     case_id = model.case_id_for_referral(referral.referral_id)
     identified = model.PotentialClientIdentified(
         outreach_case_id=case_id,
-        holder_organisation=organisation,
+        holder_organisation=directory.serving(Program.OUTREACH, referral.district, organisation),
         case_key=referral.case_key,
         subject_ref=referral.subject_ref,
         identified_by=IdentifiedBy.COORDINATION_REFERRAL,
@@ -70,7 +74,33 @@ async def on_referred(session: Session, delivery: Delivery, *, organisation: str
     await _open_from_message(session, delivery, identified, organisation)
 
 
-async def on_concern_raised(session: Session, delivery: Delivery, *, organisation: str) -> None:
+async def on_requested(
+    session: Session, delivery: Delivery, *, organisation: str, directory: Directory
+) -> None:
+    """Intake asked outreach to reach one member of a household: open (or find) that member's case,
+    under the member's own pseudonym, keyed by intake's case."""
+    request = delivery.event
+    assert isinstance(request, public.OutreachRequested)
+    identified = model.PotentialClientIdentified(
+        outreach_case_id=model.case_id_for_referral(request.referral_id),
+        holder_organisation=directory.serving(Program.OUTREACH, request.district, organisation),
+        case_key=request.case_key,
+        subject_ref=request.subject_ref,
+        identified_by=IdentifiedBy.INTAKE_REFERRAL,
+        referral_id=request.referral_id,
+        referring_organisation=request.referring_organisation,
+        urgency=request.urgency,
+        issue_tags=request.issue_tags,
+        age_band=request.age_band,
+        district=request.district,
+        identified_on=request.referred_on,
+    )
+    await _open_from_message(session, delivery, identified, organisation)
+
+
+async def on_concern_raised(
+    session: Session, delivery: Delivery, *, organisation: str, directory: Directory
+) -> None:
     """A community place passed a person on to outreach: a potential client, keyed by the concern."""
     concern = delivery.event
     assert isinstance(concern, public.ConcernRaised)
@@ -78,7 +108,7 @@ async def on_concern_raised(session: Session, delivery: Delivery, *, organisatio
         return  # raised to intake: intake's business
     identified = model.PotentialClientIdentified(
         outreach_case_id=model.case_id_for_concern(concern.concern_id),
-        holder_organisation=organisation,
+        holder_organisation=directory.serving(Program.OUTREACH, concern.district, organisation),
         case_key=concern.case_key,
         subject_ref=new_subject_ref(),  # kept only if this delivery opens the case
         identified_by=IdentifiedBy.COMMUNITY_PLACE,
@@ -162,6 +192,7 @@ ACTIONS: dict[type[Command], str] = {
     model.ReachMilestone: "reach_milestone",
     model.Connect: "connect",
     model.Conclude: "conclude",
+    HandOff: "hand_over",
 }
 
 
@@ -169,7 +200,7 @@ async def change(
     store: EventStore,
     caller: Caller,
     case_id: uuid.UUID,
-    command: model.AttemptContact | model.ReachMilestone | model.Connect | model.Conclude,
+    command: model.AttemptContact | model.ReachMilestone | model.Connect | model.Conclude | HandOff,
     expected_version: int | None,
 ) -> Outcome[model.Case]:
     """One command on the case, by whoever may act on it (else 404 revealing nothing)."""
@@ -188,6 +219,21 @@ async def change(
             f"case:{case_id}",
         ),
     )
+
+
+async def hand_over(
+    store: EventStore,
+    caller: Caller,
+    directory: Directory,
+    case_id: uuid.UUID,
+    request: HandOver,
+    expected_version: int | None,
+) -> Outcome[model.Case]:
+    """担当の引継ぎ: to another outreach organisation or a named outreach worker."""
+    command = handoff(
+        request, caller.principal.organisation, Program.OUTREACH, Role.OUTREACH_WORKER, directory
+    )
+    return await change(store, caller, case_id, command, expected_version)
 
 
 async def read_case(store: EventStore, caller: Caller, case_id: uuid.UUID) -> Loaded[model.Case]:

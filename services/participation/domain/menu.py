@@ -16,10 +16,9 @@ from uuid import UUID
 
 from pydantic import Field, model_validator
 
-from contracts.envelope import CODE_PATTERN
 from contracts.glossary import IssueTag, MenuKind, MenuStatus
 from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand, NotFound
-from libs.fields import DistrictCode, WholeNumber
+from libs.fields import DistrictCode, OrganisationCode, WholeNumber
 from libs.text import Note, line
 
 STREAM_TYPE = "ParticipationMenu"
@@ -29,7 +28,7 @@ Title = line(100)
 HostDisplay = line(100)
 Schedule = line(200)
 Capacity = Annotated[WholeNumber, Field(ge=1, le=MAX_CAPACITY)]
-HostCode = Annotated[str, Field(pattern=CODE_PATTERN)]
+HostCode = OrganisationCode
 
 
 # --- private events -------------------------------------------------------------------

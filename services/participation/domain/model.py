@@ -1,5 +1,6 @@
 """A participation case (参加支援): opened from coordination's referral, assessed, placed in
-menus, followed up (定着支援), with the host organisation supported along the way.
+menus, followed up (定着支援), with the host organisation supported along the way, and closed
+(終結) with a reason once participation support's part ends.
 
 The person's wishes, the assessment's findings, arrangements, follow-up notes and the host's
 worries are free text about a person: they are personal fields, sealed under the person's key.
@@ -23,6 +24,7 @@ from contracts.glossary import (
     HostConcern,
     IssueTag,
     MenuKind,
+    ParticipationClosureReason,
     ParticipationNeed,
     PlacementOutcome,
 )
@@ -36,6 +38,7 @@ from libs.domain import (
     RegisterEntry,
 )
 from libs.fields import Happened
+from libs.handover import CaseHandedOver, HandOff, hand_over, handed_to, holder_after, worker_after
 from libs.text import Note
 
 STREAM_TYPE = "ParticipationCase"
@@ -140,6 +143,17 @@ class HostSupported(DomainEvent):
     supported_on: date
 
 
+class CaseClosed(DomainEvent):
+    """終結: participation support's part ends, for a reason given as a code; the worker's note
+    usually speaks of the person."""
+
+    personal_fields = ("note",)
+
+    reason: ParticipationClosureReason
+    note: str | None
+    closed_on: date
+
+
 # --- state ----------------------------------------------------------------------------
 
 
@@ -148,6 +162,7 @@ class Status(StrEnum):
     OPEN = "open"  # accepted, not yet assessed
     ASSESSED = "assessed"
     PLACED = "placed"  # at least one placement running
+    CLOSED = "closed"  # 終結: nothing more is recorded
 
 
 @dataclass(frozen=True)
@@ -167,11 +182,19 @@ class Case:
     opened: CaseOpened | None = None
     assessments: tuple[NeedsAssessed, ...] = field(default_factory=tuple)
     placements: tuple[Placement, ...] = field(default_factory=tuple)
+    closed: CaseClosed | None = None
+    handovers: tuple[CaseHandedOver, ...] = ()
+
+    @property
+    def holder(self) -> str | None:
+        return holder_after(self.opened.holder_organisation, self.handovers) if self.opened else None
 
     @property
     def status(self) -> Status:
         if self.opened is None:
             return Status.NEW
+        if self.closed is not None:
+            return Status.CLOSED
         if any(p.active for p in self.placements):
             return Status.PLACED
         return Status.ASSESSED if self.assessments else Status.OPEN
@@ -222,6 +245,10 @@ def evolve(case: Case, event: DomainEvent) -> Case:
             return _with_placement(
                 case, event.placement_id, lambda p: {"host_support": (*p.host_support, event)}
             )
+        case CaseClosed():
+            return replace(case, closed=event)
+        case CaseHandedOver():
+            return replace(case, handovers=(*case.handovers, event))
     raise TypeError(f"unknown event {type(event).__name__}")
 
 
@@ -232,24 +259,34 @@ def register_entry(case: Case) -> RegisterEntry | None:
     opened = case.opened
     if opened is None:
         return None
-    days = [
-        opened.opened_on,
-        *(a.assessed_on for a in case.assessments),
-        *(p.started.started_on for p in case.placements),
-        *(f.followed_up_on for p in case.placements for f in p.follow_ups),
-        *(s.supported_on for p in case.placements for s in p.host_support),
-        *(p.ended.ended_on for p in case.placements if p.ended),
-    ]
     return RegisterEntry(
         case_id=opened.participation_case_id,
         case_key=opened.case_key,
-        organisation=opened.holder_organisation,
+        organisation=holder_after(opened.holder_organisation, case.handovers),
         status=case.status.value,
         district=opened.district,
         issue_tags=tuple(sorted(t.value for t in opened.issue_tags)),
         opened_on=opened.opened_on,
-        last_activity_on=max(days),
+        last_activity_on=last_record_on(case),
         subject_ref=opened.subject_ref,
+        handed_to=handed_to(case.handovers),
+    )
+
+
+def last_record_on(case: Case) -> date:
+    """The day of the latest thing recorded on an opened case (its register line's last activity)."""
+    assert case.opened is not None
+    return max(
+        [
+            case.opened.opened_on,
+            *(a.assessed_on for a in case.assessments),
+            *(p.started.started_on for p in case.placements),
+            *(f.followed_up_on for p in case.placements for f in p.follow_ups),
+            *(s.supported_on for p in case.placements for s in p.host_support),
+            *(p.ended.ended_on for p in case.placements if p.ended),
+            *((case.closed.closed_on,) if case.closed else ()),
+            *(h.handed_over_on for h in case.handovers),
+        ]
     )
 
 
@@ -332,6 +369,14 @@ class Support(Command):
     placement_id: UUID
 
 
+class CloseCase(Command):
+    """終結: participation support's part ends (the reason is published to coordination)."""
+
+    reason: ParticipationClosureReason
+    note: Note | None = Field(default=None, description="終結時のメモ（この事業所内のみで保持）")
+    closed_on: Happened
+
+
 # --- decisions --------------------------------------------------------------------------
 
 
@@ -351,6 +396,11 @@ def decide(command: Command, case: Case) -> list[DomainEvent]:
             return _end_placement(case, command)
         case Support():
             return _support_host(case, command)
+        case CloseCase():
+            return _close(case, command)
+        case HandOff():
+            _require_active(case)
+            return [hand_over(command, worker_after(case.handovers), last_record_on(case))]
     raise TypeError(f"participation cannot decide {type(command).__name__}")
 
 
@@ -360,9 +410,20 @@ def _require_opened(case: Case) -> CaseOpened:
     return case.opened
 
 
+def _require_active(case: Case) -> CaseOpened:
+    """An opened case not yet closed: after 終結 nothing more is recorded on it."""
+    opened = _require_opened(case)
+    if case.closed is not None:
+        raise DomainError(
+            "case_closed",
+            f"このケースは {case.closed.closed_on.isoformat()} に終結しています。終結後は記録を追加できません。",
+        )
+    return opened
+
+
 def _assess(case: Case, command: AssessNeeds) -> list[DomainEvent]:
     """Record what the person needs and wishes; a later assessment supersedes the earlier one."""
-    opened = _require_opened(case)
+    opened = _require_active(case)
     if not command.needs:
         raise InvalidCommand("assessment_without_needs", "ニーズを1つ以上選んでください。")
     if command.assessed_on < opened.opened_on:
@@ -381,7 +442,7 @@ def _assess(case: Case, command: AssessNeeds) -> list[DomainEvent]:
 def _start_placement(case: Case, command: Place) -> list[DomainEvent]:
     """Place the person in a menu. The seat is held on the menu first (capacity lives there);
     a retried placement that is already recorded changes nothing."""
-    opened = _require_opened(case)
+    opened = _require_active(case)
     request, menu, placement_id = command.request, command.menu, command.placement_id
     if any(p.started.placement_id == placement_id for p in case.placements):
         return []
@@ -405,12 +466,15 @@ def _start_placement(case: Case, command: Place) -> list[DomainEvent]:
 
 
 def _running(case: Case, placement_id: UUID) -> Placement:
+    """A placement still running. Every placement of a closed case has ended, so a closed case
+    answers "placement_ended" here: the code on which a repeated end still frees a held seat."""
     _require_opened(case)
     placement = case.placement(placement_id)
     if placement.ended is not None:
         raise DomainError(
             "placement_ended", f"この参加は {placement.ended.ended_on.isoformat()} に終了しています。"
         )
+    _require_active(case)
     return placement
 
 
@@ -449,7 +513,7 @@ def _support_host(case: Case, command: Support) -> list[DomainEvent]:
     """Record the host's worry and what was done. Hosts are supported after a placement ends
     too (a debrief), so an ended placement is accepted here."""
     request = command.request
-    _require_opened(case)
+    _require_active(case)
     placement = case.placement(command.placement_id)
     if request.supported_on < placement.started.started_on:
         raise DomainError("support_before_start", "受け入れ先支援の日付が参加開始日より前になっています。")
@@ -464,11 +528,55 @@ def _support_host(case: Case, command: Support) -> list[DomainEvent]:
     ]
 
 
+def _close(case: Case, command: CloseCase) -> list[DomainEvent]:
+    """終結, once. A placement still running refuses it rather than being ended with it: each
+    placement's end has its own outcome (一般就労へ移行, 他の活動へ移行, 本人の希望で中止 …) that the
+    national figures count, and frees the menu's seat for the next person, and the closure's
+    reason (転居, 死亡, 連絡が取れない) does not say which outcome it was. A worker ends each
+    placement with its outcome (one request each), then closes; the 409 says so.
+
+    The closure is the last record: not before the case opened, nor before anything already
+    recorded on it. "Settled in the activity" needs a placement to have settled in."""
+    opened = _require_opened(case)
+    if case.closed is not None:
+        raise DomainError("already_closed", "このケースはすでに終結しています。")
+    running = [p for p in case.placements if p.active]
+    if running:
+        raise DomainError(
+            "placements_running",
+            f"参加中のメニューがあります（{len(running)}件）。終結の前に、それぞれの参加を終了理由とともに"
+            "終了してください。",
+        )
+    if command.closed_on < opened.opened_on:
+        raise DomainError("closure_before_opening", "終結日がケース開始日より前になっています。")
+    last = last_record_on(case)
+    if command.closed_on < last:
+        raise DomainError(
+            "closure_before_last_record",
+            f"終結日がこのケースの最後の記録（{last.isoformat()}）より前になっています。",
+        )
+    if command.reason is ParticipationClosureReason.SETTLED and not case.placements:
+        raise DomainError(
+            "settled_without_placement",
+            "参加の記録がないため、終結理由に「活動に定着し支援を終了」は選べません。",
+        )
+    return [CaseClosed(reason=command.reason, note=command.note, closed_on=command.closed_on)]
+
+
 PARTICIPATION_CASE = Aggregate[Case](
     stream_type=STREAM_TYPE,
     initial=Case,
     evolve=evolve,
-    events=(CaseOpened, NeedsAssessed, PlacementStarted, PlacementFollowedUp, PlacementEnded, HostSupported),
+    events=(
+        CaseOpened,
+        NeedsAssessed,
+        PlacementStarted,
+        PlacementFollowedUp,
+        PlacementEnded,
+        HostSupported,
+        CaseClosed,
+        CaseHandedOver,
+    ),
     decide=decide,
     subject_of=lambda case: case.opened.subject_ref if case.opened else None,
     case_key_of=lambda case: case.opened.case_key if case.opened else None,

@@ -1,4 +1,4 @@
-"""Participation's HTTP API: the menu catalogue, and cases from assessment to the end of a placement.
+"""Participation's HTTP API: the menu catalogue, and cases from assessment to their closure.
 
 Thin: each route hands its request (a domain command) to a handler and shapes the answer; the
 bodies, headers and status codes are the API's contract (the e2e and fuzz suites check them).
@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Response
 
 from contracts.events import DISTRICT_PATTERN
 from contracts.glossary import MenuKind, MenuStatus
+from libs.handover import HandOver
 from libs.http import CallerDep, VersionDep, etag
 from libs.runtime import RuntimeDep
 from services.participation.domain import menu, model
@@ -231,4 +232,44 @@ async def host_support(
 ) -> Changed:
     command = model.Support(request=body, placement_id=placement_id)
     outcome = await handlers.change(runtime.store, caller, case_id, command, expected_version)
+    return _changed(response, case_id, outcome.version)
+
+
+@router.post(
+    "/cases/{case_id}/handover",
+    status_code=201,
+    response_model=Changed,
+    tags=["cases"],
+    summary="ケースを引き継ぐ（他の実施機関・担当者へ）",
+)
+async def hand_over(
+    case_id: uuid.UUID,
+    body: HandOver,
+    response: Response,
+    expected_version: VersionDep,
+    caller: CallerDep,
+    runtime: RuntimeDep,
+) -> Changed:
+    outcome = await handlers.hand_over(
+        runtime.store, caller, runtime.directory, case_id, body, expected_version
+    )
+    return _changed(response, case_id, outcome.version)
+
+
+@router.post(
+    "/cases/{case_id}/closure",
+    status_code=201,
+    response_model=Changed,
+    tags=["cases"],
+    summary="ケースを終結する（終結理由を記録し、多機関協働事業に報告。参加中のメニューがあれば 409）",
+)
+async def close(
+    case_id: uuid.UUID,
+    body: model.CloseCase,
+    response: Response,
+    expected_version: VersionDep,
+    caller: CallerDep,
+    runtime: RuntimeDep,
+) -> Changed:
+    outcome = await handlers.close_case(runtime.store, caller, case_id, body, expected_version)
     return _changed(response, case_id, outcome.version)

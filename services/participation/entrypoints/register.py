@@ -19,6 +19,7 @@ STATUS_LABELS = {
     Status.OPEN.value: "依頼の受理（アセスメント前）",
     Status.ASSESSED.value: "アセスメント済み（参加中のメニューなし）",
     Status.PLACED.value: "メニューに参加中（定着支援）",
+    Status.CLOSED.value: "終結",
 }
 
 OPEN = (Status.OPEN.value, Status.ASSESSED.value, Status.PLACED.value)

@@ -16,10 +16,12 @@ from contracts.glossary import (
     IssueTag,
     MenuKind,
     MenuStatus,
+    ParticipationClosureReason,
     ParticipationNeed,
     PlacementOutcome,
     label_ja,
 )
+from libs import handover
 from services.participation.domain import menu, model
 
 
@@ -86,11 +88,19 @@ class PlacementView(BaseModel):
     end_note: str | None
 
 
+class ClosureView(BaseModel):
+    reason: ParticipationClosureReason
+    reason_label: str
+    note: str | None = Field(description="消去済みの場合は null")
+    closed_on: date
+
+
 class CaseView(BaseModel):
     participation_case_id: uuid.UUID
     version: int
     status: model.Status
     holder_organisation: str
+    handovers: list[handover.HandoverView]
     case_key: uuid.UUID
     referral_id: uuid.UUID
     coordination_case_id: uuid.UUID
@@ -103,6 +113,7 @@ class CaseView(BaseModel):
     opened_on: date
     assessments: list[AssessmentView]
     placements: list[PlacementView]
+    closure: ClosureView | None = Field(description="終結（未終結の場合は null）")
 
 
 class Changed(BaseModel):
@@ -173,7 +184,9 @@ def case_view(case: model.Case, version: int) -> CaseView:
     opened = case.opened
     assert opened is not None
     return CaseView(
-        **opened.model_dump(exclude={"needs"}),
+        **opened.model_dump(exclude={"needs", "holder_organisation"}),
+        holder_organisation=case.holder,
+        handovers=handover.views(case.handovers),
         version=version,
         status=case.status,
         referred_needs=opened.needs,
@@ -182,4 +195,12 @@ def case_view(case: model.Case, version: int) -> CaseView:
             for a in case.assessments
         ],
         placements=[_placement_view(p) for p in case.placements],
+        closure=ClosureView(
+            reason=case.closed.reason,
+            reason_label=label_ja(case.closed.reason),
+            note=case.closed.note,
+            closed_on=case.closed.closed_on,
+        )
+        if case.closed
+        else None,
     )

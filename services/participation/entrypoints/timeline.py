@@ -8,7 +8,7 @@ import uuid
 from datetime import date
 
 from contracts.glossary import Program
-from libs import timeline
+from libs import handover, timeline
 from libs.authz import Decision
 from libs.directory import Directory
 from libs.eventstore import Session
@@ -17,12 +17,14 @@ from services.participation.domain import model
 from services.participation.service_layer import authorization
 
 LABELS = {
+    "CaseHandedOver": handover.LABEL,
     "CaseOpened": "参加支援の依頼の受理（ケース開始）",
     "NeedsAssessed": "本人の希望と状況の把握",
     "PlacementStarted": "参加の開始（マッチング）",
     "PlacementFollowedUp": "定着支援",
     "PlacementEnded": "参加の終了",
     "HostSupported": "受け入れ先への支援",
+    "CaseClosed": "参加支援の終結",
 }
 
 

@@ -1,8 +1,10 @@
 """Who may do what in participation support: the one place participation decides it.
 
-- Acting on a case and reading its details (wishes, findings, follow-up notes, the host's
-  worries): a participation coordinator of the organisation that holds the case. Nobody else
-  has a basis here yet; refusals answer 404 so a case's existence is not revealed.
+- Acting on a case, closing it included, and reading its details (wishes, findings, follow-up
+  and closing notes, the host's worries): a participation coordinator of the organisation that
+  holds the case. Nobody else has a basis here yet, not even the coordination organisation that
+  referred the person (it hears of the closure through the public event); refusals answer 404 so
+  a case's existence is not revealed.
 - Listing the cases (the register, GET /cases): a participation coordinator of an organisation
   that runs the program, over their own organisation's cases (403 otherwise).
 - Reading the menu catalogue: any worker role. Menus describe places, not people, and every
@@ -24,7 +26,7 @@ from services.participation.domain.model import Case
 def may_act(principal: Principal, case: Case) -> Decision:
     if (
         case.opened
-        and case.opened.holder_organisation == principal.organisation
+        and case.holder == principal.organisation
         and principal.has_any(Role.PARTICIPATION_COORDINATOR)
     ):
         return Decision.allow(LegalBasis.HOLDER, "participation coordinator of the holding organisation")

@@ -1,5 +1,5 @@
 """Participation's use cases: accept referrals, assess, keep the menu catalogue, place people,
-follow up, support hosts.
+follow up, support hosts, close cases.
 
 Every handler takes the service's event store (or, for the inbox consumer, the session of the
 message's transaction), so the same code runs on PostgreSQL and on the in-memory store of the
@@ -17,6 +17,8 @@ own transaction on one stream (ADR 0002), in the order that can never overbook:
   seat and completes the placement.
 - end: record the end on the case → release the seat. A repeated end (409) releases the seat
   again, which heals a failure between the two writes; releasing is idempotent.
+- close: only once every placement has ended (the case refuses otherwise) → release each
+  placement's seat once more, so that no seat left held by such a failure outlives the case.
 """
 
 import uuid
@@ -25,13 +27,14 @@ from datetime import date
 from functools import partial
 
 from contracts import events as public
-from contracts.glossary import MenuKind, MenuStatus
+from contracts.glossary import MenuKind, MenuStatus, Program, Role
 from libs import access, commands
 from libs.authz import enforce
 from libs.commands import Context, Loaded, Outcome, no_public
 from libs.directory import Directory
 from libs.domain import Command, DomainError, NotFound
 from libs.eventstore import ConcurrencyError, EventStore, Session
+from libs.handover import HandOff, HandOver, handoff
 from libs.http import Caller
 from libs.inbox import Delivery
 from services.participation.domain import menu, model
@@ -46,6 +49,7 @@ PERSONAL_FIELDS = [
     "placements.end_note",
     "placements.host_support.worry",
     "placements.host_support.response",
+    "closure.note",
 ]
 # Each conflict on a menu stream means another placement or change went through, so retries
 # make progress; enough of them that a burst of placements ends in a seat or "full", not a 409
@@ -67,14 +71,17 @@ def menu_stream(menu_id: uuid.UUID) -> str:
 # --- consumers ----------------------------------------------------------------------------
 
 
-async def on_referred(session: Session, delivery: Delivery, *, organisation: str) -> None:
-    """参加支援への依頼を受ける: open (or find) the participation case of this referral."""
+async def on_referred(
+    session: Session, delivery: Delivery, *, organisation: str, directory: Directory
+) -> None:
+    """参加支援への依頼を受ける: open (or find) the participation case of this referral, held by the
+    participation organisation that serves the person's district."""
     referral = delivery.event
     assert isinstance(referral, public.ReferredToParticipation)
     case_id = model.case_id_for(referral.referral_id)
     opened = model.CaseOpened(
         participation_case_id=case_id,
-        holder_organisation=organisation,
+        holder_organisation=directory.serving(Program.PARTICIPATION, referral.district, organisation),
         case_key=referral.case_key,
         referral_id=referral.referral_id,
         coordination_case_id=referral.coordination_case_id,
@@ -98,7 +105,9 @@ async def on_referred(session: Session, delivery: Delivery, *, organisation: str
 
 # --- cases --------------------------------------------------------------------------------
 
-CaseChange = model.AssessNeeds | model.Place | model.FollowUp | model.End | model.Support
+CaseChange = (
+    model.AssessNeeds | model.Place | model.FollowUp | model.End | model.Support | model.CloseCase | HandOff
+)
 
 # The action each change is logged as when refused or allowed (the names the logs always had).
 ACTIONS: dict[type[Command], str] = {
@@ -107,6 +116,8 @@ ACTIONS: dict[type[Command], str] = {
     model.FollowUp: "follow_up",
     model.End: "end_placement",
     model.Support: "support_host",
+    model.CloseCase: "close",
+    HandOff: "hand_over",
 }
 
 
@@ -162,6 +173,25 @@ async def change(
         expected_version=expected_version,
         guard=_guard(caller, case_id, ACTIONS[type(command)]),
     )
+
+
+async def hand_over(
+    store: EventStore,
+    caller: Caller,
+    directory: Directory,
+    case_id: uuid.UUID,
+    request: HandOver,
+    expected_version: int | None,
+) -> Outcome[model.Case]:
+    """担当の引継ぎ: to another participation organisation or a named participation coordinator."""
+    command = handoff(
+        request,
+        caller.principal.organisation,
+        Program.PARTICIPATION,
+        Role.PARTICIPATION_COORDINATOR,
+        directory,
+    )
+    return await change(store, caller, case_id, command, expected_version)
 
 
 @dataclass(frozen=True)
@@ -250,6 +280,26 @@ async def end_placement(
         raise
     await _release_seat(store, caller, menu_id, command.placement_id, ended_on)
     return result
+
+
+async def close_case(
+    store: EventStore,
+    caller: Caller,
+    case_id: uuid.UUID,
+    command: model.CloseCase,
+    expected_version: int | None,
+) -> Outcome[model.Case]:
+    """終結 by the holder's participation coordinator (a placement still running refuses it: see
+    `model._close`), then every placement's seat released once more (see the module docstring).
+    The public ParticipationClosed reports back to coordination."""
+    outcome = await change(store, caller, case_id, command, expected_version)
+    for placement in outcome.state.placements:
+        ended = placement.ended
+        assert ended is not None  # the case refuses to close while a placement runs
+        await _release_seat(
+            store, caller, placement.started.menu_id, placement.started.placement_id, ended.ended_on
+        )
+    return outcome
 
 
 async def suggest_menus(

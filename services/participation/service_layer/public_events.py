@@ -1,8 +1,8 @@
 """Private participation events → public contract events (the privacy boundary).
 
-Wishes, findings, arrangements, follow-up notes and the host's worries stay here: only codes,
-ids and dates cross. Menus publish their coded fields only; their titles and descriptions are
-free text and are served by participation's API instead (`GET /menus/{menu_id}`).
+Wishes, findings, arrangements, follow-up and closing notes and the host's worries stay here:
+only codes, ids and dates cross. Menus publish their coded fields only; their titles and
+descriptions are free text and are served by participation's API instead (`GET /menus/{menu_id}`).
 """
 
 from collections.abc import Sequence
@@ -87,6 +87,9 @@ def to_public(case: model.Case, event: DomainEvent) -> Sequence[PublicEvent]:
                     supported_on=event.supported_on,
                 )
             ]
+        case model.CaseClosed():
+            # Reports back to coordination (the note stays here).
+            return [public.ParticipationClosed(**ids, reason=event.reason, closed_on=event.closed_on)]
     return []
 
 
