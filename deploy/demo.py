@@ -20,6 +20,7 @@ import httpx
 from contracts.glossary import IssueTag, RoleDeclineReason, RoleResponsibility
 from deploy.local.issuer import LocalIssuer
 from deploy.town import MENUS, SMALL_TOWN, YEAR_END, YEAR_START, Consultation, Place, Town, plan
+from libs.clock import BusinessClock
 from libs.directory import Directory
 
 # Which intake organisation a district's residents go to (deploy/demo-municipality.json).
@@ -100,6 +101,15 @@ def consultation_body(c: Consultation) -> dict[str, Any]:
     }
 
 
+def consent_expiry(c: Consultation, index: int, today: date) -> date:
+    """Most consents run two years; one in eight was given for a shorter term that ends within
+    the next four weeks, so the workers' list of consents to renew has something in it on any day
+    the demo is loaded."""
+    if index % 8 == 0:
+        return max(today, c.received_on) + timedelta(days=3 + index % 25)
+    return c.received_on + timedelta(days=730)
+
+
 def intake_worker(consultation: Consultation) -> str:
     return INTAKE_BY_DISTRICT_PREFIX.get(consultation.district.split("-")[0], DEFAULT_INTAKE_WORKER)
 
@@ -116,7 +126,7 @@ async def _consult(
             "programs": ["intake", "coordination", "outreach", "participation"],
             "purpose": "support_coordination",
             "granted_on": c.received_on.isoformat(),
-            "expires_on": (c.received_on + timedelta(days=730)).isoformat(),
+            "expires_on": consent_expiry(c, index, BusinessClock.from_env().today()).isoformat(),
         }
         await api.call("intake", worker, "POST", f"/cases/{case_id}/consents", 201, consent)
     if c.referred_on is not None:
@@ -438,6 +448,7 @@ async def _community(api: Api, town: Town, loaded: Loaded) -> None:
     if "community" not in api.clients:
         return
     user = COMMUNITY_COORDINATOR
+    place_ids: list[str] = []
 
     async def place_year(place: Place) -> None:
         # One place's records are one stream: its activities go in one after another.
@@ -453,6 +464,7 @@ async def _community(api: Api, town: Town, loaded: Loaded) -> None:
             "opened_on": YEAR_START.isoformat(),
         }
         place_id = (await api.call("community", user, "POST", "/places", 201, body))["place_id"]
+        place_ids.append(place_id)
         loaded.count("places")
         for held in place.activities:
             activity = {
@@ -482,6 +494,14 @@ async def _community(api: Api, town: Town, loaded: Loaded) -> None:
             loaded.count(f"concerns_to_{place.concern.raised_to}")
 
     await asyncio.gather(*(place_year(place) for place in town.places))
+    # A concern noticed this week that the coordinator has yet to pass on (つなぎ前の気づき).
+    recent = {
+        "issue_tags": ["isolation"],
+        "age_band": "75+",
+        "description": "一人暮らしの常連の方が、このところ元気がない。",
+        "noticed_on": (BusinessClock.from_env().today() - timedelta(days=5)).isoformat(),
+    }
+    await api.call("community", user, "POST", f"/places/{min(place_ids)}/concerns", 201, recent)
     for held_on in town.platform_meetings:
         meeting = {
             "held_on": held_on.isoformat(),

@@ -7,16 +7,22 @@ when. Every program's case uses the same command and event; each domain applies 
 own state (the holder and the 担当者), and the register shows the new holder and worker.
 """
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
+from typing import Any
+from uuid import UUID
 
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from contracts.glossary import Program, Role
+from libs.commands import Outcome
 from libs.directory import Directory
 from libs.domain import Command, DomainError, DomainEvent, InvalidCommand
+from libs.eventstore import EventStore
 from libs.fields import Happened, OrganisationCode
+from libs.http import Caller, CallerDep, VersionDep, etag
 from libs.text import Note, line
 
 LABEL = "担当の引継ぎ"
@@ -125,6 +131,42 @@ class HandoverView(BaseModel):
 
 def views(handovers: Sequence[CaseHandedOver]) -> list[HandoverView]:
     return [HandoverView(**h.model_dump()) for h in handovers]
+
+
+class HandedOver(BaseModel):
+    case_id: UUID
+    version: int
+
+
+Change = Callable[[EventStore, Caller, UUID, HandOff, int | None], Awaitable[Outcome[Any]]]
+
+
+def router(program: Program, role: Role, change: Change) -> APIRouter:
+    """`POST /cases/{case_id}/handover` on a program's service: the directory's facts added to the
+    request, then decided like any change of the case by `change` (the holder only, else 404)."""
+    routes = APIRouter(tags=["cases"])
+
+    @routes.post(
+        "/cases/{case_id}/handover",
+        status_code=201,
+        response_model=HandedOver,
+        summary="ケースを引き継ぐ（同じ事業を実施する他の機関・担当者へ）",
+    )
+    async def hand_over_case(
+        case_id: UUID,
+        body: HandOver,
+        request: Request,
+        response: Response,
+        expected_version: VersionDep,
+        caller: CallerDep,
+    ) -> HandedOver:
+        runtime = request.app.state.runtime
+        command = handoff(body, caller.principal.organisation, program, role, runtime.directory)
+        outcome = await change(runtime.store, caller, case_id, command, expected_version)
+        response.headers["ETag"] = etag(outcome.version)
+        return HandedOver(case_id=case_id, version=outcome.version)
+
+    return routes
 
 
 def holder_after(original: str, handovers: Sequence[CaseHandedOver]) -> str:

@@ -162,3 +162,147 @@ async def _outreach_case_of(outreach: httpx.AsyncClient, case_key: str) -> dict 
         if line["case_key"] == case_key:
             return await _get_json(outreach, f"/cases/{line['case_id']}")
     return None
+
+
+async def test_the_four_person_family_each_member_has_a_role_in_one_plan(services, tokens):
+    """The daughter's teacher consults about her absences; the case opens the whole family: her
+    mother's illness, her father's job and debts, her grandmother's care. One plan gives each member
+    a role of an agency, three of which never sign in; the coordinator records their answers."""
+    async with (
+        client(services, tokens, "intake", "chuo-suzuki") as intake,
+        client(services, tokens, "coordination", "tagikan-tanaka") as coord,
+        client(services, tokens, "coordination", "kikan-kato") as kikan,
+    ):
+        received = await intake.post(
+            "/cases",
+            json={
+                "channel": "school",
+                "consulter": {"kind": "professional", "organisation": "shogakko-kita", "name": "架空　先生"},
+                "person": {"name": "架空　ひかり", "birth_date": "2013-06-01"},
+                "household": [
+                    {"relation": "parent", "name": "架空　明美", "age": 44},
+                    {"relation": "parent", "name": "架空　誠", "age": 47},
+                    {"relation": "grandparent", "name": "架空　トメ", "age": 81},
+                ],
+                "issue_tags": ["young_carer", "disability", "poverty_debt", "elderly_care"],
+                "district": "chuo-1",
+                "summary": "担任から。欠席が続き、母の通院と祖母の介護を担っている様子。",
+                "received_on": business_day(-50),
+            },
+        )
+        assert received.status_code == 201, received.text
+        case_id = received.json()["case_id"]
+        case = (await intake.get(f"/cases/{case_id}")).json()
+        daughter = case["subject_ref"]
+        mother, father, grandmother = (m["subject_ref"] for m in case["household"])
+        consent = {
+            "programs": ["intake", "coordination"],
+            "purpose": "support_coordination",
+            "granted_on": business_day(-49),
+            "expires_on": business_day(300),
+        }
+        assert (await intake.post(f"/cases/{case_id}/consents", json=consent)).status_code == 201
+        family = [daughter, mother, father, grandmother]
+        referral = {"members": family, "reason": "世帯全体の支援が必要", "referred_on": business_day(-48)}
+        assert (await intake.post(f"/cases/{case_id}/referrals", json=referral)).status_code == 201
+        accepted = await eventually(
+            lambda: _get_json(
+                intake,
+                f"/cases/{case_id}",
+                ok=lambda c: c["referrals"][0]["coordination_case_id"] is not None,
+            ),
+            what="coordination accepting the family's referral",
+        )
+        path = f"/cases/{accepted['referrals'][0]['coordination_case_id']}"
+        opened = (await coord.get(path)).json()
+        assert [(m["subject_ref"], m["relation"]) for m in opened["members"]] == [
+            (daughter, "self"),
+            (mother, "parent"),
+            (father, "parent"),
+            (grandmother, "grandparent"),
+        ]
+        assert "明美" not in str(opened)  # coordination knows the family by pseudonyms only
+        assessment = {
+            "assessed_on": business_day(-45),
+            "members": [{"relation": "本人", "issue_tags": ["young_carer"], "findings": "欠席が続く"}],
+        }
+        assert (await coord.post(f"{path}/assessments", json=assessment)).status_code == 201
+
+        def role(organisation: str, responsibility: str, member: str) -> dict:
+            return {
+                "organisation": organisation,
+                "responsibility": responsibility,
+                "review_on": business_day(-1),
+                "members": [member],
+            }
+
+        roles = [
+            role("shogakko-kita", "child_services", daughter),
+            role("kikan-soudan", "disability_services", mother),
+            role("hellowork-kaku", "employment_support", father),
+            role("houkatsu-chuo", "care_services", grandmother),
+        ]
+        draft = {
+            "goals": ["娘が学校に通える", "母の通院と祖母の介護を家族だけで抱えない"],
+            "wishes": "家族で暮らし続けたい",
+            "period_from": business_day(-40),
+            "period_to": business_day(320),
+            "emergency": "夜間は基幹相談支援センターの当番へ",
+            "roles": roles,
+            "drafted_on": business_day(-40),
+        }
+        stranger = role("shogakko-kita", "child_services", "subj_" + "0" * 32)
+        wrong = await coord.post(f"{path}/plans/drafts", json=draft | {"roles": [stranger]})
+        assert wrong.status_code == 422 and wrong.json()["code"] == "unknown_member"
+        drafted = await coord.post(f"{path}/plans/drafts", json=draft)
+        assert drafted.status_code == 201, drafted.text
+        version = drafted.json()["plan_version"]
+        assert opened["coordination_case_id"] in await _worklist(coord, "roles_awaiting_answers")
+
+        # The school, which never signs in: the coordinator records its word. 基幹相談支援センター
+        # answers for itself. Hello Work declines; the father's role goes to the 自立相談支援機関.
+        answer = f"{path}/plans/{version}/roles"
+        assert (
+            await coord.post(f"{answer}/0/acceptance", json={"accepted_on": business_day(-39)})
+        ).status_code == 201
+        assert (
+            await kikan.post(f"{answer}/1/acceptance", json={"accepted_on": business_day(-39)})
+        ).status_code == 201
+        declined = await coord.post(
+            f"{answer}/2/decline", json={"reason": "other_agency_suited", "declined_on": business_day(-39)}
+        )
+        assert declined.status_code == 201, declined.text
+        assert (
+            await coord.post(f"{answer}/3/acceptance", json={"accepted_on": business_day(-39)})
+        ).status_code == 201
+        roles[2] = role("jiritsu-soudan", "employment_support", father)
+        redrafted = await coord.post(
+            f"{path}/plans/drafts", json=draft | {"roles": roles, "drafted_on": business_day(-38)}
+        )
+        assert redrafted.status_code == 201, redrafted.text
+        assert (
+            await coord.post(f"{answer}/2/acceptance", json={"accepted_on": business_day(-37)})
+        ).status_code == 201
+
+        members = ["shakyo-tagikan", "shogakko-kita", "kikan-soudan", "jiritsu-soudan", "houkatsu-chuo"]
+        agreed = await coord.post(
+            f"{path}/plans",
+            json={"meeting_type": "support_plan_meeting", "members": members, "agreed_on": business_day(-35)},
+        )
+        assert agreed.status_code == 201, agreed.text
+        [plan] = (await coord.get(path)).json()["plans"]
+        assert [(r["organisation"], r["members"]) for r in plan["roles"]] == [
+            ("shogakko-kita", [daughter]),
+            ("kikan-soudan", [mother]),
+            ("jiritsu-soudan", [father]),
+            ("houkatsu-chuo", [grandmother]),
+        ]  # each member, one role, in one plan
+        assert [r["accepted_recorded_by"] for r in plan["roles"]] == [
+            "shakyo-tagikan",
+            "kikan-soudan",
+            "shakyo-tagikan",
+            "shakyo-tagikan",
+        ]
+        # Agreed, no answer missing; the reviews fell due yesterday.
+        assert opened["coordination_case_id"] not in await _worklist(coord, "roles_awaiting_answers")
+        assert opened["coordination_case_id"] in await _worklist(coord, "plan_reviews_due")

@@ -28,6 +28,7 @@ import httpx
 from deploy.local import LocalKafka, LocalPostgres
 from deploy.local.issuer import LocalIssuer
 from deploy.town import MENUS, SMALL_TOWN, YEAR_START, Town, plan
+from libs.directory import Directory
 from tests.polling import Timeout, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -286,6 +287,23 @@ async def banner_of(process: subprocess.Popen[bytes], log: Path) -> str:
     return await eventually(printed, STARTUP_TIMEOUT, "the make run banner")
 
 
+async def empty_worklists(banner: str, issuer: LocalIssuer) -> list[str]:
+    """The demo users of organisations running a program whose worklists hold nothing at all: a
+    worker signing in to the demo should find real items to work on."""
+    directory = Directory.load()
+    empty = []
+    async with httpx.AsyncClient(timeout=30) as http:
+        for user in directory.users.values():
+            for program in directory.programs_of(user.organisation):
+                url = re.search(rf"{program.value}\s+(http://127\.0\.0\.1:\d+)", banner)
+                assert url is not None, (program, banner)
+                headers = {"Authorization": f"Bearer {issuer.token_for(user.id)}"}
+                lists = (await http.get(f"{url.group(1)}/worklists", headers=headers)).json()
+                if not sum(w["count"] for w in lists):
+                    empty.append(f"{user.id} ({program.value})")
+    return empty
+
+
 def test_make_run_serves_the_demo_on_the_dashboard_and_stops_cleanly(tmp_path: Path) -> None:
     home = ROOT / ".kasane" / f"check-{os.getpid()}"
     shutil.rmtree(home, ignore_errors=True)
@@ -310,8 +328,10 @@ def test_make_run_serves_the_demo_on_the_dashboard_and_stops_cleanly(tmp_path: P
         assert (home / "demo-loaded").exists()
 
         town = plan(SMALL_TOWN)
-        token = LocalIssuer(home / "issuer").token_for("city-nakamura")
+        issuer = LocalIssuer(home / "issuer")
+        token = issuer.token_for("city-nakamura")
         assert asyncio.run(fetch_until_equal(first.group(1), token, town)) == {}
+        assert asyncio.run(empty_worklists(output, issuer)) == []
 
         process.send_signal(signal.SIGTERM)  # what Ctrl-C does
         assert process.wait(timeout=120) == 0, log.read_text()

@@ -34,7 +34,7 @@ from libs.commands import Context, envelope_for
 from libs.directory import Directory, Organisation, User
 from libs.domain import NotFound
 from libs.eventstore import ConcurrencyError, RecordedEvent, RegisterQuery
-from libs.handover import HandOver
+from libs.handover import HandOver, handoff
 from libs.http import Caller
 from libs.inbox import Delivery
 from libs.testing.memory import InMemoryEventStore
@@ -196,10 +196,11 @@ async def test_a_handover_moves_the_case_its_line_and_who_may_change_it(store):
         reason="転居先の地区へ",
         handed_over_on=date(2026, 4, 5),
     )
+    command = handoff(request, HOLDER, Program.INTAKE, Role.INTAKE_WORKER, directory)
     with pytest.raises(NotFound):  # only the holder hands over
-        await handlers.hand_over(store, caller("houkatsu-kita"), directory, opened.case_id, request, None)
+        await handlers.change(store, caller("houkatsu-kita"), opened.case_id, command, None)
 
-    await handlers.hand_over(store, caller(), directory, opened.case_id, request, None)
+    await handlers.change(store, caller(), opened.case_id, command, None)
     async with store.reading() as session:
         [line] = await session.register(RegisterQuery(organisation="houkatsu-kita"))
         assert await session.register(RegisterQuery(organisation=HOLDER)) == []

@@ -12,7 +12,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from libs.handover import HandOver
+from contracts.glossary import Program, Role
+from libs import handover
 from libs.http import CallerDep, VersionDep, etag
 from libs.runtime import RuntimeDep
 from services.coordination.domain import meeting, model
@@ -30,6 +31,7 @@ from services.coordination.entrypoints.schemas import (
 from services.coordination.service_layer import handlers
 
 router = APIRouter()
+router.include_router(handover.router(Program.COORDINATION, Role.COORDINATOR, handlers.change))
 
 
 def _changed(response: Response, case_id: uuid.UUID, version: int) -> Changed:
@@ -277,27 +279,6 @@ async def conclude(
     runtime: RuntimeDep,
 ) -> Changed:
     outcome = await handlers.change(runtime.store, caller, case_id, body, expected_version)
-    return _changed(response, case_id, outcome.version)
-
-
-@router.post(
-    "/cases/{case_id}/handover",
-    status_code=201,
-    response_model=Changed,
-    tags=["cases"],
-    summary="ケースを引き継ぐ（他の実施機関・担当者へ）",
-)
-async def hand_over(
-    case_id: uuid.UUID,
-    body: HandOver,
-    response: Response,
-    expected_version: VersionDep,
-    caller: CallerDep,
-    runtime: RuntimeDep,
-) -> Changed:
-    outcome = await handlers.hand_over(
-        runtime.store, caller, runtime.directory, case_id, body, expected_version
-    )
     return _changed(response, case_id, outcome.version)
 
 

@@ -16,6 +16,7 @@ from contracts.glossary import (
     MeetingType,
     ParticipationNeed,
     Program,
+    Relation,
     ReturnReason,
     RoleAnswer,
     RoleDeclineReason,
@@ -143,6 +144,15 @@ class ConnectionView(BaseModel):
     connected_on: date
 
 
+class MemberView(BaseModel):
+    """A household member the referral named: pseudonym and coarse attributes (intake holds who)."""
+
+    subject_ref: str
+    relation: Relation
+    relation_label: str
+    age_band: AgeBand
+
+
 class CaseView(BaseModel):
     coordination_case_id: uuid.UUID
     version: int
@@ -153,6 +163,7 @@ class CaseView(BaseModel):
     referral_id: uuid.UUID
     referring_organisation: str
     subject_ref: str
+    members: list[MemberView] = Field(description="支援依頼が対象とした世帯員（本人を含む）")
     issue_tags: list[IssueTag]
     age_band: AgeBand
     district: str
@@ -292,7 +303,8 @@ def case_view(case: model.Case, version: int) -> CaseView:
     assert opened is not None
     concluded, returned = case.concluded, case.returned
     return CaseView(
-        **opened.model_dump(exclude={"coordination_case_id", "holder_organisation"}),
+        **opened.model_dump(exclude={"coordination_case_id", "holder_organisation", "members"}),
+        members=[MemberView(**m.model_dump(), relation_label=label_ja(m.relation)) for m in opened.people()],
         coordination_case_id=opened.coordination_case_id,
         holder_organisation=case.holder,
         handovers=handover.views(case.handovers),

@@ -15,14 +15,14 @@ from functools import partial
 
 from contracts import events as public
 from contracts.envelope import PublicEvent
-from contracts.glossary import Program, Role
+from contracts.glossary import Program
 from libs import access, commands
 from libs.authz import Decision, enforce
 from libs.commands import Context, Loaded, Outcome, no_public
 from libs.directory import Directory
 from libs.domain import Command, InvalidCommand, NotFound
 from libs.eventstore import EventStore, Session
-from libs.handover import HandOff, HandOver, handoff
+from libs.handover import HandOff
 from libs.http import Caller
 from libs.inbox import Delivery
 from services.coordination.domain import consent, meeting, model
@@ -269,21 +269,6 @@ async def change(
         )
 
     return await commands.transact(store, body, retry=expected_version is None)
-
-
-async def hand_over(
-    store: EventStore,
-    caller: Caller,
-    directory: Directory,
-    case_id: uuid.UUID,
-    request: HandOver,
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    """担当の引継ぎ: to another coordination organisation or a named coordinator."""
-    command = handoff(
-        request, caller.principal.organisation, Program.COORDINATION, Role.COORDINATOR, directory
-    )
-    return await change(store, caller, case_id, command, expected_version)
 
 
 async def _as_decided(

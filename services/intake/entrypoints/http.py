@@ -9,7 +9,8 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from libs.handover import HandOver
+from contracts.glossary import Program, Role
+from libs import handover
 from libs.http import CallerDep, VersionDep, etag
 from libs.runtime import RuntimeDep
 from services.intake.domain import consent, model
@@ -26,6 +27,7 @@ from services.intake.entrypoints.schemas import (
 from services.intake.service_layer import handlers
 
 router = APIRouter()
+router.include_router(handover.router(Program.INTAKE, Role.INTAKE_WORKER, handlers.change))
 
 
 def _changed(response: Response, case_id: uuid.UUID, version: int) -> Created:
@@ -112,27 +114,6 @@ async def refer_to_outreach(
     referred = await handlers.refer_to_outreach(runtime.store, caller, case_id, body, expected_version)
     response.headers["ETag"] = etag(referred.version)
     return ReferralCreated(case_id=case_id, referral_id=referred.referral_id, version=referred.version)
-
-
-@router.post(
-    "/cases/{case_id}/handover",
-    status_code=201,
-    response_model=Created,
-    tags=["cases"],
-    summary="ケースを引き継ぐ（他の相談支援機関・担当者へ）",
-)
-async def hand_over(
-    case_id: uuid.UUID,
-    body: HandOver,
-    response: Response,
-    expected_version: VersionDep,
-    caller: CallerDep,
-    runtime: RuntimeDep,
-) -> Created:
-    outcome = await handlers.hand_over(
-        runtime.store, caller, runtime.directory, case_id, body, expected_version
-    )
-    return _changed(response, case_id, outcome.version)
 
 
 @router.post(

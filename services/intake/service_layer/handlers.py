@@ -14,14 +14,14 @@ from datetime import date
 from functools import partial
 
 from contracts import events as public
-from contracts.glossary import Channel, LegalBasis, Program, Role
+from contracts.glossary import Channel, LegalBasis, Program
 from libs import access, commands
 from libs.authz import Decision, enforce
 from libs.commands import Context, Loaded, Outcome
 from libs.directory import Directory
 from libs.domain import Command
 from libs.eventstore import EventStore, Session
-from libs.handover import HandOff, HandOver, handoff
+from libs.handover import HandOff
 from libs.http import Caller
 from libs.inbox import Delivery
 from services.intake.domain import consent, model
@@ -202,19 +202,6 @@ async def record_person(
     return await change(
         store, caller, case_id, model.RecordDetails(request=request, member_refs=minted), expected_version
     )
-
-
-async def hand_over(
-    store: EventStore,
-    caller: Caller,
-    directory: Directory,
-    case_id: uuid.UUID,
-    request: HandOver,
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    """担当の引継ぎ: to another intake organisation (the area's centre) or a named intake worker."""
-    command = handoff(request, caller.principal.organisation, Program.INTAKE, Role.INTAKE_WORKER, directory)
-    return await change(store, caller, case_id, command, expected_version)
 
 
 @dataclass(frozen=True)

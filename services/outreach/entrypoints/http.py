@@ -4,7 +4,8 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from libs.handover import HandOver
+from contracts.glossary import Program, Role
+from libs import handover
 from libs.http import CallerDep, VersionDep, etag
 from libs.runtime import RuntimeDep
 from services.outreach.domain import model
@@ -12,6 +13,7 @@ from services.outreach.entrypoints.schemas import CaseView, Changed, Created, ca
 from services.outreach.service_layer import handlers
 
 router = APIRouter(tags=["cases"])
+router.include_router(handover.router(Program.OUTREACH, Role.OUTREACH_WORKER, handlers.change))
 
 
 def _changed(response: Response, case_id: uuid.UUID, version: int) -> Changed:
@@ -98,26 +100,6 @@ async def connect(
 ) -> Changed:
     command = handlers.connection(runtime.directory, body)
     outcome = await handlers.change(runtime.store, caller, case_id, command, expected_version)
-    return _changed(response, case_id, outcome.version)
-
-
-@router.post(
-    "/cases/{case_id}/handover",
-    status_code=201,
-    response_model=Changed,
-    summary="ケースを引き継ぐ（他の実施機関・担当者へ）",
-)
-async def hand_over(
-    case_id: uuid.UUID,
-    body: HandOver,
-    response: Response,
-    expected_version: VersionDep,
-    caller: CallerDep,
-    runtime: RuntimeDep,
-) -> Changed:
-    outcome = await handlers.hand_over(
-        runtime.store, caller, runtime.directory, case_id, body, expected_version
-    )
     return _changed(response, case_id, outcome.version)
 
 

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from functools import partial
 
 from contracts import events as public
-from contracts.glossary import ConnectionTarget, IdentifiedBy, Program, Role
+from contracts.glossary import ConnectionTarget, IdentifiedBy, Program
 from libs import access, commands
 from libs.authz import enforce
 from libs.commands import Context, Loaded, Outcome
 from libs.directory import Directory
 from libs.domain import Command
 from libs.eventstore import EventStore, Session
-from libs.handover import HandOff, HandOver, handoff
+from libs.handover import HandOff
 from libs.http import Caller
 from libs.inbox import Delivery
 from services.outreach.domain import model
@@ -219,21 +219,6 @@ async def change(
             f"case:{case_id}",
         ),
     )
-
-
-async def hand_over(
-    store: EventStore,
-    caller: Caller,
-    directory: Directory,
-    case_id: uuid.UUID,
-    request: HandOver,
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    """担当の引継ぎ: to another outreach organisation or a named outreach worker."""
-    command = handoff(
-        request, caller.principal.organisation, Program.OUTREACH, Role.OUTREACH_WORKER, directory
-    )
-    return await change(store, caller, case_id, command, expected_version)
 
 
 async def read_case(store: EventStore, caller: Caller, case_id: uuid.UUID) -> Loaded[model.Case]:

@@ -10,8 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from contracts.events import DISTRICT_PATTERN
-from contracts.glossary import MenuKind, MenuStatus
-from libs.handover import HandOver
+from contracts.glossary import MenuKind, MenuStatus, Program, Role
+from libs import handover
 from libs.http import CallerDep, VersionDep, etag
 from libs.runtime import RuntimeDep
 from services.participation.domain import menu, model
@@ -27,6 +27,7 @@ from services.participation.entrypoints.schemas import (
 from services.participation.service_layer import handlers
 
 router = APIRouter()
+router.include_router(handover.router(Program.PARTICIPATION, Role.PARTICIPATION_COORDINATOR, handlers.change))
 
 
 def _changed(response: Response, case_id: uuid.UUID, version: int) -> Changed:
@@ -232,27 +233,6 @@ async def host_support(
 ) -> Changed:
     command = model.Support(request=body, placement_id=placement_id)
     outcome = await handlers.change(runtime.store, caller, case_id, command, expected_version)
-    return _changed(response, case_id, outcome.version)
-
-
-@router.post(
-    "/cases/{case_id}/handover",
-    status_code=201,
-    response_model=Changed,
-    tags=["cases"],
-    summary="ケースを引き継ぐ（他の実施機関・担当者へ）",
-)
-async def hand_over(
-    case_id: uuid.UUID,
-    body: HandOver,
-    response: Response,
-    expected_version: VersionDep,
-    caller: CallerDep,
-    runtime: RuntimeDep,
-) -> Changed:
-    outcome = await handlers.hand_over(
-        runtime.store, caller, runtime.directory, case_id, body, expected_version
-    )
     return _changed(response, case_id, outcome.version)
 
 

@@ -27,14 +27,14 @@ from datetime import date
 from functools import partial
 
 from contracts import events as public
-from contracts.glossary import MenuKind, MenuStatus, Program, Role
+from contracts.glossary import MenuKind, MenuStatus, Program
 from libs import access, commands
 from libs.authz import enforce
 from libs.commands import Context, Loaded, Outcome, no_public
 from libs.directory import Directory
 from libs.domain import Command, DomainError, NotFound
 from libs.eventstore import ConcurrencyError, EventStore, Session
-from libs.handover import HandOff, HandOver, handoff
+from libs.handover import HandOff
 from libs.http import Caller
 from libs.inbox import Delivery
 from services.participation.domain import menu, model
@@ -173,25 +173,6 @@ async def change(
         expected_version=expected_version,
         guard=_guard(caller, case_id, ACTIONS[type(command)]),
     )
-
-
-async def hand_over(
-    store: EventStore,
-    caller: Caller,
-    directory: Directory,
-    case_id: uuid.UUID,
-    request: HandOver,
-    expected_version: int | None,
-) -> Outcome[model.Case]:
-    """担当の引継ぎ: to another participation organisation or a named participation coordinator."""
-    command = handoff(
-        request,
-        caller.principal.organisation,
-        Program.PARTICIPATION,
-        Role.PARTICIPATION_COORDINATOR,
-        directory,
-    )
-    return await change(store, caller, case_id, command, expected_version)
 
 
 @dataclass(frozen=True)
