@@ -7,7 +7,7 @@ import pytest
 from contracts.glossary import Program, Role
 from libs.directory import Directory, Organisation, User
 from libs.domain import DomainError, InvalidCommand
-from libs.handover import HandOver, hand_over, handoff
+from libs.handover import HandOver, hand_over, handoff, worker_after
 from services.intake.domain import model
 from tests.unit.test_intake_domain import RECEIVE, decide
 
@@ -88,7 +88,7 @@ def test_the_intake_case_changes_holder_and_its_line_names_the_new_worker():
     received = decide(RECEIVE)
     [moved] = decide(command, *received)
     case = model.INTAKE_CASE.fold([*received, moved])
-    assert (case.holder, case.worker) == ("houkatsu-kita", "kita-takahashi")
+    assert (case.holder, worker_after(case.handovers)) == ("houkatsu-kita", "kita-takahashi")
     line = model.register_entry(case)
     assert (line.organisation, line.handed_to, line.last_activity_on) == (
         "houkatsu-kita",

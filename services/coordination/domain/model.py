@@ -463,6 +463,33 @@ def register_entry(case: Case) -> RegisterEntry | None:
     if opened is None:
         return None
     draft = case.draft
+    # Next due: the earliest review (見直し予定日) of the current plan's roles, while it runs.
+    plan = case.current_plan
+    reviews = [r.review_on for r in plan.roles or ()] if plan and case.status is Status.PLAN_AGREED else []
+    # While a draft waits for an agency's answer, that is what the case waits for; a plan that
+    # runs meanwhile keeps its review date.
+    active = case.status in (Status.OPEN, Status.PLAN_AGREED)
+    waiting = active and draft is not None and bool(draft.unanswered)
+    return RegisterEntry(
+        case_id=opened.coordination_case_id,
+        case_key=opened.case_key,
+        organisation=holder_after(opened.holder_organisation, case.handovers),
+        status=AWAITING_ANSWERS if waiting else case.status.value,
+        district=opened.district,
+        issue_tags=tuple(sorted(t.value for t in opened.issue_tags)),
+        opened_on=opened.opened_on,
+        last_activity_on=last_record_on(case),
+        due_on=min(reviews, default=None),
+        subject_ref=opened.subject_ref,
+        handed_to=handed_to(case.handovers),
+    )
+
+
+def last_record_on(case: Case) -> date:
+    """The day of the latest thing recorded on an opened case (its register line's last activity,
+    before which a handover may not be dated)."""
+    opened, draft = case.opened, case.draft
+    assert opened is not None
     days = [
         opened.opened_on,
         *(a.assessed_on for a in case.assessments),
@@ -479,26 +506,7 @@ def register_entry(case: Case) -> RegisterEntry | None:
         *([case.returned.returned_on] if case.returned else []),
         *(h.handed_over_on for h in case.handovers),
     ]
-    # Next due: the earliest review (見直し予定日) of the current plan's roles, while it runs.
-    plan = case.current_plan
-    reviews = [r.review_on for r in plan.roles or ()] if plan and case.status is Status.PLAN_AGREED else []
-    # While a draft waits for an agency's answer, that is what the case waits for; a plan that
-    # runs meanwhile keeps its review date.
-    active = case.status in (Status.OPEN, Status.PLAN_AGREED)
-    waiting = active and draft is not None and bool(draft.unanswered)
-    return RegisterEntry(
-        case_id=opened.coordination_case_id,
-        case_key=opened.case_key,
-        organisation=holder_after(opened.holder_organisation, case.handovers),
-        status=AWAITING_ANSWERS if waiting else case.status.value,
-        district=opened.district,
-        issue_tags=tuple(sorted(t.value for t in opened.issue_tags)),
-        opened_on=opened.opened_on,
-        last_activity_on=max(days),
-        due_on=min(reviews, default=None),
-        subject_ref=opened.subject_ref,
-        handed_to=handed_to(case.handovers),
-    )
+    return max(days)
 
 
 def answered_on(answer: Answer) -> date:
@@ -737,9 +745,7 @@ def decide(command: Command, case: Case) -> list[DomainEvent]:
             return _return_to_origin(case, command)
         case HandOff():
             _require_active(case)
-            entry = register_entry(case)
-            assert entry is not None and entry.last_activity_on is not None
-            return [hand_over(command, worker_after(case.handovers), entry.last_activity_on)]
+            return [hand_over(command, worker_after(case.handovers), last_record_on(case))]
     raise TypeError(f"coordination cannot decide {type(command).__name__}")
 
 

@@ -39,7 +39,7 @@ from contracts.glossary import (
 )
 from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand, RegisterEntry
 from libs.fields import DistrictCode, Happened, OrganisationCode, WholeNumber
-from libs.handover import CaseHandedOver, HandOff, hand_over
+from libs.handover import CaseHandedOver, HandOff, hand_over, handed_to, worker_after
 from libs.text import Line, Note, day_terms, line, name_terms, phone_terms
 
 STREAM_TYPE = "IntakeCase"
@@ -418,7 +418,6 @@ class Case:
     status: Status = Status.NEW
     case_id: UUID | None = None
     holder: str | None = None
-    worker: str | None = None  # the 担当者 a handover named (the register keeps the opener until then)
     subject_ref: str | None = None
     channel: Channel | None = None
     issue_tags: tuple[IssueTag, ...] = ()
@@ -587,7 +586,6 @@ def evolve(case: Case, event: DomainEvent) -> Case:
             return replace(
                 case,
                 holder=event.to_organisation,
-                worker=event.to_worker,
                 handovers=(*case.handovers, event),
             )
         case PersonErased():
@@ -817,9 +815,7 @@ def decide(command: Command, case: Case) -> list[DomainEvent]:
             return _erase(case, command)
         case HandOff():
             _require_workable(case)
-            entry = register_entry(case)
-            assert entry is not None and entry.last_activity_on is not None
-            return [hand_over(command, case.worker, entry.last_activity_on)]
+            return [hand_over(command, worker_after(case.handovers), last_record_on(case))]
     raise TypeError(f"intake cannot decide {type(command).__name__}")
 
 
@@ -1132,25 +1128,6 @@ def register_entry(case: Case) -> RegisterEntry | None:
     """
     if case.status is Status.NEW or case.case_id is None or case.holder is None or case.received_on is None:
         return None
-    days = [
-        case.received_on,
-        *([case.details_recorded_on] if case.details_recorded_on else []),
-        *(c.connected_on for c in case.connections),
-        *(a.assessed_on for a in case.assessments),
-        *(s.given_on for s in case.supports),
-        *(a.referred_on for a in case.agency_referrals),
-        *(r.referred_on for r in case.outreach_referrals),
-        *(
-            day
-            for r in case.referrals
-            for day in (r.referred_on, r.accepted_on, r.returned_on, r.concluded_on)
-            if day is not None
-        ),
-        *(m.held_on for m in case.meetings),
-        *([case.closed.closed_on] if case.closed else []),
-        *([case.erased_on] if case.erased_on else []),
-        *(h.handed_over_on for h in case.handovers),
-    ]
     person = case.person if case.erased_on is None else None
     search: tuple[str, ...] = ()
     if person is not None:
@@ -1172,11 +1149,37 @@ def register_entry(case: Case) -> RegisterEntry | None:
         district=case.district,
         issue_tags=tuple(sorted(t.value for t in case.issue_tags)),
         opened_on=case.received_on,
-        last_activity_on=max(days),
+        last_activity_on=last_record_on(case),
         subject_ref=case.subject_ref,
         search=search,
-        handed_to=(case.worker,) if case.handovers else None,
+        handed_to=handed_to(case.handovers),
     )
+
+
+def last_record_on(case: Case) -> date:
+    """The day of the latest thing recorded on a received case (its register line's last activity,
+    before which a handover may not be dated)."""
+    assert case.received_on is not None
+    days = [
+        case.received_on,
+        *([case.details_recorded_on] if case.details_recorded_on else []),
+        *(c.connected_on for c in case.connections),
+        *(a.assessed_on for a in case.assessments),
+        *(s.given_on for s in case.supports),
+        *(a.referred_on for a in case.agency_referrals),
+        *(r.referred_on for r in case.outreach_referrals),
+        *(
+            day
+            for r in case.referrals
+            for day in (r.referred_on, r.accepted_on, r.returned_on, r.concluded_on)
+            if day is not None
+        ),
+        *(m.held_on for m in case.meetings),
+        *([case.closed.closed_on] if case.closed else []),
+        *([case.erased_on] if case.erased_on else []),
+        *(h.handed_over_on for h in case.handovers),
+    ]
+    return max(days)
 
 
 INTAKE_CASE = Aggregate[Case](

@@ -239,7 +239,7 @@ def case_view(
         version=version,
         status=case.status,
         holder_organisation=case.holder,
-        worker=case.worker,
+        worker=handover.worker_after(case.handovers),
         handovers=handover.views(case.handovers),
         access_basis=basis,
         subject_ref=case.subject_ref,

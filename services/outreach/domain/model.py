@@ -271,9 +271,7 @@ def decide(command: Command, case: Case) -> list[DomainEvent]:
             return _conclude(case, command)
         case HandOff():
             _require_open(case, command.request.handed_over_on, "引継ぎ日")
-            entry = register_entry(case)
-            assert entry is not None and entry.last_activity_on is not None
-            return [hand_over(command, worker_after(case.handovers), entry.last_activity_on)]
+            return [hand_over(command, worker_after(case.handovers), last_record_on(case))]
     raise TypeError(f"outreach cannot decide {type(command).__name__}")
 
 
@@ -434,14 +432,6 @@ def register_entry(case: Case) -> RegisterEntry | None:
     identified = case.identified
     if identified is None:
         return None
-    days = [
-        identified.identified_on,
-        *(a.attempted_on for a in case.attempts),
-        *(m.reached_on for m in case.milestones),
-        *([case.connection.connected_on] if case.connection else []),
-        *([case.conclusion.concluded_on] if case.conclusion else []),
-        *(h.handed_over_on for h in case.handovers),
-    ]
     return RegisterEntry(
         case_id=identified.outreach_case_id,
         case_key=identified.case_key,
@@ -450,9 +440,24 @@ def register_entry(case: Case) -> RegisterEntry | None:
         district=identified.district,
         issue_tags=tuple(sorted(t.value for t in identified.issue_tags)),
         opened_on=identified.identified_on,
-        last_activity_on=max(days),
+        last_activity_on=last_record_on(case),
         subject_ref=identified.subject_ref,
         handed_to=handed_to(case.handovers),
+    )
+
+
+def last_record_on(case: Case) -> date:
+    """The day of the latest thing recorded on an identified case (its register line's last activity)."""
+    assert case.identified is not None
+    return max(
+        [
+            case.identified.identified_on,
+            *(a.attempted_on for a in case.attempts),
+            *(m.reached_on for m in case.milestones),
+            *([case.connection.connected_on] if case.connection else []),
+            *([case.conclusion.concluded_on] if case.conclusion else []),
+            *(h.handed_over_on for h in case.handovers),
+        ]
     )
 
 
