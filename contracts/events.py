@@ -32,6 +32,7 @@ from contracts.glossary import (
     MenuKind,
     MenuStatus,
     Milestone,
+    OrganisationKind,
     OutreachConclusionReason,
     ParticipationClosureReason,
     ParticipationNeed,
@@ -41,6 +42,7 @@ from contracts.glossary import (
     Program,
     Relation,
     ReturnReason,
+    Role,
     RoleResponsibility,
     Sector,
     TargetGroup,
@@ -49,6 +51,7 @@ from contracts.glossary import (
 from contracts.topics import (
     COMMUNITY_EVENTS,
     COORDINATION_EVENTS,
+    DIRECTORY_EVENTS,
     INTAKE_EVENTS,
     OUTREACH_EVENTS,
     PARTICIPATION_EVENTS,
@@ -654,6 +657,56 @@ class MissingResourceNoted(PublicEvent):
     held_on: date = Field(description="The day of the meeting that found the gap.")
 
 
+class DirectoryDistrict(ContractModel):
+    code: str = Field(pattern=DISTRICT_PATTERN)
+    name: str = Field(min_length=1, max_length=100)
+    population: int = Field(ge=0)
+    school_district: str = Field(pattern=DISTRICT_PATTERN)
+
+
+class DirectorySchoolDistrict(ContractModel):
+    code: str = Field(pattern=DISTRICT_PATTERN)
+    name: str = Field(min_length=1, max_length=100)
+
+
+class DirectoryOrganisation(ContractModel):
+    id: str = Field(pattern=CODE_PATTERN)
+    name: str = Field(min_length=1, max_length=100)
+    kind: OrganisationKind
+    programs: list[Program] = Field(description="The programs it runs; empty for a 支援関係機関.")
+    districts: list[Annotated[str, Field(pattern=DISTRICT_PATTERN)]] = Field(
+        description="The districts it serves them in; empty: the whole municipality."
+    )
+
+
+class DirectoryUser(ContractModel):
+    """Who may sign in, as every token must match; no name (staff are known here by their id)."""
+
+    id: str = Field(pattern=CODE_PATTERN)
+    organisation: str = Field(pattern=CODE_PATTERN)
+    roles: list[Role]
+
+
+class DirectoryChanged(PublicEvent):
+    """The municipality's directory as it stands after one change (event-carried state).
+
+    Each program service keeps the latest version it has seen and checks codes, routes cases and
+    authorises against it; a later version replaces an earlier one whole, so a service that missed
+    or re-reads a version cannot drift. `case_key` is fixed per municipality: one partition, in order.
+    """
+
+    event_type: ClassVar[str] = "DirectoryChanged"
+    topic: ClassVar[str] = DIRECTORY_EVENTS
+
+    version: int = Field(ge=1, description="The directory's version; only a higher one replaces a copy.")
+    change: str = Field(pattern=r"^[a-z_]{1,40}$", description="What changed, as a code (for the audit).")
+    municipality: str = Field(min_length=1, max_length=100)
+    districts: list[DirectoryDistrict]
+    school_districts: list[DirectorySchoolDistrict]
+    organisations: list[DirectoryOrganisation]
+    users: list[DirectoryUser]
+
+
 EVENT_TYPES: dict[str, type[PublicEvent]] = {
     cls.event_type: cls
     for cls in (
@@ -689,5 +742,6 @@ EVENT_TYPES: dict[str, type[PublicEvent]] = {
         PlaceClosed,
         ActivityHeld,
         PlatformMeetingHeld,
+        DirectoryChanged,
     )
 }

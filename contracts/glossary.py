@@ -214,6 +214,28 @@ class Role(StrEnum):
     AUDITOR = "auditor"
 
 
+class OrganisationKind(StrEnum):
+    """What an organisation of the municipality's directory is: those that run programs and the
+    支援関係機関 that take roles and receive referrals without signing in."""
+
+    MUNICIPALITY = "municipality"
+    COMPREHENSIVE_SUPPORT_CENTER = "comprehensive_support_center"
+    SOCIAL_WELFARE_COUNCIL = "social_welfare_council"
+    NPO = "npo"
+    SELF_RELIANCE_SUPPORT = "self_reliance_support"
+    DISABILITY_CONSULTATION = "disability_consultation"
+    CHILD_AND_FAMILY = "child_and_family"
+    CARE_MANAGEMENT = "care_management"
+    MEDICAL = "medical"
+    SCHOOL = "school"
+    EMPLOYMENT = "employment"
+    HEALTH_CENTER = "health_center"
+    WELFARE_COMMISSIONERS = "welfare_commissioners"
+    BUSINESS = "business"
+    COMMUNITY_GROUP = "community_group"
+    OTHER = "other"
+
+
 class ConsentPurpose(StrEnum):
     """What the person agreed their information may be shared for."""
 
@@ -246,6 +268,22 @@ LABELS_JA.update(
         Role.AUDITOR: "監査担当",
         ConsentPurpose.SUPPORT_COORDINATION: "支援の調整のための情報共有",
         ConsentPurpose.SUPPORT_PROVISION: "支援の提供のための情報共有",
+        OrganisationKind.MUNICIPALITY: "市町村（担当課）",
+        OrganisationKind.COMPREHENSIVE_SUPPORT_CENTER: "地域包括支援センター",
+        OrganisationKind.SOCIAL_WELFARE_COUNCIL: "社会福祉協議会",
+        OrganisationKind.NPO: "NPO法人",
+        OrganisationKind.SELF_RELIANCE_SUPPORT: "自立相談支援機関",
+        OrganisationKind.DISABILITY_CONSULTATION: "基幹相談支援センター・相談支援事業所",
+        OrganisationKind.CHILD_AND_FAMILY: "こども家庭センター・児童相談所",
+        OrganisationKind.CARE_MANAGEMENT: "居宅介護支援事業所",
+        OrganisationKind.MEDICAL: "医療機関",
+        OrganisationKind.SCHOOL: "学校",
+        OrganisationKind.EMPLOYMENT: "ハローワーク・就労支援機関",
+        OrganisationKind.HEALTH_CENTER: "保健センター・保健所",
+        OrganisationKind.WELFARE_COMMISSIONERS: "民生委員児童委員協議会",
+        OrganisationKind.BUSINESS: "企業・商店・農家",
+        OrganisationKind.COMMUNITY_GROUP: "地域団体・ボランティア団体",
+        OrganisationKind.OTHER: "その他",
         LegalBasis.HOLDER: "保有機関",
         LegalBasis.CONSENT: "本人同意",
         LegalBasis.SUPPORT_MEETING: "支援会議（法106条の6）",

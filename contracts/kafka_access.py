@@ -12,12 +12,15 @@ from typing import Literal
 
 from contracts import programs
 from contracts.programs import PROGRAMS
-from contracts.topics import dlq
+from contracts.topics import DIRECTORY_EVENTS, dlq
 
 ADMIN = "admin"
 """The broker's own principal and the only super user: creates topics, users and ACLs."""
 
 SERVICES: tuple[str, ...] = programs.NAMES
+
+DIRECTORY = programs.DIRECTORY
+"""The municipality's directory service: writes its own topic, which every program service reads."""
 
 PROJECTIONS = programs.PROJECTIONS
 """Read models across programs: may read every event topic, may write nothing."""
@@ -26,16 +29,17 @@ PROJECTION_GROUP_PREFIX = "projection."
 """Projectors name their consumer groups `projection.<name>` (libs/checkpoints.py)."""
 
 CONSUMES: dict[str, tuple[str, ...]] = {
-    p.name: tuple(programs.events_topic(source) for source in p.consumes) for p in PROGRAMS
+    p.name: (*(programs.events_topic(source) for source in p.consumes), DIRECTORY_EVENTS) for p in PROGRAMS
 }
-"""Which other programs' event topics each service's inbox subscribes to."""
+"""Which topics each service's inbox subscribes to: the other programs' it reacts to, and the
+directory's (its copy of the municipality's directory, libs/directory_copy.py)."""
 
 events_topic = programs.events_topic
 
 
 def principals() -> tuple[str, ...]:
     """Every principal an installation has a password for."""
-    return (ADMIN, *SERVICES, PROJECTIONS)
+    return (ADMIN, *SERVICES, DIRECTORY, PROJECTIONS)
 
 
 @dataclass(frozen=True, order=True)
@@ -62,7 +66,7 @@ def grants() -> list[Grant]:
     could not read on the source topic. Consumer groups are named after the service, so one service
     cannot join, read or reset another's group.
     """
-    granted: list[Grant] = []
+    granted: list[Grant] = [Grant(DIRECTORY, "TOPIC", "LITERAL", DIRECTORY_EVENTS, "WRITE")]
     for service in SERVICES:
         granted.append(Grant(service, "TOPIC", "LITERAL", events_topic(service), "WRITE"))
         for topic in CONSUMES.get(service, ()):

@@ -82,3 +82,11 @@ BY_NAME: dict[str, ProgramSpec] = {p.name: p for p in PROGRAMS}
 PROJECTIONS = "projections"
 """The projection service (dashboard, report, timeline, audit): reads every program's topic."""
 PROJECTIONS_PORT = 8000
+
+DIRECTORY = "directory"
+"""The municipality's directory service (organisations, districts, users): not a program of the
+business but the municipality's own records, which every program service keeps a copy of."""
+DIRECTORY_PORT = 8006
+DIRECTORY_ORGANISATION = "city-fukushi"
+"""The organisation that keeps the directory in the demo municipality (its 担当課)."""
+DIRECTORY_LABEL = "名簿管理"

@@ -5,7 +5,7 @@ and the replay source for projections.
 """
 
 from contracts.glossary import Program
-from contracts.programs import BY_NAME, PROGRAMS
+from contracts.programs import BY_NAME, DIRECTORY, PROGRAMS, events_topic
 
 INTAKE_EVENTS = BY_NAME[Program.INTAKE].topic
 COORDINATION_EVENTS = BY_NAME[Program.COORDINATION].topic
@@ -14,6 +14,9 @@ PARTICIPATION_EVENTS = BY_NAME[Program.PARTICIPATION].topic
 COMMUNITY_EVENTS = BY_NAME[Program.COMMUNITY].topic
 
 EVENT_TOPICS: tuple[str, ...] = tuple(p.topic for p in PROGRAMS)
+"""The programs' topics: the business's record, which projections and the fault checker read."""
+DIRECTORY_EVENTS = events_topic(DIRECTORY)
+"""Versions of the municipality's directory, which every program service keeps a copy of."""
 
 PARTITIONS = 3
 
@@ -37,8 +40,8 @@ def dlq(topic: str) -> str:
 
 def all_topics() -> dict[str, dict[str, str]]:
     """Every topic Kasane needs, with its explicit configuration."""
-    topics = {t: EVENT_TOPIC_CONFIG for t in EVENT_TOPICS}
-    topics.update({dlq(t): DLQ_TOPIC_CONFIG for t in EVENT_TOPICS})
+    topics = {t: EVENT_TOPIC_CONFIG for t in (*EVENT_TOPICS, DIRECTORY_EVENTS)}
+    topics.update({dlq(t): DLQ_TOPIC_CONFIG for t in (*EVENT_TOPICS, DIRECTORY_EVENTS)})
     return topics
 
 

@@ -59,7 +59,7 @@ from projections.runtime import caught_up, end_offsets
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_HOME = ROOT / ".kasane" / "run"
 # One database per program, so each service owns its tables from day one.
-DATABASES = (*programs.NAMES, programs.PROJECTIONS)
+DATABASES = (*programs.NAMES, programs.DIRECTORY, programs.PROJECTIONS)
 HEALTH_TIMEOUT = 60.0
 DEMO_TIMEOUT = 300.0
 DASHBOARD_TIMEOUT = 180.0
@@ -76,24 +76,30 @@ class Ports:
     kafka: int = 9092
     controller: int = 9093
     projections: int = programs.PROJECTIONS_PORT
-    services: dict[str, int] = field(default_factory=lambda: {p.name: p.port for p in programs.PROGRAMS})
+    services: dict[str, int] = field(
+        default_factory=lambda: {
+            **{p.name: p.port for p in programs.PROGRAMS},
+            programs.DIRECTORY: programs.DIRECTORY_PORT,
+        }
+    )
 
     def of(self, name: str) -> int:
-        """The port of a program's service or of the dashboard (`projections`)."""
+        """The port of a service (the programs', the directory's) or of the dashboard (`projections`)."""
         return self.projections if name == DASHBOARD else self.services[name]
 
     @classmethod
     def starting_at(cls, base: int) -> Ports:
-        """Consecutive ports from `base` (PostgreSQL, Kafka, its controller, the dashboard, then
-        the programs); `0` lets the OS pick free ones."""
-        count = 4 + len(programs.PROGRAMS)
+        """Consecutive ports from `base` (PostgreSQL, Kafka, its controller, the dashboard, the
+        programs, then the directory); `0` lets the OS pick free ones."""
+        count = 5 + len(programs.PROGRAMS)
         chosen: list[int] = list(range(base, base + count)) if base else []
         while len(chosen) < count:
             port = free_port()
             if port not in chosen:
                 chosen.append(port)
         postgres, kafka, controller, projections, *services = chosen
-        return cls(postgres, kafka, controller, projections, dict(zip(programs.NAMES, services, strict=True)))
+        names = (*programs.NAMES, programs.DIRECTORY)
+        return cls(postgres, kafka, controller, projections, dict(zip(names, services, strict=True)))
 
 
 # A program runs once its package is built (services/<name>/bootstrap.py).
@@ -251,7 +257,11 @@ class Stack:
         self.home.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(exist_ok=True)
         self._take_lock()
-        for name in (*(s.name for s in SERVICES), DASHBOARD):  # another run may be serving these
+        for name in (
+            programs.DIRECTORY,
+            *(s.name for s in SERVICES),
+            DASHBOARD,
+        ):  # another run may serve these
             ensure_port_free(self.ports.of(name), name)
         # Whatever an earlier, unclean run left in this home goes first; then the ports must be free.
         self.kafka.stop()
@@ -269,9 +279,13 @@ class Stack:
         asyncio.run(ensure_topics(self.kafka.connection()))
         # This process (the demo's tokens) and every child read the same directory.
         os.environ["KASANE_DIRECTORY"] = str(directory_for(self.home, self.population))
-        step("サービスを起動 / starting services: " + ", ".join(s.name for s in SERVICES) + f", {DASHBOARD}")
+        step(
+            "サービスを起動 / starting services: "
+            + ", ".join((programs.DIRECTORY, *(s.name for s in SERVICES), DASHBOARD))
+        )
+        self._spawn_service(programs.DIRECTORY, programs.DIRECTORY_ORGANISATION)
         for service in SERVICES:
-            self._spawn_service(service)
+            self._spawn_service(service.name, service.demo_organisation)
         self._spawn_dashboard()
         self.wait_healthy(time.monotonic() + HEALTH_TIMEOUT)
 
@@ -294,17 +308,18 @@ class Stack:
         lock.flush()
         self._lock = lock
 
-    def _spawn_service(self, service: programs.ProgramSpec) -> None:
-        prefix = f"KASANE_{service.name.upper()}_"
+    def _spawn_service(self, name: str, organisation: str) -> None:
+        """A program's service, or the municipality's directory (which the others follow)."""
+        prefix = f"KASANE_{name.upper()}_"
         env = {
             # Each service logs in to Kafka as its own principal (contracts/kafka_access.py).
-            **self.kafka.connection(service.name).to_env(),
-            prefix + "DATABASE_URL": self.database_urls[service.name],
-            prefix + "PORT": str(self.ports.of(service.name)),
-            prefix + "ORGANISATION": service.demo_organisation,
-            **kek_env(self.home, service.name),
+            **self.kafka.connection(name).to_env(),
+            prefix + "DATABASE_URL": self.database_urls[name],
+            prefix + "PORT": str(self.ports.of(name)),
+            prefix + "ORGANISATION": organisation,
+            **kek_env(self.home, name),
         }
-        self._spawn(service.name, f"services.{service.name}", env)
+        self._spawn(name, f"services.{name}", env)
 
     def _spawn_dashboard(self) -> None:
         """The projection service: reads every topic as the `projections` principal (read-only), has
@@ -562,6 +577,8 @@ def banner(
         f"  多機関協働 coordination    {coordination}",
         f"      API ドキュメント / docs  {coordination}/docs",
         *(f"  {f'{s.label} {s.name}':<26} {stack.url(s.name)}/docs" for s in SERVICES[2:]),
+        f"  {f'{programs.DIRECTORY_LABEL} {programs.DIRECTORY}':<26} {stack.url(programs.DIRECTORY)}/docs"
+        f"  (市町村担当課 / administrator: {ADMINISTRATOR})",
         f"  Kafka                      127.0.0.1:{ports.kafka}  (SASL_SSL, SCRAM-SHA-512; passwords "
         f"{shown(stack.kafka.credentials_file)}, CA {shown(stack.kafka.ca_file)})",
         f"  PostgreSQL                 127.0.0.1:{ports.postgres}  (user postgres; "

@@ -107,6 +107,13 @@ CREATE INDEX IF NOT EXISTS case_search_subject ON case_search (subject_ref);
 ALTER TABLE case_register SET (parallel_workers = 0);
 ALTER TABLE case_search SET (parallel_workers = 0);
 
+-- The newest version of the municipality's directory this service has received (libs/directory_copy.py).
+CREATE TABLE IF NOT EXISTS directory_copy (
+    only_row    boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    version     integer NOT NULL,
+    document    jsonb   NOT NULL
+);
+
 -- One data key per person, stored only wrapped by the KEK (libs/crypto.py). Erasure keeps the
 -- row as a tombstone (erased_at set, key columns NULL).
 CREATE TABLE IF NOT EXISTS subject_keys (

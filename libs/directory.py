@@ -1,16 +1,21 @@
-"""The municipality's organisations and the programs each runs.
+"""The municipality's organisations, districts and users, and the programs each organisation runs.
 
 Authorisation needs to know, for a user's organisation, which program it runs (consent is
-given per program). The directory is configuration owned by the municipality, not a
-contract: `KASANE_DIRECTORY` points to its JSON file; the demo town's is the default.
+given per program); commands are checked against its organisation and district codes; cases
+are routed by its districts. The municipality keeps it in its directory service
+(services/directory), which publishes each new version; every service keeps the latest copy
+(libs/directory_copy.py). `KASANE_DIRECTORY` points to the JSON file the directory starts from
+(the demo town's by default), also what a service uses before the first version reaches it.
 """
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from contracts.glossary import Program, Role
+from contracts.glossary import OrganisationKind, Program, Role
 
 DEFAULT_DIRECTORY = Path(__file__).resolve().parents[1] / "deploy" / "demo-municipality.json"
 
@@ -28,16 +33,20 @@ class Organisation:
     name: str
     programs: frozenset[Program]
     districts: frozenset[str] = frozenset()
+    kind: OrganisationKind = OrganisationKind.OTHER
 
 
 @dataclass(frozen=True)
 class User:
-    """A person who signs in; only the local token issuer needs these (production uses OIDC)."""
+    """A person who signs in: their organisation and roles, which every token must match.
+
+    `display` (the name colleagues know them by) stays in the directory service: copies
+    published to the other services carry it empty."""
 
     id: str
     organisation: str
     roles: frozenset[Role]
-    display: str
+    display: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,13 +91,19 @@ class Directory:
     @classmethod
     def load(cls, path: Path | None = None) -> "Directory":
         source = path or Path(os.environ.get("KASANE_DIRECTORY", DEFAULT_DIRECTORY))
-        raw = json.loads(source.read_text(encoding="utf-8"))
+        return cls.from_document(json.loads(source.read_text(encoding="utf-8")))
+
+    @classmethod
+    def from_document(cls, raw: Mapping[str, Any]) -> "Directory":
+        """The directory from its JSON shape (the seed file, a published version); ValueError when
+        it names something it does not hold."""
         organisations = {
             o["id"]: Organisation(
                 o["id"],
                 o["name"],
                 frozenset(Program(p) for p in o["programs"]),
                 frozenset(o.get("districts", ())),
+                OrganisationKind(o.get("kind", OrganisationKind.OTHER)),
             )
             for o in raw["organisations"]
         }
@@ -97,7 +112,7 @@ class Directory:
             if u["organisation"] not in organisations:
                 raise ValueError(f"user {u['id']} belongs to unknown organisation {u['organisation']}")
             users[u["id"]] = User(
-                u["id"], u["organisation"], frozenset(Role(r) for r in u["roles"]), u["display"]
+                u["id"], u["organisation"], frozenset(Role(r) for r in u["roles"]), u.get("display", "")
             )
         school_districts = {s["code"]: s["name"] for s in raw.get("school_districts", [])}
         districts = {}
@@ -109,3 +124,38 @@ class Directory:
             if unknown := org.districts - districts.keys():
                 raise ValueError(f"organisation {org.id} serves unknown districts {sorted(unknown)}")
         return cls(raw["municipality"], organisations, users, districts, school_districts)
+
+    def document(self, *, with_display: bool = True) -> dict[str, Any]:
+        """The JSON shape `from_document` reads, in a stable order (codes sorted)."""
+        return {
+            "municipality": self.municipality,
+            "districts": [
+                {
+                    "code": d.code,
+                    "name": d.name,
+                    "population": d.population,
+                    "school_district": d.school_district,
+                }
+                for d in sorted(self.districts.values(), key=lambda d: d.code)
+            ],
+            "school_districts": [{"code": c, "name": n} for c, n in sorted(self.school_districts.items())],
+            "organisations": [
+                {
+                    "id": o.id,
+                    "name": o.name,
+                    "kind": o.kind.value,
+                    "programs": sorted(p.value for p in o.programs),
+                    "districts": sorted(o.districts),
+                }
+                for o in sorted(self.organisations.values(), key=lambda o: o.id)
+            ],
+            "users": [
+                {
+                    "id": u.id,
+                    "organisation": u.organisation,
+                    "roles": sorted(r.value for r in u.roles),
+                    **({"display": u.display} if with_display else {}),
+                }
+                for u in sorted(self.users.values(), key=lambda u: u.id)
+            ],
+        }

@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import unquote
@@ -111,18 +112,37 @@ class CallerDependency:
     """
 
     def __init__(
-        self, verifier: TokenVerifier, clock: BusinessClock | None = None, directory: Directory | None = None
+        self,
+        verifier: TokenVerifier,
+        clock: BusinessClock | None = None,
+        directory: Callable[[], Directory] | None = None,
     ) -> None:
+        """`directory`: the directory in use now (it changes while the service runs)."""
         self.verifier = verifier
         self.clock = clock
-        self.districts = frozenset(directory.districts) if directory and directory.districts else None
-        self.organisations = frozenset(directory.organisations) if directory else None
+        self.directory = directory
+        self._codes: tuple[Directory | None, frozenset[str] | None, frozenset[str] | None] = (
+            None,
+            None,
+            None,
+        )
+
+    def codes(self) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+        """The district and organisation codes commands are checked against (None: not checked)."""
+        if self.directory is None:
+            return None, None
+        current = self.directory()
+        if self._codes[0] is not current:  # a new version: computed once, not per request
+            districts = frozenset(current.districts) if current.districts else None
+            self._codes = (current, districts, frozenset(current.organisations))
+        return self._codes[1], self._codes[2]
 
     async def __call__(self, request: Request) -> Caller:
         return self.resolve(request)
 
     def resolve(self, request: Request) -> Caller:
         principal = authenticate(self.verifier, request)
+        districts, organisations = self.codes()
         try:
             correlation_id = uuid.UUID(request.headers.get("X-Correlation-ID", ""))
         except ValueError:
@@ -134,8 +154,8 @@ class CallerDependency:
             correlation_id=correlation_id,
             traceparent=traceparent if traceparent and _TRACEPARENT.match(traceparent) else None,
             today=self.clock.today() if self.clock else None,
-            districts=self.districts,
-            organisations=self.organisations,
+            districts=districts,
+            organisations=organisations,
         )
         declared, reason = request.headers.get("X-Legal-Basis"), request.headers.get("X-Legal-Basis-Reason")
         if declared is None:

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -26,6 +26,7 @@ from libs import access, audit, clock, db, register
 from libs.auth import AuthSettings, TokenVerifier
 from libs.crypto import PersonalDataCipher
 from libs.directory import Directory
+from libs.directory_copy import DirectoryCopy, WithDirectory
 from libs.domain import Aggregate
 from libs.eventstore import PostgresEventStore
 from libs.http import ERROR_RESPONSES, CallerDependency, install_error_handlers
@@ -75,8 +76,17 @@ class Runtime:
     """The infrastructure of one service process; built once in bootstrap, closed on shutdown."""
 
     def __init__(
-        self, settings: Settings, handlers: Mapping[str, Handler], registers: Sequence[Aggregate[Any]] = ()
+        self,
+        settings: Settings,
+        handlers: Mapping[str, Handler | WithDirectory],
+        registers: Sequence[Aggregate[Any]] = (),
+        *,
+        directory_source: Callable[["Runtime"], DirectoryCopy] | None = None,
+        on_start: Callable[["Runtime"], Awaitable[None]] | None = None,
     ) -> None:
+        """`directory_source`: where the directory in use comes from when not from the published
+        versions (the directory service reads its own records). `on_start`: run once the database
+        is installed, before the workers start."""
         self.settings = settings
         # The aggregates whose lines (and consent expiries) make up the case register.
         self.registers = tuple(registers)
@@ -86,12 +96,26 @@ class Runtime:
             self.engine, PersonalDataCipher.from_env(f"KASANE_{settings.name.upper()}")
         )
         self.relay = OutboxRelay(self.engine, settings.kafka, settings.name)
-        self.consumer = InboxConsumer(self.store, settings.kafka, settings.name, handlers)
+        self.directories = (
+            directory_source(self) if directory_source else DirectoryCopy(self.engine, Directory.load())
+        )
+        self.on_start = on_start
+        bound = {
+            event_type: self.directories.bind(h) if isinstance(h, WithDirectory) else h
+            for event_type, h in handlers.items()
+        }
+        if directory_source is None:
+            bound["DirectoryChanged"] = self.directories.on_changed
+        self.consumer = InboxConsumer(self.store, settings.kafka, settings.name, bound)
         self.verifier = TokenVerifier(AuthSettings.from_env(settings.name))
-        self.directory = Directory.load()
         self.clock = clock.BusinessClock.from_env()
         self._tasks: list[asyncio.Task[None]] = []
         self._kafka: AIOKafkaClient | None = None
+
+    @property
+    def directory(self) -> Directory:
+        """The municipality's directory as this process last saw it (libs/directory_copy.py)."""
+        return self.directories.current
 
     async def start(self, workers: tuple[str, ...] | None = None) -> None:
         await db.install(self.engine, db.SERVICE_SCHEMA, db.SERVICE_MIGRATIONS)
@@ -100,10 +124,18 @@ class Runtime:
             # once (a fresh database: none). A new shape of the register takes the next name.
             if await db.claim_migration(session.conn, "register-v2"):
                 await register.rebuild_in(session, self.registers)
+        if self.on_start is not None:
+            await self.on_start(self)
+        await self.directories.refresh()
+        self._tasks.append(
+            asyncio.create_task(self.directories.follow(), name=f"{self.settings.name}.directory")
+        )
         self._kafka = AIOKafkaClient(**self.settings.kafka.client_settings())
         with contextlib.suppress(Exception):  # /health reports the broker; startup need not wait
             await self._kafka.bootstrap()
         for worker in self.settings.workers if workers is None else workers:
+            if worker == "consumer" and not self.consumer.handlers:
+                continue  # a service that reacts to no other's events (the directory)
             job = {"relay": self.relay.run, "consumer": self.consumer.run}[worker]
             self._tasks.append(asyncio.create_task(job(), name=f"{self.settings.name}.{worker}"))
 
@@ -164,7 +196,7 @@ def create_app(runtime: Runtime, title: str, description: str, routers: list[API
         title=title, description=description, version="1", lifespan=lifespan, responses=ERROR_RESPONSES
     )
     app.state.runtime = runtime
-    app.state.caller = CallerDependency(runtime.verifier, runtime.clock, runtime.directory)
+    app.state.caller = CallerDependency(runtime.verifier, runtime.clock, lambda: runtime.directory)
     install_error_handlers(app)
 
     @app.get(

@@ -22,7 +22,7 @@ from libs.directory import Directory
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_HOME = ROOT / ".kasane" / "run" / "issuer"
 ISSUER = "https://auth.kasane.invalid/local"
-AUDIENCES = [f"kasane-{s}" for s in (*programs.NAMES, programs.PROJECTIONS)]
+AUDIENCES = [f"kasane-{s}" for s in (*programs.NAMES, programs.DIRECTORY, programs.PROJECTIONS)]
 
 
 class LocalIssuer:

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from contracts import programs
 from libs import erasure
-from libs.directory import Directory
+from libs.directory_copy import WithDirectory
 from libs.runtime import Runtime, Settings, create_app
 from services.coordination.domain import consent, model
 from services.coordination.entrypoints import http, register, timeline
@@ -22,8 +22,8 @@ def settings() -> Settings:
 
 def build(config: Settings) -> tuple[Runtime, FastAPI]:
     consumers = {
-        "ReferredToCoordination": partial(
-            handlers.on_referred, organisation=config.organisation, directory=Directory.load()
+        "ReferredToCoordination": WithDirectory(
+            partial(handlers.on_referred, organisation=config.organisation)
         ),
         "ConsentChanged": partial(handlers.on_consent_changed, organisation=config.organisation),
         "SubjectErased": partial(erasure.follow, service=NAME, organisation=config.organisation),

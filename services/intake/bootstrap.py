@@ -5,7 +5,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from contracts import programs
-from libs.directory import Directory
+from libs.directory_copy import WithDirectory
 from libs.runtime import Runtime, Settings, create_app
 from services.intake.domain import consent, model
 from services.intake.entrypoints import http, register, timeline
@@ -20,19 +20,16 @@ def settings() -> Settings:
 
 
 def build(config: Settings) -> tuple[Runtime, FastAPI]:
-    directory = Directory.load()
     consumers = {
         "ReferralAccepted": partial(handlers.on_referral_accepted, organisation=config.organisation),
         "ReturnedToOrigin": partial(handlers.on_returned_to_origin, organisation=config.organisation),
         "PlanAgreed": partial(handlers.on_plan_agreed, organisation=config.organisation),
         "SupportConcluded": partial(handlers.on_support_concluded, organisation=config.organisation),
         # People passed on by outreach (つなぎ) and by community places (気づき).
-        "ConnectedToSupport": partial(
-            handlers.on_connected_to_support, organisation=config.organisation, directory=directory
+        "ConnectedToSupport": WithDirectory(
+            partial(handlers.on_connected_to_support, organisation=config.organisation)
         ),
-        "ConcernRaised": partial(
-            handlers.on_concern_raised, organisation=config.organisation, directory=directory
-        ),
+        "ConcernRaised": WithDirectory(partial(handlers.on_concern_raised, organisation=config.organisation)),
     }
     # The consents write the expiry the case's line shows (the consents expiring worklist).
     runtime = Runtime(config, consumers, registers=(model.INTAKE_CASE, consent.CONSENTS))

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from contracts import programs
 from libs import erasure
-from libs.directory import Directory
+from libs.directory_copy import WithDirectory
 from libs.runtime import Runtime, Settings, create_app
 from services.outreach.domain import model
 from services.outreach.entrypoints import http, register, timeline
@@ -21,17 +21,10 @@ def settings() -> Settings:
 
 
 def build(config: Settings) -> tuple[Runtime, FastAPI]:
-    directory = Directory.load()
     consumers = {
-        "ReferredToOutreach": partial(
-            handlers.on_referred, organisation=config.organisation, directory=directory
-        ),
-        "OutreachRequested": partial(
-            handlers.on_requested, organisation=config.organisation, directory=directory
-        ),
-        "ConcernRaised": partial(
-            handlers.on_concern_raised, organisation=config.organisation, directory=directory
-        ),
+        "ReferredToOutreach": WithDirectory(partial(handlers.on_referred, organisation=config.organisation)),
+        "OutreachRequested": WithDirectory(partial(handlers.on_requested, organisation=config.organisation)),
+        "ConcernRaised": WithDirectory(partial(handlers.on_concern_raised, organisation=config.organisation)),
         "SubjectErased": partial(erasure.follow, service=NAME, organisation=config.organisation),
     }
     runtime = Runtime(config, consumers, registers=(model.OUTREACH_CASE,))

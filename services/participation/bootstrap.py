@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from contracts import programs
 from libs import erasure
-from libs.directory import Directory
+from libs.directory_copy import WithDirectory
 from libs.runtime import Runtime, Settings, create_app
 from services.participation.domain import model
 from services.participation.entrypoints import http, register, timeline
@@ -22,8 +22,8 @@ def settings() -> Settings:
 
 def build(config: Settings) -> tuple[Runtime, FastAPI]:
     consumers = {
-        "ReferredToParticipation": partial(
-            handlers.on_referred, organisation=config.organisation, directory=Directory.load()
+        "ReferredToParticipation": WithDirectory(
+            partial(handlers.on_referred, organisation=config.organisation)
         ),
         "SubjectErased": partial(erasure.follow, service=NAME, organisation=config.organisation),
     }

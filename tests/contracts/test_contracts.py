@@ -25,6 +25,11 @@ PERSONAL_FIELD_WORDS = (
     "goal_text",
 )
 
+# Free text a public event may carry, and why it is not about a person: the directory publishes the
+# names of the municipality's organisations and areas (public bodies and places, as on its website);
+# its users travel without a name. Nothing else is exempt.
+PUBLIC_NAMES = {"DirectoryChanged": {"name", "municipality"}}
+
 
 def test_committed_json_schemas_match_the_models():
     committed = {p.name: p.read_text(encoding="utf-8") for p in schemas.SCHEMA_DIR.glob("*.json")}
@@ -40,7 +45,7 @@ def _fields(schema: dict) -> set[str]:
 
 @pytest.mark.parametrize("event", sorted(EVENT_TYPES))
 def test_no_public_event_has_a_field_for_personal_data(event):
-    fields = _fields(EVENT_TYPES[event].model_json_schema())
+    fields = _fields(EVENT_TYPES[event].model_json_schema()) - PUBLIC_NAMES.get(event, set())
     assert not [f for f in fields if any(word in f for word in PERSONAL_FIELD_WORDS)]
 
 
@@ -64,7 +69,9 @@ def test_every_string_in_a_public_event_is_constrained(event):
         return found
 
     schema = EVENT_TYPES[event].model_json_schema()
-    assert unconstrained(schema, schema.get("$defs", {})) == []
+    assert [
+        f for f in unconstrained(schema, schema.get("$defs", {})) if f not in PUBLIC_NAMES.get(event, set())
+    ] == []
 
 
 def test_public_events_refuse_unknown_fields():

@@ -1,4 +1,5 @@
-"""Intake and coordination running as real processes on free ports, over the session's infrastructure."""
+"""The program services and the municipality's directory running as real processes on free ports,
+over the session's infrastructure."""
 
 import os
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from contracts import programs
 from contracts.programs import PROGRAMS
 from deploy.local.issuer import LocalIssuer
 from deploy.local.keys import kek_env
@@ -25,10 +27,14 @@ SERVICES = tuple(s for s in SERVICE_ORGANISATIONS if (ROOT / "services" / s / "b
 
 @dataclass(frozen=True)
 class Running:
+    """`urls`, `database_urls`, `organisations`: the programs' services; the directory apart
+    (`directory_url`), since it has no cases; `logs`: every process's."""
+
     urls: dict[str, str]
     database_urls: dict[str, str]
     organisations: dict[str, str]
     logs: dict[str, Path]
+    directory_url: str
 
 
 def _wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
@@ -53,10 +59,12 @@ def services(infra: Infra, infra_home: Path, issuer: LocalIssuer) -> Iterator[Ru
         "KASANE_AUTH_JWKS": str(issuer.jwks_file),
         "KASANE_AUTH_ISSUER": issuer.issuer,
     }
-    for name in SERVICES:
+    organisations = {programs.DIRECTORY: programs.DIRECTORY_ORGANISATION, **SERVICE_ORGANISATIONS}
+    started = (programs.DIRECTORY, *SERVICES)  # the directory first: the others follow it
+    for name in started:
         port = free_port()
         dbs[name] = infra.postgres.create_database(f"e2e_{name}")
-        orgs[name] = SERVICE_ORGANISATIONS[name]
+        orgs[name] = organisations[name]
         env |= {
             f"KASANE_{name.upper()}_DATABASE_URL": dbs[name],
             f"KASANE_{name.upper()}_PORT": str(port),
@@ -65,7 +73,7 @@ def services(infra: Infra, infra_home: Path, issuer: LocalIssuer) -> Iterator[Ru
         }
         urls[name] = f"http://127.0.0.1:{port}"
     try:
-        for name in SERVICES:
+        for name in started:
             log = infra_home / f"{name}.log"
             with log.open("wb") as out:
                 # Each service logs in to Kafka as its own principal: the flow proves its ACLs suffice.
@@ -75,7 +83,10 @@ def services(infra: Infra, infra_home: Path, issuer: LocalIssuer) -> Iterator[Ru
                 )
             processes.append(process)
             _wait_healthy(urls[name], process, log)
-        yield Running(urls, dbs, orgs, {name: infra_home / f"{name}.log" for name in SERVICES})
+        directory_url = urls.pop(programs.DIRECTORY)
+        del dbs[programs.DIRECTORY], orgs[programs.DIRECTORY]
+        logs = {name: infra_home / f"{name}.log" for name in started}
+        yield Running(urls, dbs, orgs, logs, directory_url)
     finally:
         for process in processes:
             process.terminate()

@@ -24,8 +24,15 @@ from aiokafka.errors import (
 )
 
 from contracts import kafka_access
-from contracts.kafka_access import ADMIN, PROJECTIONS, SERVICES, events_topic
-from contracts.topics import COORDINATION_EVENTS, EVENT_TOPICS, INTAKE_EVENTS, all_topics, dlq
+from contracts.kafka_access import ADMIN, DIRECTORY, PROJECTIONS, SERVICES, events_topic
+from contracts.topics import (
+    COORDINATION_EVENTS,
+    DIRECTORY_EVENTS,
+    EVENT_TOPICS,
+    INTAKE_EVENTS,
+    all_topics,
+    dlq,
+)
 from libs import kafka
 from libs.kafka import KafkaConnection
 from tests.builders import case_received, collect, header, produce, wire
@@ -134,9 +141,21 @@ async def test_a_service_may_publish_only_on_its_own_topic(infra):
     async with started(producer):
         sent = await producer.send_and_wait(INTAKE_EVENTS, b"own topic", key=b"k")
         assert sent.topic == INTAKE_EVENTS
-        for topic in (COORDINATION_EVENTS, events_topic("outreach"), dlq(INTAKE_EVENTS)):
+        for topic in (COORDINATION_EVENTS, events_topic("outreach"), dlq(INTAKE_EVENTS), DIRECTORY_EVENTS):
             with pytest.raises(TopicAuthorizationFailedError):
                 await producer.send_and_wait(topic, b"not intake's topic", key=b"k")
+
+
+async def test_only_the_directory_publishes_directory_versions(infra):
+    """A forged version (an organisation added, a role given) cannot come from a program's principal
+    (above); the directory's principal writes its topic and nothing else."""
+    producer = kafka.producer(as_user(infra, DIRECTORY))
+    async with started(producer):
+        sent = await producer.send_and_wait(DIRECTORY_EVENTS, b"a version", key=b"k")
+        assert sent.topic == DIRECTORY_EVENTS
+        for topic in (INTAKE_EVENTS, dlq(DIRECTORY_EVENTS)):
+            with pytest.raises(TopicAuthorizationFailedError):
+                await producer.send_and_wait(topic, b"not the directory's topic", key=b"k")
 
 
 async def test_a_consumer_may_dead_letter_what_it_consumes(infra):

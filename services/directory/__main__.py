@@ -1,0 +1,4 @@
+from libs.runtime import main
+from services.directory.bootstrap import build, settings
+
+main(build, settings())
