@@ -12,7 +12,7 @@ from typing import Literal
 
 from contracts import programs
 from contracts.programs import PROGRAMS
-from contracts.topics import DIRECTORY_EVENTS, dlq
+from contracts.topics import DIRECTORY_EVENTS, dead_letters
 
 ADMIN = "admin"
 """The broker's own principal and the only super user: creates topics, users and ACLs."""
@@ -60,10 +60,11 @@ class Grant:
 def grants() -> list[Grant]:
     """Every ACL of the broker; anything not granted here is denied (allow.everyone.if.no.acl.found=false).
 
-    A consumer also writes the dead-letter topic of each topic it consumes, because its inbox parks
-    messages it cannot process in `<topic>.dlq` (libs/inbox.py), and reads it, because the DLQ tool
-    replays parked messages through that same inbox (libs/dlq.py); it holds nothing the consumer
-    could not read on the source topic. Consumer groups are named after the service, so one service
+    A consumer also writes its own dead-letter topic, because its inbox parks messages it cannot
+    process there (libs/inbox.py), and reads it, because the DLQ tool replays parked messages
+    through that same inbox (libs/dlq.py); nobody else may write it, so no other principal can put
+    a message in its replay path, and it holds nothing the consumer could not read on the source
+    topics. Consumer groups are named after the service, so one service
     cannot join, read or reset another's group.
     """
     granted: list[Grant] = [Grant(DIRECTORY, "TOPIC", "LITERAL", DIRECTORY_EVENTS, "WRITE")]
@@ -71,12 +72,13 @@ def grants() -> list[Grant]:
         granted.append(Grant(service, "TOPIC", "LITERAL", events_topic(service), "WRITE"))
         for topic in CONSUMES.get(service, ()):
             granted.append(Grant(service, "TOPIC", "LITERAL", topic, "READ"))
-            granted.append(Grant(service, "TOPIC", "LITERAL", dlq(topic), "WRITE"))
-            granted.append(Grant(service, "TOPIC", "LITERAL", dlq(topic), "READ"))
         if CONSUMES.get(service):
+            granted.append(Grant(service, "TOPIC", "LITERAL", dead_letters(service), "WRITE"))
+            granted.append(Grant(service, "TOPIC", "LITERAL", dead_letters(service), "READ"))
             granted.append(Grant(service, "GROUP", "LITERAL", service, "READ"))
     for service in SERVICES:
         granted.append(Grant(PROJECTIONS, "TOPIC", "LITERAL", events_topic(service), "READ"))
+    granted.append(Grant(PROJECTIONS, "TOPIC", "LITERAL", DIRECTORY_EVENTS, "READ"))
     granted.append(Grant(PROJECTIONS, "GROUP", "PREFIXED", PROJECTION_GROUP_PREFIX, "READ"))
     return granted
 

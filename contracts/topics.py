@@ -5,7 +5,7 @@ and the replay source for projections.
 """
 
 from contracts.glossary import Program
-from contracts.programs import BY_NAME, DIRECTORY, PROGRAMS, events_topic
+from contracts.programs import BY_NAME, DIRECTORY, NAMES, PROGRAMS, events_topic
 
 INTAKE_EVENTS = BY_NAME[Program.INTAKE].topic
 COORDINATION_EVENTS = BY_NAME[Program.COORDINATION].topic
@@ -33,15 +33,20 @@ DLQ_TOPIC_CONFIG: dict[str, str] = {
 }
 
 
-def dlq(topic: str) -> str:
-    """Dead-letter topic for messages of `topic` that could not be processed."""
-    return f"{topic}.dlq"
+def dead_letters(consumer: str) -> str:
+    """Where `consumer`'s inbox parks the messages it could not process: a topic of its own, which
+    only its principal may write and read, so nobody else can put a message in its replay path
+    (libs/dlq.py also checks each parked message against its origin before replaying it)."""
+    return f"kasane.{consumer}.dlq.v1"
+
+
+DEAD_LETTER_TOPICS: tuple[str, ...] = tuple(dead_letters(name) for name in NAMES)
 
 
 def all_topics() -> dict[str, dict[str, str]]:
     """Every topic Kasane needs, with its explicit configuration."""
     topics = {t: EVENT_TOPIC_CONFIG for t in (*EVENT_TOPICS, DIRECTORY_EVENTS)}
-    topics.update({dlq(t): DLQ_TOPIC_CONFIG for t in (*EVENT_TOPICS, DIRECTORY_EVENTS)})
+    topics.update({t: DLQ_TOPIC_CONFIG for t in DEAD_LETTER_TOPICS})
     return topics
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from contracts.glossary import IssueTag, RoleDeclineReason, RoleResponsibility
-from deploy.local.issuer import LocalIssuer
+from deploy.local.issuer import LocalIssuer, Tokens
 from deploy.town import MENUS, SMALL_TOWN, YEAR_END, YEAR_START, Consultation, Place, Town, plan
 from libs.clock import BusinessClock
 from libs.directory import Directory
@@ -55,8 +55,13 @@ class Api:
     def __init__(self, urls: dict[str, str], issuer: LocalIssuer) -> None:
         directory = Directory.load()
         self.directory = directory
-        self.tokens = {user: issuer.token_for(user, directory) for user in directory.users}
-        self.clients = {name: httpx.AsyncClient(base_url=url, timeout=30) for name, url in urls.items()}
+        self.tokens = Tokens(issuer, directory)
+        # A connection idle for 2 s is not reused: the services close theirs after 5 s (uvicorn's
+        # keep-alive), and reusing one as it closes loses the request (httpx.ReadError).
+        limits = httpx.Limits(keepalive_expiry=2.0)
+        self.clients = {
+            name: httpx.AsyncClient(base_url=url, timeout=30, limits=limits) for name, url in urls.items()
+        }
         self.limit = asyncio.Semaphore(CONCURRENCY)
 
     async def close(self) -> None:

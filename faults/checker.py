@@ -16,7 +16,7 @@ from aiokafka import TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from contracts.topics import EVENT_TOPICS, PARTITIONS, Header, dlq
+from contracts.topics import EVENT_TOPICS, PARTITIONS, Header, dead_letters
 from faults.history import History, Outcome
 from libs import db, kafka
 from libs.eventstore import PostgresSession
@@ -274,7 +274,8 @@ async def gather(
     # Offsets before the topics: a message published in between is then "not consumed", never hidden.
     committed = await read_committed(admin, consumer_groups)
     ends = await read_ends(admin, topics)
-    messages = await read_topics(admin, [*topics, *(dlq(t) for t in topics)])  # one client, one pass
+    parked = [dead_letters(group) for group in consumer_groups]
+    messages = await read_topics(admin, [*topics, *parked])  # one client, one pass
     published = [m for m in messages if m.topic in topics]
     dead = [m for m in messages if m.topic not in topics]
     return Evidence(

@@ -29,7 +29,7 @@ from deploy.demo import (
     consultation_body,
     intake_worker,
 )
-from deploy.local.issuer import LocalIssuer
+from deploy.local.issuer import LocalIssuer, Tokens
 from deploy.town import CITY, Consultation, plan
 from faults.history import History, Op, Outcome
 from libs.directory import Directory
@@ -70,7 +70,7 @@ class Client:
     def __init__(self, urls: dict[str, str], issuer: LocalIssuer, history: History) -> None:
         directory = Directory.load()
         self.directory = directory
-        self.tokens = {user: issuer.token_for(user, directory) for user in directory.users}
+        self.tokens = Tokens(issuer, directory)
         self.clients = {
             name: httpx.AsyncClient(base_url=url, timeout=REQUEST_TIMEOUT) for name, url in urls.items()
         }

@@ -3,7 +3,11 @@
 Tokens come from the municipality's OIDC provider in production and from the local issuer
 (`deploy/local/issuer.py`) for `make run` and tests. We accept only asymmetric signatures
 (ES256/RS256) from keys in the configured JWKS, and require issuer, audience, expiry and
-issue time; `sub`, `org` and `roles` say who acts, for which organisation, as what.
+issue time, with a lifetime of at most an hour (`KASANE_AUTH_MAX_TOKEN_LIFETIME`, seconds): a
+leaked token is worth little for long. `sub`, `org` and `roles` say who acts, for which
+organisation, as what; the service then checks them against the municipality's directory
+(`libs.authz.check_identity`): a valid signature proves who issued the token, not that the municipality
+still lets that person act so.
 """
 
 import json
@@ -23,6 +27,8 @@ from contracts.glossary import Role
 log = logging.getLogger(__name__)
 
 ALGORITHMS = ["ES256", "RS256"]
+MAX_LIFETIME = 3600
+"""Seconds a token may live from its issue (exp − iat), unless configured otherwise."""
 _CODE = re.compile(CODE_PATTERN)
 
 
@@ -47,6 +53,7 @@ class AuthSettings:
     issuer: str
     audience: str
     jwks: str  # a file path locally; an https URL of the provider's JWKS in production
+    max_lifetime: int = MAX_LIFETIME
 
     @classmethod
     def from_env(cls, service: str) -> "AuthSettings":
@@ -54,6 +61,7 @@ class AuthSettings:
             issuer=os.environ.get("KASANE_AUTH_ISSUER", "https://auth.kasane.invalid/local"),
             audience=os.environ.get(f"KASANE_{service.upper()}_AUDIENCE", f"kasane-{service}"),
             jwks=os.environ.get("KASANE_AUTH_JWKS", str(Path(".kasane/run/issuer/jwks.json").resolve())),
+            max_lifetime=int(os.environ.get("KASANE_AUTH_MAX_TOKEN_LIFETIME", MAX_LIFETIME)),
         )
 
 
@@ -91,6 +99,10 @@ class TokenVerifier:
             )
         except (jwt.PyJWTError, ValueError, KeyError) as exc:
             raise Unauthenticated(type(exc).__name__) from exc
+        if not isinstance(claims["exp"], int | float) or not isinstance(claims["iat"], int | float):
+            raise Unauthenticated("exp or iat is not a number")
+        if claims["exp"] - claims["iat"] > self.settings.max_lifetime:
+            raise Unauthenticated("token lifetime longer than allowed")
         user, org, roles = claims.get("sub"), claims.get("org"), claims.get("roles")
         if not (isinstance(user, str) and _CODE.match(user) and isinstance(org, str) and _CODE.match(org)):
             raise Unauthenticated("bad subject or organisation claim")

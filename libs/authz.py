@@ -8,8 +8,11 @@ about whether the object exists; a refusal of a whole function answers 403.
 import logging
 from dataclasses import dataclass
 
+from fastapi import HTTPException
+
 from contracts.glossary import LegalBasis, Role
 from libs.auth import Principal
+from libs.directory import Directory
 from libs.domain import DomainError, NotFound
 
 log = logging.getLogger("kasane.authz")
@@ -73,3 +76,30 @@ def enforce_auditor(principal: Principal, action: str) -> None:
     allowed = principal.has_any(Role.AUDITOR)
     decision = Decision.allow(LegalBasis.HOLDER, "auditor") if allowed else Decision.deny("not an auditor")
     enforce(decision, principal, action, "audit", hide=False)
+
+
+def check_identity(principal: Principal, directory: Directory) -> None:
+    """The token's user, organisation and roles as the municipality's directory has them: a user
+    it does not hold is not authenticated (401); one acting for another organisation, or with a
+    role the directory does not give them, is refused (403). Logged, with codes only."""
+    user = directory.users.get(principal.user)
+    if user is None:
+        log.warning("authentication refused: user %s is not in the directory", principal.user)
+        raise HTTPException(
+            401,
+            detail="この利用者は自治体の名簿に登録されていません。市町村担当課に登録を依頼してください。",
+            headers={"WWW-Authenticate": 'Bearer realm="kasane", error="invalid_token"'},
+        )
+    if user.organisation != principal.organisation:
+        log.warning(
+            "identity refused: user %s claims %s, the directory has %s",
+            principal.user,
+            principal.organisation,
+            user.organisation,
+        )
+        raise Forbidden("organisation_mismatch", "トークンの所属機関が名簿の所属と一致しません。")
+    if extra := principal.roles - user.roles:
+        log.warning(
+            "identity refused: user %s claims roles %s not in the directory", principal.user, sorted(extra)
+        )
+        raise Forbidden("role_mismatch", "トークンに名簿にない役割が含まれています。")

@@ -10,7 +10,19 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-SERVICE_SCHEMA = """
+DIRECTORY_COPY_SCHEMA = """
+-- The newest version of the municipality's directory this database's service has received
+-- (libs/directory_copy.py): the program services and the projections each keep one.
+CREATE TABLE IF NOT EXISTS directory_copy (
+    only_row    boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    version     integer NOT NULL,
+    document    jsonb   NOT NULL
+);
+"""
+
+SERVICE_SCHEMA = (
+    DIRECTORY_COPY_SCHEMA
+    + """
 CREATE TABLE IF NOT EXISTS events (
     global_position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     stream_id       text        NOT NULL,
@@ -107,13 +119,6 @@ CREATE INDEX IF NOT EXISTS case_search_subject ON case_search (subject_ref);
 ALTER TABLE case_register SET (parallel_workers = 0);
 ALTER TABLE case_search SET (parallel_workers = 0);
 
--- The newest version of the municipality's directory this service has received (libs/directory_copy.py).
-CREATE TABLE IF NOT EXISTS directory_copy (
-    only_row    boolean PRIMARY KEY DEFAULT true CHECK (only_row),
-    version     integer NOT NULL,
-    document    jsonb   NOT NULL
-);
-
 -- One data key per person, stored only wrapped by the KEK (libs/crypto.py). Erasure keeps the
 -- row as a tombstone (erased_at set, key columns NULL).
 CREATE TABLE IF NOT EXISTS subject_keys (
@@ -128,6 +133,7 @@ CREATE TABLE IF NOT EXISTS subject_keys (
     )
 );
 """
+)
 
 # Changes to data already stored, each applied once per database (in this order) by `install`.
 SERVICE_MIGRATIONS = {
@@ -166,7 +172,9 @@ async def claim_migration(conn: AsyncConnection, name: str) -> bool:
     return done.first() is not None
 
 
-PROJECTION_SCHEMA = """
+PROJECTION_SCHEMA = (
+    DIRECTORY_COPY_SCHEMA
+    + """
 CREATE TABLE IF NOT EXISTS projection_checkpoint (
     projection  text    NOT NULL,
     topic       text    NOT NULL,
@@ -175,6 +183,7 @@ CREATE TABLE IF NOT EXISTS projection_checkpoint (
     PRIMARY KEY (projection, topic, partition)
 );
 """
+)
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:

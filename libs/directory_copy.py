@@ -13,16 +13,17 @@ directory service starts from the same file.
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from aiokafka import ConsumerRecord
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.events import DirectoryChanged
 from libs.directory import Directory
 from libs.eventstore import Session
-from libs.inbox import Delivery, Handler, PermanentError
+from libs.inbox import Delivery, Handler, PermanentError, decode
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,16 @@ _STORE = text(
 )
 _VERSION = text("SELECT version FROM directory_copy")
 _READ = text("SELECT version, document FROM directory_copy")
+
+
+async def store(conn: AsyncConnection, changed: DirectoryChanged) -> None:
+    """Keep `changed` as the copy unless one as new is kept already (redelivery, reordering)."""
+    document = changed.model_dump(mode="json", exclude={"case_key", "version", "change"})
+    try:
+        Directory.from_document(document)
+    except (ValueError, KeyError) as exc:  # a version no service could use: park it, keep the last
+        raise PermanentError(f"directory version {changed.version} is inconsistent: {exc}") from exc
+    await conn.execute(_STORE, {"v": changed.version, "d": json.dumps(document)})
 
 
 class DirectoryCopy:
@@ -73,12 +84,7 @@ class DirectoryCopy:
         """Store a published version unless one as new is stored already (redelivery, reordering)."""
         changed = delivery.event
         assert isinstance(changed, DirectoryChanged)
-        document = changed.model_dump(mode="json", exclude={"case_key", "version", "change"})
-        try:
-            Directory.from_document(document)
-        except (ValueError, KeyError) as exc:  # a version no service could use: park it, keep the last
-            raise PermanentError(f"directory version {changed.version} is inconsistent: {exc}") from exc
-        await session.conn.execute(_STORE, {"v": changed.version, "d": json.dumps(document)})
+        await store(session.conn, changed)
 
     def bind(self, consumer: "WithDirectory") -> Handler:
         """The consumer's handler, given at each delivery the directory then in use."""
@@ -87,6 +93,21 @@ class DirectoryCopy:
             await consumer.handler(session, delivery, directory=self.current)
 
         return bound
+
+
+async def project(conn: AsyncConnection, records: Sequence[ConsumerRecord]) -> None:
+    """The `Apply` of a projector over the directory's topic (libs.checkpoints): for a process with
+    no inbox (the projections), which keeps its copy the same way. What it cannot use it skips:
+    it may not write a dead-letter topic, and the previous version stays in force."""
+    for record in records:
+        try:
+            delivery = decode(record)
+            if isinstance(delivery.event, DirectoryChanged):
+                await store(conn, delivery.event)
+        except PermanentError as exc:
+            log.warning(
+                "skipping directory message %s[%d]@%d: %s", record.topic, record.partition, record.offset, exc
+            )
 
 
 @dataclass(frozen=True)

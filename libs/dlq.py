@@ -11,6 +11,13 @@ other consumer would see it again. Instead the parked bytes go straight through 
 own inbox (`InboxConsumer.process`), exactly as if they had just arrived: decoded with today's
 contracts and upcasters, deduplicated by message id in the same transaction as the effect, and
 parked again with the new reason if they still fail. Replaying twice therefore has one effect.
+
+Only what truly arrived is replayed. Each service parks in a topic of its own that no other
+principal may write, and before replaying a message the tool checks its provenance against the
+ACL table: it must have been parked by this service, come from a topic this service consumes,
+and be, byte for byte, the record at its origin (topic, partition, offset), which only that
+topic's owner could have written. A message that fails any of these is refused, with the reason,
+and not replayed.
 """
 
 import argparse
@@ -21,11 +28,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from contracts.kafka_access import SERVICES
-from contracts.topics import Header, dlq
+from contracts.kafka_access import CONSUMES, SERVICES
+from contracts.topics import Header
 from libs import kafka
 from libs.inbox import InboxConsumer
 from libs.kafka import KafkaConnection
@@ -62,7 +70,7 @@ class Parked:
             topic, partition, offset = raw.rsplit(":", 2)
             if partition.isdigit() and offset.isdigit():
                 return topic, int(partition), int(offset)
-        return self.record.topic.removesuffix(".dlq"), self.record.partition, self.record.offset
+        return "?", -1, -1
 
     def as_delivered(self) -> ConsumerRecord:
         """The record as it first arrived on its source topic, without the DLQ's headers."""
@@ -83,14 +91,11 @@ class Parked:
 
 
 async def read_parked(
-    connection: KafkaConnection, topics: Iterable[str], consumer_name: str, timeout: float = 60.0
+    connection: KafkaConnection, consumer: InboxConsumer, timeout: float = 60.0
 ) -> list[Parked]:
-    """Every message `consumer_name` parked in the DLQs of `topics`, oldest first, read to the
-    current end without a consumer group (nothing is committed; listing changes nothing)."""
-    dlq_topics = sorted({dlq(t) for t in topics})
-    if not dlq_topics:
-        return []
-    reader = kafka.consumer(connection, None, *dlq_topics)
+    """Every message `consumer` parked in its dead-letter topic, oldest first, read to the current
+    end without a consumer group (nothing is committed; listing changes nothing)."""
+    reader = kafka.consumer(connection, None, consumer.dead_letter_topic)
     found: list[Parked] = []
     await reader.start()
     try:
@@ -107,7 +112,7 @@ async def read_parked(
             if loop.time() > deadline:
                 raise TimeoutError("dead-letter topics not read to their end in time")
             for records in (await reader.getmany(timeout_ms=500)).values():
-                found += [Parked(r) for r in records if Parked(r).consumer == consumer_name]
+                found += [Parked(r) for r in records if Parked(r).consumer == consumer.name]
     finally:
         await reader.stop()
     return sorted(
@@ -161,18 +166,54 @@ class ReplayReport:
     parked_again: list[str] = field(default_factory=list)
     not_handled: list[str] = field(default_factory=list)
     not_found: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    """`<id>: <why>` for each message whose provenance did not hold: not replayed."""
+
+
+async def provenance(
+    connection: KafkaConnection, consumer_name: str, granted: Iterable[str], parked: Parked
+) -> str | None:
+    """Why `parked` may not be replayed by `consumer_name`, or None when it truly arrived there: it
+    names this consumer, its origin is one of the topics the consumer is `granted`, and the record
+    at that origin is the same key and bytes."""
+    if parked.consumer != consumer_name:
+        return f"parked by {parked.consumer or 'nobody'}, not by {consumer_name}"
+    topic, partition, offset = parked.origin
+    if topic not in granted:
+        return f"origin {topic} is not a topic {consumer_name} consumes"
+    reader = kafka.consumer(connection, None)
+    await reader.start()
+    try:
+        tp = TopicPartition(topic, partition)
+        reader.assign([tp])
+        reader.seek(tp, offset)
+        async with asyncio.timeout(30):
+            records = (await reader.getmany(tp, timeout_ms=10_000, max_records=1)).get(tp, [])
+    except (TimeoutError, ValueError, KafkaError) as exc:
+        return f"origin {topic}:{partition}:{offset} could not be read ({type(exc).__name__})"
+    finally:
+        await reader.stop()
+    original = next((r for r in records if r.offset == offset), None)
+    if original is None:
+        return f"no record at its origin {topic}:{partition}:{offset}"
+    if (original.key, original.value) != (parked.record.key, parked.record.value):
+        return f"differs from the record at its origin {topic}:{partition}:{offset}"
+    return None
 
 
 async def replay(
     consumer: InboxConsumer,
     connection: KafkaConnection,
     message_ids: Sequence[str] | None = None,
+    *,
+    granted: Iterable[str] | None = None,
 ) -> ReplayReport:
     """Run the parked messages of `consumer` (those with `message_ids`, or all when None) through
-    its inbox once more. `connection` is the service's own: it reads the DLQs and parks again."""
-    entries = await summarise(
-        None, consumer.name, await read_parked(connection, consumer.topics, consumer.name)
-    )
+    its inbox once more, each only if its provenance holds. `connection` is the service's own: it
+    reads the DLQ and the origins and parks again. `granted`: the topics the consumer may read, by
+    default its grants in the ACL table (contracts/kafka_access.py)."""
+    allowed = frozenset(CONSUMES[consumer.name] if granted is None else granted)
+    entries = await summarise(None, consumer.name, await read_parked(connection, consumer))
     report = ReplayReport()
     by_id = {e.parked.message_id: e for e in entries if e.parked.message_id}
     if message_ids is None:
@@ -185,6 +226,9 @@ async def replay(
     try:
         for entry in chosen:
             label = entry.parked.message_id or "{}:{}:{}".format(*entry.parked.origin)
+            if (why := await provenance(connection, consumer.name, allowed, entry.parked)) is not None:
+                report.refused.append(f"{label}: {why}")
+                continue
             before = (consumer.processed, consumer.duplicates, consumer.dead_lettered)
             await consumer.process(entry.parked.as_delivered(), producer)
             after = (consumer.processed, consumer.duplicates, consumer.dead_lettered)
@@ -223,6 +267,7 @@ def _print_report(report: ReplayReport) -> None:
         ("parked again (still failing; see `list` for the reason)", report.parked_again),
         ("not handled by this service", report.not_handled),
         ("not found in the DLQ", report.not_found),
+        ("refused: provenance does not hold (not replayed)", report.refused),
     ):
         print(f"{title}: {len(ids)}")
         for message_id in ids:
@@ -236,12 +281,12 @@ async def _main(service: str, command: str, message_ids: Sequence[str] | None) -
     consumer = runtime.consumer
     try:
         if command == "list":
-            parked = await read_parked(settings.kafka, consumer.topics, consumer.name)
+            parked = await read_parked(settings.kafka, consumer)
             _print_entries(await summarise(runtime.engine, consumer.name, parked))
             return 0
         report = await replay(consumer, settings.kafka, message_ids)
         _print_report(report)
-        return 1 if report.parked_again or report.not_found else 0
+        return 1 if report.parked_again or report.not_found or report.refused else 0
     finally:
         await runtime.engine.dispose()
 

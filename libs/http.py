@@ -24,6 +24,7 @@ from contracts.envelope import TRACEPARENT_PATTERN
 from contracts.glossary import LegalBasis
 from libs import db
 from libs.auth import Principal, TokenVerifier, authenticate
+from libs.authz import check_identity
 from libs.clock import BusinessClock
 from libs.commands import Context
 from libs.directory import Directory
@@ -142,6 +143,8 @@ class CallerDependency:
 
     def resolve(self, request: Request) -> Caller:
         principal = authenticate(self.verifier, request)
+        if self.directory is not None:
+            check_identity(principal, self.directory())
         districts, organisations = self.codes()
         try:
             correlation_id = uuid.UUID(request.headers.get("X-Correlation-ID", ""))

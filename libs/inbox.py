@@ -4,7 +4,7 @@ For each Kafka message, in one PostgreSQL transaction: skip it if its message id
 in `inbox`; otherwise run the handler (which appends events and outbox rows) and record the
 id. The Kafka offset is committed only after that transaction commits, so a crash anywhere
 replays the message and the inbox drops the replay. A message that keeps failing goes to
-`<topic>.dlq` with the reason and the consumer moves on; an outage of PostgreSQL is not the
+its own dead-letter topic (`kasane.<service>.dlq.v1`) with the reason and the consumer moves on; an outage of PostgreSQL is not the
 message's fault, so it blocks and retries instead of dead-lettering.
 """
 
@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from contracts.envelope import Envelope, PublicEvent
 from contracts.events import EVENT_TYPES
-from contracts.topics import Header, dlq
+from contracts.topics import Header, dead_letters
 from contracts.upcasting import UnsupportedVersion, read_event
 from libs import db, kafka
 from libs.domain import DomainError
@@ -104,10 +104,14 @@ class InboxConsumer:
         *,
         max_attempts: int = 5,
         retry_backoff: float = 0.1,
+        dead_letter_topic: str | None = None,
     ) -> None:
+        """`dead_letter_topic`: where it parks what it cannot process; the service's own topic
+        (`dead_letters(name)`) unless given (tests running ad hoc consumers share one)."""
         self.store = store
         self.connection = connection
         self.name = name
+        self.dead_letter_topic = dead_letter_topic or dead_letters(name)
         self.handlers = dict(handlers)
         self.topics = sorted({EVENT_TYPES[t].topic for t in self.handlers})
         self.max_attempts = max_attempts
@@ -236,5 +240,7 @@ class InboxConsumer:
             (Header.DLQ_ORIGIN, f"{record.topic}:{record.partition}:{record.offset}".encode()),
             (Header.DLQ_ATTEMPTS, str(attempts).encode()),
         ]
-        await (await producer.send(dlq(record.topic), value=record.value, key=record.key, headers=headers))
+        await (
+            await producer.send(self.dead_letter_topic, value=record.value, key=record.key, headers=headers)
+        )
         self.dead_lettered += 1

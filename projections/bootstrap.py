@@ -41,7 +41,7 @@ def build(config: Settings, *, project: bool = True) -> tuple[ProjectionRuntime,
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    app.state.caller = CallerDependency(runtime.verifier)
+    app.state.caller = CallerDependency(runtime.verifier, directory=lambda: runtime.directory)
     install_error_handlers(app)
 
     @app.get("/health", tags=["operations"], summary="稼働確認（データベース・ブローカー・射影）")

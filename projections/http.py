@@ -132,8 +132,8 @@ ASSET_FILES = {
 
 
 def routes(app: FastAPI) -> None:
-    engine: AsyncEngine = app.state.runtime.engine
-    directory = Directory.load()
+    runtime = app.state.runtime
+    engine: AsyncEngine = runtime.engine
     CallerDep = Annotated[Caller, Depends(app.state.caller)]
     From = Annotated[date | None, Query(alias="from", description="期間の始まり（既定: 前年度の4月1日）")]
     To = Annotated[date | None, Query(alias="to", description="期間の終わり（既定: 今日）")]
@@ -142,7 +142,7 @@ def routes(app: FastAPI) -> None:
     async def document(start: date | None, end: date | None, district: str | None) -> dict[str, Any]:
         default_start, default_end = default_period(date.today())
         return await dashboard(
-            engine, directory, start or default_start, end or default_end, district or None
+            engine, runtime.directory, start or default_start, end or default_end, district or None
         )
 
     @app.get("/api/dashboard", tags=["dashboard"], summary="市全体の集計（1〜4件は非表示）")
@@ -163,7 +163,7 @@ def routes(app: FastAPI) -> None:
         caller: Caller = app.state.caller.resolve(request)
         authorise(caller)
         shown = await document(start, end, district)
-        return HTMLResponse(render(shown, directory, date.today()), headers=SECURITY_HEADERS)
+        return HTMLResponse(render(shown, runtime.directory, date.today()), headers=SECURITY_HEADERS)
 
     serve_assets(app, ASSET_FILES)
 

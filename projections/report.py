@@ -396,7 +396,7 @@ def routes(app: FastAPI) -> None:
     ) -> Response:
         http.authorise(caller)
         year, kind = parse(fiscal_year, kind, district, date.today())
-        rows = await build(engine, year, district, Directory.load())
+        rows = await build(engine, year, district, app.state.runtime.directory)
         body = to_csv(rows, year) if kind == "csv" else to_xlsx(rows, year)
         suffix = f"-{district}" if district else ""
         return Response(

@@ -19,10 +19,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.kafka_access import PROJECTIONS
-from contracts.topics import PARTITIONS
-from libs import db, kafka
+from contracts.topics import DIRECTORY_EVENTS, PARTITIONS
+from libs import db, directory_copy, kafka
 from libs.auth import AuthSettings, TokenVerifier
 from libs.checkpoints import Projector
+from libs.directory import Directory
+from libs.directory_copy import DirectoryCopy
 from libs.kafka import KafkaConnection
 from projections import projector
 from projections.schema import DDL, SCHEMA
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 
 NAME = "projections"
 DEFAULT_PORT = 8000
+DIRECTORY_PROJECTION = "directory"
+"""The projector that keeps the directory copy (consumer group `projection.directory`)."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ async def install(engine: AsyncEngine) -> None:
 
 
 class ProjectionRuntime:
-    """Engine, projector task and token verifier of one projections process."""
+    """Engine, projector tasks, token verifier and directory copy of one projections process."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -74,18 +78,32 @@ class ProjectionRuntime:
         self.projector = Projector(
             self.engine, settings.kafka, settings.projection, projector.TOPICS, projector.apply
         )
+        # The municipality's directory (districts, populations, users) as the program services keep
+        # it, from the same published versions, by a projector of its own.
+        self.directories = DirectoryCopy(self.engine, Directory.load())
+        self.directory_projector = Projector(
+            self.engine, settings.kafka, DIRECTORY_PROJECTION, [DIRECTORY_EVENTS], directory_copy.project
+        )
         self.verifier = TokenVerifier(AuthSettings.from_env(NAME))
+        self._tasks: list[asyncio.Task[None]] = []
         self._task: asyncio.Task[None] | None = None
         self._lock: AsyncConnection | None = None
         self._kafka: AIOKafkaClient | None = None
+
+    @property
+    def directory(self) -> Directory:
+        return self.directories.current
 
     async def start(self, project: bool = True) -> None:
         await install(self.engine)
         self._kafka = AIOKafkaClient(**self.settings.kafka.client_settings())
         with contextlib.suppress(Exception):  # /health reports the broker; startup need not wait
             await self._kafka.bootstrap()
+        await self.directories.refresh()
+        self._tasks.append(asyncio.create_task(self.directories.follow(), name="projections.directory"))
         if not project:
             return
+        self._tasks.append(asyncio.create_task(self.directory_projector.run(), name="projection.directory"))
         self._lock = await self.engine.connect()
         # Waits while a rebuild runs; many projectors may hold it together.
         await self._lock.execute(
@@ -95,6 +113,11 @@ class ProjectionRuntime:
         self._task = asyncio.create_task(self.projector.run(), name=f"projection.{self.settings.projection}")
 
     async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -6,15 +6,33 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from aiokafka import ConsumerRecord
+from aiokafka.admin import NewTopic
 from sqlalchemy import text
 
 from contracts.envelope import Envelope
 from contracts.events import CaseReceived
 from contracts.glossary import AgeBand, Channel, IssueTag
+from contracts.topics import PARTITIONS
 from libs import kafka
 from libs.commands import Context, envelope_for
 from libs.kafka import KafkaConnection
 from libs.outbox import headers_for
+
+TEST_DEAD_LETTERS = "kasane.tests.dlq.v1"
+"""Where the ad hoc consumers of the tests park messages (a service parks in its own topic); the
+session's broker has it (tests/conftest.py), and readers tell consumers apart by their header."""
+
+
+async def create_topics(connection: KafkaConnection, *names: str) -> None:
+    """Topics only tests use, with the partitions of Kasane's own."""
+    admin = kafka.admin_client(connection)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(n, num_partitions=PARTITIONS, replication_factor=1) for n in names]
+        )
+    finally:
+        await admin.close()
 
 
 def case_received(case_key: uuid.UUID | None = None, district: str = "chuo-1") -> Envelope:
@@ -32,12 +50,16 @@ def case_received(case_key: uuid.UUID | None = None, district: str = "chuo-1") -
 
 
 async def produce(
-    connection: KafkaConnection, topic: str, messages: list[tuple[bytes, list[tuple[str, bytes]]]]
+    connection: KafkaConnection,
+    topic: str,
+    messages: list[tuple[bytes, list[tuple[str, bytes]]]],
+    key: bytes | None = None,
 ) -> list[str]:
-    """Send raw (value, headers) pairs in order on one key; return each one's "topic:partition:offset"."""
+    """Send raw (value, headers) pairs in order on one key (a new one unless given); return each
+    one's "topic:partition:offset"."""
     producer = kafka.producer(connection)
     await producer.start()
-    key = uuid.uuid4().bytes
+    key = key or uuid.uuid4().bytes
     try:
         sent = []
         for value, headers in messages:

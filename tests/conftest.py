@@ -30,6 +30,7 @@ from deploy.local.postgres import LocalPostgres
 from libs import clock, db, kafka
 from libs.directory import Directory
 from libs.kafka import KafkaConnection
+from tests.builders import TEST_DEAD_LETTERS, create_topics
 
 ROOT = Path(__file__).resolve().parents[1]
 BUSINESS_DAY = date.fromisoformat(
@@ -76,6 +77,7 @@ def infra(infra_home: Path) -> Iterator[Infra]:
         broker.start()
         try:
             asyncio.run(kafka.ensure_topics(broker.connection(ADMIN)))
+            asyncio.run(create_topics(broker.connection(ADMIN), TEST_DEAD_LETTERS))
             yield Infra(postgres, broker)
         finally:
             broker.stop()

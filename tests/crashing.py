@@ -38,7 +38,7 @@ from libs.inbox import InboxConsumer
 from libs.kafka import KafkaConnection
 from libs.outbox import OutboxRelay
 from libs.runtime import Settings
-from tests.builders import record_effect
+from tests.builders import TEST_DEAD_LETTERS, record_effect
 from tests.polling import eventually
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,7 +141,11 @@ async def _inbox() -> None:
     engine = db.create_engine(os.environ[DATABASE_URL])
     connection = KafkaConnection.from_env(default_username="admin")
     await InboxConsumer(
-        PostgresEventStore(engine), connection, os.environ[NAME], {"CaseReceived": record_effect}
+        PostgresEventStore(engine),
+        connection,
+        os.environ[NAME],
+        {"CaseReceived": record_effect},
+        dead_letter_topic=TEST_DEAD_LETTERS,
     ).run()
 
 

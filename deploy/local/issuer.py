@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from contracts import programs
+from libs.auth import MAX_LIFETIME
 from libs.directory import Directory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +56,7 @@ class LocalIssuer:
         roles: list[str],
         *,
         audience: str | list[str] = AUDIENCES,
-        lifetime: int = 8 * 3600,
+        lifetime: int = MAX_LIFETIME,
         issuer: str | None = None,
         now: float | None = None,
     ) -> str:
@@ -75,6 +76,27 @@ class LocalIssuer:
     def token_for(self, user_id: str, directory: Directory | None = None, **kwargs: object) -> str:
         user = (directory or Directory.load()).users[user_id]
         return self.token(user.id, user.organisation, sorted(user.roles), **kwargs)  # type: ignore[arg-type]
+
+
+class Tokens:
+    """Bearer tokens of the directory's users for a long-running client (the demo loader, the fault
+    workload): each renewed well before the hour a token may live."""
+
+    def __init__(
+        self, issuer: LocalIssuer, directory: Directory, renew_after: float = MAX_LIFETIME / 2
+    ) -> None:
+        self.issuer = issuer
+        self.directory = directory
+        self.renew_after = renew_after
+        self._minted: dict[str, tuple[float, str]] = {}
+
+    def __getitem__(self, user: str) -> str:
+        now = time.monotonic()
+        minted = self._minted.get(user)
+        if minted is None or now - minted[0] > self.renew_after:
+            minted = (now, self.issuer.token_for(user, self.directory))
+            self._minted[user] = minted
+        return minted[1]
 
 
 def main() -> int:

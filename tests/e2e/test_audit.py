@@ -18,7 +18,6 @@ from tests.e2e.test_timeline import (  # noqa: F401
     as_text,
     case,
     crossing_case,
-    projections,
 )
 
 NOT_AUDITORS = (
@@ -35,7 +34,7 @@ def audit_client(services, tokens, service: str, user: str = AUDITOR) -> httpx.A
     return httpx.AsyncClient(base_url=services.urls[service], headers=as_user(tokens, user), timeout=120)
 
 
-async def test_only_auditors_reach_the_audit_functions(services, tokens, projections):  # noqa: F811
+async def test_only_auditors_reach_the_audit_functions(services, tokens, projections):
     async with httpx.AsyncClient(timeout=120) as http:
         for name, url in services.urls.items():
             for path in ("/audit/log", "/audit/chain", "/audit/access"):
@@ -52,7 +51,7 @@ async def test_only_auditors_reach_the_audit_functions(services, tokens, project
         assert (await http.get(f"{projections}/api/audit")).status_code == 401
 
 
-async def test_bad_filters_get_an_actionable_422(services, tokens, projections):  # noqa: F811
+async def test_bad_filters_get_an_actionable_422(services, tokens, projections):
     bad = [
         {"limit": "0"},
         {"limit": "501"},
@@ -151,7 +150,7 @@ async def test_the_log_holds_no_personal_data(services, tokens, case):  # noqa: 
                 assert not fields & {"data", "payload", "details", "person"}, name
 
 
-async def test_chain_verification_notices_an_edited_row(services, tokens, projections):  # noqa: F811
+async def test_chain_verification_notices_an_edited_row(services, tokens, projections):
     fresh = await crossing_case(services, tokens)
     async with httpx.AsyncClient(timeout=300) as http:
         for name, url in services.urls.items():

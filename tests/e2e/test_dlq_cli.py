@@ -7,7 +7,7 @@ import subprocess
 import sys
 import uuid
 
-from contracts.topics import INTAKE_EVENTS, Header, dlq
+from contracts.topics import INTAKE_EVENTS, Header, dead_letters
 from deploy.local.keys import kek_env
 from tests.builders import case_received, collect, header, produce, wire
 from tests.conftest import ROOT
@@ -29,7 +29,7 @@ async def test_list_and_replay_from_the_command_line(services, infra, infra_home
     origin = (await produce(infra.kafka_admin, INTAKE_EVENTS, [wire(envelope)]))[0]
     await collect(
         infra.kafka_admin,
-        dlq(INTAKE_EVENTS),
+        dead_letters("coordination"),
         lambda r: header(r, Header.DLQ_ORIGIN) == origin and header(r, Header.DLQ_CONSUMER) == "coordination",
         lambda kept: len(kept) >= 1,
         timeout=120,

@@ -8,21 +8,13 @@ answers in time order with the caller's own token and says "見られません�
 """
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from contracts import programs
-from contracts.kafka_access import PROJECTIONS
-from deploy.local.ports import free_port
-from tests.conftest import ROOT
-from tests.e2e.conftest import _wait_healthy
 from tests.e2e.test_first_flow import CONSENT, _get_json, agree_plan, as_user, clients, consultation, plan
 from tests.polling import eventually
 
@@ -43,34 +35,6 @@ PROGRAMS = programs.NAMES
 def as_text(value: object) -> str:
     """JSON as a reader sees it (repr would escape the ideographic space in the canary's name)."""
     return json.dumps(value, ensure_ascii=False)
-
-
-@pytest.fixture(scope="module")
-def projections(services, infra, infra_home, issuer) -> Iterator[str]:
-    """The projection service as a process, told where the five services are (KASANE_<SERVICE>_URL)."""
-    port = free_port()
-    database = infra.postgres.create_database(f"proj_{uuid.uuid4().hex[:8]}")
-    env = {
-        **os.environ,
-        **infra.kafka.connection(PROJECTIONS).to_env(),
-        "KASANE_PROJECTIONS_DATABASE_URL": database,
-        "KASANE_PROJECTIONS_PORT": str(port),
-        "KASANE_AUTH_JWKS": str(issuer.jwks_file),
-        "KASANE_AUTH_ISSUER": issuer.issuer,
-        **{f"KASANE_{name.upper()}_URL": url for name, url in services.urls.items()},
-    }
-    log = infra_home / f"projections-{port}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "projections"], cwd=ROOT, env=env, stdout=out, stderr=out
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, process, log)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 async def crossing_case(services, tokens) -> dict:

@@ -19,14 +19,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 from aiokafka import TopicPartition
-from aiokafka.admin import NewTopic
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.envelope import Envelope
 from contracts.events import CaseReceived
 from contracts.glossary import AgeBand, Channel, IssueTag
-from contracts.topics import PARTITIONS, Header, dlq
+from contracts.topics import PARTITIONS, Header, dead_letters
 from faults.checker import Evidence, KafkaMessage, Report, Store, backlog, check, gather, read_topics
 from faults.history import History, Op, Outcome
 from libs import db, kafka, outbox
@@ -36,6 +35,7 @@ from libs.inbox import InboxConsumer, PermanentError
 from libs.outbox import OutboxRelay, OutgoingMessage, headers_for
 from projections.schema import DDL as READ_MODEL_DDL
 from projections.schema import SCHEMA
+from tests.builders import create_topics
 from tests.conftest import Infra
 from tests.polling import eventually
 
@@ -130,14 +130,9 @@ def public_event(case_key: uuid.UUID, correlation: uuid.UUID) -> OutgoingMessage
 
 async def create_topic(infra: Infra) -> str:
     topic = f"checker-test-{uuid.uuid4().hex[:12]}"
-    admin = kafka.admin_client(infra.kafka_admin)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [NewTopic(t, num_partitions=PARTITIONS, replication_factor=1) for t in (topic, dlq(topic))]
-        )
-    finally:
-        await admin.close()
+    # Each consumer group parks in its own topic: those of the groups the tests name after the topic.
+    groups = (f"{topic}-{role}" for role in ("reader", "behind", "silent", "never"))
+    await create_topics(infra.kafka_admin, topic, *(dead_letters(g) for g in groups))
     return topic
 
 
@@ -346,7 +341,9 @@ async def test_the_clean_world_passes_and_holds_real_work(infra, world, copies):
     assert report.get("operations (ok)") == 2
     assert report.get("events in the stores") == 4
     assert report.get("messages on Kafka") == 3  # two public events and the poison
-    assert report.get("messages in dead-letter topics") == 2  # the poison, by reader and behind
+    # The poison, in the reader's own dead-letter topic (each group parks in its own; `behind`'s is
+    # read only when the checker holds that group too).
+    assert report.get("messages in dead-letter topics") == 1
     assert report.get("read model rows") == 2
     assert {r.name for r in report.rows if r.must_be_zero} == MUST_BE_ZERO
 
@@ -627,9 +624,9 @@ def test_a_poison_message_parked_without_reason_or_within_no_bound_is_not_dead_l
     e.ends[(topic, 0)] = 8
     origin = {Header.DLQ_ORIGIN: f"{topic}:0:7", Header.DLQ_CONSUMER: "coordination"}
     parked = {**origin, Header.DLQ_ERROR: "bad", Header.DLQ_ATTEMPTS: "1"}
-    e.dead_letters.append(KafkaMessage(dlq(topic), 0, 0, None, None, parked))
+    e.dead_letters.append(KafkaMessage(dead_letters("intake"), 0, 0, None, None, parked))
     assert check(e).ok, check(e).table()
-    e.dead_letters[0] = KafkaMessage(dlq(topic), 0, 0, None, None, {**origin, **headers})
+    e.dead_letters[0] = KafkaMessage(dead_letters("intake"), 0, 0, None, None, {**origin, **headers})
     fails_only(check(e), POISON)
 
 

@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import text
 
-from contracts.topics import INTAKE_EVENTS, Header, dlq
+from contracts.topics import INTAKE_EVENTS, Header
 from libs.domain import DomainError
 from libs.eventstore import PostgresEventStore
 from libs.inbox import InboxConsumer
 from tests import crashing
 from tests.builders import (
     EFFECTS_DDL,
+    TEST_DEAD_LETTERS,
     case_received,
     collect,
     effect_counts,
@@ -53,7 +54,11 @@ async def test_a_duplicate_delivery_has_one_effect(effects_engine, infra):
     envelope = case_received()
     await produce(infra.kafka_admin, INTAKE_EVENTS, [wire(envelope), wire(envelope)])
     consumer = InboxConsumer(
-        PostgresEventStore(effects_engine), infra.kafka_admin, group(), {"CaseReceived": record_effect}
+        PostgresEventStore(effects_engine),
+        infra.kafka_admin,
+        group(),
+        {"CaseReceived": record_effect},
+        dead_letter_topic=TEST_DEAD_LETTERS,
     )
     ids = {str(envelope.event_id)}
     async with running(consumer):
@@ -86,13 +91,17 @@ async def test_poison_messages_go_to_the_dlq_and_later_messages_are_processed(ef
     ]
     origins = await produce(infra.kafka_admin, INTAKE_EVENTS, [*poison, wire(good)])
     consumer = InboxConsumer(
-        PostgresEventStore(effects_engine), infra.kafka_admin, group(), {"CaseReceived": record_effect}
+        PostgresEventStore(effects_engine),
+        infra.kafka_admin,
+        group(),
+        {"CaseReceived": record_effect},
+        dead_letter_topic=TEST_DEAD_LETTERS,
     )
     async with running(consumer):
         await eventually(lambda: _effect_of(effects_engine, good), what="the good message processed")
     parked = await collect(
         infra.kafka_admin,
-        dlq(INTAKE_EVENTS),
+        TEST_DEAD_LETTERS,
         lambda r: header(r, Header.DLQ_ORIGIN) in origins and header(r, Header.DLQ_CONSUMER) == consumer.name,
         lambda kept: len(kept) >= len(poison),
     )
@@ -128,6 +137,7 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_after_bounded_attem
         {"CaseReceived": handler},
         max_attempts=3,
         retry_backoff=0.01,
+        dead_letter_topic=TEST_DEAD_LETTERS,
     )
     async with running(consumer):
         await eventually(lambda: _effect_of(effects_engine, fine), what="the later message processed")
@@ -135,7 +145,7 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_after_bounded_attem
     assert await effect_counts(effects_engine, {str(doomed.event_id)}) == (0, 0)
     parked = await collect(
         infra.kafka_admin,
-        dlq(INTAKE_EVENTS),
+        TEST_DEAD_LETTERS,
         lambda r: header(r, Header.DLQ_ORIGIN) == origins[0],
         lambda kept: len(kept) >= 1,
     )
@@ -225,6 +235,7 @@ async def test_a_handler_that_fails_after_writing_part_of_its_effect_leaves_noth
         {"CaseReceived": handler},
         max_attempts=3,
         retry_backoff=0.01,
+        dead_letter_topic=TEST_DEAD_LETTERS,
     )
     async with running(consumer):
         await eventually(lambda: _rows_of(effects_engine, fine, 2), what="the last message applied")
@@ -242,7 +253,7 @@ async def test_a_handler_that_fails_after_writing_part_of_its_effect_leaves_noth
     assert await _marked(effects_engine, consumer.name, {str(flaky.event_id)}) == 1
     parked = await collect(
         infra.kafka_admin,
-        dlq(INTAKE_EVENTS),
+        TEST_DEAD_LETTERS,
         lambda r: header(r, Header.DLQ_ORIGIN) in origins[:2],
         lambda kept: len(kept) >= 2,
     )

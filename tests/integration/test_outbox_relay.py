@@ -15,7 +15,15 @@ from libs.eventstore import PostgresEventStore
 from libs.inbox import InboxConsumer
 from libs.outbox import OutboxRelay, OutgoingMessage
 from tests import crashing
-from tests.builders import EFFECTS_DDL, case_received, collect, effect_counts, header, record_effect
+from tests.builders import (
+    EFFECTS_DDL,
+    TEST_DEAD_LETTERS,
+    case_received,
+    collect,
+    effect_counts,
+    header,
+    record_effect,
+)
 from tests.polling import eventually
 
 
@@ -143,7 +151,11 @@ async def test_relay_killed_mid_batch_publishes_every_event_exactly_once_downstr
     group = f"test-{uuid.uuid4().hex[:8]}"
     await crashing.place_group(infra.kafka_admin, group, start)
     consumer = InboxConsumer(
-        PostgresEventStore(engine), infra.kafka_admin, group, {"CaseReceived": record_effect}
+        PostgresEventStore(engine),
+        infra.kafka_admin,
+        group,
+        {"CaseReceived": record_effect},
+        dead_letter_topic=TEST_DEAD_LETTERS,
     )
     task = asyncio.create_task(consumer.run())
     try:

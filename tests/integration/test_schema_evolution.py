@@ -13,7 +13,7 @@ from libs import kafka, outbox
 from libs.eventstore import PostgresEventStore
 from libs.inbox import Delivery, InboxConsumer
 from libs.outbox import OutboxRelay, OutgoingMessage
-from tests.builders import EFFECTS_DDL, effect_counts, produce, record_effect, wire
+from tests.builders import EFFECTS_DDL, TEST_DEAD_LETTERS, effect_counts, produce, record_effect, wire
 from tests.legacy import contact_attempted_v1
 from tests.polling import eventually
 
@@ -49,6 +49,7 @@ async def test_v1_messages_on_kafka_and_in_an_outbox_are_read_as_v2(engine, infr
         infra.kafka_admin,
         f"test-v1-{uuid.uuid4().hex[:8]}",
         {"ContactAttempted": handler},
+        dead_letter_topic=TEST_DEAD_LETTERS,
     )
     ids = {str(on_kafka.event_id), str(in_outbox.event_id)}
     task = asyncio.create_task(consumer.run())

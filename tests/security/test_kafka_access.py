@@ -31,7 +31,7 @@ from contracts.topics import (
     EVENT_TOPICS,
     INTAKE_EVENTS,
     all_topics,
-    dlq,
+    dead_letters,
 )
 from libs import kafka
 from libs.kafka import KafkaConnection
@@ -141,7 +141,12 @@ async def test_a_service_may_publish_only_on_its_own_topic(infra):
     async with started(producer):
         sent = await producer.send_and_wait(INTAKE_EVENTS, b"own topic", key=b"k")
         assert sent.topic == INTAKE_EVENTS
-        for topic in (COORDINATION_EVENTS, events_topic("outreach"), dlq(INTAKE_EVENTS), DIRECTORY_EVENTS):
+        for topic in (
+            COORDINATION_EVENTS,
+            events_topic("outreach"),
+            dead_letters("coordination"),
+            DIRECTORY_EVENTS,
+        ):
             with pytest.raises(TopicAuthorizationFailedError):
                 await producer.send_and_wait(topic, b"not intake's topic", key=b"k")
 
@@ -153,17 +158,22 @@ async def test_only_the_directory_publishes_directory_versions(infra):
     async with started(producer):
         sent = await producer.send_and_wait(DIRECTORY_EVENTS, b"a version", key=b"k")
         assert sent.topic == DIRECTORY_EVENTS
-        for topic in (INTAKE_EVENTS, dlq(DIRECTORY_EVENTS)):
+        for topic in (INTAKE_EVENTS, dead_letters("intake")):
             with pytest.raises(TopicAuthorizationFailedError):
                 await producer.send_and_wait(topic, b"not the directory's topic", key=b"k")
 
 
 async def test_a_consumer_may_dead_letter_what_it_consumes(infra):
-    """The inbox parks unprocessable messages in `<consumed topic>.dlq`, so that write is granted."""
+    """The inbox parks unprocessable messages in its own dead-letter topic, so that write is granted,
+    and nobody else's: no principal can put a message in another consumer's replay path (the
+    forged dead letter: intake writing a `ReferredToCoordination` for coordination to replay)."""
     producer = kafka.producer(as_user(infra, "intake"))
     async with started(producer):
-        sent = await producer.send_and_wait(dlq(COORDINATION_EVENTS), b"parked", key=b"k")
-    assert sent.topic == dlq(COORDINATION_EVENTS)
+        sent = await producer.send_and_wait(dead_letters("intake"), b"parked", key=b"k")
+        assert sent.topic == dead_letters("intake")
+        for other in ("coordination", "outreach", "participation", "community"):
+            with pytest.raises(TopicAuthorizationFailedError):
+                await producer.send_and_wait(dead_letters(other), b"forged dead letter", key=b"k")
 
 
 async def test_the_projections_principal_cannot_write_anywhere(infra):
@@ -291,7 +301,7 @@ def test_each_service_writes_exactly_its_own_event_topic():
     for service in SERVICES:
         writes = {g.name for g in kafka_access.grants() if g.principal == service and g.operation == "WRITE"}
         assert events_topic(service) in EVENT_TOPICS
-        assert writes == {events_topic(service), *(dlq(t) for t in kafka_access.CONSUMES[service])}
+        assert writes == {events_topic(service), dead_letters(service)}
         assert not {t for t in kafka_access.CONSUMES[service] if t == events_topic(service)}
 
 
