@@ -45,6 +45,7 @@ from contracts.glossary import (
     Role,
     RoleResponsibility,
     Sector,
+    StatutoryDuty,
     TargetGroup,
     Urgency,
 )
@@ -676,6 +677,10 @@ class DirectoryOrganisation(ContractModel):
     programs: list[Program] = Field(description="The programs it runs; empty for a 支援関係機関.")
     districts: list[Annotated[str, Field(pattern=DISTRICT_PATTERN)]] = Field(
         description="The districts it serves them in; empty: the whole municipality."
+    )
+    duties: list[StatutoryDuty] = Field(
+        default_factory=list,
+        description="Statutory duties it holds (虐待対応 …); added after v1 was first cut.",
     )
 
 

@@ -236,6 +236,34 @@ class OrganisationKind(StrEnum):
     OTHER = "other"
 
 
+class StatutoryDuty(StrEnum):
+    """A duty the law gives an organisation to act on a person's safety, which the directory records
+    and which lets its workers break the glass (緊急時の閲覧) on a case."""
+
+    ELDER_ABUSE = "elder_abuse"
+    CHILD_ABUSE = "child_abuse"
+    DISABILITY_ABUSE = "disability_abuse"
+    DOMESTIC_VIOLENCE = "domestic_violence"
+    MENTAL_HEALTH = "mental_health"
+
+
+class EmergencyReason(StrEnum):
+    """Why a worker breaks the glass: a fixed list, so that reviews and audits can count them."""
+
+    LIFE_OR_BODY = "life_or_body"
+    ABUSE = "abuse"
+    SUICIDE_RISK = "suicide_risk"
+    DISASTER = "disaster"
+    STATUTORY_INQUIRY = "statutory_inquiry"
+
+
+class ReviewFinding(StrEnum):
+    """What the holding organisation or the auditor found when reviewing a break-glass access."""
+
+    JUSTIFIED = "justified"
+    NOT_JUSTIFIED = "not_justified"
+
+
 class ConsentPurpose(StrEnum):
     """What the person agreed their information may be shared for."""
 
@@ -284,6 +312,18 @@ LABELS_JA.update(
         OrganisationKind.BUSINESS: "企業・商店・農家",
         OrganisationKind.COMMUNITY_GROUP: "地域団体・ボランティア団体",
         OrganisationKind.OTHER: "その他",
+        StatutoryDuty.ELDER_ABUSE: "高齢者虐待への対応（高齢者虐待防止法）",
+        StatutoryDuty.CHILD_ABUSE: "児童虐待への対応（児童虐待防止法・児童福祉法）",
+        StatutoryDuty.DISABILITY_ABUSE: "障害者虐待への対応（障害者虐待防止法）",
+        StatutoryDuty.DOMESTIC_VIOLENCE: "配偶者からの暴力への対応（DV防止法）",
+        StatutoryDuty.MENTAL_HEALTH: "精神保健に関する相談・指導（精神保健福祉法）",
+        EmergencyReason.LIFE_OR_BODY: "生命・身体の保護",
+        EmergencyReason.ABUSE: "虐待の疑いへの対応",
+        EmergencyReason.SUICIDE_RISK: "自殺のおそれ",
+        EmergencyReason.DISASTER: "災害時の安否確認・避難支援",
+        EmergencyReason.STATUTORY_INQUIRY: "法令に基づく照会への対応",
+        ReviewFinding.JUSTIFIED: "正当",
+        ReviewFinding.NOT_JUSTIFIED: "正当でない",
         LegalBasis.HOLDER: "保有機関",
         LegalBasis.CONSENT: "本人同意",
         LegalBasis.SUPPORT_MEETING: "支援会議（法106条の6）",

@@ -34,7 +34,9 @@ class PersonalDataViewed(DomainEvent):
     organisation: str
     basis: LegalBasis
     basis_ref: str | None
-    reason: str | None
+    reason: str | None = None
+    """A declared reason, on records made before break-glass was a request of its own (the grant,
+    named by `basis_ref`, now holds it, sealed)."""
     fields: list[str]
     viewed_at: datetime
     review_required: bool
@@ -91,7 +93,6 @@ async def record(
         organisation=caller.principal.organisation,
         basis=decision.basis,
         basis_ref=decision.basis_ref,
-        reason=caller.declared_reason,
         fields=fields,
         viewed_at=datetime.now(UTC),
         review_required=decision.basis is LegalBasis.EMERGENCY,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from contracts.glossary import OrganisationKind, Program, Role
+from contracts.glossary import OrganisationKind, Program, Role, StatutoryDuty
 
 DEFAULT_DIRECTORY = Path(__file__).resolve().parents[1] / "deploy" / "demo-municipality.json"
 
@@ -34,6 +34,8 @@ class Organisation:
     programs: frozenset[Program]
     districts: frozenset[str] = frozenset()
     kind: OrganisationKind = OrganisationKind.OTHER
+    duties: frozenset[StatutoryDuty] = frozenset()
+    """Statutory duties it holds (虐待対応 …): with a program, what lets its workers break the glass."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,7 @@ class Directory:
                 frozenset(Program(p) for p in o["programs"]),
                 frozenset(o.get("districts", ())),
                 OrganisationKind(o.get("kind", OrganisationKind.OTHER)),
+                frozenset(StatutoryDuty(d) for d in o.get("duties", ())),
             )
             for o in raw["organisations"]
         }
@@ -146,6 +149,7 @@ class Directory:
                     "kind": o.kind.value,
                     "programs": sorted(p.value for p in o.programs),
                     "districts": sorted(o.districts),
+                    "duties": sorted(d.value for d in o.duties),
                 }
                 for o in sorted(self.organisations.values(), key=lambda o: o.id)
             ],

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import unquote
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,7 +20,6 @@ from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.envelope import TRACEPARENT_PATTERN
-from contracts.glossary import LegalBasis
 from libs import db
 from libs.auth import Principal, TokenVerifier, authenticate
 from libs.authz import check_identity
@@ -91,13 +89,11 @@ async def if_match(value: str | None = Header(default=None, alias="If-Match")) -
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling (authenticated), the command context their writes carry, and any legal
-    basis they declare for seeing another organisation's information."""
+    """Who is calling (authenticated, and borne out by the directory) and the command context
+    their writes carry."""
 
     principal: Principal
     context: Context
-    declared_basis: LegalBasis | None = None
-    declared_reason: str | None = None
 
 
 class CallerDependency:
@@ -108,8 +104,8 @@ class CallerDependency:
     same, for code that has a request but no dependency injection.
 
     A caller may continue a flow with `X-Correlation-ID` and a trace with `traceparent`
-    (W3C); anything malformed is ignored rather than trusted. `X-Legal-Basis: emergency`
-    with `X-Legal-Basis-Reason` declares a statutory duty or emergency (recorded, reviewed).
+    (W3C); anything malformed is ignored rather than trusted. No header opens anything: an
+    emergency is a recorded request of its own (libs/breakglass.py).
     """
 
     def __init__(
@@ -160,15 +156,7 @@ class CallerDependency:
             districts=districts,
             organisations=organisations,
         )
-        declared, reason = request.headers.get("X-Legal-Basis"), request.headers.get("X-Legal-Basis-Reason")
-        if declared is None:
-            return Caller(principal, context)
-        if declared != LegalBasis.EMERGENCY or not reason or not reason.strip():
-            raise HTTPException(
-                422,
-                detail="X-Legal-Basis は emergency のみ指定でき、X-Legal-Basis-Reason に理由が必要です。",
-            )
-        return Caller(principal, context, LegalBasis.EMERGENCY, unquote(reason.strip())[:500])
+        return Caller(principal, context)
 
 
 async def current_caller(request: Request) -> Caller:

@@ -9,7 +9,7 @@ see them is the service's own authorisation, handed in as a `CaseRule` by a smal
 service, so the legal basis is decided where every other read of that case is decided.
 
 Three outcomes, as for any read of a case:
-- a legal basis (holder, consent, 支援会議, declared emergency): every event with its details,
+- a legal basis (holder, consent, 支援会議, a break-glass grant): every event with its details,
   personal fields opened, and the read recorded (libs/access.py) before anything is returned;
 - an auditor without one: the events as log metadata only (what `/audit/log` shows), no details;
 - anyone else, or no record at all: 404 that says nothing about whether the case exists here.

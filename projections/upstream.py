@@ -2,7 +2,7 @@
 
 The projection service holds no personal data and no service database: a case's timeline and the
 audit views are answered by each service from its own log, under its own authorisation. So the
-projection forwards the caller's bearer token (and a declared legal basis, a correlation id and a
+projection forwards the caller's bearer token (and a correlation id and a
 trace context) and never a token of its own: a service can only ever show what that caller may
 see there, and its access records name the real reader. Each service's answer is kept apart, so
 one refusal or one service that is down shows as such and hides nothing else.
@@ -24,7 +24,7 @@ from contracts.programs import PROGRAMS
 SERVICES: tuple[Program, ...] = tuple(p.program for p in PROGRAMS)
 DEFAULT_PORTS = {p.program: p.port for p in PROGRAMS}
 # What a caller's request carries that the service must see as the caller's own.
-FORWARDED = ("authorization", "x-legal-basis", "x-legal-basis-reason", "x-correlation-id", "traceparent")
+FORWARDED = ("authorization", "x-correlation-id", "traceparent")
 
 # The state of one service's answer, as a program's line on the pages shows it.
 SHOWN, METADATA, REFUSED, FORBIDDEN, UNAUTHENTICATED, UNAVAILABLE = (

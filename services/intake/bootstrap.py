@@ -8,7 +8,7 @@ from contracts import programs
 from libs.directory_copy import WithDirectory
 from libs.runtime import Runtime, Settings, create_app
 from services.intake.domain import consent, model
-from services.intake.entrypoints import http, register, timeline
+from services.intake.entrypoints import emergencies, http, register, timeline
 from services.intake.service_layer import handlers
 
 PROGRAM = programs.BY_NAME["intake"]
@@ -40,6 +40,6 @@ def build(config: Settings) -> tuple[Runtime, FastAPI]:
             "属性を問わない相談の受付、アセスメントと簡易な支援、関係機関へのつなぎ、"
             "多機関協働事業への支援依頼、つなぎもどしの受け取り、終結。"
         ),
-        routers=[register.router, http.router, timeline.router],
+        routers=[register.router, http.router, emergencies.router, timeline.router],
     )
     return runtime, app

@@ -36,6 +36,7 @@ async def test_everyone_reads_organisations_and_districts_only_the_keepers_read_
             "kind": "comprehensive_support_center",
             "programs": ["intake"],
             "districts": ["chuo-1", "chuo-2"],
+            "duties": ["elder_abuse"],
         }
         assert organisations["hellowork-kaku"]["programs"] == [] and "users" not in body
         refused = await worker.get("/users")

@@ -15,7 +15,10 @@ Who is an outsider, per operation (users of the demo municipality, deploy/demo-m
   client, publish or manage a menu, register a place, record a platform meeting): every user
   whose organisation does not run the program or who lacks its role.
 - Erasure: everyone but the municipal administrator. The administrator and the auditor are
-  outsiders everywhere else: they see aggregates and access records, they change nothing.
+  outsiders everywhere else: they see aggregates and access records, they change nothing (but
+  for the auditor's review of a break-glass grant, which the holder's worker may also review).
+- Asking for break-glass on a case is the one write made *by* outsiders, and a refused attempt
+  is recorded on purpose: `ELSEWHERE` names it and the test that holds it to its rules.
 
 Refusals answer as `libs.authz` says: 404 for an object, so that its existence is not revealed,
 403 for a function. Each object exists (created first, as its legitimate worker would), so a
@@ -191,6 +194,12 @@ WRITES: dict[tuple[str, str, str], Write] = {
     ),
     ("intake", "POST", "/cases/{case_id}/closure"): Write(
         CHUO, OBJECT, _ids(case_id="closable"), lambda o: {"reason": "resolved", "closed_on": day(-30)}
+    ),
+    ("intake", "POST", "/cases/{case_id}/emergency-access/{grant_id}/review"): Write(
+        (*CHUO, "kansa-kobayashi"),
+        OBJECT,
+        _ids(case_id="case", grant_id="grant"),
+        lambda o: {"finding": "justified"},
     ),
     ("intake", "POST", "/cases/{case_id}/erasure"): Write(
         ("city-nakamura",), FUNCTION, _ids(case_id="closable"), lambda o: {"erased_on": day()}
@@ -499,7 +508,24 @@ async def _intake_objects(workers: Workers) -> Objects:
         await workers.ok("intake", "chuo-suzuki", "POST", "/cases", consultation(received_on=day(-60)))
     )["case_id"]
     subject = (await workers.ok("intake", "chuo-suzuki", "GET", f"/cases/{case}"))["subject_ref"]
-    return {"case": case, "consent": consent, "closable": closable, "subject": subject}
+    # Another intake organisation's worker broke the glass on the case: the grant to review.
+    grant = await workers.ok(
+        "intake",
+        "kita-takahashi",
+        "POST",
+        f"/cases/{case}/emergency-access",
+        {
+            "reason_code": "life_or_body",
+            "reason": "夜間に本人の安否確認の依頼があり保有機関に連絡がつかない。",
+        },
+    )
+    return {
+        "case": case,
+        "consent": consent,
+        "closable": closable,
+        "subject": subject,
+        "grant": grant["grant_id"],
+    }
 
 
 async def _coordination_objects(workers: Workers) -> Objects:
@@ -592,6 +618,11 @@ async def _community_objects(workers: Workers) -> Objects:
     return {"place": place, "volunteer": volunteer["volunteer_ref"], "concern": concern["concern_id"]}
 
 
+ELSEWHERE = {
+    ("intake", "POST", "/cases/{case_id}/emergency-access"): "tests/e2e/test_breakglass.py",
+}
+"""Write operations whose rules do not fit the matrix, and the test that holds them to theirs."""
+
 OBJECTS = {
     "intake": _intake_objects,
     "coordination": _coordination_objects,
@@ -650,7 +681,7 @@ async def test_the_table_names_exactly_the_write_operations_of_every_service(ser
         (service, method, path)
         for service, url in services.urls.items()
         for method, path in await _write_operations(url)
-    }
+    } - ELSEWHERE.keys()
     missing = sorted(documented - WRITES.keys())
     assert not missing, (
         f"write operations with no entry in WRITES (add who may use them and a valid request): {missing}"
@@ -661,7 +692,9 @@ async def test_the_table_names_exactly_the_write_operations_of_every_service(ser
 
 @pytest.mark.parametrize("service", list(OBJECTS))
 async def test_every_write_operation_is_refused_to_outsiders_and_done_for_insiders(services, tokens, service):
-    operations = await _write_operations(services.urls[service])
+    operations = [
+        op for op in await _write_operations(services.urls[service]) if (service, *op) not in ELSEWHERE
+    ]
     missing = [f"{method} {path}" for method, path in operations if (service, method, path) not in WRITES]
     assert not missing, f"{service}: no entry in WRITES for {missing}, so no outsider was tried on it"
 

@@ -4,7 +4,7 @@ Pure: states are folded from intake's own events, `today` is a fixed business da
 """
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -13,19 +13,24 @@ from contracts.glossary import (
     Channel,
     ClosureReason,
     ConsentPurpose,
+    EmergencyReason,
     IssueTag,
     LegalBasis,
     MeetingType,
     Program,
     Role,
+    StatutoryDuty,
     Urgency,
 )
+from libs.breakglass import EmergencyAccessGranted
+from libs.directory import Directory, Organisation
 from libs.domain import DomainEvent
 from services.intake.domain import consent, model
 from services.intake.service_layer import authorization
 from tests.unit.authorization_table import (
     DIRECTORY,
     ORGANISATIONS,
+    UNKNOWN,
     expect,
     principal,
     role_sets,
@@ -79,6 +84,20 @@ STATES = {
     "closed": (RECEIVED, CLOSED),
     "erased": (RECEIVED, CLOSED, ERASED),
 }
+
+
+GRANT = EmergencyAccessGranted(
+    grant_id=uuid.UUID(int=7),
+    case_key=uuid.UUID(int=8),
+    subject_ref=None,
+    user="tagikan-tanaka",
+    organisation="shakyo-tagikan",
+    reason_code=EmergencyReason.LIFE_OR_BODY,
+    reason=None,
+    granted_at=datetime(2026, 6, 1, tzinfo=UTC),
+    expires_at=datetime(2026, 6, 2, tzinfo=UTC),
+)
+"""A live break-glass grant of the caller on the case (the service finds it; the policy trusts it)."""
 
 
 def case(*events: DomainEvent) -> model.Case:
@@ -186,7 +205,7 @@ def test_the_holder_is_recorded_as_holder_even_when_a_consent_or_meeting_would_a
         consents(granted([Program.INTAKE])),
         DIRECTORY,
         TODAY,
-        LegalBasis.EMERGENCY,
+        GRANT,
     )
     expect(decision, LegalBasis.HOLDER)
 
@@ -199,19 +218,19 @@ def test_the_holder_is_recorded_as_holder_even_when_a_consent_or_meeting_would_a
     ],
 )
 def test_nobody_sees_details_of_a_case_that_does_not_exist(organisation, roles):
-    """Not even with a consent and a declared emergency at hand."""
+    """Not even with a consent and a break-glass grant at hand."""
     decision = authorization.may_see_details(
         principal(organisation, roles),
         case(),
         consents(granted([Program.COORDINATION, Program.INTAKE])),
         DIRECTORY,
         TODAY,
-        LegalBasis.EMERGENCY,
+        GRANT,
     )
     expect(decision, None)
 
 
-# --- seeing a person's details: consent, 支援会議, declared emergency ----------------------------
+# --- seeing a person's details: consent, 支援会議, a break-glass grant ---------------------------
 
 CONSENTED = granted([Program.COORDINATION, Program.PARTICIPATION])
 OTHER_PROGRAM = granted([Program.PARTICIPATION])
@@ -225,7 +244,7 @@ CONFIDENTIAL = meeting(MeetingType.CONFIDENTIAL_SUPPORT_MEETING, [HOLDER, "shaky
 PLAN_MEETING = meeting(MeetingType.SUPPORT_PLAN_MEETING, [HOLDER, "shakyo-tagikan"])
 WITHOUT_US = meeting(MeetingType.CONFIDENTIAL_SUPPORT_MEETING, [HOLDER, "kikan-soudan"])
 BASES = {
-    # name: (consent events, case events after receipt, declared basis, expected basis, expected ref)
+    # name: (consent events, case events after receipt, live grant, expected basis, expected ref)
     "nothing": ((), (), None, None, None),
     "consent-covering-coordination": ((CONSENTED,), (), None, LegalBasis.CONSENT, str(CONSENTED.consent_id)),
     "consent-covering-another-program": ((OTHER_PROGRAM,), (), None, None, None),
@@ -272,21 +291,18 @@ BASES = {
     ),
     "member-of-plan-meeting-only": ((), (PLAN_MEETING,), None, None, None),
     "support-meeting-without-us": ((), (WITHOUT_US,), None, None, None),
-    "declared-emergency": ((), (), LegalBasis.EMERGENCY, LegalBasis.EMERGENCY, None),
-    "declared-consent": ((), (), LegalBasis.CONSENT, None, None),
-    "declared-support-meeting": ((), (), LegalBasis.SUPPORT_MEETING, None, None),
-    "declared-holder": ((), (), LegalBasis.HOLDER, None, None),
+    "break-glass-grant": ((), (), GRANT, LegalBasis.EMERGENCY, str(GRANT.grant_id)),
     "consent-before-meeting-before-emergency": (
         (CONSENTED,),
         (CONFIDENTIAL,),
-        LegalBasis.EMERGENCY,
+        GRANT,
         LegalBasis.CONSENT,
         str(CONSENTED.consent_id),
     ),
     "meeting-before-emergency": (
         (EXPIRED_YESTERDAY,),
         (CONFIDENTIAL,),
-        LegalBasis.EMERGENCY,
+        GRANT,
         LegalBasis.SUPPORT_MEETING,
         meeting_ref(CONFIDENTIAL),
     ),
@@ -296,32 +312,32 @@ BASES = {
 @pytest.mark.parametrize("basis", BASES)
 def test_another_organisation_sees_details_only_on_a_legal_basis(basis):
     """A coordinator of the coordination organisation, against each basis there is (or is not)."""
-    consent_events, case_events, declared, expected, ref = BASES[basis]
+    consent_events, case_events, grant, expected, ref = BASES[basis]
     decision = authorization.may_see_details(
         principal("shakyo-tagikan", {Role.COORDINATOR}),
         case(RECEIVED, *case_events),
         consents(*consent_events),
         DIRECTORY,
         TODAY,
-        declared,
+        grant,
     )
     expect(decision, expected, ref)
 
 
 @pytest.mark.parametrize("roles", ROLES)
 @pytest.mark.parametrize(
-    "basis", ["consent-covering-coordination", "member-of-support-meeting", "declared-emergency"]
+    "basis", ["consent-covering-coordination", "member-of-support-meeting", "break-glass-grant"]
 )
 def test_a_basis_serves_workers_only(basis, roles):
     """Administrators and auditors have aggregates and access records, never a person's details."""
-    consent_events, case_events, declared, expected, ref = BASES[basis]
+    consent_events, case_events, grant, expected, ref = BASES[basis]
     decision = authorization.may_see_details(
         principal("shakyo-tagikan", ROLES[roles]),
         case(RECEIVED, *case_events),
         consents(*consent_events),
         DIRECTORY,
         TODAY,
-        declared,
+        grant,
     )
     if roles in WORKERS:
         expect(decision, expected, ref)
@@ -377,3 +393,26 @@ def test_only_the_municipal_administrator_erases(organisation, roles):
     expect(
         authorization.may_erase(principal(organisation, ROLES[roles])), LegalBasis.HOLDER if allowed else None
     )
+
+
+# --- breaking the glass: who may ask ---------------------------------------------------------------
+
+WITH_DUTY = Directory(
+    municipality=DIRECTORY.municipality,
+    organisations={
+        **DIRECTORY.organisations,
+        "hoken-center": Organisation(
+            "hoken-center", "保健センター", frozenset(), duties=frozenset({StatutoryDuty.MENTAL_HEALTH})
+        ),
+    },
+    users={},
+)
+
+
+@pytest.mark.parametrize("organisation", [*WITH_DUTY.organisations, UNKNOWN])
+@pytest.mark.parametrize("roles", ROLES)
+def test_only_workers_of_an_organisation_with_a_program_or_a_duty_may_break_the_glass(organisation, roles):
+    decision = authorization.may_break_glass(principal(organisation, ROLES[roles]), WITH_DUTY)
+    known = WITH_DUTY.organisations.get(organisation)
+    eligible = known is not None and bool(known.programs or known.duties) and roles in WORKERS
+    expect(decision, LegalBasis.EMERGENCY if eligible else None)

@@ -70,6 +70,7 @@ def test_setting_an_entry_to_what_it_is_records_nothing():
         kind=chuo.kind,
         programs=sorted(chuo.programs),
         districts=sorted(chuo.districts, reverse=True),
+        duties=sorted(chuo.duties),
     )
     assert model.decide(model.SetOrganisation(code="houkatsu-chuo", entry=same), state) == []
     assert (

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from contracts.envelope import CODE_PATTERN
 from contracts.events import DISTRICT_PATTERN
-from contracts.glossary import OrganisationKind, Program, Role
+from contracts.glossary import OrganisationKind, Program, Role, StatutoryDuty
 from libs.directory import Directory, District, Organisation, User
 from libs.domain import Aggregate, Command, DomainError, DomainEvent, InvalidCommand, NotFound
 from libs.fields import WholeNumber
@@ -39,6 +39,19 @@ class OrganisationEntry(Command):
         max_length=200,
         description="事業を担当する地区のコード（市全域を担当するなら空）",
     )
+    duties: list[StatutoryDuty] = Field(
+        default_factory=list, max_length=5, description="法令上の義務（虐待対応など。緊急時の閲覧の要件）"
+    )
+
+    def organisation(self, code: str) -> Organisation:
+        return Organisation(
+            code,
+            self.name,
+            frozenset(self.programs),
+            frozenset(self.districts),
+            self.kind,
+            frozenset(self.duties),
+        )
 
 
 class DistrictEntry(Command):
@@ -109,11 +122,8 @@ def evolve(state: State, event: DomainEvent) -> State:
     assert directory is not None, "every change follows the import"
     match event:
         case OrganisationSet(code=code, entry=entry):
-            organisation = Organisation(
-                code, entry.name, frozenset(entry.programs), frozenset(entry.districts), entry.kind
-            )
             directory = dataclasses.replace(
-                directory, organisations={**directory.organisations, code: organisation}
+                directory, organisations={**directory.organisations, code: entry.organisation(code)}
             )
         case DistrictSet(code=code, entry=entry):
             district = District(code, entry.name, entry.population, entry.school_district)
@@ -219,13 +229,14 @@ def _set_organisation(directory: Directory, command: SetOrganisation) -> list[Do
             f"districts の地区コード「{'、'.join(unknown)}」は名簿の地区にありません。先に地区を登録してください。",
         )
     entry = entry.model_copy(
-        update={"programs": sorted(set(entry.programs)), "districts": sorted(set(entry.districts))}
+        update={
+            "programs": sorted(set(entry.programs)),
+            "districts": sorted(set(entry.districts)),
+            "duties": sorted(set(entry.duties)),
+        }
     )
-    current = directory.organisations.get(command.code)
-    wanted = Organisation(
-        command.code, entry.name, frozenset(entry.programs), frozenset(entry.districts), entry.kind
-    )
-    return [] if current == wanted else [OrganisationSet(code=command.code, entry=entry)]
+    unchanged = directory.organisations.get(command.code) == entry.organisation(command.code)
+    return [] if unchanged else [OrganisationSet(code=command.code, entry=entry)]
 
 
 def _set_district(directory: Directory, command: SetDistrict) -> list[DomainEvent]:

@@ -1,7 +1,7 @@
 """Intake's part of a case's timeline (libs/timeline.py): the case is intake's own case id.
 
 Who may see it is intake's rule for a person's details (`may_see_details`): the holder, a consent
-covering a program the caller's organisation runs, a 支援会議 on the case, a declared emergency.
+covering a program the caller's organisation runs, a 支援会議 on the case, a live break-glass grant.
 """
 
 import uuid
@@ -46,9 +46,8 @@ async def may_see(
     """The case key is intake's case id: one case stream, and its consents, decide."""
     case = (await session.load(model.INTAKE_CASE, handlers.stream_id(case_key))).state
     consents = (await session.load(consent.CONSENTS, handlers.consent_stream(case_key))).state
-    return authorization.may_see_details(
-        caller.principal, case, consents, directory, today, caller.declared_basis
-    )
+    emergency = await handlers.live_grant(session, caller, case_key)
+    return authorization.may_see_details(caller.principal, case, consents, directory, today, emergency)
 
 
 router = timeline.router(timeline.TimelineSource(Program.INTAKE, LABELS, may_see))

@@ -7,8 +7,13 @@
   organisation the person was connected to when it runs the intake program, else by the
   organisation running this service; the same rules then apply.
 - Seeing a person's details: the holder; another organisation only under a consent that
-  covers a program it runs, as a member of a 支援会議 (法106条の6) on the case, or on a
-  declared statutory duty / emergency with a reason (recorded and flagged for review).
+  covers a program it runs, as a member of a 支援会議 (法106条の6) on the case, or by a live
+  break-glass grant of that user on that case (libs/breakglass.py).
+- Breaking the glass on a case: a worker (not the holder, who needs none) of an organisation of
+  the directory that runs a program of the business or holds a statutory duty it records; anyone
+  else is refused, and the attempt is recorded.
+- The break-glass review queue: the holder's intake workers (grants on the cases it holds) and
+  the auditor (all); reviewing a grant: the same.
 - Erasing a person: the municipal administrator. (Access records: libs/access.py, auditors.)
 Municipal administrators see aggregates on the dashboard, never a person's details here.
 """
@@ -18,6 +23,7 @@ from datetime import date
 from contracts.glossary import LegalBasis, Program, Role
 from libs.auth import Principal
 from libs.authz import WORKER_ROLES, Decision
+from libs.breakglass import EmergencyAccessGranted
 from libs.directory import Directory
 from services.intake.domain.consent import Consents
 from services.intake.domain.model import Case
@@ -43,8 +49,9 @@ def may_see_details(
     consents: Consents,
     directory: Directory,
     today: date,
-    declared: LegalBasis | None,
+    emergency: EmergencyAccessGranted | None,
 ) -> Decision:
+    """`emergency`: the caller's live break-glass grant on this case, if any."""
     if case.holder is None:
         return Decision.deny("no such case")
     if case.holder == principal.organisation and principal.has_any(Role.INTAKE_WORKER):
@@ -59,9 +66,31 @@ def may_see_details(
     if meeting is not None:
         ref = f"{meeting.coordination_case_id}/plan-{meeting.plan_version}"
         return Decision.allow(LegalBasis.SUPPORT_MEETING, "member of a 支援会議 on this case", ref)
-    if declared is LegalBasis.EMERGENCY:
-        return Decision.allow(LegalBasis.EMERGENCY, "declared statutory duty or emergency")
+    if emergency is not None:
+        return Decision.allow(LegalBasis.EMERGENCY, "break-glass grant", str(emergency.grant_id))
     return Decision.deny("no legal basis")
+
+
+def may_break_glass(principal: Principal, directory: Directory) -> Decision:
+    """Whether the directory lets the caller break the glass at all (the case's holder is refused
+    before this: it needs no emergency)."""
+    if not principal.has_any(*WORKER_ROLES):
+        return Decision.deny("role does not work with people in a program")
+    organisation = directory.organisations.get(principal.organisation)
+    if organisation is None:
+        return Decision.deny("organisation not in the directory")
+    if not organisation.programs and not organisation.duties:
+        return Decision.deny("organisation runs no program and holds no statutory duty")
+    return Decision.allow(LegalBasis.EMERGENCY, "program or statutory duty in the directory")
+
+
+def may_review_emergencies(principal: Principal, holder: str | None) -> Decision:
+    """`holder`: the organisation holding the case (None: the whole queue, which only the auditor reads)."""
+    if principal.has_any(Role.AUDITOR):
+        return Decision.allow(LegalBasis.HOLDER, "auditor reviewing break-glass")
+    if holder is not None and holder == principal.organisation and principal.has_any(Role.INTAKE_WORKER):
+        return Decision.allow(LegalBasis.HOLDER, "holding organisation reviewing break-glass")
+    return Decision.deny("neither the auditor nor an intake worker of the holding organisation")
 
 
 def may_erase(principal: Principal) -> Decision:

@@ -10,12 +10,12 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import partial
 
 from contracts import events as public
 from contracts.glossary import Channel, LegalBasis, Program
-from libs import access, commands
+from libs import access, breakglass, commands
 from libs.authz import Decision, enforce
 from libs.commands import Context, Loaded, Outcome
 from libs.directory import Directory
@@ -326,10 +326,19 @@ class _SeeDetails:
 
     async def __call__(self, session: Session, case: model.Case) -> Decision:
         self.consents = (await session.load(consent.CONSENTS, consent_stream(self.case_id))).state
+        emergency = await live_grant(session, self.caller, self.case_id)
         self.decision = authorization.may_see_details(
-            self.caller.principal, case, self.consents, self.directory, self.today, self.caller.declared_basis
+            self.caller.principal, case, self.consents, self.directory, self.today, emergency
         )
         return self.decision
+
+
+async def live_grant(
+    session: Session, caller: Caller, case_id: uuid.UUID
+) -> breakglass.EmergencyAccessGranted | None:
+    """The caller's break-glass grant on the case, if one is live now (intake's case id is its key)."""
+    emergencies = (await session.load(breakglass.EMERGENCIES, breakglass.stream_id(case_id))).state
+    return emergencies.live_grant(caller.principal.user, caller.principal.organisation, datetime.now(UTC))
 
 
 @dataclass(frozen=True)
