@@ -124,11 +124,10 @@ class CallerDependency:
             None,
         )
 
-    def codes(self) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+    def codes(self, current: Directory | None) -> tuple[frozenset[str] | None, frozenset[str] | None]:
         """The district and organisation codes commands are checked against (None: not checked)."""
-        if self.directory is None:
+        if current is None:
             return None, None
-        current = self.directory()
         if self._codes[0] is not current:  # a new version: computed once, not per request
             districts = frozenset(current.districts) if current.districts else None
             self._codes = (current, districts, frozenset(current.organisations))
@@ -139,9 +138,10 @@ class CallerDependency:
 
     def resolve(self, request: Request) -> Caller:
         principal = authenticate(self.verifier, request)
-        if self.directory is not None:
-            check_identity(principal, self.directory())
-        districts, organisations = self.codes()
+        directory = self.directory() if self.directory is not None else None
+        if directory is not None:
+            check_identity(principal, directory)
+        districts, organisations = self.codes(directory)
         try:
             correlation_id = uuid.UUID(request.headers.get("X-Correlation-ID", ""))
         except ValueError:
