@@ -110,8 +110,9 @@ async def held_case(services, tokens):
 # intake and coordination, planned at a meeting of shakyo-tagikan, houkatsu-chuo and kikan-soudan.
 READ_INTAKE = {
     "chuo-suzuki": 200,  # holder
-    "kita-takahashi": 200,  # another intake organisation: the consent covers the intake program
-    "soudan-sato": 200,
+    # Other intake centres: a consent to intake is not a consent to every intake centre.
+    "kita-takahashi": 404,
+    "soudan-sato": 404,
     "tagikan-tanaka": 200,  # consent covers coordination
     "tsunagari-ito": 404,  # outreach: not in the consent
     "sanka-watanabe": 404,

@@ -15,7 +15,16 @@ import httpx
 import pytest
 
 from contracts import programs
-from tests.e2e.test_first_flow import CONSENT, _get_json, agree_plan, as_user, clients, consultation, plan
+from tests.e2e.test_first_flow import (
+    CONSENT,
+    _get_json,
+    agree_plan,
+    as_user,
+    clients,
+    consultation,
+    plan,
+    refer_new_case,
+)
 from tests.polling import eventually
 
 CANARY = "架空　カナリア太郎"
@@ -23,7 +32,7 @@ PERSON = {"name": CANARY, "birth_date": "1970-01-02", "address": "架空市北�
 HOLDER = "chuo-suzuki"  # intake worker of houkatsu-chuo, which receives the case
 COORDINATOR = "tagikan-tanaka"
 MEMBER = "kikan-kato"  # kikan-soudan sits in the 支援会議; runs no program, has no consent
-OTHER_INTAKE = "kita-takahashi"  # houkatsu-kita runs intake: the consent covers it
+OTHER_INTAKE = "kita-takahashi"  # houkatsu-kita runs intake, holds nothing: a consent to intake is not to it
 OUTREACH = "tsunagari-ito"
 PARTICIPATION = "sanka-watanabe"
 AUDITOR = "kansa-kobayashi"
@@ -176,7 +185,7 @@ async def test_a_support_meeting_member_sees_what_the_meeting_shares(projections
 
 async def test_each_program_shows_its_part_only_under_its_own_rule(projections, tokens, case):
     expected = {
-        OTHER_INTAKE: {"intake": "shown"},  # the consent covers the intake program it runs
+        OTHER_INTAKE: {},  # runs intake but holds nothing here: a consent to intake opens nothing to it
         OUTREACH: {"outreach": "shown"},  # holds the outreach case; the consent does not cover outreach
         PARTICIPATION: {"participation": "shown"},
         COORDINATOR: {"coordination": "shown", "intake": "shown"},  # holder there; consent covers it here
@@ -223,20 +232,22 @@ async def test_reading_details_is_recorded_and_metadata_is_not(services, project
 
 
 async def test_withdrawn_consent_hides_intake_at_the_next_read(services, projections, tokens):
-    fresh = await crossing_case(services, tokens)
-    key = fresh["case_key"]
-    assert states(await timeline_of(projections, tokens, OTHER_INTAKE, key))["intake"] == "shown"
+    """The coordinator reads intake's part under the consent alone (no 支援会議 on this case)."""
+    intake, coord = clients(services, tokens, worker=HOLDER)
+    async with intake, coord:
+        key, _ = await refer_new_case(intake, coord, person=PERSON)
+    assert states(await timeline_of(projections, tokens, COORDINATOR, key))["intake"] == "shown"
     async with httpx.AsyncClient(base_url=services.urls["intake"], headers=as_user(tokens, HOLDER)) as intake:
         consent_id = (await intake.get(f"/cases/{key}/consents")).json()[0]["consent_id"]
         withdrawn = await intake.post(
             f"/cases/{key}/consents/{consent_id}/withdraw", json={"withdrawn_on": "2026-05-01"}
         )
         assert withdrawn.status_code == 200, withdrawn.text
-    after = await timeline_of(projections, tokens, OTHER_INTAKE, key)
-    assert states(after)["intake"] == "refused" and after["events"] == []
+    after = await timeline_of(projections, tokens, COORDINATOR, key)
+    assert states(after)["intake"] == "refused" and {e["program"] for e in after["events"]} == {
+        "coordination"
+    }
     assert CANARY not in as_text(after)
-    # The 支援会議 is a basis of its own (法106条の6): its member still sees the case.
-    assert states(await timeline_of(projections, tokens, MEMBER, key))["intake"] == "shown"
 
 
 async def test_refusals_on_every_service_reveal_nothing(services, tokens, case):

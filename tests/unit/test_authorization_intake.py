@@ -329,7 +329,8 @@ def test_another_organisation_sees_details_only_on_a_legal_basis(basis):
     "basis", ["consent-covering-coordination", "member-of-support-meeting", "break-glass-grant"]
 )
 def test_a_basis_serves_workers_only(basis, roles):
-    """Administrators and auditors have aggregates and access records, never a person's details."""
+    """Administrators and auditors have aggregates and access records, never a person's details;
+    a consent to coordination serves its coordinators only (not the organisation's other roles)."""
     consent_events, case_events, grant, expected, ref = BASES[basis]
     decision = authorization.may_see_details(
         principal("shakyo-tagikan", ROLES[roles]),
@@ -339,29 +340,40 @@ def test_a_basis_serves_workers_only(basis, roles):
         TODAY,
         grant,
     )
-    if roles in WORKERS:
-        expect(decision, expected, ref)
-    else:
-        expect(decision, None)
+    serves = (
+        Role.COORDINATOR in ROLES[roles] if basis == "consent-covering-coordination" else roles in WORKERS
+    )
+    expect(decision, expected if serves else None, ref if serves else None)
 
 
 CONSENT_FOR = {
     Program.COORDINATION: {"shakyo-tagikan", "tagikan-minami"},
     Program.PARTICIPATION: {"shakyo-sanka", "sanka-higashi", "shakyo-sougou"},
-    Program.INTAKE: {HOLDER, "houkatsu-kita"},
+    Program.OUTREACH: {"npo-tsunagari", "npo-yorisoi", "shakyo-sougou"},
+    Program.INTAKE: set(),
+    Program.COMMUNITY: set(),
+}
+CASEWORKER = {
+    Program.COORDINATION: Role.COORDINATOR,
+    Program.PARTICIPATION: Role.PARTICIPATION_COORDINATOR,
+    Program.OUTREACH: Role.OUTREACH_WORKER,
+    Program.INTAKE: Role.INTAKE_WORKER,
+    Program.COMMUNITY: Role.COMMUNITY_COORDINATOR,
 }
 
 
 @pytest.mark.parametrize("organisation", ORGANISATIONS)
 @pytest.mark.parametrize("program", CONSENT_FOR)
-def test_a_consent_reaches_the_organisations_running_a_program_it_covers(program, organisation):
-    """Including an organisation that runs it beside another program, and another intake centre
-    when the person consented to intake. The holder's worker is a coordinator here, so that the
-    holder rule does not answer first."""
+def test_a_consent_reaches_the_caseworkers_of_a_program_it_covers(program, organisation):
+    """Including an organisation that runs it beside another program. A consent to intake opens
+    nothing to another intake centre (the holder needs none), and one to community building opens
+    nothing: community works with areas, not a person's file."""
     given = granted([program])
-    worker = principal(organisation, {Role.COORDINATOR} if organisation == HOLDER else {Role.INTAKE_WORKER})
+    worker = principal(organisation, {CASEWORKER[program]})
     decision = authorization.may_see_details(worker, case(RECEIVED), consents(given), DIRECTORY, TODAY, None)
-    if organisation in CONSENT_FOR[program]:
+    if organisation == HOLDER and program is Program.INTAKE:
+        expect(decision, LegalBasis.HOLDER)  # its own case, its intake worker: no consent needed
+    elif organisation in CONSENT_FOR[program]:
         expect(decision, LegalBasis.CONSENT, str(given.consent_id))
     else:
         expect(decision, None)

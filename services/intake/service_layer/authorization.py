@@ -7,7 +7,9 @@
   organisation the person was connected to when it runs the intake program, else by the
   organisation running this service; the same rules then apply.
 - Seeing a person's details: the holder; another organisation only under a consent that
-  covers a program it runs, as a member of a 支援会議 (法106条の6) on the case, or by a live
+  covers a program it runs, read by that program's caseworker role (`CASEWORK_ROLE`: a
+  coordinator under a consent to coordination; nobody under a consent to intake, which the
+  holder needs none for, or to community building, which works with areas, not files), as a member of a 支援会議 (法106条の6) on the case, or by a live
   break-glass grant of that user on that case (libs/breakglass.py).
 - Breaking the glass on a case: a worker (not the holder, who needs none) of an organisation of
   the directory that runs a program of the business or holds a statutory duty it records; anyone
@@ -27,6 +29,13 @@ from libs.breakglass import EmergencyAccessGranted
 from libs.directory import Directory
 from services.intake.domain.consent import Consents
 from services.intake.domain.model import Case
+
+CASEWORK_ROLE: dict[Program, Role] = {
+    Program.COORDINATION: Role.COORDINATOR,
+    Program.OUTREACH: Role.OUTREACH_WORKER,
+    Program.PARTICIPATION: Role.PARTICIPATION_COORDINATOR,
+}
+"""Who reads intake's details under a consent covering another program: that program's caseworker."""
 
 
 def may_receive(principal: Principal, directory: Directory) -> Decision:
@@ -59,6 +68,9 @@ def may_see_details(
     if not principal.has_any(*WORKER_ROLES):
         return Decision.deny("role may not see personal details")
     for program in sorted(directory.programs_of(principal.organisation)):
+        role = CASEWORK_ROLE.get(program)
+        if role is None or not principal.has_any(role):
+            continue
         consent = consents.covering(program, today)
         if consent is not None:
             return Decision.allow(LegalBasis.CONSENT, f"consent covers {program}", str(consent.consent_id))
