@@ -154,12 +154,6 @@ def evolve(state: Emergencies, event: DomainEvent) -> Emergencies:
     raise TypeError(f"unknown event {type(event).__name__}")
 
 
-class Refused(DomainError):
-    """403 once the refusal is recorded: the service appends the attempt, then raises this."""
-
-    status = 403
-
-
 def decide(command: Command, state: Emergencies) -> list[DomainEvent]:
     match command:
         case Grant():
