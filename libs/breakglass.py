@@ -37,6 +37,11 @@ def stream_id(case_key: uuid.UUID) -> str:
     return f"emergency-{case_key}"
 
 
+def case_key_of(stream: str) -> uuid.UUID:
+    """The case an emergency stream (`stream_id`) belongs to."""
+    return uuid.UUID(stream.removeprefix("emergency-"))
+
+
 class RequestEmergencyAccess(Command):
     """What a worker gives to open a case they have no other basis for."""
 

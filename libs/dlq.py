@@ -170,19 +170,20 @@ class ReplayReport:
     """`<id>: <why>` for each message whose provenance did not hold: not replayed."""
 
 
-async def provenance(
-    connection: KafkaConnection, consumer_name: str, granted: Iterable[str], parked: Parked
-) -> str | None:
-    """Why `parked` may not be replayed by `consumer_name`, or None when it truly arrived there: it
-    names this consumer, its origin is one of the topics the consumer is `granted`, and the record
-    at that origin is the same key and bytes."""
+def claimed_provenance(consumer_name: str, granted: Iterable[str], parked: Parked) -> str | None:
+    """Why `parked`'s headers rule out a replay by `consumer_name`, or None: it must name this
+    consumer, and its origin must be one of the topics the consumer is `granted`."""
     if parked.consumer != consumer_name:
         return f"parked by {parked.consumer or 'nobody'}, not by {consumer_name}"
+    if parked.origin[0] not in granted:
+        return f"origin {parked.origin[0]} is not a topic {consumer_name} consumes"
+    return None
+
+
+async def differs_from_origin(reader: AIOKafkaConsumer, parked: Parked) -> str | None:
+    """Why `parked` is not the record at its origin (same key and bytes), or None when it is.
+    `reader`: a started consumer without a group, which this assigns to the origin's partition."""
     topic, partition, offset = parked.origin
-    if topic not in granted:
-        return f"origin {topic} is not a topic {consumer_name} consumes"
-    reader = kafka.consumer(connection, None)
-    await reader.start()
     try:
         tp = TopicPartition(topic, partition)
         reader.assign([tp])
@@ -191,8 +192,6 @@ async def provenance(
             records = (await reader.getmany(tp, timeout_ms=10_000, max_records=1)).get(tp, [])
     except (TimeoutError, ValueError, KafkaError) as exc:
         return f"origin {topic}:{partition}:{offset} could not be read ({type(exc).__name__})"
-    finally:
-        await reader.stop()
     original = next((r for r in records if r.offset == offset), None)
     if original is None:
         return f"no record at its origin {topic}:{partition}:{offset}"
@@ -222,11 +221,18 @@ async def replay(
         chosen = [by_id[m] for m in message_ids if m in by_id]
         report.not_found = [m for m in message_ids if m not in by_id]
     producer = kafka.producer(connection)
+    origins: AIOKafkaConsumer | None = None  # one reader of the origins, started when first needed
     await producer.start()
     try:
         for entry in chosen:
             label = entry.parked.message_id or "{}:{}:{}".format(*entry.parked.origin)
-            if (why := await provenance(connection, consumer.name, allowed, entry.parked)) is not None:
+            why = claimed_provenance(consumer.name, allowed, entry.parked)
+            if why is None:
+                if origins is None:
+                    origins = kafka.consumer(connection, None)
+                    await origins.start()
+                why = await differs_from_origin(origins, entry.parked)
+            if why is not None:
                 report.refused.append(f"{label}: {why}")
                 continue
             before = (consumer.processed, consumer.duplicates, consumer.dead_lettered)
@@ -241,6 +247,8 @@ async def replay(
             else:
                 report.not_handled.append(label)
     finally:
+        if origins is not None:
+            await origins.stop()
         await producer.stop()
     return report
 

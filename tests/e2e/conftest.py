@@ -5,7 +5,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,6 @@ import httpx
 import pytest
 
 from contracts import programs
-from contracts.kafka_access import PROJECTIONS
 from contracts.programs import PROGRAMS
 from deploy.local.issuer import LocalIssuer
 from deploy.local.keys import kek_env
@@ -103,26 +101,8 @@ def services(infra: Infra, infra_home: Path, issuer: LocalIssuer) -> Iterator[Ru
 @pytest.fixture(scope="module")
 def projections(services, infra, infra_home, issuer) -> Iterator[str]:
     """The projection service as a process, told where the five services are (KASANE_<SERVICE>_URL)."""
-    port = free_port()
-    database = infra.postgres.create_database(f"proj_{uuid.uuid4().hex[:8]}")
-    env = {
-        **os.environ,
-        **infra.kafka.connection(PROJECTIONS).to_env(),
-        "KASANE_PROJECTIONS_DATABASE_URL": database,
-        "KASANE_PROJECTIONS_PORT": str(port),
-        "KASANE_AUTH_JWKS": str(issuer.jwks_file),
-        "KASANE_AUTH_ISSUER": issuer.issuer,
-        **{f"KASANE_{name.upper()}_URL": url for name, url in services.urls.items()},
-    }
-    log = infra_home / f"projections-{port}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "projections"], cwd=ROOT, env=env, stdout=out, stderr=out
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, process, log)
+    # Imported here: dashboard_process imports this module (`_wait_healthy`).
+    from tests.projections.dashboard_process import serving
+
+    with serving(infra, infra_home, issuer, upstreams=services.urls) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)

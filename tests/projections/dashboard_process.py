@@ -15,8 +15,11 @@ from tests.e2e.conftest import _wait_healthy
 
 
 @contextlib.contextmanager
-def serving(infra, home: Path, issuer, directory: Path | None = None) -> Iterator[str]:
-    """The service on a free port with a database of its own; `directory` replaces the demo town's."""
+def serving(
+    infra, home: Path, issuer, directory: Path | None = None, upstreams: dict[str, str] | None = None
+) -> Iterator[str]:
+    """The service on a free port with a database of its own; `directory` replaces the demo town's;
+    `upstreams`: the program services' addresses, by name (for timelines and audit)."""
     port = free_port()
     database = infra.postgres.create_database(f"proj_{uuid.uuid4().hex[:8]}")
     env = {
@@ -26,6 +29,7 @@ def serving(infra, home: Path, issuer, directory: Path | None = None) -> Iterato
         "KASANE_PROJECTIONS_PORT": str(port),
         "KASANE_AUTH_JWKS": str(issuer.jwks_file),
         "KASANE_AUTH_ISSUER": issuer.issuer,
+        **{f"KASANE_{name.upper()}_URL": url for name, url in (upstreams or {}).items()},
     }
     if directory is not None:
         env["KASANE_DIRECTORY"] = str(directory)

@@ -104,7 +104,7 @@ async def queue(store: EventStore, caller: Caller) -> list[Entry]:
     entries: list[Entry] = []
     async with store.reading() as session:
         for sid in await session.stream_ids(breakglass.STREAM_TYPE):
-            case_id = uuid.UUID(sid.removeprefix("emergency-"))
+            case_id = breakglass.case_key_of(sid)
             if not auditor:
                 holder = (await session.load(model.INTAKE_CASE, stream_id(case_id))).state.holder
                 if not authorization.may_review_emergencies(caller.principal, holder).allowed:
